@@ -1,0 +1,31 @@
+"""Command-line wiring: one module per subcommand, each with ``add_parser`` and ``run``."""
+
+import argparse
+import logging
+import sys
+
+from reconstruction.cli import run as run_cmd
+from reconstruction.cli import synthetic as synthetic_cmd
+from reconstruction.errors import RS3DError
+
+_COMMANDS = (run_cmd, synthetic_cmd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run the subcommand, turn our errors into a message and exit status 2."""
+    parser = argparse.ArgumentParser(
+        prog="python -m reconstruction", description="rs3d: semantic 3D cities from remote-sensing imagery."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in _COMMANDS:
+        command.add_parser(sub)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return int(args.handler(args))
+    except RS3DError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,55 @@
+"""``run``: reconstruct one area from files into a folder with a manifest.json."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from reconstruction.config import PipelineConfig, PipelineInputs, load_config
+from reconstruction.errors import ConfigError
+from reconstruction.pipeline import MANIFEST, clear_outputs, overall_fraction, run_pipeline
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the subcommand."""
+    p = sub.add_parser("run", help="reconstruct an area", description=__doc__)
+    p.add_argument("--ortho", type=Path, required=True, help="orthophoto GeoTIFF (RGB or RGB+NIR)")
+    p.add_argument("--dsm", type=Path, help="digital surface model GeoTIFF (metres)")
+    p.add_argument("--lidar", type=Path, help="LiDAR point cloud (LAS/LAZ)")
+    p.add_argument("--epsg", type=int, help="EPSG code for input files that carry no CRS")
+    p.add_argument("--config", type=Path, help="TOML file overriding stage parameters")
+    p.add_argument("--out", type=Path, required=True, help="output folder (must be empty or absent)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the pipeline with a progress bar; print the manifest path and warnings."""
+    for name in ("ortho", "dsm", "lidar", "config"):
+        path = getattr(args, name)
+        if path is not None and not path.is_file():
+            raise ConfigError(f"--{name} {path}: no such file.")
+    out: Path = args.out
+    if out.exists() and any(out.iterdir()):
+        if not args.overwrite:
+            raise ConfigError(f"--out {out} is not empty. Choose another folder or pass --overwrite.")
+        clear_outputs(out)
+    cfg = load_config(args.config) if args.config else PipelineConfig()
+    inputs = PipelineInputs(ortho=args.ortho, dsm=args.dsm, lidar=args.lidar, epsg=args.epsg)
+    with tqdm(total=100, unit="%", disable=args.quiet, bar_format="{l_bar}{bar}| {elapsed}") as bar:
+
+        def on_progress(stage: str, fraction: float, message: str) -> None:
+            bar.set_description_str(f"{stage}: {message}"[:60])
+            bar.n = round(100 * overall_fraction(stage, fraction))
+            bar.refresh()
+
+        result = run_pipeline(inputs, cfg, out, on_progress)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(out / MANIFEST)
+    if not args.quiet:
+        print(json.dumps(result.manifest["timings"]), file=sys.stderr)
+    return 0

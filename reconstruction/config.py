@@ -1,0 +1,126 @@
+"""Configuration of a reconstruction run: frozen dataclasses, one per stage, loadable from TOML."""
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from reconstruction.errors import ConfigError
+from reconstruction.objects.rules import RulesConfig
+from reconstruction.terrain.ground import GroundConfig
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Sizes beyond which inputs are refused (protects memory and disk).
+
+    Attributes:
+        max_raster_pixels: pixels per band of any input raster.
+        max_grid_pixels: cells of the working grid (area / resolution^2) one job may process.
+        max_lidar_points: points in one LAS/LAZ file.
+    """
+
+    max_raster_pixels: int = 1_600_000_000
+    max_grid_pixels: int = 100_000_000
+    max_lidar_points: int = 300_000_000
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Which patches become mapped features.
+
+    Attributes:
+        min_building_m2: smallest building footprint kept, square metres.
+        min_vegetation_m2: smallest tree/vegetation patch kept, square metres.
+    """
+
+    min_building_m2: float = 20.0
+    min_vegetation_m2: float = 10.0
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """What the run writes besides the mandatory outputs.
+
+    Attributes:
+        overlay_max_px: longest side of the orthophoto image draped in the viewer, pixels.
+        tile_jobs: processes used to write 3D Tiles.
+    """
+
+    overlay_max_px: int = 4096
+    tile_jobs: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+
+    def __post_init__(self) -> None:
+        """Check ranges."""
+        if not 64 <= self.overlay_max_px <= 16384:
+            raise ConfigError("output overlay_max_px must be in 64..16384")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything that tunes a run; the defaults work for 0.1-2 m urban data.
+
+    Attributes:
+        resolution_m: working grid cell size in metres; None takes the DSM's, or 0.5 m for LiDAR.
+    """
+
+    resolution_m: float | None = None
+    ground: GroundConfig = field(default_factory=GroundConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        """Check ranges."""
+        if self.resolution_m is not None and not 0.05 <= self.resolution_m <= 10:
+            raise ConfigError(f"resolution_m must be between 0.05 and 10 metres, got {self.resolution_m}")
+
+
+@dataclass(frozen=True)
+class PipelineInputs:
+    """The files of one area.
+
+    Attributes:
+        ortho: orthophoto GeoTIFF (RGB or RGB+NIR).
+        dsm: optional DSM GeoTIFF (metres).
+        lidar: optional LAS/LAZ point cloud.
+        epsg: EPSG code for inputs that carry no CRS.
+    """
+
+    ortho: Path
+    dsm: Path | None = None
+    lidar: Path | None = None
+    epsg: int | None = None
+
+
+def load_config(path: Path) -> PipelineConfig:
+    """Read a TOML file whose tables mirror :class:`PipelineConfig` (``[ground]``, ``[rules]``, ...).
+
+    Raises:
+        ConfigError: unreadable file, unknown key, or a value out of range.
+    """
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"Cannot read config file '{path}': {err}") from err
+    return _build(PipelineConfig, data, "")
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:  # noqa: ANN401 - returns an instance of cls
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ConfigError(f"Unknown config key(s) {sorted(unknown)} in [{where or 'top level'}]")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        default = getattr(cls(), name) if name in known else None
+        if is_dataclass(default) and isinstance(value, dict):
+            kwargs[name] = _build(type(default), value, name)
+        else:
+            kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise ConfigError(f"Bad config in [{where or 'top level'}]: {err}") from err

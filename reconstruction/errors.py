@@ -1,0 +1,33 @@
+"""Domain exceptions: every error carries a message a user can act on."""
+
+
+class RS3DError(Exception):
+    """Base of every rs3d error; ``str(err)`` is the user-facing message."""
+
+
+class ConfigError(RS3DError):
+    """A configuration value is out of range or inconsistent."""
+
+
+class InputError(RS3DError):
+    """An input file is unreadable, malformed or unsuitable; the message says which and what to do."""
+
+
+class CRSError(InputError):
+    """An input has no usable coordinate reference system."""
+
+
+class OverlapError(InputError):
+    """Two inputs do not cover the same ground."""
+
+
+class MissingHeightError(InputError):
+    """No height source was given and none can be predicted yet."""
+
+
+class ProcessingError(RS3DError):
+    """A stage failed on valid input (a bug or a resource limit); the message names the stage."""
+
+
+class Cancelled(RS3DError):  # noqa: N818 - a signal, not an error condition
+    """Raised by a progress callback to stop a running pipeline."""

@@ -1,0 +1,22 @@
+"""Readers and validation for every input, and CRS handling.
+
+- :func:`inspect_raster` / :class:`RasterInfo` -- validate an orthophoto or DSM.
+- :func:`read_onto_grid` -- resample a raster onto the working grid.
+- :func:`inspect_lidar` / :class:`LidarInfo` -- validate a LAS/LAZ file by reading it once.
+- :func:`read_points` -- LiDAR points in the working CRS.
+- :class:`Grid` -- the working grid; :func:`intersect` -- overlap of two extents.
+- :func:`resolve_crs`, :func:`crs_from_epsg`, :func:`crs_label` -- CRS decisions.
+- :func:`to_rgb8` -- orthophoto values to display colours.
+"""
+
+from reconstruction.io.colour import to_rgb8
+from reconstruction.io.crs import crs_from_epsg, crs_label, is_metric_projected, resolve_crs, utm_for
+from reconstruction.io.grid import Grid, intersect
+from reconstruction.io.lidar import LidarInfo, LidarPoints, inspect_lidar, read_points
+from reconstruction.io.raster import RasterInfo, inspect_raster, read_onto_grid
+
+__all__ = [
+    "Grid", "LidarInfo", "LidarPoints", "RasterInfo", "crs_from_epsg", "crs_label", "inspect_lidar",
+    "inspect_raster", "intersect", "is_metric_projected", "read_onto_grid", "read_points", "resolve_crs",
+    "to_rgb8", "utm_for",
+]

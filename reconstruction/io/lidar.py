@@ -1,0 +1,134 @@
+"""LiDAR inputs (LAS/LAZ): validate by streaming every point once, then read points in the working CRS."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import laspy
+import numpy as np
+import numpy.typing as npt
+from pyproj import CRS, Transformer
+
+from reconstruction.errors import InputError
+from reconstruction.io.crs import resolve_crs
+from reconstruction.io.grid import Bounds
+
+_CHUNK = 1_000_000
+#: Fewer points than this cannot describe a surface.
+MIN_POINTS = 100
+
+
+@dataclass(frozen=True)
+class LidarInfo:
+    """What a validated LAS/LAZ file holds."""
+
+    path: Path
+    crs: CRS
+    warnings: tuple[str, ...]
+    point_count: int
+    bounds: Bounds
+    z_range: tuple[float, float]
+    class_counts: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """How messages name this input."""
+        return f"LiDAR file '{self.path.name}'"
+
+    @property
+    def ground_share(self) -> float:
+        """Fraction of points classified as ground (ASPRS 2)."""
+        return self.class_counts.get(2, 0) / max(1, self.point_count)
+
+
+@dataclass(frozen=True)
+class LidarPoints:
+    """Points in the working CRS (metres)."""
+
+    xyz: npt.NDArray[np.float64]  # (N, 3)
+    classification: npt.NDArray[np.uint8]  # (N,) ASPRS codes
+
+
+def inspect_lidar(path: Path, epsg: int | None, max_points: int) -> LidarInfo:
+    """Open a LAS/LAZ file, read every point once to prove it is intact, and describe it.
+
+    Raises:
+        InputError: not a LAS/LAZ file, damaged point data, too few or too many points, or no CRS.
+    """
+    name = f"LiDAR file '{path.name}'"
+    try:
+        with laspy.open(path) as reader:
+            header = reader.header
+            _check_count(header.point_count, name, max_points)
+            counts, zmin, zmax = _scan(reader)
+            file_crs = _header_crs(header)
+    except InputError:
+        raise
+    except (laspy.errors.LaspyException, ValueError, OSError, RuntimeError, EOFError) as err:
+        raise InputError(
+            f"The {name} cannot be read as LAS/LAZ ({_short(err)}). The file is damaged or not a point cloud: "
+            "export it again from your LiDAR software."
+        ) from err
+    crs, warnings = resolve_crs(file_crs, epsg, name)
+    mins, maxs = header.mins, header.maxs
+    return LidarInfo(
+        path=path, crs=crs, warnings=tuple(warnings), point_count=int(header.point_count),
+        bounds=(float(mins[0]), float(mins[1]), float(maxs[0]), float(maxs[1])),
+        z_range=(zmin, zmax), class_counts=counts,
+    )
+
+
+def _check_count(count: int, name: str, max_points: int) -> None:
+    if count < MIN_POINTS:
+        raise InputError(
+            f"The {name} holds {count} point(s); at least {MIN_POINTS} are needed to describe a surface."
+        )
+    if count > max_points:
+        raise InputError(
+            f"The {name} holds {count:,} points, more than the limit of {max_points:,}. Split it into tiles."
+        )
+
+
+def _scan(reader: laspy.LasReader) -> tuple[dict[int, int], float, float]:
+    counts = np.zeros(256, dtype=np.int64)
+    zmin, zmax, seen = np.inf, -np.inf, 0
+    for chunk in reader.chunk_iterator(_CHUNK):
+        counts += np.bincount(np.asarray(chunk.classification, dtype=np.uint8), minlength=256)
+        z = np.asarray(chunk.z)
+        if z.size:
+            zmin, zmax = min(zmin, float(z.min())), max(zmax, float(z.max()))
+        seen += len(chunk)
+    if seen != reader.header.point_count:
+        raise InputError(
+            f"The LiDAR file ended after {seen:,} of the {reader.header.point_count:,} points its header announces; "
+            "it is truncated. Copy or export it again."
+        )
+    return {int(c): int(n) for c, n in enumerate(counts) if n}, zmin, zmax
+
+
+def _header_crs(header: laspy.LasHeader) -> CRS | None:
+    try:
+        return header.parse_crs()
+    except Exception:  # noqa: BLE001 - laspy raises assorted errors for broken CRS VLRs; treat as absent
+        return None
+
+
+def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds) -> LidarPoints:
+    """Read the points inside ``bounds`` (given in ``crs_out``), reprojected to ``crs_out``."""
+    to_out = Transformer.from_crs(info.crs, crs_out, always_xy=True)
+    parts_xyz, parts_cls = [], []
+    try:
+        with laspy.open(info.path) as reader:
+            for chunk in reader.chunk_iterator(_CHUNK):
+                x, y = to_out.transform(np.asarray(chunk.x), np.asarray(chunk.y))
+                keep = (x >= bounds[0]) & (x < bounds[2]) & (y > bounds[1]) & (y <= bounds[3])
+                parts_xyz.append(np.column_stack([x[keep], y[keep], np.asarray(chunk.z)[keep]]))
+                parts_cls.append(np.asarray(chunk.classification, dtype=np.uint8)[keep])
+    except (laspy.errors.LaspyException, ValueError, OSError) as err:
+        raise InputError(f"Reading the {info.label} failed part-way ({_short(err)}).") from err
+    xyz = np.concatenate(parts_xyz) if parts_xyz else np.empty((0, 3))
+    cls = np.concatenate(parts_cls) if parts_cls else np.empty(0, dtype=np.uint8)
+    return LidarPoints(xyz=xyz, classification=cls)
+
+
+def _short(err: Exception) -> str:
+    return str(err).splitlines()[0][:200] if str(err) else type(err).__name__

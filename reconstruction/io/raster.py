@@ -1,0 +1,165 @@
+"""Raster inputs (orthophoto, DSM): validate on open, then resample onto the working grid."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import rasterio
+from affine import Affine
+from pyproj import CRS
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioError
+from rasterio.warp import reproject, transform_bounds
+
+from reconstruction.errors import InputError
+from reconstruction.io.crs import resolve_crs
+from reconstruction.io.grid import Bounds, Grid
+
+RasterRole = Literal["orthophoto", "DSM"]
+
+#: Drivers we accept; anything else is refused whatever the file name says.
+_DRIVERS = {"GTiff", "COG", "JP2OpenJPEG", "JP2KAK", "JPEG2000"}
+_ORTHO_DTYPES = {"uint8", "uint16"}
+_DSM_DTYPES = {"float32", "float64", "int16", "int32", "uint16"}
+
+
+@dataclass(frozen=True)
+class RasterInfo:
+    """What a validated raster file holds (no pixels are kept)."""
+
+    path: Path
+    role: RasterRole
+    crs: CRS
+    warnings: tuple[str, ...]
+    transform: Affine
+    width: int
+    height: int
+    count: int
+    dtype: str
+    nodata: float | None
+
+    @property
+    def label(self) -> str:
+        """How messages name this input."""
+        return f"{self.role} '{self.path.name}'"
+
+    @property
+    def resolution(self) -> float:
+        """Pixel width in CRS units."""
+        return abs(float(self.transform.a))
+
+    def bounds_in(self, crs: CRS) -> Bounds:
+        """Extent of the raster transformed to ``crs`` (densified edges)."""
+        left, top = self.transform.c, self.transform.f
+        right = left + self.transform.a * self.width
+        bottom = top + self.transform.e * self.height
+        return transform_bounds(self.crs, crs, left, bottom, right, top, densify_pts=21)
+
+
+def inspect_raster(path: Path, role: RasterRole, epsg: int | None, max_pixels: int) -> RasterInfo:
+    """Open a raster, check it is a sane georeferenced orthophoto or DSM, and describe it.
+
+    Args:
+        path: the file.
+        role: "orthophoto" (RGB or RGB+NIR, 8 or 16 bit) or "DSM" (one band of heights in metres).
+        epsg: EPSG code to use when the file carries no CRS.
+        max_pixels: refuse rasters with more pixels per band than this.
+
+    Raises:
+        InputError: unreadable, not georeferenced, wrong bands or type, too large, or no CRS.
+    """
+    name = f"{role} '{path.name}'"
+    try:
+        with rasterio.open(path) as src:
+            info = _describe(src, path, role, name, epsg, max_pixels)
+            if role == "DSM":
+                _check_dsm_values(src, name)
+            return info
+    except RasterioError as err:
+        raise InputError(
+            f"The {name} is not a raster rasterio/GDAL can read ({_short(err)}). "
+            "Upload a GeoTIFF (or Cloud-Optimised GeoTIFF)."
+        ) from err
+
+
+def _describe(
+    src: rasterio.DatasetReader, path: Path, role: RasterRole, name: str, epsg: int | None, max_pixels: int
+) -> RasterInfo:
+    if src.driver not in _DRIVERS:
+        raise InputError(f"The {name} is a {src.driver} file, not a GeoTIFF. Convert it to GeoTIFF first.")
+    if src.width < 2 or src.height < 2:
+        raise InputError(f"The {name} is empty ({src.width} x {src.height} pixels).")
+    if src.width * src.height > max_pixels:
+        raise InputError(
+            f"The {name} has {src.width} x {src.height} pixels, more than the limit of {max_pixels:,} per band. "
+            "Split the area into smaller files or downsample it."
+        )
+    if src.transform.is_identity or src.transform.b != 0 or src.transform.d != 0:
+        raise InputError(
+            f"The {name} has no usable georeferencing (no geotransform, or a rotated one). "
+            "Export it as a north-up GeoTIFF with its georeferencing."
+        )
+    _check_bands(src, role, name)
+    crs, warnings = resolve_crs(src.crs, epsg, name)
+    return RasterInfo(
+        path=path, role=role, crs=crs, warnings=tuple(warnings), transform=src.transform,
+        width=src.width, height=src.height, count=src.count, dtype=src.dtypes[0], nodata=src.nodata,
+    )
+
+
+def _check_bands(src: rasterio.DatasetReader, role: RasterRole, name: str) -> None:
+    dtype = src.dtypes[0]
+    if role == "orthophoto":
+        if src.count not in (3, 4):
+            raise InputError(
+                f"The {name} has {src.count} band(s); rs3d needs an RGB (3 bands) or RGB+NIR (4 bands) image."
+            )
+        if dtype not in _ORTHO_DTYPES:
+            raise InputError(f"The {name} stores {dtype} pixels; rs3d reads 8- or 16-bit orthophotos.")
+    else:
+        if src.count != 1:
+            raise InputError(f"The {name} has {src.count} bands; a DSM has one band of heights in metres.")
+        if dtype not in _DSM_DTYPES:
+            raise InputError(f"The {name} stores {dtype} values; a DSM holds heights as float or integer metres.")
+
+
+def _check_dsm_values(src: rasterio.DatasetReader, name: str) -> None:
+    """Look at a decimated read of the DSM: some finite heights in a plausible range."""
+    factor = max(1, max(src.width, src.height) // 1024)
+    data = src.read(1, out_shape=(max(1, src.height // factor), max(1, src.width // factor)), masked=True)
+    values = np.ma.masked_invalid(data.astype(np.float64)).compressed()
+    if values.size == 0:
+        raise InputError(f"The {name} holds no valid heights (every pixel is nodata, NaN or infinite).")
+    low, high = float(values.min()), float(values.max())
+    if low < -500 or high > 9000:
+        raise InputError(
+            f"The {name} has heights from {low:.1f} to {high:.1f}, outside -500..9000 m. "
+            "Check the nodata value and that heights are in metres."
+        )
+
+
+def read_onto_grid(info: RasterInfo, grid: Grid, resampling: Resampling) -> npt.NDArray[np.float32]:
+    """Resample every band of a raster onto the working grid.
+
+    Returns:
+        ``(bands, H, W)`` float32 array; nodata, NaN and uncovered pixels are NaN.
+    """
+    out = np.full((info.count, grid.height, grid.width), np.nan, dtype=np.float32)
+    try:
+        with rasterio.open(info.path) as src:
+            for band in range(info.count):
+                reproject(
+                    source=rasterio.band(src, band + 1), destination=out[band],
+                    src_crs=info.crs, src_nodata=info.nodata, dst_transform=grid.transform,
+                    dst_crs=grid.crs, dst_nodata=np.nan, resampling=resampling,
+                )
+    except RasterioError as err:
+        raise InputError(f"Reading the {info.label} failed part-way ({_short(err)}); the file may be damaged.") from err
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _short(err: Exception) -> str:
+    return str(err).splitlines()[0][:200] if str(err) else type(err).__name__

@@ -1,0 +1,96 @@
+"""Land cover by documented rules: height above ground and vegetation index.
+
+This is the interim classifier used until the learned segmentation model is trained: a cell is
+above ground when its nDSM exceeds a threshold, and vegetation when its vegetation index (NDVI with
+a near-infrared band, excess-green without one) exceeds another. Above-ground vegetation is a tree,
+above-ground non-vegetation a building, the rest ground or low vegetation.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from reconstruction.errors import ConfigError
+
+UNCLASSIFIED, GROUND, LOW_VEGETATION, HIGH_VEGETATION, BUILDING = 1, 2, 3, 5, 6
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    """Thresholds of the rule-based classifier.
+
+    Attributes:
+        above_ground_m: nDSM above which a cell is an object (building or tree), metres.
+        ndvi_min: NDVI above which a cell is vegetation (when a NIR band exists).
+        excess_green_min: normalised excess-green (2G-R-B)/(R+G+B) above which a cell is vegetation.
+        min_building_m2: above-ground patches smaller than this are left unclassified, not buildings.
+    """
+
+    above_ground_m: float = 2.0
+    ndvi_min: float = 0.2
+    excess_green_min: float = 0.05
+    min_building_m2: float = 8.0
+
+    def __post_init__(self) -> None:
+        """Check ranges."""
+        if self.above_ground_m <= 0:
+            raise ConfigError("rules above_ground_m must be positive")
+        if self.min_building_m2 < 0:
+            raise ConfigError("rules min_building_m2 must not be negative")
+
+
+def classify_by_rules(
+    ndsm: npt.NDArray[np.float32],
+    image: npt.NDArray[np.float32],
+    resolution: float,
+    cfg: RulesConfig,
+) -> npt.NDArray[np.uint8]:
+    """Label every cell with an ASPRS class.
+
+    Args:
+        ndsm: (H, W) height above ground in metres, NaN where unknown.
+        image: (3 or 4, H, W) reflectances (R, G, B[, NIR]) on the same grid, any linear scale.
+        resolution: cell size in metres.
+        cfg: thresholds.
+
+    Returns:
+        (H, W) uint8: 1 unclassified object, 2 ground, 3 low vegetation, 5 high vegetation, 6 building;
+        0 where nDSM is unknown.
+    """
+    vegetation = vegetation_index(image) > (cfg.ndvi_min if image.shape[0] >= 4 else cfg.excess_green_min)
+    known = np.isfinite(ndsm)
+    above = known & (np.nan_to_num(ndsm) > cfg.above_ground_m)
+    building = above & ~vegetation
+    # Drop speckles: a building is a compact patch, not a few stray cells on a tree edge.
+    building = ndimage.binary_opening(building, structure=np.ones((3, 3), bool))
+    building = _remove_small(building, cfg.min_building_m2 / resolution**2)
+    labels = np.where(vegetation, LOW_VEGETATION, GROUND).astype(np.uint8)
+    labels[above & vegetation] = HIGH_VEGETATION
+    labels[building] = BUILDING
+    labels[above & ~vegetation & ~building] = UNCLASSIFIED
+    labels[~known] = 0
+    return labels
+
+
+def vegetation_index(image: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """NDVI when a fourth (NIR) band exists, else normalised excess green; NaN-free."""
+    red, green, blue = image[0], image[1], image[2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if image.shape[0] >= 4:
+            nir = image[3]
+            index = (nir - red) / (nir + red)
+        else:
+            index = (2 * green - red - blue) / (red + green + blue)
+    return np.nan_to_num(index, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+
+
+def _remove_small(mask: npt.NDArray[np.bool_], min_cells: float) -> npt.NDArray[np.bool_]:
+    components, count = ndimage.label(mask)
+    if count == 0:
+        return mask
+    sizes = np.bincount(components.ravel())
+    keep = sizes >= min_cells
+    keep[0] = False
+    return keep[components]

@@ -1,0 +1,269 @@
+"""The reconstruction pipeline: ordered stages from input files to a folder of published outputs."""
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from pyproj import CRS, Transformer
+from rasterio.enums import Resampling
+
+from reconstruction import gis, objects, pointcloud, terrain, tiles3d
+from reconstruction.config import PipelineConfig, PipelineInputs
+from reconstruction.errors import InputError, MissingHeightError
+from reconstruction.io import (
+    Grid, LidarInfo, RasterInfo, crs_label, inspect_lidar, inspect_raster, intersect, is_metric_projected,
+    read_onto_grid, read_points, to_rgb8, utm_for,
+)
+from reconstruction.progress import ProgressCallback, silent
+
+#: Stages in order with their share of the total run time (for an overall percentage).
+STAGES: tuple[tuple[str, float], ...] = (
+    ("inputs", 0.05), ("heights", 0.10), ("imagery", 0.10), ("terrain", 0.15), ("classify", 0.05),
+    ("pointcloud", 0.15), ("features", 0.10), ("rasters", 0.05), ("tiles", 0.25),
+)
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Result:
+    """What a finished run produced: the manifest (paths relative to ``out_dir``) and user warnings."""
+
+    out_dir: Path
+    manifest: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Surfaces:
+    """Everything computed on the working grid."""
+
+    grid: Grid
+    dsm: npt.NDArray[np.float32]
+    image: npt.NDArray[np.float32]
+    rgb: npt.NDArray[np.uint8]
+    dtm: npt.NDArray[np.float32] | None = None
+    labels: npt.NDArray[np.uint8] | None = None
+
+
+def overall_fraction(stage: str, fraction: float) -> float:
+    """Map progress within a stage to progress of the whole run (0..1)."""
+    done = 0.0
+    for name, weight in STAGES:
+        if name == stage:
+            return min(1.0, done + weight * max(0.0, min(1.0, fraction)))
+        done += weight
+    return min(1.0, done)
+
+
+def run_pipeline(
+    inputs: PipelineInputs, cfg: PipelineConfig, out_dir: Path, on_progress: ProgressCallback = silent
+) -> Result:
+    """Reconstruct one area and write every output under ``out_dir`` (created; must be empty or absent).
+
+    Raises:
+        InputError: an input is invalid (the message says which and why).
+        MissingHeightError: neither a DSM nor LiDAR was given.
+        ProcessingError: a stage failed on valid input.
+        Cancelled: the progress callback asked to stop.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    warnings: list[str] = []
+
+    @contextmanager
+    def stage(name: str, message: str) -> Iterator[None]:
+        on_progress(name, 0.0, message)
+        start = time.perf_counter()
+        yield
+        timings[name] = round(time.perf_counter() - start, 3)
+        on_progress(name, 1.0, f"{message} done in {timings[name]:.1f} s")
+
+    with stage("inputs", "Checking the input files"):
+        ortho, dsm_info, lidar_info = _inspect_inputs(inputs, cfg)
+        warnings += [w for info in (ortho, dsm_info, lidar_info) if info for w in info.warnings]
+        grid = _working_grid(ortho, dsm_info, lidar_info, cfg)
+    with stage("heights", "Building the surface model"):
+        dsm, ground_z, lidar_points = _surface(dsm_info, lidar_info, grid)
+    with stage("imagery", "Resampling the orthophoto"):
+        image = read_onto_grid(ortho, grid, Resampling.average)
+        surfaces = _Surfaces(grid=grid, dsm=dsm, image=image, rgb=to_rgb8(image[:3], ortho.dtype))
+        (out_dir / "imagery").mkdir(exist_ok=True)
+        rectangle = tiles3d.write_overlay_png(ortho, out_dir / "imagery" / "ortho.png", cfg.output.overlay_max_px)
+    with stage("terrain", "Separating ground from objects"):
+        if ground_z is not None:
+            surfaces.dtm, _ = terrain.dtm_from_ground_points(ground_z, dsm)
+        else:
+            surfaces.dtm, _ = terrain.extract_dtm(dsm, grid.resolution, cfg.ground, on_progress)
+        ndsm = np.where(np.isfinite(dsm), np.maximum(dsm - surfaces.dtm, 0), np.nan).astype(np.float32)
+    with stage("classify", "Classifying land cover"):
+        surfaces.labels = objects.classify_by_rules(ndsm, image, grid.resolution, cfg.rules)
+    with stage("pointcloud", "Building the point cloud"):
+        cloud = _point_cloud(surfaces, lidar_points, lidar_info)
+        las_path = _write_points(cloud, out_dir, grid.crs)
+    with stage("features", "Outlining buildings and vegetation"):
+        vectors, feature_counts = _write_features(surfaces, ndsm, cfg, out_dir)
+    with stage("rasters", "Writing GeoTIFF rasters"):
+        rasters = _write_rasters(surfaces, ndsm, out_dir)
+    with stage("tiles", "Writing 3D Tiles"):
+        tileset = tiles3d.write_pointcloud_tileset(
+            las_path, out_dir / "tiles" / "pointcloud", grid.crs, cfg.output.tile_jobs
+        )
+        las_path.unlink()
+
+    manifest = {
+        "crs": crs_label(grid.crs),
+        "crs_wkt": grid.crs.to_wkt(),
+        "layers": {"pointcloud": _rel(tileset, out_dir)},
+        "rasters": rasters,
+        "vectors": vectors,
+        "pointclouds": {"points": "pointcloud/points.laz"},
+        "imagery": {"ortho": {"path": "imagery/ortho.png", "rectangle_wgs84": list(rectangle)}},
+        "bbox_wgs84": _bbox_wgs84(grid),
+        "ground_height_m": round(float(np.nanmedian(surfaces.dtm)), 3),
+        "grid": {"resolution_m": grid.resolution, "width": grid.width, "height": grid.height},
+        "stats": {"points": len(cloud), "point_classes": cloud.class_counts(), "features": feature_counts},
+        "warnings": warnings,
+        "timings": timings,
+    }
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return Result(out_dir=out_dir, manifest=manifest, warnings=warnings)
+
+
+def _inspect_inputs(
+    inputs: PipelineInputs, cfg: PipelineConfig
+) -> tuple[RasterInfo, RasterInfo | None, LidarInfo | None]:
+    limit = cfg.limits.max_raster_pixels
+    ortho = inspect_raster(inputs.ortho, "orthophoto", inputs.epsg, limit)
+    dsm = inspect_raster(inputs.dsm, "DSM", inputs.epsg, limit) if inputs.dsm else None
+    lidar = inspect_lidar(inputs.lidar, inputs.epsg, cfg.limits.max_lidar_points) if inputs.lidar else None
+    if dsm is None and lidar is None:
+        raise MissingHeightError(
+            "This area has only an orthophoto. Predicting heights from a single image is not available yet, "
+            "and rs3d never invents heights: add a DSM GeoTIFF or a LiDAR LAS/LAZ file of the same area."
+        )
+    return ortho, dsm, lidar
+
+
+def _working_grid(
+    ortho: RasterInfo, dsm: RasterInfo | None, lidar: LidarInfo | None, cfg: PipelineConfig
+) -> Grid:
+    """One metric CRS (the height source's when metric), extent = orthophoto ∩ height source."""
+    candidates = [info.crs for info in (dsm, lidar, ortho) if info is not None]
+    crs = next((c for c in candidates if is_metric_projected(c)), None)
+    if crs is None:
+        w, s, e, n = ortho.bounds_in(CRS.from_epsg(4326))
+        crs = utm_for((w + e) / 2, (s + n) / 2)
+    ortho_bounds = ortho.bounds_in(crs)
+    if dsm is not None:
+        bounds = intersect(ortho_bounds, dsm.bounds_in(crs), ortho.label, dsm.label)
+        same_lattice = dsm.crs == crs and cfg.resolution_m in (None, dsm.resolution)
+        resolution = cfg.resolution_m or (dsm.resolution if dsm.crs == crs else 0.5)
+        anchor = (dsm.transform.c, dsm.transform.f) if same_lattice else (0.0, 0.0)
+    else:
+        assert lidar is not None
+        lidar_bounds = Transformer.from_crs(lidar.crs, crs, always_xy=True).transform_bounds(*lidar.bounds)
+        bounds = intersect(ortho_bounds, lidar_bounds, ortho.label, lidar.label)
+        resolution, anchor = cfg.resolution_m or 0.5, (0.0, 0.0)
+    grid = Grid.covering(crs, bounds, resolution, anchor)
+    if grid.width * grid.height > cfg.limits.max_grid_pixels:
+        raise InputError(
+            f"The area is {grid.width} x {grid.height} cells at {resolution} m, more than one job processes "
+            f"({cfg.limits.max_grid_pixels:,} cells). Upload a smaller area or choose a coarser resolution."
+        )
+    return grid
+
+
+def _surface(
+    dsm_info: RasterInfo | None, lidar_info: LidarInfo | None, grid: Grid
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None, Any]:
+    """DSM on the grid, plus LiDAR ground returns and points when LiDAR is the source."""
+    if dsm_info is not None:
+        dsm = read_onto_grid(dsm_info, grid, Resampling.bilinear)[0]
+        if not np.isfinite(dsm).any():
+            raise InputError(f"The {dsm_info.label} has no valid heights where it overlaps the orthophoto.")
+        return dsm, None, None
+    assert lidar_info is not None
+    points = read_points(lidar_info, grid.crs, grid.bounds)
+    dsm = pointcloud.rasterize_points(points.xyz, grid, keep="highest")
+    coverage = float(np.isfinite(dsm).mean())
+    if coverage < 0.1:
+        raise InputError(
+            f"The {lidar_info.label} covers only {coverage:.0%} of the area's {grid.resolution} m cells; "
+            "it is too sparse or lies mostly outside the orthophoto."
+        )
+    ground_z = None
+    if lidar_info.ground_share > 0.05:
+        ground_z = pointcloud.rasterize_points(points.xyz[points.classification == 2], grid, keep="lowest")
+    return dsm, ground_z, points
+
+
+def _point_cloud(surfaces: _Surfaces, lidar_points: Any, lidar_info: LidarInfo | None) -> pointcloud.PointCloud:
+    assert surfaces.labels is not None
+    if lidar_points is None:
+        return pointcloud.points_from_raster(surfaces.dsm, surfaces.labels, surfaces.rgb, surfaces.grid)
+    classified = lidar_info is not None and set(lidar_info.class_counts) - {0, 1}
+    return pointcloud.points_from_lidar(
+        lidar_points.xyz, lidar_points.classification if classified else None,
+        surfaces.labels, surfaces.rgb, surfaces.grid,
+    )
+
+
+def _write_points(cloud: pointcloud.PointCloud, out_dir: Path, crs: CRS) -> Path:
+    """Write the downloadable LAZ and the uncompressed LAS the tiler reads."""
+    (out_dir / "pointcloud").mkdir(exist_ok=True)
+    pointcloud.write_las(cloud, out_dir / "pointcloud" / "points.laz", crs)
+    return pointcloud.write_las(cloud, out_dir / "pointcloud" / "tiler-input.las", crs)
+
+
+def _write_features(
+    s: _Surfaces, ndsm: npt.NDArray[np.float32], cfg: PipelineConfig, out_dir: Path
+) -> tuple[dict[str, str], dict[str, int]]:
+    assert s.labels is not None and s.dtm is not None
+    (out_dir / "vectors").mkdir(exist_ok=True)
+    kinds = {
+        "buildings": ("building", s.labels == objects.rules.BUILDING, cfg.features.min_building_m2),
+        "vegetation": ("vegetation", s.labels == objects.rules.HIGH_VEGETATION, cfg.features.min_vegetation_m2),
+    }
+    vectors, counts = {}, {}
+    for name, (kind, mask, min_area) in kinds.items():
+        found = objects.extract_footprints(mask, kind, ndsm, s.dtm, s.grid, min_area)
+        counts[kind] = len(found)
+        if found:
+            vectors[name] = _rel(gis.write_gpkg(found, out_dir / "vectors" / f"{name}.gpkg", s.grid.crs, name), out_dir)
+    return vectors, counts
+
+
+def _write_rasters(s: _Surfaces, ndsm: npt.NDArray[np.float32], out_dir: Path) -> dict[str, str]:
+    assert s.labels is not None and s.dtm is not None
+    folder = out_dir / "rasters"
+    folder.mkdir(exist_ok=True)
+    written = {
+        "dsm": gis.write_cog(s.dsm, s.grid, folder / "dsm.tif", -9999.0),
+        "dtm": gis.write_cog(s.dtm, s.grid, folder / "dtm.tif", -9999.0),
+        "ndsm": gis.write_cog(ndsm, s.grid, folder / "ndsm.tif", -9999.0),
+        "labels": gis.write_cog(s.labels, s.grid, folder / "labels.tif", 0),
+    }
+    return {name: _rel(path, out_dir) for name, path in written.items()}
+
+
+def _bbox_wgs84(grid: Grid) -> list[float]:
+    west, south, east, north = Transformer.from_crs(grid.crs, 4326, always_xy=True).transform_bounds(*grid.bounds)
+    return [round(v, 8) for v in (west, south, east, north)]
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def clear_outputs(out_dir: Path) -> None:
+    """Remove a previous run's outputs from ``out_dir`` (used by the CLI's --overwrite)."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
