@@ -1,4 +1,7 @@
-"""Configuration of a reconstruction run: frozen dataclasses, one per stage, loadable from TOML."""
+"""Configuration of a reconstruction run: frozen dataclasses, one per stage, loadable from TOML.
+
+This module imports nothing heavy, so the web app can use it without numpy or GDAL.
+"""
 
 import os
 import tomllib
@@ -7,8 +10,57 @@ from pathlib import Path
 from typing import Any
 
 from reconstruction.errors import ConfigError
-from reconstruction.objects.rules import RulesConfig
-from reconstruction.terrain.ground import GroundConfig
+
+
+@dataclass(frozen=True)
+class GroundConfig:
+    """Parameters of the morphological ground filter.
+
+    Attributes:
+        slope: largest terrain slope (rise over run) still treated as ground.
+        max_window_m: radius of the largest opening window in metres; objects narrower than about
+            twice this are removed from the ground (set it to half the width of the largest building).
+        elevation_threshold_m: cells within this height of the provisional terrain are ground.
+        slope_scalar: extra tolerance per unit of local terrain slope.
+    """
+
+    slope: float = 0.15
+    max_window_m: float = 16.0
+    elevation_threshold_m: float = 0.5
+    slope_scalar: float = 1.25
+
+    def __post_init__(self) -> None:
+        """Check ranges."""
+        if not 0 < self.slope < 5:
+            raise ConfigError(f"ground slope must be in (0, 5), got {self.slope}")
+        if not 0 < self.max_window_m <= 500:
+            raise ConfigError(f"ground max_window_m must be in (0, 500], got {self.max_window_m}")
+        if self.elevation_threshold_m <= 0:
+            raise ConfigError("ground elevation_threshold_m must be positive")
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    """Thresholds of the rule-based classifier.
+
+    Attributes:
+        above_ground_m: nDSM above which a cell is an object (building or tree), metres.
+        ndvi_min: NDVI above which a cell is vegetation (when a NIR band exists).
+        excess_green_min: normalised excess-green (2G-R-B)/(R+G+B) above which a cell is vegetation.
+        min_building_m2: above-ground patches smaller than this are left unclassified, not buildings.
+    """
+
+    above_ground_m: float = 2.0
+    ndvi_min: float = 0.2
+    excess_green_min: float = 0.05
+    min_building_m2: float = 8.0
+
+    def __post_init__(self) -> None:
+        """Check ranges."""
+        if self.above_ground_m <= 0:
+            raise ConfigError("rules above_ground_m must be positive")
+        if self.min_building_m2 < 0:
+            raise ConfigError("rules min_building_m2 must not be negative")
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,7 @@ from reconstruction.io import (
     read_onto_grid, read_points, to_rgb8, utm_for,
 )
 from reconstruction.progress import ProgressCallback, silent
-
-#: Stages in order with their share of the total run time (for an overall percentage).
-STAGES: tuple[tuple[str, float], ...] = (
-    ("inputs", 0.05), ("heights", 0.10), ("imagery", 0.10), ("terrain", 0.15), ("classify", 0.05),
-    ("pointcloud", 0.15), ("features", 0.10), ("rasters", 0.05), ("tiles", 0.25),
-)
-
-MANIFEST = "manifest.json"
-
+from reconstruction.stages import MANIFEST
 
 @dataclass
 class Result:
@@ -51,16 +43,6 @@ class _Surfaces:
     rgb: npt.NDArray[np.uint8]
     dtm: npt.NDArray[np.float32] | None = None
     labels: npt.NDArray[np.uint8] | None = None
-
-
-def overall_fraction(stage: str, fraction: float) -> float:
-    """Map progress within a stage to progress of the whole run (0..1)."""
-    done = 0.0
-    for name, weight in STAGES:
-        if name == stage:
-            return min(1.0, done + weight * max(0.0, min(1.0, fraction)))
-        done += weight
-    return min(1.0, done)
 
 
 def run_pipeline(
@@ -137,14 +119,31 @@ def run_pipeline(
     return Result(out_dir=out_dir, manifest=manifest, warnings=warnings)
 
 
+def check_inputs(inputs: PipelineInputs, cfg: PipelineConfig) -> list[str]:
+    """Validate the input files and their overlap without reconstructing anything (for upload forms).
+
+    A missing height source is not an error here: the run itself reports it.
+
+    Returns:
+        Warnings for the user (e.g. a CRS without an EPSG identity).
+
+    Raises:
+        InputError: an input is unreadable, unsuitable, has no CRS, or the inputs do not overlap.
+    """
+    ortho, dsm, lidar = _inspect_inputs(inputs, cfg, require_height=False)
+    if dsm is not None or lidar is not None:
+        _working_grid(ortho, dsm, lidar, cfg)
+    return [w for info in (ortho, dsm, lidar) if info for w in info.warnings]
+
+
 def _inspect_inputs(
-    inputs: PipelineInputs, cfg: PipelineConfig
+    inputs: PipelineInputs, cfg: PipelineConfig, require_height: bool = True
 ) -> tuple[RasterInfo, RasterInfo | None, LidarInfo | None]:
     limit = cfg.limits.max_raster_pixels
     ortho = inspect_raster(inputs.ortho, "orthophoto", inputs.epsg, limit)
     dsm = inspect_raster(inputs.dsm, "DSM", inputs.epsg, limit) if inputs.dsm else None
     lidar = inspect_lidar(inputs.lidar, inputs.epsg, cfg.limits.max_lidar_points) if inputs.lidar else None
-    if dsm is None and lidar is None:
+    if require_height and dsm is None and lidar is None:
         raise MissingHeightError(
             "This area has only an orthophoto. Predicting heights from a single image is not available yet, "
             "and rs3d never invents heights: add a DSM GeoTIFF or a LiDAR LAS/LAZ file of the same area."
@@ -232,12 +231,16 @@ def _write_features(
         "buildings": ("building", s.labels == objects.rules.BUILDING, cfg.features.min_building_m2),
         "vegetation": ("vegetation", s.labels == objects.rules.HIGH_VEGETATION, cfg.features.min_vegetation_m2),
     }
-    vectors, counts = {}, {}
+    vectors, counts, everything = {}, {}, []
     for name, (kind, mask, min_area) in kinds.items():
         found = objects.extract_footprints(mask, kind, ndsm, s.dtm, s.grid, min_area)
         counts[kind] = len(found)
+        everything += found
         if found:
             vectors[name] = _rel(gis.write_gpkg(found, out_dir / "vectors" / f"{name}.gpkg", s.grid.crs, name), out_dir)
+    # Every feature in WGS 84 GeoJSON too: what web clients and the database loader read.
+    vectors["features"] = _rel(gis.write_geojson(everything, out_dir / "vectors" / "features.geojson", s.grid.crs),
+                               out_dir)
     return vectors, counts
 
 

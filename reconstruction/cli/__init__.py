@@ -1,14 +1,16 @@
 """Command-line wiring: one module per subcommand, each with ``add_parser`` and ``run``."""
 
 import argparse
+import json
 import logging
 import sys
 
+from reconstruction.cli import check as check_cmd
 from reconstruction.cli import run as run_cmd
 from reconstruction.cli import synthetic as synthetic_cmd
 from reconstruction.errors import RS3DError
 
-_COMMANDS = (run_cmd, synthetic_cmd)
+_COMMANDS = (run_cmd, check_cmd, synthetic_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except RS3DError as err:
+        if getattr(args, "progress", None) == "json":
+            print(json.dumps({"type": "error", "error": type(err).__name__, "message": str(err)}), flush=True)
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

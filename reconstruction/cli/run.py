@@ -9,7 +9,8 @@ from tqdm import tqdm
 
 from reconstruction.config import PipelineConfig, PipelineInputs, load_config
 from reconstruction.errors import ConfigError
-from reconstruction.pipeline import MANIFEST, clear_outputs, overall_fraction, run_pipeline
+from reconstruction.pipeline import clear_outputs, run_pipeline
+from reconstruction.stages import MANIFEST, overall_fraction
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +23,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, help="TOML file overriding stage parameters")
     p.add_argument("--out", type=Path, required=True, help="output folder (must be empty or absent)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--progress", choices=["bar", "json", "none"], default="bar",
+        help="progress display: a bar on the terminal (default), JSON lines on stdout for a supervising "
+        "process, or nothing",
+    )
     p.set_defaults(handler=run)
 
 
@@ -39,7 +44,11 @@ def run(args: argparse.Namespace) -> int:
         clear_outputs(out)
     cfg = load_config(args.config) if args.config else PipelineConfig()
     inputs = PipelineInputs(ortho=args.ortho, dsm=args.dsm, lidar=args.lidar, epsg=args.epsg)
-    with tqdm(total=100, unit="%", disable=args.quiet, bar_format="{l_bar}{bar}| {elapsed}") as bar:
+    if args.progress == "json":
+        result = run_pipeline(inputs, cfg, out, _json_progress)
+        print(json.dumps({"type": "result", "manifest": str(out / MANIFEST), "warnings": result.warnings}))
+        return 0
+    with tqdm(total=100, unit="%", disable=args.progress == "none", bar_format="{l_bar}{bar}| {elapsed}") as bar:
 
         def on_progress(stage: str, fraction: float, message: str) -> None:
             bar.set_description_str(f"{stage}: {message}"[:60])
@@ -50,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(out / MANIFEST)
-    if not args.quiet:
-        print(json.dumps(result.manifest["timings"]), file=sys.stderr)
+    if args.progress == "bar":
+        print("timings (s): " + json.dumps(result.manifest["timings"]), file=sys.stderr)
     return 0
+
+
+def _json_progress(stage: str, fraction: float, message: str) -> None:
+    """One JSON line per report, flushed at once, for a supervising process to read."""
+    print(json.dumps({"type": "progress", "stage": stage, "fraction": fraction, "message": message}), flush=True)

@@ -6,7 +6,8 @@
 - :class:`RulesConfig` -- classifier thresholds.
 """
 
+from reconstruction.config import RulesConfig
 from reconstruction.objects.footprints import Feature, extract_footprints
-from reconstruction.objects.rules import RulesConfig, classify_by_rules
+from reconstruction.objects.rules import classify_by_rules
 
 __all__ = ["Feature", "RulesConfig", "classify_by_rules", "extract_footprints"]

@@ -6,39 +6,13 @@ a near-infrared band, excess-green without one) exceeds another. Above-ground ve
 above-ground non-vegetation a building, the rest ground or low vegetation.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from reconstruction.errors import ConfigError
+from reconstruction.config import RulesConfig
 
 UNCLASSIFIED, GROUND, LOW_VEGETATION, HIGH_VEGETATION, BUILDING = 1, 2, 3, 5, 6
-
-
-@dataclass(frozen=True)
-class RulesConfig:
-    """Thresholds of the rule-based classifier.
-
-    Attributes:
-        above_ground_m: nDSM above which a cell is an object (building or tree), metres.
-        ndvi_min: NDVI above which a cell is vegetation (when a NIR band exists).
-        excess_green_min: normalised excess-green (2G-R-B)/(R+G+B) above which a cell is vegetation.
-        min_building_m2: above-ground patches smaller than this are left unclassified, not buildings.
-    """
-
-    above_ground_m: float = 2.0
-    ndvi_min: float = 0.2
-    excess_green_min: float = 0.05
-    min_building_m2: float = 8.0
-
-    def __post_init__(self) -> None:
-        """Check ranges."""
-        if self.above_ground_m <= 0:
-            raise ConfigError("rules above_ground_m must be positive")
-        if self.min_building_m2 < 0:
-            raise ConfigError("rules min_building_m2 must not be negative")
 
 
 def classify_by_rules(

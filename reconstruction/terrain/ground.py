@@ -1,41 +1,12 @@
 """Ground filtering: a Simple Morphological Filter (Pingel et al., 2013) on a gridded DSM."""
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from reconstruction.errors import ConfigError
+from reconstruction.config import GroundConfig
 from reconstruction.progress import ProgressCallback, silent
 from reconstruction.terrain.fill import fill_holes
-
-
-@dataclass(frozen=True)
-class GroundConfig:
-    """Parameters of the morphological ground filter.
-
-    Attributes:
-        slope: largest terrain slope (rise over run) still treated as ground.
-        max_window_m: radius of the largest opening window in metres; objects narrower than about
-            twice this are removed from the ground (set it to half the width of the largest building).
-        elevation_threshold_m: cells within this height of the provisional terrain are ground.
-        slope_scalar: extra tolerance per unit of local terrain slope.
-    """
-
-    slope: float = 0.15
-    max_window_m: float = 16.0
-    elevation_threshold_m: float = 0.5
-    slope_scalar: float = 1.25
-
-    def __post_init__(self) -> None:
-        """Check ranges."""
-        if not 0 < self.slope < 5:
-            raise ConfigError(f"ground slope must be in (0, 5), got {self.slope}")
-        if not 0 < self.max_window_m <= 500:
-            raise ConfigError(f"ground max_window_m must be in (0, 500], got {self.max_window_m}")
-        if self.elevation_threshold_m <= 0:
-            raise ConfigError("ground elevation_threshold_m must be positive")
 
 
 def extract_dtm(

@@ -1,0 +1,20 @@
+"""API routes, the OpenAPI schema and its browsable docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from backend.api.views.areas import AreaViewSet
+from backend.api.views.jobs import JobViewSet
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("areas", AreaViewSet, basename="area")
+router.register("jobs", JobViewSet, basename="job")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,1 @@
+"""Areas: uploaded sources, published versions, layers and mapped features."""

@@ -1,0 +1,114 @@
+"""Area, its uploaded sources, its published versions with layers, and mapped features."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.gis.db import models
+
+
+class Area(models.Model):
+    """A place a planner reconstructs: its sources, jobs and published versions."""
+
+    class Status(models.TextChoices):
+        EMPTY = "empty", "No result yet"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    epsg = models.PositiveIntegerField(null=True, blank=True, help_text="EPSG code for sources without a CRS")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.EMPTY)
+    current = models.ForeignKey(
+        "Publication", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def folder(self) -> Path:
+        """Media folder holding this area's sources and versions."""
+        return Path(settings.MEDIA_ROOT) / "areas" / str(self.pk)
+
+
+class Source(models.Model):
+    """One uploaded input file of an area."""
+
+    class Kind(models.TextChoices):
+        ORTHO = "ortho", "Orthophoto"
+        DSM = "dsm", "DSM"
+        LIDAR = "lidar", "LiDAR"
+
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="sources")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    path = models.CharField(max_length=500, help_text="relative to MEDIA_ROOT")
+    original_name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["area", "kind"], name="one_source_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.area}: {self.kind}"
+
+    @property
+    def file(self) -> Path:
+        """Absolute path of the stored file."""
+        return Path(settings.MEDIA_ROOT) / self.path
+
+
+class Publication(models.Model):
+    """One published version of an area's results (an immutable folder ``areas/<id>/v<version>/``)."""
+
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="publications")
+    version = models.PositiveIntegerField()
+    manifest = models.JSONField()
+    crs = models.CharField(max_length=200)
+    bbox = models.PolygonField(srid=4326)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [models.UniqueConstraint(fields=["area", "version"], name="one_version_number")]
+
+    def __str__(self) -> str:
+        return f"{self.area} v{self.version}"
+
+    @property
+    def folder(self) -> Path:
+        """Folder of the published files."""
+        return self.area.folder / f"v{self.version}"
+
+
+class Layer(models.Model):
+    """A 3D layer (one tileset) of a publication."""
+
+    class Kind(models.TextChoices):
+        POINTCLOUD = "pointcloud", "Point cloud"
+        MESH = "mesh", "Mesh"
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="layers")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    tileset = models.CharField(max_length=500, help_text="tileset.json path relative to the publication folder")
+
+    def __str__(self) -> str:
+        return f"{self.publication}: {self.name}"
+
+
+class Feature(models.Model):
+    """A mapped object (building, vegetation patch, ...) with its attributes."""
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="features")
+    kind = models.CharField(max_length=50, db_index=True)
+    geometry = models.GeometryField(srid=4326)
+    attributes = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk}"

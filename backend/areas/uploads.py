@@ -1,0 +1,121 @@
+"""Turn uploaded files into a validated Area with its Sources, or refuse them leaving nothing behind."""
+
+import contextlib
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils.text import get_valid_filename
+
+from backend.areas.models import Area, Source
+from backend.jobs.runner import check_inputs_process
+from reconstruction import PipelineInputs, RS3DError
+
+_DEFAULT_NAME = {Source.Kind.ORTHO: "ortho.tif", Source.Kind.DSM: "dsm.tif", Source.Kind.LIDAR: "lidar.laz"}
+
+
+class UploadRejected(Exception):  # noqa: N818 - reads as what happened to the upload
+    """The upload was refused; ``field`` names the form field at fault (or None), str() says why."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class AreaUpload:
+    """What a planner submitted for a new area."""
+
+    name: str
+    ortho: UploadedFile
+    dsm: UploadedFile | None = None
+    lidar: UploadedFile | None = None
+    epsg: int | None = None
+
+
+def create_area(upload: AreaUpload, owner: object | None = None) -> tuple[Area, list[str]]:
+    """Validate the uploaded files and store them as a new Area.
+
+    Returns:
+        The area and warnings for the user.
+
+    Raises:
+        UploadRejected: a file is too large, unreadable, has no CRS, or the files do not overlap; the
+            database and media folder are left exactly as they were.
+    """
+    files = {Source.Kind.ORTHO: upload.ortho, Source.Kind.DSM: upload.dsm, Source.Kind.LIDAR: upload.lidar}
+    files = {kind: f for kind, f in files.items() if f is not None}
+    for kind, f in files.items():
+        if f.size is None or f.size == 0:
+            raise UploadRejected(f"The file '{f.name}' is empty.", kind)
+        if f.size > settings.RS3D_MAX_UPLOAD_BYTES:
+            raise UploadRejected(
+                f"The file '{f.name}' is {f.size / 1e9:.1f} GB; the limit is "
+                f"{settings.RS3D_MAX_UPLOAD_BYTES / 1e9:.1f} GB per file.", kind
+            )
+    incoming = Path(settings.MEDIA_ROOT) / "incoming" / uuid.uuid4().hex
+    try:
+        stored = _save(files, incoming)
+        warnings = _validate(stored, upload.epsg)
+        return _store(upload, files, stored, incoming), warnings
+    finally:
+        shutil.rmtree(incoming, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            incoming.parent.rmdir()  # only when empty: leave the media folder as it was
+
+
+def _safe_name(f: UploadedFile, kind: str) -> str:
+    """The user's file name reduced to a harmless basename (no folders, no odd characters)."""
+    base = Path((f.name or "").replace("\\", "/")).name.lstrip(".")
+    try:
+        return get_valid_filename(base)[-100:]
+    except SuspiciousFileOperation:  # nothing usable left of the name
+        return _DEFAULT_NAME[kind]
+
+
+def _save(files: dict[str, UploadedFile], folder: Path) -> dict[str, Path]:
+    stored = {}
+    for kind, f in files.items():
+        (folder / kind).mkdir(parents=True)
+        path = folder / kind / _safe_name(f, kind)
+        with path.open("wb") as out:
+            for chunk in f.chunks():
+                out.write(chunk)
+        stored[kind] = path
+    return stored
+
+
+def _validate(stored: dict[str, Path], epsg: int | None) -> list[str]:
+    inputs = PipelineInputs(
+        ortho=stored[Source.Kind.ORTHO], dsm=stored.get(Source.Kind.DSM), lidar=stored.get(Source.Kind.LIDAR),
+        epsg=epsg,
+    )
+    try:
+        return check_inputs_process(inputs)
+    except RS3DError as err:
+        raise UploadRejected(str(err)) from err
+
+
+def _store(upload: AreaUpload, files: dict[str, UploadedFile], stored: dict[str, Path], incoming: Path) -> Area:
+    sizes = {kind: path.stat().st_size for kind, path in stored.items()}
+    with transaction.atomic():
+        area = Area.objects.create(name=upload.name, epsg=upload.epsg)
+        target = area.folder / "sources"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            incoming.rename(target)
+            for kind, path in stored.items():
+                Source.objects.create(
+                    area=area, kind=kind, original_name=Path(files[kind].name or path.name).name[:255],
+                    path=(target / kind / path.name).relative_to(settings.MEDIA_ROOT).as_posix(),
+                    size=sizes[kind],
+                )
+        except Exception:
+            shutil.rmtree(area.folder, ignore_errors=True)
+            raise
+    return area

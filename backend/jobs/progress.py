@@ -1,0 +1,38 @@
+"""Adapt the pipeline's progress callback into throttled Job updates and a log of JobEvents."""
+
+import time
+
+from django.utils import timezone
+
+from backend.jobs.models import Job, JobEvent
+from reconstruction import Cancelled, overall_fraction
+
+
+class JobProgress:
+    """A ``on_progress(stage, fraction, message)`` callback that records into a Job.
+
+    The job row is written at most every ``interval`` seconds (and at every stage boundary), so a fast
+    stage does not flood the database. Each write also checks whether the user cancelled the job,
+    and raises :class:`Cancelled` if so.
+    """
+
+    def __init__(self, job: Job, interval: float = 0.5) -> None:
+        self.job = job
+        self.interval = interval
+        self._last_write = 0.0
+        self._last_stage = ""
+
+    def __call__(self, stage: str, fraction: float, message: str) -> None:
+        """Record one report."""
+        boundary = stage != self._last_stage or fraction in (0.0, 1.0)
+        now = time.monotonic()
+        if not boundary and now - self._last_write < self.interval:
+            return
+        self._last_write, self._last_stage = now, stage
+        progress = round(overall_fraction(stage, fraction), 4)
+        if Job.objects.filter(pk=self.job.pk, status=Job.Status.CANCELLED).exists():
+            raise Cancelled("The job was cancelled.")
+        Job.objects.filter(pk=self.job.pk).update(
+            stage=stage, progress=progress, message=message[:500], updated=timezone.now()
+        )
+        JobEvent.objects.create(job=self.job, stage=stage, progress=progress, message=message[:500])

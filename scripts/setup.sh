@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Install everything rs3d needs on a Debian machine, idempotently: system packages, the virtualenv
+# (from Debian's /usr/bin/python3, whose sqlite3 can load SpatiaLite), pinned Python packages,
+# CesiumJS from npm, collected static files and the database schema.
+#   scripts/setup.sh            what the app needs
+#   scripts/setup.sh --test     plus what the tests need (Chromium, PostGIS, Redis clients)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+apt_packages=(python3 python3-venv python3-dev gcc gdal-bin libsqlite3-mod-spatialite nodejs npm)
+if [ "$want_test" = 1 ]; then
+  apt_packages+=(chromium fonts-dejavu-core postgresql-15-postgis-3 redis-server)
+fi
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing system packages: ${missing[*]}"
+  if [ "$(id -u)" != 0 ]; then echo "run as root (or install: ${missing[*]})" >&2; exit 1; fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sqlite3; sqlite3.connect(":memory:").enable_load_extension(True)' 2>/dev/null; then
+  say "creating the virtualenv from /usr/bin/python3"
+  rm -rf .venv
+  /usr/bin/python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+fi
+stamp=.venv/.requirements.sha256
+if [ "$(sha256sum requirements.txt | cut -d' ' -f1)" != "$(cat "$stamp" 2>/dev/null)" ]; then
+  say "installing Python packages (requirements.txt)"
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  sha256sum requirements.txt | cut -d' ' -f1 > "$stamp"
+fi
+
+stamp=frontend/node_modules/.package-lock.sha256
+if [ "$(sha256sum frontend/package-lock.json | cut -d' ' -f1)" != "$(cat "$stamp" 2>/dev/null)" ]; then
+  say "installing CesiumJS (npm ci)"
+  (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+  sha256sum frontend/package-lock.json | cut -d' ' -f1 > "$stamp"
+fi
+
+say "collecting static files and migrating the database"
+.venv/bin/python manage.py collectstatic --noinput -v 0
+.venv/bin/python manage.py migrate --noinput -v 0
+say "ready"
