@@ -18,11 +18,22 @@ from reconstruction import gis, objects, pointcloud, terrain, tiles3d
 from reconstruction.config import PipelineConfig, PipelineInputs
 from reconstruction.errors import InputError, MissingHeightError
 from reconstruction.io import (
-    Grid, LidarInfo, RasterInfo, crs_label, inspect_lidar, inspect_raster, intersect, is_metric_projected,
-    read_onto_grid, read_points, to_rgb8, utm_for,
+    Grid,
+    LidarInfo,
+    RasterInfo,
+    crs_label,
+    inspect_lidar,
+    inspect_raster,
+    intersect,
+    is_metric_projected,
+    read_onto_grid,
+    read_points,
+    to_rgb8,
+    utm_for,
 )
 from reconstruction.progress import ProgressCallback, silent
 from reconstruction.stages import MANIFEST
+
 
 @dataclass
 class Result:
@@ -151,9 +162,7 @@ def _inspect_inputs(
     return ortho, dsm, lidar
 
 
-def _working_grid(
-    ortho: RasterInfo, dsm: RasterInfo | None, lidar: LidarInfo | None, cfg: PipelineConfig
-) -> Grid:
+def _working_grid(ortho: RasterInfo, dsm: RasterInfo | None, lidar: LidarInfo | None, cfg: PipelineConfig) -> Grid:
     """One metric CRS (the height source's when metric), extent = orthophoto ∩ height source."""
     candidates = [info.crs for info in (dsm, lidar, ortho) if info is not None]
     crs = next((c for c in candidates if is_metric_projected(c)), None)
@@ -210,8 +219,11 @@ def _point_cloud(surfaces: _Surfaces, lidar_points: Any, lidar_info: LidarInfo |
         return pointcloud.points_from_raster(surfaces.dsm, surfaces.labels, surfaces.rgb, surfaces.grid)
     classified = lidar_info is not None and set(lidar_info.class_counts) - {0, 1}
     return pointcloud.points_from_lidar(
-        lidar_points.xyz, lidar_points.classification if classified else None,
-        surfaces.labels, surfaces.rgb, surfaces.grid,
+        lidar_points.xyz,
+        lidar_points.classification if classified else None,
+        surfaces.labels,
+        surfaces.rgb,
+        surfaces.grid,
     )
 
 
@@ -239,8 +251,9 @@ def _write_features(
         if found:
             vectors[name] = _rel(gis.write_gpkg(found, out_dir / "vectors" / f"{name}.gpkg", s.grid.crs, name), out_dir)
     # Every feature in WGS 84 GeoJSON too: what web clients and the database loader read.
-    vectors["features"] = _rel(gis.write_geojson(everything, out_dir / "vectors" / "features.geojson", s.grid.crs),
-                               out_dir)
+    vectors["features"] = _rel(
+        gis.write_geojson(everything, out_dir / "vectors" / "features.geojson", s.grid.crs), out_dir
+    )
     return vectors, counts
 
 

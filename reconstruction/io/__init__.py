@@ -16,7 +16,19 @@ from reconstruction.io.lidar import LidarInfo, LidarPoints, inspect_lidar, read_
 from reconstruction.io.raster import RasterInfo, inspect_raster, read_onto_grid
 
 __all__ = [
-    "Grid", "LidarInfo", "LidarPoints", "RasterInfo", "crs_from_epsg", "crs_label", "inspect_lidar",
-    "inspect_raster", "intersect", "is_metric_projected", "read_onto_grid", "read_points", "resolve_crs",
-    "to_rgb8", "utm_for",
+    "Grid",
+    "LidarInfo",
+    "LidarPoints",
+    "RasterInfo",
+    "crs_from_epsg",
+    "crs_label",
+    "inspect_lidar",
+    "inspect_raster",
+    "intersect",
+    "is_metric_projected",
+    "read_onto_grid",
+    "read_points",
+    "resolve_crs",
+    "to_rgb8",
+    "utm_for",
 ]

@@ -67,9 +67,7 @@ def is_metric_projected(crs: CRS) -> bool:
 
 def utm_for(lon: float, lat: float) -> CRS:
     """Return the WGS 84 UTM zone CRS containing a point given in degrees."""
-    infos = query_utm_crs_info(
-        datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat)
-    )
+    infos = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat))
     return CRS.from_epsg(int(infos[0].code))
 
 

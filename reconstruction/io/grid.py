@@ -38,9 +38,7 @@ class Grid:
         return (self.height, self.width)
 
     @classmethod
-    def covering(
-        cls, crs: CRS, bounds: Bounds, resolution: float, anchor: tuple[float, float] = (0.0, 0.0)
-    ) -> "Grid":
+    def covering(cls, crs: CRS, bounds: Bounds, resolution: float, anchor: tuple[float, float] = (0.0, 0.0)) -> "Grid":
         """Return the grid of ``resolution`` metres that covers ``bounds``.
 
         Cell edges fall on ``anchor + k * resolution`` so that a raster already on that lattice

@@ -63,7 +63,7 @@ def inspect_lidar(path: Path, epsg: int | None, max_points: int) -> LidarInfo:
             file_crs = _header_crs(header)
     except InputError:
         raise
-    except (laspy.errors.LaspyException, ValueError, OSError, RuntimeError, EOFError) as err:
+    except Exception as err:  # noqa: BLE001 - laspy, lazrs and laszip raise many types for damaged data
         raise InputError(
             f"The {name} cannot be read as LAS/LAZ ({_short(err)}). The file is damaged or not a point cloud: "
             "export it again from your LiDAR software."
@@ -71,17 +71,19 @@ def inspect_lidar(path: Path, epsg: int | None, max_points: int) -> LidarInfo:
     crs, warnings = resolve_crs(file_crs, epsg, name)
     mins, maxs = header.mins, header.maxs
     return LidarInfo(
-        path=path, crs=crs, warnings=tuple(warnings), point_count=int(header.point_count),
+        path=path,
+        crs=crs,
+        warnings=tuple(warnings),
+        point_count=int(header.point_count),
         bounds=(float(mins[0]), float(mins[1]), float(maxs[0]), float(maxs[1])),
-        z_range=(zmin, zmax), class_counts=counts,
+        z_range=(zmin, zmax),
+        class_counts=counts,
     )
 
 
 def _check_count(count: int, name: str, max_points: int) -> None:
     if count < MIN_POINTS:
-        raise InputError(
-            f"The {name} holds {count} point(s); at least {MIN_POINTS} are needed to describe a surface."
-        )
+        raise InputError(f"The {name} holds {count} point(s); at least {MIN_POINTS} are needed to describe a surface.")
     if count > max_points:
         raise InputError(
             f"The {name} holds {count:,} points, more than the limit of {max_points:,}. Split it into tiles."
@@ -123,7 +125,7 @@ def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds) -> LidarPoints:
                 keep = (x >= bounds[0]) & (x < bounds[2]) & (y > bounds[1]) & (y <= bounds[3])
                 parts_xyz.append(np.column_stack([x[keep], y[keep], np.asarray(chunk.z)[keep]]))
                 parts_cls.append(np.asarray(chunk.classification, dtype=np.uint8)[keep])
-    except (laspy.errors.LaspyException, ValueError, OSError) as err:
+    except Exception as err:  # noqa: BLE001 - as in inspect_lidar: any reader failure means damaged data
         raise InputError(f"Reading the {info.label} failed part-way ({_short(err)}).") from err
     xyz = np.concatenate(parts_xyz) if parts_xyz else np.empty((0, 3))
     cls = np.concatenate(parts_cls) if parts_cls else np.empty(0, dtype=np.uint8)

@@ -104,8 +104,16 @@ def _describe(
     _check_bands(src, role, name)
     crs, warnings = resolve_crs(src.crs, epsg, name)
     return RasterInfo(
-        path=path, role=role, crs=crs, warnings=tuple(warnings), transform=src.transform,
-        width=src.width, height=src.height, count=src.count, dtype=src.dtypes[0], nodata=src.nodata,
+        path=path,
+        role=role,
+        crs=crs,
+        warnings=tuple(warnings),
+        transform=src.transform,
+        width=src.width,
+        height=src.height,
+        count=src.count,
+        dtype=src.dtypes[0],
+        nodata=src.nodata,
     )
 
 
@@ -151,9 +159,14 @@ def read_onto_grid(info: RasterInfo, grid: Grid, resampling: Resampling) -> npt.
         with rasterio.open(info.path) as src:
             for band in range(info.count):
                 reproject(
-                    source=rasterio.band(src, band + 1), destination=out[band],
-                    src_crs=info.crs, src_nodata=info.nodata, dst_transform=grid.transform,
-                    dst_crs=grid.crs, dst_nodata=np.nan, resampling=resampling,
+                    source=rasterio.band(src, band + 1),
+                    destination=out[band],
+                    src_crs=info.crs,
+                    src_nodata=info.nodata,
+                    dst_transform=grid.transform,
+                    dst_crs=grid.crs,
+                    dst_nodata=np.nan,
+                    resampling=resampling,
                 )
     except RasterioError as err:
         raise InputError(f"Reading the {info.label} failed part-way ({_short(err)}); the file may be damaged.") from err

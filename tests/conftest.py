@@ -1,0 +1,43 @@
+"""Fixtures shared by every suite: where the real data lives, and how to skip (or fail in CI) without it."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("RS3D_SHARED_DATA", ROOT.parent / "shared" / "data"))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip the test when ``condition`` is false, except in CI, where a missing prerequisite is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true and a prerequisite is missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data folder (../shared/data, or $RS3D_SHARED_DATA)."""
+    require(SHARED_DATA.is_dir(), f"real data folder {SHARED_DATA} is absent (set RS3D_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def montpellier(shared_data: Path) -> Path:
+    """The co-registered Montpellier block (orthophoto, DSM, DTM, LiDAR)."""
+    folder = shared_data / "montpellier"
+    require((folder / "dsm_50cm.tif").is_file(), f"{folder} is incomplete")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of Debian's Chromium for browser tests."""
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    require(Path(path).is_file(), "Chromium is not installed (apt-get install chromium)")
+    return path

@@ -1,0 +1,71 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reconstruction", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_run_writes_the_manifest_and_prints_its_path(small_scene_files, tmp_path):
+    out = tmp_path / "out"
+    done = _cli("run", "--ortho", str(small_scene_files["ortho"]), "--dsm", str(small_scene_files["dsm"]),
+                "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(out / "manifest.json")
+    assert "100%" in done.stderr  # the progress bar reached the end
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest) >= {"crs", "layers", "rasters", "vectors", "timings"}
+
+
+def test_run_refuses_a_non_empty_output_folder(small_scene_files, tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    done = _cli("run", "--ortho", str(small_scene_files["ortho"]), "--dsm", str(small_scene_files["dsm"]),
+                "--out", str(tmp_path))
+    assert done.returncode == 2 and "not empty" in done.stderr
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_errors_are_one_clear_line_and_exit_status_2(small_scene_files, tmp_path):
+    done = _cli("run", "--ortho", str(small_scene_files["ortho"]), "--out", str(tmp_path / "o"), "--progress", "none")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: This area has only an orthophoto")
+    assert "Traceback" not in done.stderr
+
+
+def test_json_progress_for_a_supervising_process(small_scene_files, tmp_path):
+    done = _cli("run", "--ortho", str(small_scene_files["ortho"]), "--dsm", str(small_scene_files["dsm"]),
+                "--out", str(tmp_path / "o"), "--progress", "json")
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {line["type"] for line in lines} == {"progress", "result"}
+    assert lines[-1]["type"] == "result"
+
+
+@pytest.mark.parametrize("flag", ["--json", None])
+def test_check_reports_a_missing_crs(shared_data, small_scene_files, flag):
+    args = ["check", "--ortho", str(small_scene_files["ortho"]), "--lidar", str(shared_data / "bad_inputs/no_crs.laz")]
+    done = _cli(*args, *([flag] if flag else []))
+    assert done.returncode == 2
+    if flag:
+        assert json.loads(done.stdout)["error"] == "CRSError"
+    assert "no coordinate reference system" in done.stderr
+
+
+def test_config_file_overrides_and_rejects_unknown_keys(small_scene_files, tmp_path):
+    good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
+    good.write_text("resolution_m = 1.0\n[ground]\nslope = 0.2\n")
+    bad.write_text("[ground]\nslop = 0.2\n")
+    base = ["run", "--ortho", str(small_scene_files["ortho"]), "--dsm", str(small_scene_files["dsm"]), "--progress", "none"]
+    done = _cli(*base, "--config", str(good), "--out", str(tmp_path / "a"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "a" / "manifest.json").read_text())["grid"]["resolution_m"] == 1.0
+    done = _cli(*base, "--config", str(bad), "--out", str(tmp_path / "b"))
+    assert done.returncode == 2 and "Unknown config key(s) ['slop']" in done.stderr
+
+
+def test_synthetic_command_writes_a_scene(tmp_path):
+    done = _cli("synthetic", "--out", str(tmp_path), "--size", "40", "--seed", "1")
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in tmp_path.iterdir()} >= {"ortho.tif", "dsm.tif", "dtm.tif", "labels.tif"}

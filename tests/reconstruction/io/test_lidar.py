@@ -1,0 +1,68 @@
+import shutil
+
+import numpy as np
+import pytest
+from pyproj import CRS
+
+from reconstruction.errors import CRSError, InputError
+from reconstruction.io import inspect_lidar, read_points
+
+LIMIT = 10**9
+
+
+def test_montpellier_lidar_is_described(montpellier):
+    info = inspect_lidar(montpellier / "lidar_77055_627760.laz", None, LIMIT)
+    assert info.point_count == 60653
+    assert info.crs.to_epsg() == 2154
+    assert set(info.class_counts) == {1, 2, 3, 4, 5, 6}
+    assert 0.3 < info.ground_share < 0.5
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("corrupt_points.laz", "cannot be read as LAS/LAZ"),
+        ("no_crs.laz", "carries no coordinate reference system"),
+        ("single_point.laz", "holds 1 point"),
+        ("pdal_fail.laz", "holds 89 point"),
+    ],
+)
+def test_every_bad_input_gets_a_clear_error(shared_data, name, message):
+    with pytest.raises(InputError, match=message):
+        inspect_lidar(shared_data / "bad_inputs" / name, None, LIMIT)
+
+
+def test_no_crs_lidar_works_with_an_epsg_code(shared_data):
+    info = inspect_lidar(shared_data / "bad_inputs" / "no_crs.laz", 2154, LIMIT)
+    assert info.point_count == 17845 and info.crs.to_epsg() == 2154
+
+
+def test_truncated_laz_is_refused(tmp_path, montpellier):
+    whole = (montpellier / "lidar_77055_627760.laz").read_bytes()
+    cut = tmp_path / "cut.laz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputError):
+        inspect_lidar(cut, None, LIMIT)
+
+
+def test_not_a_point_cloud_is_refused(tmp_path):
+    fake = tmp_path / "fake.laz"
+    fake.write_text("LASF but not really")
+    with pytest.raises(InputError, match="cannot be read"):
+        inspect_lidar(fake, None, LIMIT)
+
+
+def test_point_limit(montpellier):
+    with pytest.raises(InputError, match="more than the limit"):
+        inspect_lidar(montpellier / "lidar_77055_627760.laz", None, max_points=1000)
+
+
+def test_read_points_reprojects_and_crops(montpellier, tmp_path):
+    src = tmp_path / "m.laz"
+    shutil.copy(montpellier / "lidar_77055_627760.laz", src)
+    info = inspect_lidar(src, None, LIMIT)
+    bounds = (770560.0, 6277560.0, 770580.0, 6277580.0)
+    points = read_points(info, CRS.from_epsg(2154), bounds)
+    assert len(points.xyz) > 1000
+    assert points.xyz[:, 0].min() >= 770560 and points.xyz[:, 0].max() < 770580
+    assert set(np.unique(points.classification)) <= {1, 2, 3, 4, 5, 6}

@@ -1,0 +1,101 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+from reconstruction.errors import CRSError, InputError
+from reconstruction.io import Grid, inspect_raster, read_onto_grid
+from rasterio.enums import Resampling
+
+LIMIT = 10**9
+
+
+def _write(path: Path, data: np.ndarray, crs: str | None = "EPSG:32631", nodata=None,
+           transform=Affine(0.5, 0, 500000, 0, -0.5, 5000000)) -> Path:
+    bands = data if data.ndim == 3 else data[np.newaxis]
+    with rasterio.open(path, "w", driver="GTiff", width=bands.shape[2], height=bands.shape[1], count=bands.shape[0],
+                       dtype=bands.dtype, crs=crs, transform=transform, nodata=nodata) as dst:
+        dst.write(bands)
+    return path
+
+
+def test_synthetic_orthophoto_and_dsm_are_accepted(small_scene_files):
+    ortho = inspect_raster(small_scene_files["ortho"], "orthophoto", None, LIMIT)
+    dsm = inspect_raster(small_scene_files["dsm"], "DSM", None, LIMIT)
+    assert ortho.count == 3 and ortho.crs.to_epsg() == 32631 and ortho.warnings == ()
+    assert dsm.count == 1 and dsm.resolution == 0.5
+
+
+def test_geotiff_without_crs_needs_an_epsg_code(tmp_path):
+    path = _write(tmp_path / "nocrs.tif", np.zeros((3, 8, 8), np.uint8), crs=None)
+    with pytest.raises(CRSError, match="carries no coordinate reference system"):
+        inspect_raster(path, "orthophoto", None, LIMIT)
+    info = inspect_raster(path, "orthophoto", 32631, LIMIT)
+    assert info.crs.to_epsg() == 32631 and "as you gave it" in info.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("data", "role", "message"),
+    [
+        (np.zeros((2, 8, 8), np.uint8), "orthophoto", "2 band"),
+        (np.zeros((3, 8, 8), np.float32), "orthophoto", "8- or 16-bit"),
+        (np.zeros((3, 8, 8), np.float32), "DSM", "3 bands"),
+        (np.full((8, 8), -9999, np.float32), "DSM", "no valid heights"),
+        (np.full((8, 8), 20000, np.float32), "DSM", "outside -500..9000"),
+    ],
+)
+def test_unsuitable_rasters_are_refused_with_the_reason(tmp_path, data, role, message):
+    path = _write(tmp_path / "bad.tif", data, nodata=-9999 if data.dtype == np.float32 else None)
+    with pytest.raises(InputError, match=message):
+        inspect_raster(path, role, None, LIMIT)
+
+
+def test_nan_and_inf_only_dsm_is_refused(tmp_path):
+    data = np.full((8, 8), np.nan, np.float32)
+    data[0, :4] = np.inf
+    with pytest.raises(InputError, match="no valid heights"):
+        inspect_raster(_write(tmp_path / "nan.tif", data), "DSM", None, LIMIT)
+
+
+def test_not_georeferenced_is_refused(tmp_path):
+    path = _write(tmp_path / "plain.tif", np.zeros((3, 8, 8), np.uint8), crs=None, transform=Affine.identity())
+    with pytest.raises(InputError, match="no usable georeferencing"):
+        inspect_raster(path, "orthophoto", 32631, LIMIT)
+
+
+def test_too_many_pixels_is_refused_before_reading(tmp_path):
+    path = _write(tmp_path / "big.tif", np.zeros((3, 64, 64), np.uint8))
+    with pytest.raises(InputError, match="more than the limit"):
+        inspect_raster(path, "orthophoto", None, max_pixels=1000)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a tiff at all", b"II*\x00\x08\x00\x00\x00\xff\xff"])
+def test_garbage_and_truncated_files_are_refused(tmp_path, content):
+    path = tmp_path / "broken.tif"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match="not a raster"):
+        inspect_raster(path, "orthophoto", None, LIMIT)
+
+
+def test_truncated_real_geotiff_is_refused(tmp_path, small_scene_files):
+    whole = small_scene_files["dsm"].read_bytes()
+    path = tmp_path / "cut.tif"
+    path.write_bytes(whole[: len(whole) // 3])
+    with pytest.raises(InputError):
+        info = inspect_raster(path, "DSM", None, LIMIT)
+        read_onto_grid(info, Grid.covering(info.crs, info.bounds_in(info.crs), 0.5), Resampling.bilinear)
+
+
+def test_read_onto_grid_copies_a_raster_on_the_same_lattice(small_scene, small_scene_files):
+    info = inspect_raster(small_scene_files["dsm"], "DSM", None, LIMIT)
+    grid = Grid.covering(info.crs, info.bounds_in(info.crs), 0.5, (info.transform.c, info.transform.f))
+    assert grid.shape == small_scene.dsm.shape
+    np.testing.assert_allclose(read_onto_grid(info, grid, Resampling.bilinear)[0], small_scene.dsm, atol=1e-4)
+
+
+def test_montpellier_orthophoto_crs_has_no_epsg_identity(montpellier):
+    info = inspect_raster(montpellier / "ortho_rgb_20cm.tif", "orthophoto", None, LIMIT)
+    assert info.crs.to_epsg() is None
+    assert "without an EPSG identity" in info.warnings[0]

@@ -1,0 +1,123 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from pyproj import Transformer
+
+from reconstruction import STAGES, PipelineConfig, PipelineInputs, run_pipeline
+from reconstruction.errors import CRSError, MissingHeightError, OverlapError
+from reconstruction.synthetic import SceneConfig, generate_scene, write_scene
+from tests.reconstruction.tiles3d.tileset_reader import read_tileset_points
+
+
+@pytest.fixture(scope="module")
+def synthetic_run(small_scene_files, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    reports = []
+    inputs = PipelineInputs(ortho=small_scene_files["ortho"], dsm=small_scene_files["dsm"])
+    result = run_pipeline(inputs, PipelineConfig(), out, lambda *report: reports.append(report))
+    return result, reports
+
+
+def test_manifest_lists_every_output_relative_to_the_folder(synthetic_run):
+    result, _ = synthetic_run
+    manifest = json.loads((result.out_dir / "manifest.json").read_text())
+    assert manifest["crs"] == "EPSG:32631"
+    assert set(manifest["rasters"]) == {"dsm", "dtm", "ndsm", "labels"}
+    assert set(manifest["layers"]) == {"pointcloud"}
+    assert {"buildings", "features"} <= set(manifest["vectors"])
+    assert list(manifest["timings"]) == [name for name, _ in STAGES]
+    paths = [*manifest["layers"].values(), *manifest["rasters"].values(), *manifest["vectors"].values(),
+             *manifest["pointclouds"].values(), manifest["imagery"]["ortho"]["path"]]
+    for relative in paths:
+        assert not Path(relative).is_absolute()
+        assert (result.out_dir / relative).is_file(), relative
+    assert not (result.out_dir / "pointcloud" / "tiler-input.las").exists()
+
+
+def test_progress_reports_every_stage_in_order(synthetic_run):
+    _, reports = synthetic_run
+    started = [stage for stage, fraction, _ in reports if fraction == 0.0]
+    assert started == [name for name, _ in STAGES]
+    assert all(0.0 <= fraction <= 1.0 for _, fraction, _ in reports)
+
+
+def test_reconstruction_matches_the_synthetic_truth(synthetic_run, small_scene):
+    result, _ = synthetic_run
+    with rasterio.open(result.out_dir / "rasters" / "dtm.tif") as src:
+        dtm = src.read(1)
+    with rasterio.open(result.out_dir / "rasters" / "labels.tif") as src:
+        labels = src.read(1)
+    assert np.median(np.abs(dtm - small_scene.dtm)) < 0.1
+    truth, found = small_scene.labels == 6, labels == 6
+    assert (truth & found).sum() / (truth | found).sum() > 0.75
+    features = json.loads((result.out_dir / "vectors" / "features.geojson").read_text())["features"]
+    buildings = [f for f in features if f["properties"]["class"] == "building"]
+    assert len(buildings) >= 0.6 * len(small_scene.buildings)
+    assert result.manifest["stats"]["points"] == int(np.isfinite(small_scene.dsm).sum())
+
+
+def test_montpellier_point_cloud_matches_the_dsm(montpellier, tmp_path):
+    inputs = PipelineInputs(ortho=montpellier / "ortho_rgb_20cm.tif", dsm=montpellier / "dsm_50cm.tif")
+    result = run_pipeline(inputs, PipelineConfig(), tmp_path / "out")
+    assert result.manifest["crs"] == "EPSG:2154"
+    assert any("without an EPSG identity" in w for w in result.warnings)
+    leaves = read_tileset_points(result.out_dir / result.manifest["layers"]["pointcloud"], leaves_only=True)
+    ecef = np.concatenate([c["xyz"] for c in leaves.values()])
+    x, y, z = Transformer.from_crs(4978, 2154, always_xy=True).transform(*ecef.T)
+    with rasterio.open(montpellier / "dsm_50cm.tif") as src:
+        dsm = src.read(1, masked=True)
+        rows, cols = rasterio.transform.rowcol(src.transform, x, y)
+        centres_x, centres_y = rasterio.transform.xy(src.transform, rows, cols)
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    assert len(x) == dsm.count()  # one point per valid DSM cell: 9,993 of 10,000
+    assert np.abs(np.asarray(centres_x) - x).max() < 0.01 and np.abs(np.asarray(centres_y) - y).max() < 0.01
+    assert np.abs(dsm[rows, cols] - z).max() < 0.01  # heights are the DSM's, to the centimetre
+    assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) == len(x)
+
+
+def test_montpellier_with_lidar_keeps_the_lidar_classes(montpellier, tmp_path):
+    inputs = PipelineInputs(ortho=montpellier / "ortho_rgb_20cm.tif", lidar=montpellier / "lidar_77055_627760.laz")
+    result = run_pipeline(inputs, PipelineConfig(), tmp_path / "out")
+    classes = result.manifest["stats"]["point_classes"]
+    assert {"2", "3", "4", "5", "6"} <= set(map(str, classes))
+    assert result.manifest["stats"]["points"] > 50_000
+
+
+def test_only_an_orthophoto_fails_clearly_without_inventing_heights(small_scene_files, tmp_path):
+    with pytest.raises(MissingHeightError, match="never invents heights"):
+        run_pipeline(PipelineInputs(ortho=small_scene_files["ortho"]), PipelineConfig(), tmp_path / "out")
+
+
+def test_dsm_elsewhere_is_refused(small_scene_files, tmp_path):
+    elsewhere = write_scene(generate_scene(SceneConfig(size_m=60, origin=(600_000.0, 5_000_000.0))), tmp_path / "far")
+    inputs = PipelineInputs(ortho=small_scene_files["ortho"], dsm=elsewhere["dsm"])
+    with pytest.raises(OverlapError, match="does not overlap"):
+        run_pipeline(inputs, PipelineConfig(), tmp_path / "out")
+
+
+def test_lidar_without_crs_needs_the_epsg_code_and_then_works(shared_data, tmp_path):
+    # An orthophoto generated over the tile of no_crs.laz (Lambert-93, 435000 6291000).
+    scene = generate_scene(SceneConfig(size_m=80, epsg=2154, origin=(434_985.0, 6_290_985.0), base_height_m=120))
+    ortho = write_scene(scene, tmp_path / "scene")["ortho"]
+    lidar = shared_data / "bad_inputs" / "no_crs.laz"
+    with pytest.raises(CRSError, match="LiDAR file 'no_crs.laz' carries no coordinate reference system"):
+        run_pipeline(PipelineInputs(ortho=ortho, lidar=lidar), PipelineConfig(), tmp_path / "a")
+    result = run_pipeline(PipelineInputs(ortho=ortho, lidar=lidar, epsg=2154), PipelineConfig(), tmp_path / "b")
+    assert result.manifest["crs"] == "EPSG:2154"
+    assert result.manifest["stats"]["points"] == 17845
+    assert any("as you gave it" in w for w in result.warnings)
+
+
+def test_library_imports_without_django_and_cheaply():
+    code = (
+        "import sys, reconstruction; from reconstruction import PipelineInputs, overall_fraction;"
+        "heavy = [m for m in ('django', 'numpy', 'rasterio', 'torch', 'shapely') if m in sys.modules];"
+        "print(','.join(heavy))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
