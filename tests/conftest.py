@@ -41,3 +41,20 @@ def chromium() -> str:
     path = shutil.which("chromium") or "/usr/bin/chromium"
     require(Path(path).is_file(), "Chromium is not installed (apt-get install chromium)")
     return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse to mix the library's tests with the Django suites in one process.
+
+    Once Django opens its SpatiaLite database, SQLite has loaded the system GEOS/PROJ globally, and the
+    wheels' own GEOS in shapely then crashes the process (seen: free() aborts). Production keeps them
+    apart the same way: web and worker processes never run the library in-process. scripts/test.sh
+    runs the two groups as two pytest processes.
+    """
+    groups = {Path(str(item.fspath)).relative_to(ROOT).parts[1] for item in items if "tests" in Path(str(item.fspath)).parts}
+    if "reconstruction" in groups and groups & {"backend", "integration"}:
+        raise pytest.UsageError(
+            "Run tests/reconstruction and the Django suites (tests/backend, tests/integration) in separate pytest "
+            "processes: SpatiaLite's system GEOS and shapely's bundled GEOS cannot share one process. "
+            "scripts/test.sh does this."
+        )

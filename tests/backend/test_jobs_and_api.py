@@ -1,0 +1,137 @@
+"""A job run end to end in the test process's worker role, then the API and pages that show its result."""
+
+import json
+
+import pytest
+
+from backend.areas.models import Area, Feature
+from backend.jobs.models import Job
+from backend.jobs.services import run_job
+from tests.backend.conftest import listing
+
+pytestmark = pytest.mark.django_db
+
+
+def _upload(api, scene_files, with_dsm=True):
+    files = {"ortho": scene_files["ortho"].open("rb")}
+    if with_dsm:
+        files["dsm"] = scene_files["dsm"].open("rb")
+    try:
+        response = api.post("/api/areas/", {"name": "Test town", **files}, format="multipart")
+    finally:
+        for handle in files.values():
+            handle.close()
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+@pytest.fixture
+def finished_area(api, scene_files):
+    body = _upload(api, scene_files)
+    run_job(body["job"]["id"])
+    return body
+
+
+def test_job_publishes_a_version_with_layers_and_features(api, finished_area, media_root):
+    job = api.get(f"/api/jobs/{finished_area['job']['id']}/").json()
+    assert job["status"] == "succeeded" and job["progress"] == 1.0 and job["version"] == 1
+    area = api.get(f"/api/areas/{finished_area['id']}/").json()
+    assert area["status"] == "ready" and area["version"] == 1 and area["crs"] == "EPSG:32631"
+    (layer,) = area["layers"]
+    assert layer["kind"] == "pointcloud" and layer["tileset_url"].endswith("/tiles/pointcloud/tileset.json")
+    tileset = api.get(layer["tileset_url"])
+    assert tileset.status_code == 200 and tileset["Content-Type"] == "application/json"
+    assert "immutable" in tileset["Cache-Control"]
+    assert json.loads(b"".join(tileset.streaming_content))["root"]["children"]
+    west, south, east, north = area["bbox_wgs84"]
+    assert west < east and south < north and area["height_offset_m"] < -100  # ground is ~170 m high
+    assert api.get(area["imagery"]["url"])["Content-Type"] == "image/png"
+    names = listing(media_root / "areas" / str(area["id"]))
+    assert "v1/manifest.json" in names and not any(".staging/" in n for n in names)
+
+
+def test_job_logs_every_stage(finished_area):
+    job = Job.objects.get(pk=finished_area["job"]["id"])
+    stages = list(dict.fromkeys(job.events.values_list("stage", flat=True)))
+    assert stages[:3] == ["inputs", "heights", "imagery"] and "tiles" in stages
+
+
+def test_features_are_geojson_filterable_by_class_and_bbox(api, finished_area):
+    url = f"/api/areas/{finished_area['id']}/features/"
+    everything = api.get(url).json()
+    assert everything["type"] == "FeatureCollection"
+    classes = {f["properties"]["class"] for f in everything["features"]}
+    assert classes == {"building", "vegetation"}
+    buildings = api.get(url, {"class": "building"}).json()["features"]
+    assert buildings and all(f["properties"]["class"] == "building" for f in buildings)
+    assert all(f["properties"]["height_m"] > 2 for f in buildings)
+    assert len(buildings) == Feature.objects.filter(kind="building").count()
+    west, south, east, north = api.get(f"/api/areas/{finished_area['id']}/").json()["bbox_wgs84"]
+    half = api.get(url, {"bbox": f"{west},{south},{(west + east) / 2},{north}"}).json()["features"]
+    assert 0 < len(half) < len(everything["features"])
+    assert api.get(url, {"bbox": "1,2,3"}).status_code == 400
+
+
+def test_orthophoto_only_fails_with_a_planner_readable_reason(api, scene_files):
+    body = _upload(api, scene_files, with_dsm=False)
+    run_job(body["job"]["id"])
+    job = api.get(f"/api/jobs/{body['job']['id']}/").json()
+    assert job["status"] == "failed"
+    assert "Predicting heights from a single image is not available yet" in job["error"]
+    assert Area.objects.get(pk=body["id"]).status == Area.Status.FAILED
+
+
+def test_second_run_publishes_version_two_and_keeps_the_first(api, finished_area, scene_files, media_root):
+    from backend.jobs.services import start_job
+
+    area = Area.objects.get(pk=finished_area["id"])
+    job = start_job(area)
+    run_job(job.pk)
+    area.refresh_from_db()
+    assert area.current.version == 2
+    assert (media_root / "areas" / str(area.pk) / "v1" / "manifest.json").is_file()
+
+
+def test_cancelled_job_does_not_run(api, scene_files):
+    body = _upload(api, scene_files)
+    assert api.post(f"/api/jobs/{body['job']['id']}/cancel/").json()["status"] == "cancelled"
+    run_job(body["job"]["id"])
+    assert Job.objects.get(pk=body["job"]["id"]).status == Job.Status.CANCELLED
+    assert Area.objects.get(pk=body["id"]).current is None
+
+
+def test_data_urls_never_leave_the_version_folder(client, finished_area):
+    base = f"/areas/{finished_area['id']}/data/1/"
+    assert client.get(base + "manifest.json").status_code == 200
+    for path in ("../sources/dsm/dsm.tif", "..%2F..%2Fdb.sqlite3", "/etc/passwd", "nothing.json"):
+        assert client.get(base + path).status_code == 404
+    assert client.get(f"/areas/{finished_area['id']}/data/9/manifest.json").status_code == 404
+
+
+def test_pages_render(client, finished_area):
+    assert "Test town" in client.get("/").content.decode()
+    page = client.get(f"/areas/{finished_area['id']}/view/").content.decode()
+    assert 'id="rs3d-config"' in page and f"/api/areas/{finished_area['id']}/" in page
+    assert client.get("/areas/new/").status_code == 200
+    assert client.get("/areas/999/view/").status_code == 404
+
+
+def test_openapi_schema_and_docs(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert {"/api/areas/", "/api/areas/{id}/", "/api/areas/{id}/features/", "/api/jobs/{id}/"} <= set(paths)
+    assert client.get("/api/docs/").status_code == 200
+
+
+def test_backend_never_loads_the_native_geo_stack():
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'backend.settings'; django.setup();"
+        "import backend.urls, backend.asgi, backend.jobs.services, backend.jobs.tasks, backend.areas.publish;"
+        "print(','.join(m for m in ('shapely', 'rasterio', 'pyogrio', 'laspy', 'torch') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
