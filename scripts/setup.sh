@@ -12,7 +12,9 @@ want_test=0
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
-apt_packages=(python3 python3-venv python3-dev gcc gdal-bin libsqlite3-mod-spatialite nodejs npm)
+apt_packages=(python3 python3-venv python3-dev gcc gdal-bin libsqlite3-mod-spatialite)
+# Node from any source will do (Debian's, or NodeSource's, which bundles npm).
+command -v node >/dev/null && command -v npm >/dev/null || apt_packages+=(nodejs npm)
 if [ "$want_test" = 1 ]; then
   apt_packages+=(chromium fonts-dejavu-core postgresql-15-postgis-3 redis-server)
 fi

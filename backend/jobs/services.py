@@ -22,7 +22,8 @@ def start_job(area: Area) -> Job:
     from backend.jobs.tasks import reconstruct_area  # the task module imports this one
 
     job = Job.objects.create(area=area)
-    Area.objects.filter(pk=area.pk).update(status=Area.Status.PROCESSING)
+    area.status = Area.Status.PROCESSING
+    area.save(update_fields=["status"])
 
     def enqueue() -> None:
         result = reconstruct_area.enqueue(job.pk)
@@ -51,8 +52,12 @@ def run_job(job_id: int) -> None:
     except Exception:
         logger.exception("job %s crashed", job.pk)
         stage = Job.objects.get(pk=job.pk).stage or "start"
-        _finish(job, Job.Status.FAILED, error=f"An internal error stopped the '{stage}' stage. "
-                "This is a bug in rs3d, not a problem with your files; the server log has the details.")
+        _finish(
+            job,
+            Job.Status.FAILED,
+            error=f"An internal error stopped the '{stage}' stage. "
+            "This is a bug in rs3d, not a problem with your files; the server log has the details.",
+        )
     else:
         _finish(job, Job.Status.SUCCEEDED, warnings=warnings, version=publication.version)
     finally:
@@ -62,7 +67,9 @@ def run_job(job_id: int) -> None:
 def _inputs(area: Area) -> PipelineInputs:
     files: dict[str, Path] = {s.kind: s.file for s in area.sources.all()}
     return PipelineInputs(
-        ortho=files[Source.Kind.ORTHO], dsm=files.get(Source.Kind.DSM), lidar=files.get(Source.Kind.LIDAR),
+        ortho=files[Source.Kind.ORTHO],
+        dsm=files.get(Source.Kind.DSM),
+        lidar=files.get(Source.Kind.LIDAR),
         epsg=area.epsg,
     )
 

@@ -1,0 +1,78 @@
+"""Headless Chromium against the live app: the 3D viewer renders offline, the job page streams progress."""
+
+from collections.abc import Iterator
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageStat
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import ROOT
+from tests.integration.conftest import upload
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+ARTIFACTS = ROOT / "tests" / "_artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Watched:
+    """A page with its console errors and any request that left the machine."""
+
+    def __init__(self, page: Page, origin: str) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("response", lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: None if r.url.startswith((origin, "data:", "blob:")) else self.outside.append(r.url))
+
+
+def _watch(browser: Browser, origin: str) -> Watched:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    return Watched(page, origin)
+
+
+def test_viewer_renders_the_area_offline(browser, stack, scene):
+    body = upload(stack, scene, "Browser town")
+    assert stack.wait_for_job(body["job"]["id"])["status"] == "succeeded"
+    watched = _watch(browser, stack.url)
+    watched.page.goto(f"{stack.url}/areas/{body['id']}/view/")
+    watched.page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = watched.page.screenshot(path=str(ARTIFACTS / "viewer.png"))
+    canvas = Image.open(BytesIO(watched.page.locator("#viewer canvas").first.screenshot())).convert("RGB")
+    assert max(ImageStat.Stat(canvas).stddev) > 10, "the 3D canvas is blank"
+    assert shot
+    assert watched.errors == []
+    assert watched.outside == [], "the viewer must work offline"
+    watched.page.close()
+
+
+def test_job_page_shows_live_progress_then_the_link(browser, stack, scene):
+    watched = _watch(browser, stack.url)
+    body = upload(stack, scene, "Progress town")
+    watched.page.goto(f"{stack.url}/jobs/{body['job']['id']}/")
+    watched.page.wait_for_selector('#job[data-status="succeeded"]', timeout=300_000)
+    link = watched.page.locator("a.open-viewer")
+    assert link.is_visible() and link.get_attribute("href") == f"/areas/{body['id']}/view/"
+    assert watched.page.locator("ol.log li").count() >= 10
+    assert watched.page.locator("progress").get_attribute("value") in ("1", "1.0")
+    assert watched.errors == [] and watched.outside == []
+    Path(ARTIFACTS).mkdir(exist_ok=True)
+    watched.page.screenshot(path=str(ARTIFACTS / "job.png"))
+    watched.page.close()
