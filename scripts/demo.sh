@@ -7,9 +7,19 @@ bash scripts/setup.sh
 
 .venv/bin/python manage.py seed_demo
 
+port="${RS3D_PORT:-8000}"
 .venv/bin/python manage.py db_worker --no-reload --interval 1 &
 worker=$!
-trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null; echo "stopped"' EXIT
-trap 'exit 130' INT TERM
-echo "rs3d is serving on http://127.0.0.1:8000  (Ctrl-C stops the server and the worker)"
-.venv/bin/daphne -b 127.0.0.1 -p "${RS3D_PORT:-8000}" backend.asgi:application
+.venv/bin/daphne -b 127.0.0.1 -p "$port" backend.asgi:application &
+web=$!
+
+stop() {
+  trap - INT TERM EXIT
+  kill -TERM "$web" "$worker" 2>/dev/null || true
+  wait "$web" "$worker" 2>/dev/null || true
+  echo "rs3d stopped"
+}
+trap 'stop; exit 130' INT TERM
+trap stop EXIT
+echo "rs3d is serving on http://127.0.0.1:$port  (Ctrl-C stops the server and the worker)"
+wait -n "$web" "$worker"  # if either dies, stop the other
