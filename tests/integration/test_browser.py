@@ -5,6 +5,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+import requests
 from PIL import Image, ImageStat
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -75,4 +76,18 @@ def test_job_page_shows_live_progress_then_the_link(browser, stack, scene):
     assert watched.errors == [] and watched.outside == []
     Path(ARTIFACTS).mkdir(exist_ok=True)
     watched.page.screenshot(path=str(ARTIFACTS / "job.png"))
+    watched.page.close()
+
+
+def test_job_page_shows_why_a_job_failed(browser, stack, scene):
+    with scene["ortho"].open("rb") as ortho:
+        body = requests.post(f"{stack.url}/api/areas/", data={"name": "Only a photo"}, files={"ortho": ortho},
+                             timeout=120).json()
+    watched = _watch(browser, stack.url)
+    watched.page.goto(f"{stack.url}/jobs/{body['job']['id']}/")
+    watched.page.wait_for_selector('#job[data-status="failed"]', timeout=300_000)
+    error = watched.page.locator("p.error")
+    assert error.is_visible()
+    assert "Predicting heights from a single image is not available yet" in error.inner_text()
+    assert not watched.page.locator("a.open-viewer").is_visible()
     watched.page.close()
