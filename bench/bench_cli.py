@@ -35,22 +35,58 @@ def _peak_rss_mb(process: subprocess.Popen) -> float:
 def bench(size_km2: float, gsd: float, seed: int, work: Path) -> dict:
     side = round(math.sqrt(size_km2) * 1000)
     scene = work / f"scene-{side}"
-    subprocess.run([sys.executable, "-m", "reconstruction", "synthetic", "--out", str(scene), "--size", str(side),
-                    "--gsd", str(gsd), "--ortho-gsd", str(gsd / 2), "--seed", str(seed)], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reconstruction",
+            "synthetic",
+            "--out",
+            str(scene),
+            "--size",
+            str(side),
+            "--gsd",
+            str(gsd),
+            "--ortho-gsd",
+            str(gsd / 2),
+            "--seed",
+            str(seed),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     out = work / f"out-{side}"
     start = time.perf_counter()
-    run = subprocess.Popen([sys.executable, "-m", "reconstruction", "run", "--ortho", str(scene / "ortho.tif"),
-                            "--dsm", str(scene / "dsm.tif"), "--out", str(out), "--progress", "none"],
-                           stdout=subprocess.DEVNULL)
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reconstruction",
+            "run",
+            "--ortho",
+            str(scene / "ortho.tif"),
+            "--dsm",
+            str(scene / "dsm.tif"),
+            "--out",
+            str(out),
+            "--progress",
+            "none",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     peak = _peak_rss_mb(run)
     seconds = time.perf_counter() - start
     if run.returncode != 0:
         raise SystemExit(f"run failed for {size_km2} km²")
     manifest = json.loads((out / "manifest.json").read_text())
-    return {"km2": size_km2, "cells": manifest["grid"]["width"] * manifest["grid"]["height"],
-            "points": manifest["stats"]["points"], "seconds": seconds, "peak_mb": peak,
-            "timings": manifest["timings"]}
+    return {
+        "km2": size_km2,
+        "cells": manifest["grid"]["width"] * manifest["grid"]["height"],
+        "points": manifest["stats"]["points"],
+        "seconds": seconds,
+        "peak_mb": peak,
+        "timings": manifest["timings"],
+    }
 
 
 def main() -> None:
@@ -66,8 +102,10 @@ def main() -> None:
     print(f"CLI run, orthophoto + DSM at {args.gsd} m, {psutil.cpu_count()} CPUs")
     print(f"{'area km²':>8} {'DSM cells':>11} {'points':>11} {'seconds':>8} {'s/km²':>7} {'peak MB':>8} {'MB/km²':>7}")
     for r in rows:
-        print(f"{r['km2']:>8.2f} {r['cells']:>11,} {r['points']:>11,} {r['seconds']:>8.1f} "
-              f"{r['seconds'] / r['km2']:>7.1f} {r['peak_mb']:>8.0f} {r['peak_mb'] / r['km2']:>7.0f}")
+        print(
+            f"{r['km2']:>8.2f} {r['cells']:>11,} {r['points']:>11,} {r['seconds']:>8.1f} "
+            f"{r['seconds'] / r['km2']:>7.1f} {r['peak_mb']:>8.0f} {r['peak_mb'] / r['km2']:>7.0f}"
+        )
     slowest = rows[-1]["timings"]
     print("stage seconds for the largest: " + ", ".join(f"{k} {v:.1f}" for k, v in slowest.items()))
 

@@ -21,8 +21,17 @@ __version__ = "0.1.0"
 _LAZY = {"run_pipeline", "check_inputs", "Result"}
 
 __all__ = [
-    "MANIFEST", "STAGES", "Cancelled", "PipelineConfig", "PipelineInputs", "RS3DError", "Result",
-    "check_inputs", "load_config", "overall_fraction", "run_pipeline",
+    "MANIFEST",
+    "STAGES",
+    "Cancelled",
+    "PipelineConfig",
+    "PipelineInputs",
+    "RS3DError",
+    "Result",
+    "check_inputs",
+    "load_config",
+    "overall_fraction",
+    "run_pipeline",
 ]
 
 

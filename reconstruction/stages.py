@@ -2,8 +2,15 @@
 
 #: Stages in order with their share of the total run time (for an overall percentage).
 STAGES: tuple[tuple[str, float], ...] = (
-    ("inputs", 0.05), ("heights", 0.10), ("imagery", 0.10), ("terrain", 0.15), ("classify", 0.05),
-    ("pointcloud", 0.15), ("features", 0.10), ("rasters", 0.05), ("tiles", 0.25),
+    ("inputs", 0.05),
+    ("heights", 0.10),
+    ("imagery", 0.10),
+    ("terrain", 0.15),
+    ("classify", 0.05),
+    ("pointcloud", 0.15),
+    ("features", 0.10),
+    ("rasters", 0.05),
+    ("tiles", 0.25),
 )
 
 #: File name of a run's manifest inside its output folder.

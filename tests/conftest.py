@@ -51,7 +51,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     apart the same way: web and worker processes never run the library in-process. scripts/test.sh
     runs the two groups as two pytest processes.
     """
-    groups = {Path(str(item.fspath)).relative_to(ROOT).parts[1] for item in items if "tests" in Path(str(item.fspath)).parts}
+    groups = {
+        Path(str(item.fspath)).relative_to(ROOT).parts[1] for item in items if "tests" in Path(str(item.fspath)).parts
+    }
     if "reconstruction" in groups and groups & {"backend", "integration"}:
         raise pytest.UsageError(
             "Run tests/reconstruction and the Django suites (tests/backend, tests/integration) in separate pytest "

@@ -27,8 +27,20 @@ class JobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Job
-        fields = ["id", "area", "status", "stage", "progress", "message", "error", "warnings", "version",
-                  "created", "started", "finished"]
+        fields = [
+            "id",
+            "area",
+            "status",
+            "stage",
+            "progress",
+            "message",
+            "error",
+            "warnings",
+            "version",
+            "created",
+            "started",
+            "finished",
+        ]
         read_only_fields = fields
 
 
@@ -47,8 +59,22 @@ class AreaSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Area
-        fields = ["id", "name", "status", "created", "epsg", "crs", "version", "bbox_wgs84", "height_offset_m",
-                  "imagery", "layers", "features_url", "latest_job", "view_url"]
+        fields = [
+            "id",
+            "name",
+            "status",
+            "created",
+            "epsg",
+            "crs",
+            "version",
+            "bbox_wgs84",
+            "height_offset_m",
+            "imagery",
+            "layers",
+            "features_url",
+            "latest_job",
+            "view_url",
+        ]
         read_only_fields = fields
 
     def get_version(self, area: Area) -> int | None:
@@ -79,7 +105,12 @@ class AreaSerializer(serializers.ModelSerializer):
         if not area.current:
             return []
         return [
-            {"name": layer.name, "kind": layer.kind, "title": layer.title, "tileset_url": _data_url(area, layer.tileset)}
+            {
+                "name": layer.name,
+                "kind": layer.kind,
+                "title": layer.title,
+                "tileset_url": _data_url(area, layer.tileset),
+            }
             for layer in area.current.layers.all()
         ]
 

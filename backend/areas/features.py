@@ -19,8 +19,12 @@ def feature_collection(area: Area, kind: str | None = None, bbox: Polygon | None
     return {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "id": f.pk, "geometry": json.loads(f.geometry.geojson),
-             "properties": {"class": f.kind, **f.attributes}}
+            {
+                "type": "Feature",
+                "id": f.pk,
+                "geometry": json.loads(f.geometry.geojson),
+                "properties": {"class": f.kind, **f.attributes},
+            }
             for f in features.order_by("pk")
         ],
     }

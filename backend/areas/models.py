@@ -19,9 +19,7 @@ class Area(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     epsg = models.PositiveIntegerField(null=True, blank=True, help_text="EPSG code for sources without a CRS")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.EMPTY)
-    current = models.ForeignKey(
-        "Publication", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    current = models.ForeignKey("Publication", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -44,13 +44,19 @@ def publish(area: Area, staging: Path) -> Publication:
 def _record(area: Area, version: int, manifest: dict[str, Any], folder: Path) -> Publication:
     west, south, east, north = manifest["bbox_wgs84"]
     publication = Publication.objects.create(
-        area=area, version=version, manifest=manifest, crs=manifest["crs"],
+        area=area,
+        version=version,
+        manifest=manifest,
+        crs=manifest["crs"],
         bbox=Polygon.from_bbox((west, south, east, north)),
     )
     for name, tileset in manifest["layers"].items():
         Layer.objects.create(
-            publication=publication, name=name, kind=Layer.Kind.POINTCLOUD if name == "pointcloud" else Layer.Kind.MESH,
-            title=_LAYER_TITLES.get(name, name.replace("_", " ").capitalize()), tileset=tileset,
+            publication=publication,
+            name=name,
+            kind=Layer.Kind.POINTCLOUD if name == "pointcloud" else Layer.Kind.MESH,
+            title=_LAYER_TITLES.get(name, name.replace("_", " ").capitalize()),
+            tileset=tileset,
         )
     if "features" in manifest["vectors"]:
         Feature.objects.bulk_create(_features(publication, folder / manifest["vectors"]["features"]), batch_size=1000)
@@ -65,8 +71,10 @@ def _features(publication: Publication, path: Path) -> list[Feature]:
     collection = json.loads(path.read_text())
     return [
         Feature(
-            publication=publication, kind=item["properties"].pop("class"),
-            geometry=GEOSGeometry(json.dumps(item["geometry"]), srid=4326), attributes=item["properties"],
+            publication=publication,
+            kind=item["properties"].pop("class"),
+            geometry=GEOSGeometry(json.dumps(item["geometry"]), srid=4326),
+            attributes=item["properties"],
         )
         for item in collection["features"]
     ]

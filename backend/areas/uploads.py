@@ -56,7 +56,8 @@ def create_area(upload: AreaUpload, owner: object | None = None) -> tuple[Area, 
         if f.size > settings.RS3D_MAX_UPLOAD_BYTES:
             raise UploadRejected(
                 f"The file '{f.name}' is {f.size / 1e9:.1f} GB; the limit is "
-                f"{settings.RS3D_MAX_UPLOAD_BYTES / 1e9:.1f} GB per file.", kind
+                f"{settings.RS3D_MAX_UPLOAD_BYTES / 1e9:.1f} GB per file.",
+                kind,
             )
     incoming = Path(settings.MEDIA_ROOT) / "incoming" / uuid.uuid4().hex
     try:
@@ -92,7 +93,9 @@ def _save(files: dict[str, UploadedFile], folder: Path) -> dict[str, Path]:
 
 def _validate(stored: dict[str, Path], epsg: int | None) -> list[str]:
     inputs = PipelineInputs(
-        ortho=stored[Source.Kind.ORTHO], dsm=stored.get(Source.Kind.DSM), lidar=stored.get(Source.Kind.LIDAR),
+        ortho=stored[Source.Kind.ORTHO],
+        dsm=stored.get(Source.Kind.DSM),
+        lidar=stored.get(Source.Kind.LIDAR),
         epsg=epsg,
     )
     try:
@@ -111,7 +114,9 @@ def _store(upload: AreaUpload, files: dict[str, UploadedFile], stored: dict[str,
             incoming.rename(target)
             for kind, path in stored.items():
                 Source.objects.create(
-                    area=area, kind=kind, original_name=Path(files[kind].name or path.name).name[:255],
+                    area=area,
+                    kind=kind,
+                    original_name=Path(files[kind].name or path.name).name[:255],
                     path=(target / kind / path.name).relative_to(settings.MEDIA_ROOT).as_posix(),
                     size=sizes[kind],
                 )

@@ -70,10 +70,13 @@ def check_inputs_process(inputs: PipelineInputs, timeout: float = 600) -> list[s
         ProcessingError: the check crashed or timed out.
     """
     try:
-        done = subprocess.run(_command("check", inputs) + ["--json"], capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        done = subprocess.run(
+            _command("check", inputs) + ["--json"], capture_output=True, text=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired as err:
-        raise ProcessingError(f"Checking the files took longer than {timeout:.0f} s; they may be far too large.") from err
+        raise ProcessingError(
+            f"Checking the files took longer than {timeout:.0f} s; they may be far too large."
+        ) from err
     messages = [_parse(line) for line in done.stdout.splitlines()]
     for message in messages:
         if message.get("type") == "ok" and done.returncode == 0:
@@ -103,8 +106,10 @@ def _death_message(code: int, stderr: str) -> str:
     if code < 0:
         name = signal.Signals(-code).name
         if -code == signal.SIGKILL:
-            return ("The reconstruction process was killed (SIGKILL), most often because the machine ran out "
-                    "of memory. Try a smaller area or a coarser resolution.")
+            return (
+                "The reconstruction process was killed (SIGKILL), most often because the machine ran out "
+                "of memory. Try a smaller area or a coarser resolution."
+            )
         return f"The reconstruction process crashed ({name}). This is a bug in rs3d; the server log has details."
     tail = stderr.strip().splitlines()[-1:] or ["no message"]
     return f"The reconstruction process stopped with exit code {code} ({tail[0][:300]})."

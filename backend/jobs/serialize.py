@@ -10,15 +10,27 @@ from backend.jobs.models import Job, JobEvent
 def job_state(job: Job) -> dict[str, Any]:
     """The job as the websocket and API show it."""
     return {
-        "type": "job", "id": job.pk, "area": job.area_id, "status": job.status, "stage": job.stage,
-        "progress": job.progress, "message": job.message, "error": job.error, "warnings": job.warnings,
-        "version": job.version, "url": reverse("api:job-detail", args=[job.pk]),
+        "type": "job",
+        "id": job.pk,
+        "area": job.area_id,
+        "status": job.status,
+        "stage": job.stage,
+        "progress": job.progress,
+        "message": job.message,
+        "error": job.error,
+        "warnings": job.warnings,
+        "version": job.version,
+        "url": reverse("api:job-detail", args=[job.pk]),
     }
 
 
 def event_message(event: JobEvent) -> dict[str, Any]:
     """One log line."""
     return {
-        "type": "log", "id": event.pk, "time": event.time.isoformat(), "stage": event.stage,
-        "progress": event.progress, "message": event.message,
+        "type": "log",
+        "id": event.pk,
+        "time": event.time.isoformat(),
+        "stage": event.stage,
+        "progress": event.progress,
+        "message": event.message,
     }

@@ -15,8 +15,13 @@ from backend.jobs.models import Job
 from backend.jobs.services import start_job
 
 _CONTENT_TYPES = {
-    ".json": "application/json", ".pnts": "application/octet-stream", ".b3dm": "application/octet-stream",
-    ".glb": "model/gltf-binary", ".png": "image/png", ".tif": "image/tiff", ".laz": "application/vnd.laszip",
+    ".json": "application/json",
+    ".pnts": "application/octet-stream",
+    ".b3dm": "application/octet-stream",
+    ".glb": "model/gltf-binary",
+    ".png": "image/png",
+    ".tif": "image/tiff",
+    ".laz": "application/vnd.laszip",
     ".gpkg": "application/geopackage+sqlite3",
 }
 
@@ -34,8 +39,9 @@ def area_new(request: HttpRequest) -> HttpResponse:
     form = AreaUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        upload = AreaUpload(name=data["name"], ortho=data["ortho"], dsm=data["dsm"], lidar=data["lidar"],
-                            epsg=data["epsg"])
+        upload = AreaUpload(
+            name=data["name"], ortho=data["ortho"], dsm=data["dsm"], lidar=data["lidar"], epsg=data["epsg"]
+        )
         try:
             with transaction.atomic():
                 area, warnings = create_area(upload)
@@ -59,10 +65,16 @@ def area_view(request: HttpRequest, area_id: int) -> HttpResponse:
 def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
     """A job's live progress."""
     job = get_object_or_404(Job.objects.select_related("area"), pk=job_id)
-    return render(request, "viewer/job.html", {
-        "job": job, "ws_url": f"/ws/jobs/{job.pk}/", "view_url": reverse("viewer:area-view", args=[job.area_id]),
-        "events": job.events.order_by("pk"),
-    })
+    return render(
+        request,
+        "viewer/job.html",
+        {
+            "job": job,
+            "ws_url": f"/ws/jobs/{job.pk}/",
+            "view_url": reverse("viewer:area-view", args=[job.area_id]),
+            "events": job.events.order_by("pk"),
+        },
+    )
 
 
 @require_GET

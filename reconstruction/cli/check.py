@@ -16,8 +16,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dsm", type=Path, help="DSM GeoTIFF")
     p.add_argument("--lidar", type=Path, help="LAS/LAZ point cloud")
     p.add_argument("--epsg", type=int, help="EPSG code for files that carry no CRS")
-    p.add_argument("--json", dest="progress", action="store_const", const="json", default="text",
-                   help="print one JSON object (for a supervising process)")
+    p.add_argument(
+        "--json",
+        dest="progress",
+        action="store_const",
+        const="json",
+        default="text",
+        help="print one JSON object (for a supervising process)",
+    )
     p.set_defaults(handler=run)
 
 

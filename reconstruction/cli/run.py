@@ -24,7 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder (must be empty or absent)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument(
-        "--progress", choices=["bar", "json", "none"], default="bar",
+        "--progress",
+        choices=["bar", "json", "none"],
+        default="bar",
         help="progress display: a bar on the terminal (default), JSON lines on stdout for a supervising "
         "process, or nothing",
     )

@@ -16,11 +16,13 @@ def write_geojson(features: list[Feature], path: Path, crs: CRS) -> Path:
     for feature in features:
         geometry = shapely.transform(feature.geometry, lambda xy: _apply(to_wgs84, xy))
         geometry = shapely.set_precision(geometry, 1e-8)
-        records.append({
-            "type": "Feature",
-            "geometry": json.loads(shapely.to_geojson(geometry)),
-            "properties": {"class": feature.kind, **feature.attributes},
-        })
+        records.append(
+            {
+                "type": "Feature",
+                "geometry": json.loads(shapely.to_geojson(geometry)),
+                "properties": {"class": feature.kind, **feature.attributes},
+            }
+        )
     path.write_text(json.dumps({"type": "FeatureCollection", "features": records}))
     return path
 

@@ -6,8 +6,8 @@
 - :class:`GroundConfig` -- filter parameters.
 """
 
-from reconstruction.terrain.fill import fill_holes
 from reconstruction.config import GroundConfig
+from reconstruction.terrain.fill import fill_holes
 from reconstruction.terrain.ground import dtm_from_ground_points, extract_dtm
 
 __all__ = ["GroundConfig", "dtm_from_ground_points", "extract_dtm", "fill_holes"]

@@ -21,9 +21,12 @@ def write_overlay_png(info: RasterInfo, path: Path, max_size: int) -> tuple[floa
     Returns:
         The image's rectangle (west, south, east, north) in degrees.
     """
-    with rasterio.open(info.path) as src, WarpedVRT(
-        src, src_crs=info.crs, crs="EPSG:4326", resampling=Resampling.bilinear, src_nodata=info.nodata
-    ) as vrt:
+    with (
+        rasterio.open(info.path) as src,
+        WarpedVRT(
+            src, src_crs=info.crs, crs="EPSG:4326", resampling=Resampling.bilinear, src_nodata=info.nodata
+        ) as vrt,
+    ):
         scale = max(1.0, max(vrt.width, vrt.height) / max_size)
         shape = (max(1, round(vrt.height / scale)), max(1, round(vrt.width / scale)))
         bands = vrt.read([1, 2, 3], out_shape=(3, *shape), resampling=Resampling.average, masked=True)

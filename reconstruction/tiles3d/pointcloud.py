@@ -28,8 +28,15 @@ def write_pointcloud_tileset(las_path: Path, out_dir: Path, crs: CRS, jobs: int)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     try:
         convert(
-            [str(las_path)], outfolder=str(out_dir), overwrite=True, jobs=max(1, jobs),
-            crs_in=crs, force_crs_in=True, crs_out=_ECEF, rgb=True, extra_fields=["classification"],
+            [str(las_path)],
+            outfolder=str(out_dir),
+            overwrite=True,
+            jobs=max(1, jobs),
+            crs_in=crs,
+            force_crs_in=True,
+            crs_out=_ECEF,
+            rgb=True,
+            extra_fields=["classification"],
         )
     except Exception as err:  # noqa: BLE001 - py3dtiles raises many unrelated types; translate once here
         raise ProcessingError(f"Writing the point cloud 3D Tiles failed ({type(err).__name__}: {err}).") from err

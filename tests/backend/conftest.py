@@ -20,8 +20,11 @@ def media_root(settings, tmp_path: Path) -> Path:
 def scene_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A generated 100 m city (ortho.tif, dsm.tif, ...), made by the CLI in a child process."""
     folder = tmp_path_factory.mktemp("scene")
-    subprocess.run([sys.executable, "-m", "reconstruction", "synthetic", "--out", str(folder), "--size", "100",
-                    "--seed", "4"], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "reconstruction", "synthetic", "--out", str(folder), "--size", "100", "--seed", "4"],
+        check=True,
+        capture_output=True,
+    )
     return {name: folder / f"{name}.tif" for name in ("ortho", "dsm", "dtm", "labels")}
 
 

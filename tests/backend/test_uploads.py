@@ -48,8 +48,16 @@ def test_geotiff_without_crs_is_refused_then_accepted_with_an_epsg_code(api, sce
     with rasterio.open(scene_files["ortho"]) as src:
         data, transform = src.read(), src.transform
     plain = tmp_path / "no_crs.tif"
-    with rasterio.open(plain, "w", driver="GTiff", width=data.shape[2], height=data.shape[1], count=3,
-                       dtype="uint8", transform=transform) as dst:
+    with rasterio.open(
+        plain,
+        "w",
+        driver="GTiff",
+        width=data.shape[2],
+        height=data.shape[1],
+        count=3,
+        dtype="uint8",
+        transform=transform,
+    ) as dst:
         dst.write(data)
     response = _post(api, ortho=plain, dsm=scene_files["dsm"])
     assert response.status_code == 400

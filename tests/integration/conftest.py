@@ -50,7 +50,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Start web server and worker like scripts/demo.sh does; stop them after the session."""
-    require((ROOT / "static" / "cesium" / "Cesium.js").is_file(), "static files are not collected: run scripts/setup.sh")
+    require(
+        (ROOT / "static" / "cesium" / "Cesium.js").is_file(), "static files are not collected: run scripts/setup.sh"
+    )
     home = tmp_path_factory.mktemp("rs3d-home")
     env = {**os.environ, "RS3D_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -61,11 +63,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     logs.mkdir()
     web = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"],
-        env=env, cwd=ROOT, stdout=(logs / "web.log").open("w"), stderr=subprocess.STDOUT,
+        env=env,
+        cwd=ROOT,
+        stdout=(logs / "web.log").open("w"),
+        stderr=subprocess.STDOUT,
     )
     worker = subprocess.Popen(
         [*manage, "db_worker", "--no-reload", "--interval", "0.2", "--no-startup-delay"],
-        env=env, cwd=ROOT, stdout=(logs / "worker.log").open("w"), stderr=subprocess.STDOUT,
+        env=env,
+        cwd=ROOT,
+        stdout=(logs / "worker.log").open("w"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -99,15 +107,19 @@ def _wait_until_up(url: str, web: subprocess.Popen) -> None:
 def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A generated 160 m city."""
     folder = tmp_path_factory.mktemp("scene")
-    subprocess.run([sys.executable, "-m", "reconstruction", "synthetic", "--out", str(folder), "--size", "160",
-                    "--seed", "11"], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "reconstruction", "synthetic", "--out", str(folder), "--size", "160", "--seed", "11"],
+        check=True,
+        capture_output=True,
+    )
     return {name: folder / f"{name}.tif" for name in ("ortho", "dsm")}
 
 
 def upload(stack: Stack, scene: dict[str, Path], name: str) -> dict:
     """POST an area (orthophoto + DSM) to the live API."""
     with scene["ortho"].open("rb") as ortho, scene["dsm"].open("rb") as dsm:
-        response = requests.post(f"{stack.url}/api/areas/", data={"name": name},
-                                 files={"ortho": ortho, "dsm": dsm}, timeout=120)
+        response = requests.post(
+            f"{stack.url}/api/areas/", data={"name": name}, files={"ortho": ortho, "dsm": dsm}, timeout=120
+        )
     assert response.status_code == 201, response.text
     return response.json()

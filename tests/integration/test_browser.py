@@ -16,8 +16,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 ARTIFACTS = ROOT / "tests" / "_artifacts"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--ignore-gpu-blocklist",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
     "--disable-quic",
 ]
 
@@ -40,7 +46,9 @@ class Watched:
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("response", lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("request", lambda r: None if r.url.startswith((origin, "data:", "blob:")) else self.outside.append(r.url))
+        page.on(
+            "request", lambda r: None if r.url.startswith((origin, "data:", "blob:")) else self.outside.append(r.url)
+        )
 
 
 def _watch(browser: Browser, origin: str) -> Watched:
@@ -81,8 +89,9 @@ def test_job_page_shows_live_progress_then_the_link(browser, stack, scene):
 
 def test_job_page_shows_why_a_job_failed(browser, stack, scene):
     with scene["ortho"].open("rb") as ortho:
-        body = requests.post(f"{stack.url}/api/areas/", data={"name": "Only a photo"}, files={"ortho": ortho},
-                             timeout=120).json()
+        body = requests.post(
+            f"{stack.url}/api/areas/", data={"name": "Only a photo"}, files={"ortho": ortho}, timeout=120
+        ).json()
     watched = _watch(browser, stack.url)
     watched.page.goto(f"{stack.url}/jobs/{body['job']['id']}/")
     watched.page.wait_for_selector('#job[data-status="failed"]', timeout=300_000)

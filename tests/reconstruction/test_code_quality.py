@@ -32,7 +32,9 @@ def test_library_never_imports_django_or_backend():
     offenders = [
         str(path.relative_to(ROOT))
         for path in (ROOT / "reconstruction").rglob("*.py")
-        if any(line.startswith(("import django", "from django", "import backend", "from backend"))
-               for line in path.read_text().splitlines())
+        if any(
+            line.startswith(("import django", "from django", "import backend", "from backend"))
+            for line in path.read_text().splitlines()
+        )
     ]
     assert offenders == []

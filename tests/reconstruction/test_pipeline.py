@@ -31,8 +31,13 @@ def test_manifest_lists_every_output_relative_to_the_folder(synthetic_run):
     assert set(manifest["layers"]) == {"pointcloud"}
     assert {"buildings", "features"} <= set(manifest["vectors"])
     assert list(manifest["timings"]) == [name for name, _ in STAGES]
-    paths = [*manifest["layers"].values(), *manifest["rasters"].values(), *manifest["vectors"].values(),
-             *manifest["pointclouds"].values(), manifest["imagery"]["ortho"]["path"]]
+    paths = [
+        *manifest["layers"].values(),
+        *manifest["rasters"].values(),
+        *manifest["vectors"].values(),
+        *manifest["pointclouds"].values(),
+        manifest["imagery"]["ortho"]["path"],
+    ]
     for relative in paths:
         assert not Path(relative).is_absolute()
         assert (result.out_dir / relative).is_file(), relative

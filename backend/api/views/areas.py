@@ -31,8 +31,9 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         incoming = AreaCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        upload = AreaUpload(name=data["name"], ortho=data["ortho"], dsm=data.get("dsm"), lidar=data.get("lidar"),
-                            epsg=data.get("epsg"))
+        upload = AreaUpload(
+            name=data["name"], ortho=data["ortho"], dsm=data.get("dsm"), lidar=data.get("lidar"), epsg=data.get("epsg")
+        )
         try:
             with transaction.atomic():
                 area, warnings = create_area(upload)

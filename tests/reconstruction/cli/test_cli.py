@@ -11,8 +11,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_run_writes_the_manifest_and_prints_its_path(small_scene_files, tmp_path):
     out = tmp_path / "out"
-    done = _cli("run", "--ortho", str(small_scene_files["ortho"]), "--dsm", str(small_scene_files["dsm"]),
-                "--out", str(out))
+    done = _cli(
+        "run", "--ortho", str(small_scene_files["ortho"]), "--dsm", str(small_scene_files["dsm"]), "--out", str(out)
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(out / "manifest.json")
     assert "100%" in done.stderr  # the progress bar reached the end
@@ -22,8 +23,15 @@ def test_run_writes_the_manifest_and_prints_its_path(small_scene_files, tmp_path
 
 def test_run_refuses_a_non_empty_output_folder(small_scene_files, tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
-    done = _cli("run", "--ortho", str(small_scene_files["ortho"]), "--dsm", str(small_scene_files["dsm"]),
-                "--out", str(tmp_path))
+    done = _cli(
+        "run",
+        "--ortho",
+        str(small_scene_files["ortho"]),
+        "--dsm",
+        str(small_scene_files["dsm"]),
+        "--out",
+        str(tmp_path),
+    )
     assert done.returncode == 2 and "not empty" in done.stderr
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
@@ -36,8 +44,17 @@ def test_errors_are_one_clear_line_and_exit_status_2(small_scene_files, tmp_path
 
 
 def test_json_progress_for_a_supervising_process(small_scene_files, tmp_path):
-    done = _cli("run", "--ortho", str(small_scene_files["ortho"]), "--dsm", str(small_scene_files["dsm"]),
-                "--out", str(tmp_path / "o"), "--progress", "json")
+    done = _cli(
+        "run",
+        "--ortho",
+        str(small_scene_files["ortho"]),
+        "--dsm",
+        str(small_scene_files["dsm"]),
+        "--out",
+        str(tmp_path / "o"),
+        "--progress",
+        "json",
+    )
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert {line["type"] for line in lines} == {"progress", "result"}
     assert lines[-1]["type"] == "result"
@@ -57,7 +74,15 @@ def test_config_file_overrides_and_rejects_unknown_keys(small_scene_files, tmp_p
     good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
     good.write_text("resolution_m = 1.0\n[ground]\nslope = 0.2\n")
     bad.write_text("[ground]\nslop = 0.2\n")
-    base = ["run", "--ortho", str(small_scene_files["ortho"]), "--dsm", str(small_scene_files["dsm"]), "--progress", "none"]
+    base = [
+        "run",
+        "--ortho",
+        str(small_scene_files["ortho"]),
+        "--dsm",
+        str(small_scene_files["dsm"]),
+        "--progress",
+        "none",
+    ]
     done = _cli(*base, "--config", str(good), "--out", str(tmp_path / "a"))
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "a" / "manifest.json").read_text())["grid"]["resolution_m"] == 1.0

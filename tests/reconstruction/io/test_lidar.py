@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from pyproj import CRS
 
-from reconstruction.errors import CRSError, InputError
+from reconstruction.errors import InputError
 from reconstruction.io import inspect_lidar, read_points
 
 LIMIT = 10**9

@@ -4,19 +4,35 @@ import numpy as np
 import pytest
 import rasterio
 from affine import Affine
+from rasterio.enums import Resampling
 
 from reconstruction.errors import CRSError, InputError
 from reconstruction.io import Grid, inspect_raster, read_onto_grid
-from rasterio.enums import Resampling
 
 LIMIT = 10**9
+UTM_CORNER = Affine(0.5, 0, 500000, 0, -0.5, 5000000)
 
 
-def _write(path: Path, data: np.ndarray, crs: str | None = "EPSG:32631", nodata=None,
-           transform=Affine(0.5, 0, 500000, 0, -0.5, 5000000)) -> Path:
+def _write(
+    path: Path,
+    data: np.ndarray,
+    crs: str | None = "EPSG:32631",
+    nodata=None,
+    transform=UTM_CORNER,
+) -> Path:
     bands = data if data.ndim == 3 else data[np.newaxis]
-    with rasterio.open(path, "w", driver="GTiff", width=bands.shape[2], height=bands.shape[1], count=bands.shape[0],
-                       dtype=bands.dtype, crs=crs, transform=transform, nodata=nodata) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=bands.shape[2],
+        height=bands.shape[1],
+        count=bands.shape[0],
+        dtype=bands.dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+    ) as dst:
         dst.write(bands)
     return path
 

@@ -43,9 +43,14 @@ def test_points_from_lidar_keep_their_classes_and_take_colours_from_the_grid():
 
 def test_las_round_trip_keeps_positions_to_the_millimetre(tmp_path):
     rng = np.random.default_rng(0)
-    xyz = np.column_stack([rng.uniform(770000, 770100, 500), rng.uniform(6277000, 6277100, 500), rng.uniform(20, 60, 500)])
-    cloud = PointCloud(xyz=xyz, rgb=rng.integers(0, 256, (500, 3), dtype=np.uint8),
-                       classification=rng.choice(np.array([2, 5, 6], np.uint8), 500))
+    xyz = np.column_stack(
+        [rng.uniform(770000, 770100, 500), rng.uniform(6277000, 6277100, 500), rng.uniform(20, 60, 500)]
+    )
+    cloud = PointCloud(
+        xyz=xyz,
+        rgb=rng.integers(0, 256, (500, 3), dtype=np.uint8),
+        classification=rng.choice(np.array([2, 5, 6], np.uint8), 500),
+    )
     for suffix in (".las", ".laz"):
         path = write_las(cloud, tmp_path / f"c{suffix}", CRS.from_epsg(2154))
         las = laspy.read(path)

@@ -13,8 +13,11 @@ def test_tileset_holds_every_point_with_its_class_and_colour(tmp_path):
     rng = np.random.default_rng(5)
     n = 20_000
     xyz = np.column_stack([rng.uniform(770500, 770600, n), rng.uniform(6277500, 6277600, n), rng.uniform(20, 40, n)])
-    cloud = PointCloud(xyz=xyz, rgb=rng.integers(0, 256, (n, 3), dtype=np.uint8),
-                       classification=rng.choice(np.array([2, 5, 6], np.uint8), n))
+    cloud = PointCloud(
+        xyz=xyz,
+        rgb=rng.integers(0, 256, (n, 3), dtype=np.uint8),
+        classification=rng.choice(np.array([2, 5, 6], np.uint8), n),
+    )
     las = write_las(cloud, tmp_path / "in.las", CRS.from_epsg(2154))
     tileset_path = write_pointcloud_tileset(las, tmp_path / "tiles", CRS.from_epsg(2154), jobs=1)
     tileset = json.loads(tileset_path.read_text())

@@ -40,9 +40,20 @@ class Command(BaseCommand):
             self.stdout.write("Generating the demo city ...")
             # In a child process: the generator's shapely/GDAL must not share a process with GeoDjango's.
             subprocess.run(
-                [sys.executable, "-m", "reconstruction", "synthetic", "--out", str(folder),
-                 "--size", str(options["size"]), "--seed", str(options["seed"])],
-                check=True, stdout=subprocess.DEVNULL,
+                [
+                    sys.executable,
+                    "-m",
+                    "reconstruction",
+                    "synthetic",
+                    "--out",
+                    str(folder),
+                    "--size",
+                    str(options["size"]),
+                    "--seed",
+                    str(options["seed"]),
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
         with ExitStack() as files, transaction.atomic():
             ortho = files.enter_context((folder / "ortho.tif").open("rb"))
