@@ -1,0 +1,116 @@
+"""Surface materials: codes, colours, ASPRS labels, texture amplitudes and roof colours."""
+
+import math
+
+import numpy as np
+
+from reconstruction.synthetic.config import (
+    F32,
+    LABEL_BUILDING,
+    LABEL_GROUND,
+    LABEL_HIGH_VEGETATION,
+    LABEL_ROAD,
+    LABEL_WATER,
+    U8,
+)
+
+#: Surface material codes (finer than the labels); they index the lookup tables below.
+GRASS, DRY_GRASS, PAVED, YARD, ROAD, MARKING, WATER = 1, 2, 3, 4, 5, 6, 7
+TREE_MID, TREE_DARK, TREE_LIGHT = 8, 9, 10
+#: The crown materials a tree is drawn from.
+TREE_MATERIALS = (TREE_MID, TREE_DARK, TREE_LIGHT)
+PARKING_LINE, GRAVEL = 11, 12
+_ROOF0 = 32  # first roof material; roofs use codes _ROOF0.._ROOF0 + families * variants
+
+# material: (RGB, ASPRS label, low-frequency texture amplitude, fine texture amplitude)
+_MATERIALS: dict[int, tuple[tuple[int, int, int], int, float, float]] = {
+    GRASS: ((92, 110, 62), LABEL_GROUND, 0.07, 0.08),
+    DRY_GRASS: ((126, 124, 84), LABEL_GROUND, 0.09, 0.10),
+    PAVED: ((166, 162, 154), LABEL_GROUND, 0.05, 0.05),
+    YARD: ((108, 107, 104), LABEL_GROUND, 0.07, 0.05),
+    ROAD: ((78, 78, 80), LABEL_ROAD, 0.05, 0.04),
+    MARKING: ((226, 226, 216), LABEL_ROAD, 0.03, 0.04),
+    WATER: ((40, 66, 92), LABEL_WATER, 0.05, 0.02),
+    TREE_MID: ((50, 80, 40), LABEL_HIGH_VEGETATION, 0.08, 0.30),
+    TREE_DARK: ((34, 56, 35), LABEL_HIGH_VEGETATION, 0.08, 0.30),
+    TREE_LIGHT: ((72, 96, 46), LABEL_HIGH_VEGETATION, 0.08, 0.30),
+    PARKING_LINE: ((214, 214, 206), LABEL_GROUND, 0.03, 0.04),
+    GRAVEL: ((170, 160, 140), LABEL_GROUND, 0.08, 0.12),
+}
+#: Colour drift with low-frequency noise (dry and lush patches): RGB DN per unit noise,
+#: scaled per material by ``HUE``.
+HUE_RGB = (6.0, 3.0, -2.0)
+_HUE_DRIFT = {GRASS: 1.0, DRY_GRASS: 0.8, TREE_MID: 0.6, TREE_LIGHT: 0.6}
+
+# Roof colour families (RGB); each gets _ROOF_VARIANTS shades.
+_ROOF_FAMILIES: dict[str, tuple[int, int, int]] = {
+    "red_tiles": (150, 80, 64),
+    "brown_tiles": (118, 80, 66),
+    "orange_tiles": (164, 100, 76),
+    "slate": (72, 74, 80),
+    "concrete": (150, 148, 142),
+    "gravel": (136, 130, 116),
+    "bitumen": (62, 62, 66),
+    "metal": (172, 180, 186),
+    "membrane": (206, 206, 200),
+}
+_ROOF_VARIANTS = 24
+# (building kind, roof): ((family, probability), ...)
+_ROOF_CHOICES: dict[tuple[str, str], tuple[tuple[str, float], ...]] = {
+    ("house", "gable"): (
+        ("red_tiles", 0.4),
+        ("brown_tiles", 0.2),
+        ("orange_tiles", 0.15),
+        ("slate", 0.25),
+    ),
+    ("house", "flat"): (("slate", 0.3), ("concrete", 0.3), ("gravel", 0.2), ("bitumen", 0.2)),
+    ("apartment", "gable"): (("red_tiles", 0.4), ("brown_tiles", 0.3), ("slate", 0.3)),
+    ("apartment", "flat"): (
+        ("concrete", 0.3),
+        ("gravel", 0.3),
+        ("bitumen", 0.2),
+        ("membrane", 0.2),
+    ),
+    ("hall", "flat"): (("metal", 0.4), ("membrane", 0.3), ("concrete", 0.15), ("gravel", 0.15)),
+}
+
+
+def roof_material(kind: str, roof: str, rng: np.random.Generator) -> int:
+    """Roof colour (material code) drawn from the families that suit the building."""
+    choices = _ROOF_CHOICES[(kind, roof)]
+    pick = int(rng.choice(len(choices), p=[p for _, p in choices]))
+    family = list(_ROOF_FAMILIES).index(choices[pick][0])
+    return _ROOF0 + family * _ROOF_VARIANTS + int(rng.integers(_ROOF_VARIANTS))
+
+
+def _build_tables() -> tuple[F32, U8, F32, F32, F32]:
+    """Per-material lookup tables: RGB, label, texture amplitudes, colour drift."""
+    rgb = np.zeros((256, 3), np.float32)
+    label = np.full(256, LABEL_GROUND, np.uint8)
+    amp_low = np.zeros(256, np.float32)
+    amp_fine = np.zeros(256, np.float32)
+    hue = np.zeros(256, np.float32)
+    for code, (colour, lab, low, fine) in _MATERIALS.items():
+        rgb[code], label[code], amp_low[code], amp_fine[code] = colour, lab, low, fine
+    for code, drift in _HUE_DRIFT.items():
+        hue[code] = drift
+    for family, colour in enumerate(_ROOF_FAMILIES.values()):
+        for k in range(_ROOF_VARIANTS):
+            code = _ROOF0 + family * _ROOF_VARIANTS + k
+            scale = 0.84 + 0.32 * k / (_ROOF_VARIANTS - 1)
+            tint = 0.06 * math.sin(2.4 * k + family)
+            rgb[code] = np.clip(np.array(colour) * scale * (1 + tint, 1, 1 - tint), 0, 255)
+            label[code], amp_low[code], amp_fine[code] = LABEL_BUILDING, 0.03, 0.05
+    return rgb, label, amp_low, amp_fine, hue
+
+
+#: Lookup tables indexed by material code (256 rows): RGB colour ``(256, 3)``, ASPRS
+#: label, low-frequency and fine texture amplitudes, and colour drift weight.
+RGB, LABEL, AMP_LOW, AMP_FINE, HUE = _build_tables()
+#: 1.0 for roof materials, 0.0 otherwise (roofs cast ray-marched shadows).
+IS_ROOF = (LABEL == LABEL_BUILDING).astype(np.float32)
+#: Materials that keep trees out: buildings, roads and water.
+BLOCKS_TREES = np.isin(LABEL, (LABEL_BUILDING, LABEL_ROAD, LABEL_WATER))
+#: Materials a crown may be drawn over (ground only; code 0 is unused).
+TREE_OK = ~BLOCKS_TREES
+TREE_OK[0] = False
