@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,17 @@ def require(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI=true and a prerequisite is missing: {reason}")
     pytest.skip(reason)
+
+
+def generated_city(folder: Path, size_m: int, seed: int) -> dict[str, Path]:
+    """Write a generated city with the CLI, in a child process (the Django suites must not load shapely).
+
+    Returns:
+        {"ortho" | "dsm" | "dtm" | "labels": GeoTIFF path}.
+    """
+    command = [sys.executable, "-m", "reconstruction", "synthetic", "--out", str(folder), "--size", str(size_m)]
+    subprocess.run([*command, "--seed", str(seed)], check=True, capture_output=True)
+    return {name: folder / f"{name}.tif" for name in ("ortho", "dsm", "dtm", "labels")}
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from reconstruction.config import PipelineConfig, PipelineInputs, load_config
+from reconstruction.cli.inputs import add_input_arguments, inputs_from
+from reconstruction.config import PipelineConfig, load_config
 from reconstruction.errors import ConfigError
 from reconstruction.pipeline import clear_outputs, run_pipeline
 from reconstruction.stages import MANIFEST, overall_fraction
@@ -16,10 +17,7 @@ from reconstruction.stages import MANIFEST, overall_fraction
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the subcommand."""
     p = sub.add_parser("run", help="reconstruct an area", description=__doc__)
-    p.add_argument("--ortho", type=Path, required=True, help="orthophoto GeoTIFF (RGB or RGB+NIR)")
-    p.add_argument("--dsm", type=Path, help="digital surface model GeoTIFF (metres)")
-    p.add_argument("--lidar", type=Path, help="LiDAR point cloud (LAS/LAZ)")
-    p.add_argument("--epsg", type=int, help="EPSG code for input files that carry no CRS")
+    add_input_arguments(p)
     p.add_argument("--config", type=Path, help="TOML file overriding stage parameters")
     p.add_argument("--out", type=Path, required=True, help="output folder (must be empty or absent)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
@@ -35,17 +33,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the pipeline with a progress bar; print the manifest path and warnings."""
-    for name in ("ortho", "dsm", "lidar", "config"):
-        path = getattr(args, name)
-        if path is not None and not path.is_file():
-            raise ConfigError(f"--{name} {path}: no such file.")
+    inputs = inputs_from(args)
+    if args.config is not None and not args.config.is_file():
+        raise ConfigError(f"--config {args.config}: no such file.")
     out: Path = args.out
     if out.exists() and any(out.iterdir()):
         if not args.overwrite:
             raise ConfigError(f"--out {out} is not empty. Choose another folder or pass --overwrite.")
         clear_outputs(out)
     cfg = load_config(args.config) if args.config else PipelineConfig()
-    inputs = PipelineInputs(ortho=args.ortho, dsm=args.dsm, lidar=args.lidar, epsg=args.epsg)
     if args.progress == "json":
         result = run_pipeline(inputs, cfg, out, _json_progress)
         print(json.dumps({"type": "result", "manifest": str(out / MANIFEST), "warnings": result.warnings}))

@@ -1,11 +1,11 @@
 """Fixtures for the Django suites: an isolated media folder and generated input files."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
+
+from tests.conftest import generated_city
 
 
 @pytest.fixture(autouse=True)
@@ -19,13 +19,7 @@ def media_root(settings, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def scene_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A generated 100 m city (ortho.tif, dsm.tif, ...), made by the CLI in a child process."""
-    folder = tmp_path_factory.mktemp("scene")
-    subprocess.run(
-        [sys.executable, "-m", "reconstruction", "synthetic", "--out", str(folder), "--size", "100", "--seed", "4"],
-        check=True,
-        capture_output=True,
-    )
-    return {name: folder / f"{name}.tif" for name in ("ortho", "dsm", "dtm", "labels")}
+    return generated_city(tmp_path_factory.mktemp("scene"), size_m=100, seed=4)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, generated_city, require
 
 
 @dataclass
@@ -106,13 +106,7 @@ def _wait_until_up(url: str, web: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A generated 160 m city."""
-    folder = tmp_path_factory.mktemp("scene")
-    subprocess.run(
-        [sys.executable, "-m", "reconstruction", "synthetic", "--out", str(folder), "--size", "160", "--seed", "11"],
-        check=True,
-        capture_output=True,
-    )
-    return {name: folder / f"{name}.tif" for name in ("ortho", "dsm")}
+    return generated_city(tmp_path_factory.mktemp("scene"), size_m=160, seed=11)
 
 
 def upload(stack: Stack, scene: dict[str, Path], name: str) -> dict:
