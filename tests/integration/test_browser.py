@@ -80,6 +80,12 @@ def test_job_page_shows_live_progress_then_the_link(browser, stack, scene):
     link = watched.page.locator("a.open-viewer")
     assert link.is_visible() and link.get_attribute("href") == f"/areas/{body['id']}/view/"
     assert watched.page.locator("ol.log li").count() >= 10
+    ids = watched.page.eval_on_selector_all("ol.log li", "items => items.map((li) => li.dataset.eventId)")
+    assert None not in ids and len(ids) == len(set(ids)), "each progress event is listed once"
+    watched.page.reload()
+    watched.page.wait_for_selector('#job[data-status="succeeded"]')
+    watched.page.wait_for_timeout(1500)  # let the socket replay the events it already rendered
+    assert watched.page.locator("ol.log li").count() == len(ids)
     assert watched.page.locator("progress").get_attribute("value") in ("1", "1.0")
     assert watched.errors == [] and watched.outside == []
     Path(ARTIFACTS).mkdir(exist_ok=True)

@@ -1,0 +1,131 @@
+/**
+ * The side panel: orthophoto toggle, one section per 3D layer with its
+ * toggles, and for point clouds the colour mode, point size and the class
+ * legend (each legend entry doubles as a visibility checkbox).
+ */
+import { POINT_CLASSES } from "../layers/classes.js";
+import { DEFAULT_POINT_SIZE } from "../layers/pointcloud.js";
+import {
+  createCheckbox,
+  createRange,
+  createSection,
+  createSelect,
+} from "./controls.js";
+
+const COLOUR_MODES = [
+  { value: "photo", label: "Photo colours" },
+  { value: "class", label: "By class" },
+];
+
+function imagerySection(orthophoto, parts) {
+  const section = createSection("Imagery");
+  parts.push(section);
+  const add = (item) => {
+    parts.push(item);
+    section.body.append(item.element);
+  };
+  add(
+    createCheckbox({
+      label: "Orthophoto",
+      onChange: (checked) => orthophoto.setVisible(checked),
+    }),
+  );
+  add(
+    createRange({
+      label: "Opacity",
+      min: 0,
+      max: 100,
+      step: 5,
+      value: 100,
+      unit: " %",
+      onInput: (value) => orthophoto.setAlpha(value / 100),
+    }),
+  );
+  return section;
+}
+
+function pointCloudControls(handle, add) {
+  const legend = document.createElement("div");
+  legend.className = "rs3d-legend";
+  legend.dataset.mode = "photo";
+  const mode = createSelect({
+    label: "Colours",
+    options: COLOUR_MODES,
+    value: "photo",
+    onChange: (value) => {
+      legend.dataset.mode = value;
+      handle.setColourMode(value);
+    },
+  });
+  add(mode);
+  add(
+    createRange({
+      label: "Point size",
+      min: 1,
+      max: 10,
+      value: DEFAULT_POINT_SIZE,
+      unit: " px",
+      onInput: (value) => handle.setPointSize(value),
+    }),
+  );
+  const heading = document.createElement("h3");
+  heading.textContent = "Classes";
+  add({ element: heading, destroy: () => heading.remove() });
+  for (const { code, name, colour } of POINT_CLASSES) {
+    const checkbox = createCheckbox({
+      label: name,
+      swatch: colour,
+      onChange: (checked) => handle.setClassVisible(code, checked),
+    });
+    checkbox.element.dataset.classCode = String(code);
+    add(checkbox, legend);
+  }
+  add({ element: legend, destroy: () => legend.remove() });
+}
+
+function layerSection(layer, handle, parts) {
+  const section = createSection(layer.title || layer.name);
+  section.element.dataset.layer = layer.name;
+  parts.push(section);
+  const add = (item, parent = section.body) => {
+    parts.push(item);
+    parent.append(item.element);
+  };
+  add(
+    createCheckbox({
+      label: "Visible",
+      onChange: (checked) => handle.setVisible(checked),
+    }),
+  );
+  if (layer.kind === "pointcloud") {
+    pointCloudControls(handle, add);
+  }
+  return section;
+}
+
+/**
+ * Fill the panel with the legend and layer toggles.
+ *
+ * @param {HTMLElement} container The `#panel` element.
+ * @param {{ orthophoto?: object, layers: { layer: object,
+ *   handle: object }[] }} model The orthophoto handle (if any) and each
+ *   API layer description paired with the handle its module returned.
+ * @returns {{ destroy: () => void }} Removes the controls and listeners.
+ */
+export function createLayerPanel(container, { orthophoto, layers }) {
+  const parts = [];
+  if (orthophoto) {
+    container.append(imagerySection(orthophoto, parts).element);
+  }
+  for (const { layer, handle } of layers) {
+    container.append(layerSection(layer, handle, parts).element);
+  }
+  return {
+    destroy() {
+      for (const part of parts.reverse()) {
+        part.destroy();
+      }
+      parts.length = 0;
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Create a Cesium viewer that works fully offline (no Cesium ion).
+ */
+import { Cesium } from "./cesium.js";
+
+/**
+ * Build the base imagery layer from Cesium's bundled Natural Earth II tiles.
+ *
+ * @returns {Cesium.ImageryLayer} An imagery layer that loads asynchronously.
+ */
+export function naturalEarthLayer() {
+  return Cesium.ImageryLayer.fromProviderAsync(
+    Cesium.TileMapServiceImageryProvider.fromUrl(
+      Cesium.buildModuleUrl("Assets/Textures/NaturalEarthII"),
+    ),
+  );
+}
+
+/**
+ * Create the viewer: ellipsoid globe, offline base imagery, no ion services
+ * and only the widgets that make sense for inspecting one area.
+ *
+ * @param {{ container: HTMLElement|string }} options Where to mount it.
+ * @returns {Cesium.Viewer} The viewer.
+ */
+export function createViewer({ container }) {
+  Cesium.Ion.defaultAccessToken = undefined;
+  const viewer = new Cesium.Viewer(container, {
+    baseLayer: naturalEarthLayer(),
+    baseLayerPicker: false,
+    geocoder: false,
+    homeButton: false,
+    sceneModePicker: false,
+    navigationHelpButton: false,
+    animation: false,
+    timeline: false,
+    fullscreenButton: false,
+    vrButton: false,
+    infoBox: false,
+    selectionIndicator: false,
+    scene3DOnly: true,
+    requestRenderMode: true,
+    maximumRenderTimeChange: Infinity,
+  });
+  const scene = viewer.scene;
+  scene.globe.depthTestAgainstTerrain = false;
+  scene.globe.baseColor = Cesium.Color.fromCssColorString("#1d2733");
+  scene.screenSpaceCameraController.minimumZoomDistance = 2;
+  return viewer;
+}
