@@ -1,0 +1,186 @@
+"""Clean point clouds: voxel-grid downsampling, then statistical outlier removal.
+
+The outlier test is the classic one: for each point, the mean distance ``d_i`` to its ``k`` nearest
+neighbours; a point is noise when ``d_i > mean(d) + std_ratio * std(d)`` over the whole cloud.
+"""
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.spatial import cKDTree
+
+from reconstruction.config import FilterConfig, check_outlier_options
+from reconstruction.errors import ConfigError, InputError
+from reconstruction.pointcloud.cloud import PointCloud
+
+# Distances held per query chunk (float64 + int64 each): about 64 MB, whatever the cloud size.
+_QUERY_VALUES = 1 << 22
+
+
+@dataclass(frozen=True)
+class FilterReport:
+    """What :func:`clean_point_cloud` did.
+
+    Attributes:
+        points_in: points given.
+        after_voxel: points left after downsampling (``points_in`` when there was none).
+        outliers: points removed as outliers.
+        points_out: points returned.
+        threshold_m: the mean-neighbour-distance threshold in metres; ``inf`` when the cloud had too few
+            points (fewer than ``k + 1``) for the statistic and nothing was removed.
+    """
+
+    points_in: int
+    after_voxel: int
+    outliers: int
+    points_out: int
+    threshold_m: float
+
+    def to_dict(self) -> dict[str, float | int]:
+        """The report as plain numbers (``threshold_m`` may be ``inf``, see the class docstring)."""
+        return asdict(self)
+
+
+def voxel_downsample(cloud: PointCloud, voxel_m: float) -> PointCloud:
+    """Keep one point per occupied voxel: the one nearest the voxel's centroid.
+
+    Voxels are aligned on the cloud's lowest corner. Kept points keep their input order, colour and class.
+
+    Args:
+        cloud: the points, in metres.
+        voxel_m: voxel edge in metres.
+
+    Returns:
+        The kept points (a subset of ``cloud``, never new positions).
+
+    Raises:
+        ConfigError: voxel_m is not positive.
+        InputError: some coordinates are NaN or infinite.
+    """
+    if not voxel_m > 0:
+        raise ConfigError(f"voxel_m must be a positive size in metres, not {voxel_m}")
+    if len(cloud) < 2:
+        return cloud
+    _check_finite(cloud.xyz)
+    keep = _voxel_representatives(cloud.xyz, voxel_m)
+    return _take(cloud, keep)
+
+
+def outlier_mask(xyz: npt.NDArray[np.float64], k: int, std_ratio: float) -> tuple[npt.NDArray[np.bool_], float]:
+    """Flag statistical outliers: points whose mean distance to their k neighbours is unusually large.
+
+    ``d_i`` is the mean distance from point i to its ``k`` nearest other points (a k-d tree query of
+    ``k + 1`` with the point itself excluded, on all cores). The threshold is ``mean(d) + std_ratio *
+    std(d)``; points strictly above it are outliers. Queries run in chunks so memory stays bounded.
+
+    Args:
+        xyz: (N, 3) positions in metres.
+        k: neighbours per point.
+        std_ratio: standard deviations above the mean at which a point becomes an outlier.
+
+    Returns:
+        (N,) True for outliers, and the threshold in metres. A cloud of fewer than ``k + 1`` points has
+        no outliers and the threshold ``inf``.
+
+    Raises:
+        ConfigError: k is below 1 or std_ratio is not positive.
+        InputError: xyz is not (N, 3) or holds NaN or infinite values.
+    """
+    check_outlier_options(k, std_ratio)
+    if xyz.ndim != 2 or xyz.shape[1] != 3:
+        raise InputError(f"point positions must be an (N, 3) array, not shape {xyz.shape}")
+    n = xyz.shape[0]
+    if n < k + 1:
+        return np.zeros(n, dtype=bool), math.inf
+    _check_finite(xyz)
+    mean_dist = _mean_neighbour_distance(xyz, k)
+    threshold = float(mean_dist.mean() + std_ratio * mean_dist.std())
+    return mean_dist > threshold, threshold
+
+
+def clean_point_cloud(cloud: PointCloud, cfg: FilterConfig) -> tuple[PointCloud, FilterReport]:
+    """Downsample on a voxel grid (when ``cfg.voxel_m`` is set), then remove statistical outliers.
+
+    Args:
+        cloud: the points, in metres.
+        cfg: voxel size and outlier options.
+
+    Returns:
+        The cleaned cloud (a subset of the input points, in input order) and what was removed.
+
+    Raises:
+        InputError: some coordinates are NaN or infinite.
+    """
+    points_in = len(cloud)
+    if cfg.voxel_m is not None:
+        cloud = voxel_downsample(cloud, cfg.voxel_m)
+    after_voxel = len(cloud)
+    outliers, threshold = outlier_mask(cloud.xyz, cfg.k, cfg.std_ratio)
+    n_outliers = int(np.count_nonzero(outliers))
+    if n_outliers:
+        cloud = _take(cloud, np.flatnonzero(~outliers))
+    report = FilterReport(
+        points_in=points_in,
+        after_voxel=after_voxel,
+        outliers=n_outliers,
+        points_out=len(cloud),
+        threshold_m=threshold,
+    )
+    return cloud, report
+
+
+def _check_finite(xyz: npt.NDArray[np.float64]) -> None:
+    if not np.isfinite(xyz).all():
+        raise InputError("the point cloud has NaN or infinite coordinates; drop those points before cleaning")
+
+
+def _take(cloud: PointCloud, index: npt.NDArray[np.intp]) -> PointCloud:
+    return PointCloud(xyz=cloud.xyz[index], rgb=cloud.rgb[index], classification=cloud.classification[index])
+
+
+def _voxel_representatives(xyz: npt.NDArray[np.float64], voxel_m: float) -> npt.NDArray[np.intp]:
+    """Indices (ascending) of the point nearest its voxel's centroid, one per occupied voxel."""
+    local = xyz - xyz.min(axis=0)  # small numbers: centroids and distances keep their precision
+    ijk = (local / voxel_m).astype(np.int64)  # local >= 0, so truncation is floor
+    dims = [int(d) + 1 for d in ijk.max(axis=0)]
+    if dims[0] * dims[1] * dims[2] < 2**62:
+        key = (ijk[:, 0] * dims[1] + ijk[:, 1]) * dims[2] + ijk[:, 2]
+    else:  # a huge extent for the voxel size: rank the voxels instead of packing them
+        key = np.unique(ijk, axis=0, return_inverse=True)[1].reshape(-1)
+    del ijk
+    order = np.argsort(key)
+    sorted_key = key[order]
+    del key
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    del sorted_key
+    counts = np.diff(np.r_[starts, len(order)])
+    local = local[order]
+    centroids = np.add.reduceat(local, starts, axis=0) / counts[:, None]
+    voxel = np.repeat(np.arange(len(starts)), counts)
+    dist2 = np.zeros(len(order))
+    for axis in range(3):  # per axis, to avoid an (N, 3) temporary
+        dist2 += (local[:, axis] - centroids[voxel, axis]) ** 2
+    candidates = np.flatnonzero(dist2 == np.minimum.reduceat(dist2, starts)[voxel])  # one or more per voxel
+    # Ties (equal distances) go to the lowest input index, whatever order the sort left them in.
+    tied = voxel[candidates]
+    first = np.flatnonzero(np.r_[True, tied[1:] != tied[:-1]])
+    return np.sort(np.minimum.reduceat(order[candidates], first))
+
+
+def _mean_neighbour_distance(xyz: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.float64]:
+    """(N,) mean distance from each point to its k nearest other points."""
+    tree = cKDTree(xyz, balanced_tree=False, compact_nodes=False)  # faster to build, same answers
+    # Query in the tree's leaf order: neighbouring queries walk the same nodes and points, which is about
+    # three times faster than the input order on an unsorted cloud.
+    leaf_order = tree.indices
+    mean_dist = np.empty(xyz.shape[0])
+    step = max(1, _QUERY_VALUES // (k + 1))
+    for start in range(0, len(leaf_order), step):
+        chunk = leaf_order[start : start + step]
+        dist, _ = tree.query(xyz[chunk], k=k + 1, workers=-1)
+        # Column 0 is the point itself at distance 0 (or a duplicate, also at 0): summing all k + 1
+        # distances and dividing by k excludes it without copying the (chunk, k) block.
+        mean_dist[chunk] = dist.sum(axis=1) / k
+    return mean_dist
