@@ -96,13 +96,18 @@ def run_pipeline(
         else:
             surfaces.dtm, _ = terrain.extract_dtm(dsm, grid.resolution, cfg.ground, on_progress)
         ndsm = np.where(np.isfinite(dsm), np.maximum(dsm - surfaces.dtm, 0), np.nan).astype(np.float32)
+        on_progress("terrain", 0.9, "Triangulating the terrain (TIN)")
+        tin, tin_report = terrain.build_tin(surfaces.dtm, grid, cfg.tin)
     with stage("classify", "Classifying land cover"):
         surfaces.labels = objects.classify_by_rules(ndsm, image, grid.resolution, cfg.rules)
     with stage("pointcloud", "Building the point cloud"):
         cloud = _point_cloud(surfaces, lidar_points, lidar_info)
+        filter_report = None
+        if lidar_points is not None or cfg.filter.on_dsm_points:
+            cloud, filter_report = pointcloud.clean_point_cloud(cloud, cfg.filter)
         las_path = _write_points(cloud, out_dir, grid.crs)
-    with stage("features", "Outlining buildings and vegetation"):
-        vectors, feature_counts = _write_features(surfaces, ndsm, cfg, out_dir)
+    with stage("features", "Modelling buildings (LoD1) and vegetation"):
+        vectors, feature_counts = _write_features(surfaces, ndsm, tin, cfg, out_dir)
     with stage("rasters", "Writing GeoTIFF rasters"):
         rasters = _write_rasters(surfaces, ndsm, out_dir)
     with stage("tiles", "Writing 3D Tiles"):
@@ -122,7 +127,13 @@ def run_pipeline(
         "bbox_wgs84": _bbox_wgs84(grid),
         "ground_height_m": round(float(np.nanmedian(surfaces.dtm)), 3),
         "grid": {"resolution_m": grid.resolution, "width": grid.width, "height": grid.height},
-        "stats": {"points": len(cloud), "point_classes": cloud.class_counts(), "features": feature_counts},
+        "stats": {
+            "points": len(cloud),
+            "point_classes": cloud.class_counts(),
+            "features": feature_counts,
+            "terrain_tin": tin_report.to_dict(),
+            "point_filter": _finite_or_none(filter_report.to_dict()) if filter_report else None,
+        },
         "warnings": warnings,
         "timings": timings,
     }
@@ -235,21 +246,27 @@ def _write_points(cloud: pointcloud.PointCloud, out_dir: Path, crs: CRS) -> Path
 
 
 def _write_features(
-    s: _Surfaces, ndsm: npt.NDArray[np.float32], cfg: PipelineConfig, out_dir: Path
+    s: _Surfaces, ndsm: npt.NDArray[np.float32], tin: terrain.Tin, cfg: PipelineConfig, out_dir: Path
 ) -> tuple[dict[str, str], dict[str, int]]:
+    """Buildings (LoD1, with attributes) and vegetation patches as GeoPackage, GeoJSON and CityJSON."""
     assert s.labels is not None and s.dtm is not None
-    (out_dir / "vectors").mkdir(exist_ok=True)
-    kinds = {
-        "buildings": ("building", s.labels == objects.rules.BUILDING, cfg.features.min_building_m2),
-        "vegetation": ("vegetation", s.labels == objects.rules.HIGH_VEGETATION, cfg.features.min_vegetation_m2),
+    folder = out_dir / "vectors"
+    folder.mkdir(exist_ok=True)
+    buildings = objects.extract_buildings(s.labels == objects.rules.BUILDING, ndsm, s.dtm, s.grid, cfg.buildings)
+    found = {
+        "buildings": [objects.Feature("building", b.footprint, dict(b.attributes)) for b in buildings],
+        "vegetation": objects.extract_footprints(
+            s.labels == objects.rules.HIGH_VEGETATION, "vegetation", ndsm, s.dtm, s.grid, cfg.features.min_vegetation_m2
+        ),
     }
-    vectors, counts, everything = {}, {}, []
-    for name, (kind, mask, min_area) in kinds.items():
-        found = objects.extract_footprints(mask, kind, ndsm, s.dtm, s.grid, min_area)
-        counts[kind] = len(found)
-        everything += found
-        if found:
-            vectors[name] = _rel(gis.write_gpkg(found, out_dir / "vectors" / f"{name}.gpkg", s.grid.crs, name), out_dir)
+    vectors: dict[str, str] = {}
+    for name, features in found.items():
+        if features:
+            vectors[name] = _rel(gis.write_gpkg(features, folder / f"{name}.gpkg", s.grid.crs, name), out_dir)
+    city = gis.write_cityjson(buildings, folder / "city.json", s.grid.crs, tin=(tin.vertices, tin.triangles))
+    vectors["cityjson"] = _rel(city, out_dir)
+    everything = found["buildings"] + found["vegetation"]
+    counts = {"building": len(found["buildings"]), "vegetation": len(found["vegetation"])}
     # Every feature in WGS 84 GeoJSON too: what web clients and the database loader read.
     vectors["features"] = _rel(
         gis.write_geojson(everything, out_dir / "vectors" / "features.geojson", s.grid.crs), out_dir
@@ -268,6 +285,11 @@ def _write_rasters(s: _Surfaces, ndsm: npt.NDArray[np.float32], out_dir: Path) -
         "labels": gis.write_cog(s.labels, s.grid, folder / "labels.tif", 0),
     }
     return {name: _rel(path, out_dir) for name, path in written.items()}
+
+
+def _finite_or_none(values: dict[str, float | int]) -> dict[str, float | int | None]:
+    """JSON has no infinity: report an unbounded threshold as null."""
+    return {k: (v if not isinstance(v, float) or np.isfinite(v) else None) for k, v in values.items()}
 
 
 def _bbox_wgs84(grid: Grid) -> list[float]:

@@ -62,8 +62,19 @@ def test_reconstruction_matches_the_synthetic_truth(synthetic_run, small_scene):
     assert (truth & found).sum() / (truth | found).sum() > 0.75
     features = json.loads((result.out_dir / "vectors" / "features.geojson").read_text())["features"]
     buildings = [f for f in features if f["properties"]["class"] == "building"]
-    assert len(buildings) >= 0.6 * len(small_scene.buildings)
+    assert len(buildings) >= 0.8 * len(small_scene.buildings)
+    assert {"height_m", "floors", "roof_type", "building_type", "area_m2"} <= set(buildings[0]["properties"])
     assert result.manifest["stats"]["points"] == int(np.isfinite(small_scene.dsm).sum())
+
+
+def test_lod1_city_and_terrain_tin_are_written(synthetic_run):
+    result, _ = synthetic_run
+    city = json.loads((result.out_dir / result.manifest["vectors"]["cityjson"]).read_text())
+    types = {o["type"] for o in city["CityObjects"].values()}
+    assert {"Building", "TINRelief"} <= types
+    assert city["metadata"]["referenceSystem"].endswith("/EPSG/0/32631")
+    tin = result.manifest["stats"]["terrain_tin"]
+    assert tin["max_error_m"] <= 0.25 + 1e-6 and tin["triangles"] < tin["cells"] / 10
 
 
 def test_montpellier_point_cloud_matches_the_dsm(montpellier, tmp_path):
@@ -114,7 +125,9 @@ def test_lidar_without_crs_needs_the_epsg_code_and_then_works(shared_data, tmp_p
         run_pipeline(PipelineInputs(ortho=ortho, lidar=lidar), PipelineConfig(), tmp_path / "a")
     result = run_pipeline(PipelineInputs(ortho=ortho, lidar=lidar, epsg=2154), PipelineConfig(), tmp_path / "b")
     assert result.manifest["crs"] == "EPSG:2154"
-    assert result.manifest["stats"]["points"] == 17845
+    cleaning = result.manifest["stats"]["point_filter"]
+    assert cleaning["points_in"] == 17845  # every LiDAR return, before statistical outlier removal
+    assert result.manifest["stats"]["points"] == cleaning["points_out"] > 0.9 * 17845
     assert any("as you gave it" in w for w in result.warnings)
 
 
