@@ -1,6 +1,6 @@
 """Time ``python -m reconstruction run`` on generated cities of several sizes; print a table.
 
-Usage: .venv/bin/python bench/bench_cli.py [--sizes 0.25 1 4] [--gsd 0.5] [--seed 0]
+Usage: .venv/bin/python -m bench.bench_cli [--sizes 0.25 1 4] [--gsd 0.5] [--seed 0]
 
 Each size (km²) becomes a square generated city (DSM at --gsd, orthophoto at half that), reconstructed
 from orthophoto + DSM by the CLI in a child process. Wall time is the CLI's; peak memory is the largest

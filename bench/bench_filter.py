@@ -1,6 +1,6 @@
 """Measure point-cloud cleaning (statistical outliers, voxel grid) on real LiDAR with injected noise; print a table.
 
-Usage: .venv/bin/python bench/bench_filter.py [--levels 5 18.7 30] [--k 8] [--std-ratio 2] [--seed 0]
+Usage: .venv/bin/python -m bench.bench_filter [--levels 5 18.7 30] [--k 8] [--std-ratio 2] [--seed 0]
                                              [--synthetic-points 5000000] [--voxel 0.5] [--repeat 3]
 
 For each real LAZ under $RS3D_SHARED_DATA (default ../shared/data from the repository root) and each noise

@@ -1,6 +1,6 @@
 """Time ``terrain.build_tin`` on real and generated DTMs at several error bounds; print a table.
 
-Usage: PYTHONPATH=. .venv/bin/python bench/bench_tin.py [--errors 0.1 0.25 0.5 1.0] [--sides 1000 2000] [--seed 0]
+Usage: .venv/bin/python -m bench.bench_tin [--errors 0.1 0.25 0.5 1.0] [--sides 1000 2000] [--seed 0]
                                            [--data ../shared/data] [--no-rough]
 
 Cases: the Montpellier DTM (dtm_50cm.tif, nodata -> NaN; skipped when the data folder is absent), the DTM
