@@ -1,0 +1,1 @@
+"""Training: datasets, samplers, loops, losses, checkpoints, and tiled inference over large images."""
