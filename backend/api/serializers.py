@@ -5,7 +5,7 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
-from backend.areas.models import Area
+from backend.areas.models import Area, Layer
 from backend.jobs.models import Job
 from backend.jobs.serialize import job_state
 
@@ -101,18 +101,18 @@ class AreaSerializer(serializers.ModelSerializer):
         return {"url": _data_url(area, ortho["path"]), "rectangle": ortho["rectangle_wgs84"]}
 
     def get_layers(self, area: Area) -> list[dict[str, Any]]:
-        """3D layers with their tileset URLs."""
+        """3D layers with their tileset URLs; point clouds also list their ASPRS classes with point counts."""
         if not area.current:
             return []
-        return [
-            {
-                "name": layer.name,
-                "kind": layer.kind,
-                "title": layer.title,
-                "tileset_url": _data_url(area, layer.tileset),
-            }
-            for layer in area.current.layers.all()
-        ]
+        point_classes = area.current.manifest.get("stats", {}).get("point_classes", {})
+        layers = []
+        for layer in area.current.layers.all():
+            entry = {"name": layer.name, "kind": layer.kind, "title": layer.title}
+            entry["tileset_url"] = _data_url(area, layer.tileset)
+            if layer.kind == Layer.Kind.POINTCLOUD:
+                entry["classes"] = point_classes
+            layers.append(entry)
+        return layers
 
     def get_features_url(self, area: Area) -> str:
         """GeoJSON features of the current version."""

@@ -39,6 +39,7 @@ def test_job_publishes_a_version_with_layers_and_features(api, finished_area, me
     assert area["status"] == "ready" and area["version"] == 1 and area["crs"] == "EPSG:32631"
     (layer,) = area["layers"]
     assert layer["kind"] == "pointcloud" and layer["tileset_url"].endswith("/tiles/pointcloud/tileset.json")
+    assert {"2", "6"} <= set(layer["classes"]) <= {"1", "2", "3", "5", "6"}  # what the rules classifier makes
     tileset = api.get(layer["tileset_url"])
     assert tileset.status_code == 200 and tileset["Content-Type"] == "application/json"
     assert "immutable" in tileset["Cache-Control"]

@@ -62,6 +62,8 @@ def test_viewer_renders_the_area_offline(browser, stack, scene):
     watched = _watch(browser, stack.url)
     watched.page.goto(f"{stack.url}/areas/{body['id']}/view/")
     watched.page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
+    legend = watched.page.locator("#panel").inner_text()
+    assert "Building (" in legend and "Bridge" not in legend  # only the classes this area has, with counts
     ARTIFACTS.mkdir(exist_ok=True)
     shot = watched.page.screenshot(path=str(ARTIFACTS / "viewer.png"))
     canvas = Image.open(BytesIO(watched.page.locator("#viewer canvas").first.screenshot())).convert("RGB")

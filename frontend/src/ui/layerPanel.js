@@ -3,7 +3,7 @@
  * toggles, and for point clouds the colour mode, point size and the class
  * legend (each legend entry doubles as a visibility checkbox).
  */
-import { POINT_CLASSES } from "../layers/classes.js";
+import { OTHER_CLASS_COLOUR, POINT_CLASSES, classByCode } from "../layers/classes.js";
 import { DEFAULT_POINT_SIZE } from "../layers/pointcloud.js";
 import {
   createCheckbox,
@@ -44,7 +44,26 @@ function imagerySection(orthophoto, parts) {
   return section;
 }
 
-function pointCloudControls(handle, add) {
+/**
+ * The classes to list: those the layer reports (with point counts), else every known class.
+ *
+ * @param {object} layer The API layer; `classes` maps ASPRS code to point count.
+ * @returns {Array<{ code: number, name: string, colour: string, count?: number }>} Legend rows.
+ */
+function legendClasses(layer) {
+  if (!layer.classes) {
+    return [...POINT_CLASSES];
+  }
+  return Object.entries(layer.classes)
+    .map(([code, count]) => [Number(code), count])
+    .sort(([a], [b]) => a - b)
+    .map(([code, count]) => ({
+      ...(classByCode(code) ?? { code, name: `Class ${code}`, colour: OTHER_CLASS_COLOUR }),
+      count,
+    }));
+}
+
+function pointCloudControls(layer, handle, add) {
   const legend = document.createElement("div");
   legend.className = "rs3d-legend";
   legend.dataset.mode = "photo";
@@ -71,9 +90,9 @@ function pointCloudControls(handle, add) {
   const heading = document.createElement("h3");
   heading.textContent = "Classes";
   add({ element: heading, destroy: () => heading.remove() });
-  for (const { code, name, colour } of POINT_CLASSES) {
+  for (const { code, name, colour, count } of legendClasses(layer)) {
     const checkbox = createCheckbox({
-      label: name,
+      label: count === undefined ? name : `${name} (${count.toLocaleString("en")})`,
       swatch: colour,
       onChange: (checked) => handle.setClassVisible(code, checked),
     });
@@ -98,7 +117,7 @@ function layerSection(layer, handle, parts) {
     }),
   );
   if (layer.kind === "pointcloud") {
-    pointCloudControls(handle, add);
+    pointCloudControls(layer, handle, add);
   }
   return section;
 }
