@@ -12,6 +12,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("RS3D_SHARED_DATA", ROOT.parent / "shared" / "data"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+#: Every file of shared/data/bad_inputs with the words its refusal must contain.
+BAD_LIDAR = [
+    ("corrupt_points.laz", "cannot be read as LAS/LAZ"),
+    ("no_crs.laz", "carries no coordinate reference system"),
+    ("single_point.laz", "holds 1 point"),
+    ("pdal_fail.laz", "holds 89 point"),
+]
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip the test when ``condition`` is false, except in CI, where a missing prerequisite is a failure."""

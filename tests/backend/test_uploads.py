@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from backend.areas.models import Area, Source
 from backend.jobs.models import Job
 from tests.backend.conftest import listing
+from tests.conftest import BAD_LIDAR
 
 pytestmark = pytest.mark.django_db
 
@@ -25,15 +26,7 @@ def _post(api, name="Block", **files):
             handle.close()
 
 
-@pytest.mark.parametrize(
-    ("name", "message"),
-    [
-        ("corrupt_points.laz", "cannot be read as LAS/LAZ"),
-        ("no_crs.laz", "carries no coordinate reference system"),
-        ("single_point.laz", "holds 1 point"),
-        ("pdal_fail.laz", "holds 89 point"),
-    ],
-)
+@pytest.mark.parametrize(("name", "message"), BAD_LIDAR)
 def test_every_bad_lidar_is_refused_and_leaves_nothing(api, scene_files, shared_data, media_root, name, message):
     before = listing(media_root)
     response = _post(api, ortho=scene_files["ortho"], dsm=scene_files["dsm"], lidar=shared_data / "bad_inputs" / name)

@@ -6,6 +6,7 @@ from pyproj import CRS
 
 from reconstruction.errors import InputError
 from reconstruction.io import inspect_lidar, read_points
+from tests.conftest import BAD_LIDAR
 
 LIMIT = 10**9
 
@@ -18,15 +19,7 @@ def test_montpellier_lidar_is_described(montpellier):
     assert 0.3 < info.ground_share < 0.5
 
 
-@pytest.mark.parametrize(
-    ("name", "message"),
-    [
-        ("corrupt_points.laz", "cannot be read as LAS/LAZ"),
-        ("no_crs.laz", "carries no coordinate reference system"),
-        ("single_point.laz", "holds 1 point"),
-        ("pdal_fail.laz", "holds 89 point"),
-    ],
-)
+@pytest.mark.parametrize(("name", "message"), BAD_LIDAR)
 def test_every_bad_input_gets_a_clear_error(shared_data, name, message):
     with pytest.raises(InputError, match=message):
         inspect_lidar(shared_data / "bad_inputs" / name, None, LIMIT)
@@ -66,3 +59,7 @@ def test_read_points_reprojects_and_crops(montpellier, tmp_path):
     assert len(points.xyz) > 1000
     assert points.xyz[:, 0].min() >= 770560 and points.xyz[:, 0].max() < 770580
     assert set(np.unique(points.classification)) <= {1, 2, 3, 4, 5, 6}
+
+
+def test_the_bad_input_table_covers_every_file_in_bad_inputs(shared_data):
+    assert {p.name for p in (shared_data / "bad_inputs").iterdir()} == {name for name, _ in BAD_LIDAR}
