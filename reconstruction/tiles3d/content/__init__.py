@@ -1,0 +1,1 @@
+"""Binary tile content writers, one module per format."""

@@ -1,0 +1,208 @@
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pyproj import CRS, Transformer
+from scipy.spatial import cKDTree
+
+from reconstruction.config import BuildingConfig
+from reconstruction.errors import ConfigError, InputError
+from reconstruction.io.grid import Grid
+from reconstruction.objects import extract_buildings
+from reconstruction.objects.lod1 import lod1_solid
+from reconstruction.synthetic import SceneConfig, generate_scene
+from reconstruction.tiles3d import write_building_tileset
+from reconstruction.tiles3d.content.glb import Glb
+from reconstruction.tiles3d.metadata import BUILDING_TYPES, ROOF_TYPES
+from tests.conftest import require
+
+ROOT = Path(__file__).resolve().parents[3]
+VALIDATOR = ROOT / "frontend" / "node_modules" / "gltf-validator"
+Y_UP_TO_Z_UP = np.array([[1.0, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]])
+VALIDATE_JS = """
+const fs = require('fs');
+const validator = require(process.argv[1]);
+(async () => {
+  const out = {};
+  for (const f of process.argv.slice(2)) {
+    const bytes = new Uint8Array(fs.readFileSync(f));
+    const r = await validator.validateBytes(bytes, {uri: f, format: 'glb', maxIssues: 0, writeTimestamp: false});
+    out[f] = r.issues.messages.map((m) => ({severity: m.severity, code: m.code, pointer: m.pointer}));
+  }
+  console.log(JSON.stringify(out));
+})();
+"""
+
+
+def _buildings(scene):
+    height, width = scene.dsm.shape
+    grid = Grid(CRS.from_user_input(scene.crs), scene.dsm_transform, width, height)
+    ndsm = (scene.dsm - scene.dtm).astype("float32")
+    return extract_buildings(scene.labels == 6, ndsm, scene.dtm, grid, BuildingConfig()), grid.crs
+
+
+def _tiles(tileset_path: Path) -> list[dict]:
+    """Every tile with its box, the matrix of its frame (tile transforms) and its glb in that frame."""
+    tileset = json.loads(tileset_path.read_text())
+    out: list[dict] = []
+
+    def walk(tile: dict, parent: np.ndarray, ancestors: list[dict]) -> None:
+        matrix = parent @ np.array(tile.get("transform", np.eye(4).T.ravel()), dtype=np.float64).reshape(4, 4).T
+        entry = {"tile": tile, "matrix": matrix, "ancestors": ancestors}
+        if "content" in tile:
+            glb = Glb.from_file(tileset_path.parent / tile["content"]["uri"])
+            mesh = glb.mesh()
+            local = mesh.positions.astype(np.float64) + mesh.origin  # the node's translation
+            frame = (Y_UP_TO_Z_UP @ np.column_stack([local, np.ones(len(local))]).T).T
+            entry |= {"glb": glb, "mesh": mesh, "frame_xyz": frame[:, :3], "ecef": (matrix @ frame.T).T[:, :3]}
+        out.append(entry)
+        for child in tile.get("children", []):
+            walk(child, matrix, [*ancestors, entry])
+
+    walk(tileset["root"], np.eye(4), [])
+    return out
+
+
+def _inside(box: list[float], xyz: np.ndarray) -> bool:
+    centre, axes = np.asarray(box[:3]), np.asarray(box[3:]).reshape(3, 3)
+    local = (xyz - centre) @ axes.T / (np.linalg.norm(axes, axis=1) ** 2)  # coordinates in half-axis units
+    return bool(np.all(np.abs(local) <= 1 + 1e-9))
+
+
+@pytest.fixture(scope="module")
+def small_tileset(small_scene, tmp_path_factory):
+    buildings, crs = _buildings(small_scene)
+    assert len(buildings) >= 4
+    path = write_building_tileset(buildings, crs, tmp_path_factory.mktemp("bt"), max_features_per_tile=3)
+    return buildings, crs, path
+
+
+def test_tileset_json_is_3d_tiles_1_1(small_tileset):
+    buildings, _, path = small_tileset
+    tileset = json.loads(path.read_text())
+    assert tileset["asset"]["version"] == "1.1"
+    root = tileset["root"]
+    assert len(root["transform"]) == 16 and root["transform"][15] == 1.0
+    tiles = _tiles(path)
+    leaves = [t for t in tiles if "content" in t["tile"]]
+    assert len(leaves) >= 2 and all(len(t["mesh"].feature_ids) for t in leaves)
+    assert sum(t["glb"].property_table().count for t in leaves) == len(buildings)
+    for entry in tiles:
+        tile = entry["tile"]
+        assert tile["refine"] == "ADD"
+        assert (tile["geometricError"] == 0) == ("content" in tile)
+        for child in tile.get("children", []):
+            assert child["geometricError"] <= tile["geometricError"]
+
+
+def test_every_glb_passes_the_gltf_validator(small_tileset):
+    node = shutil.which("node")
+    require(node is not None and VALIDATOR.is_dir(), "node or frontend/node_modules/gltf-validator is missing")
+    glbs = sorted(str(p) for p in (small_tileset[2].parent / "tiles").glob("*.glb"))
+    run = subprocess.run([node, "-e", VALIDATE_JS, str(VALIDATOR), *glbs], capture_output=True, text=True, check=True)
+    report = json.loads(run.stdout)
+    assert set(report) == set(glbs)
+    errors = [(f, m) for f, messages in report.items() for m in messages if m["severity"] == 0]
+    warnings = {m["code"] for messages in report.values() for m in messages if m["severity"] == 1}
+    assert errors == []
+    assert warnings == set()  # only infos: the two metadata extensions are unknown to it, their columns "unused"
+
+
+def test_feature_ids_and_properties_match_the_buildings(small_tileset):
+    buildings, _, path = small_tileset
+    by_id = {b.id: b for b in buildings}
+    for entry in _tiles(path):
+        if "glb" not in entry:
+            continue
+        glb, mesh = entry["glb"], entry["mesh"]
+        table = glb.property_table()
+        primitive = glb.gltf.meshes[0].primitives[0]
+        (feature_ids,) = primitive.extensions["EXT_mesh_features"]["featureIds"]
+        assert feature_ids == {"featureCount": table.count, "attribute": 0, "propertyTable": 0}
+        assert set(np.unique(mesh.feature_ids)) == set(range(table.count))
+        schema = glb.schema()
+        assert [v["name"] for v in schema["enums"]["BuildingType"]["values"]] == list(BUILDING_TYPES)
+        assert [v["name"] for v in schema["enums"]["RoofType"]["values"]] == list(ROOF_TYPES)
+        for row in table.decoded():
+            attributes = by_id[row["id"]].attributes
+            for name in ("building_type", "roof_type", "floors"):
+                assert row[name] == attributes[name]
+            for name in ("height_m", "eave_m", "ridge_m", "area_m2", "ground_m"):
+                assert row[name] == pytest.approx(attributes[name], rel=1e-6)
+        blob = glb.gltf.binary_blob()
+        assert all(view.byteOffset % 8 == 0 for view in glb.gltf.bufferViews) and len(blob) % 8 == 0
+
+
+def test_mesh_is_flat_shaded_with_outward_normals(small_tileset):
+    for entry in _tiles(small_tileset[2]):
+        if "mesh" not in entry:
+            continue
+        mesh = entry["mesh"]
+        assert np.allclose(np.linalg.norm(mesh.normals, axis=1), 1, atol=1e-5)
+        p = mesh.positions.astype(np.float64)
+        a, b, c = (p[mesh.indices[:, k]] for k in range(3))
+        face = np.cross(b - a, c - a)
+        face /= np.linalg.norm(face, axis=1, keepdims=True)
+        for k in range(3):  # every corner of a triangle carries the triangle's own normal: crisp edges
+            assert np.allclose(mesh.normals[mesh.indices[:, k]], face, atol=1e-3)
+        accessor = entry["glb"].gltf.accessors[entry["glb"].gltf.meshes[0].primitives[0].attributes.POSITION]
+        assert np.allclose(accessor.min, p.min(axis=0), atol=1e-6)
+        assert np.allclose(accessor.max, p.max(axis=0), atol=1e-6)
+
+
+def test_vertices_land_on_the_lod1_solids_to_the_centimetre(small_tileset):
+    buildings, crs, path = small_tileset
+    to_crs = Transformer.from_crs(CRS.from_epsg(4978), crs, always_xy=True)
+    by_id = {b.id: b for b in buildings}
+    seen = set()
+    for entry in _tiles(path):
+        if "mesh" not in entry:
+            continue
+        ecef = entry["ecef"]
+        back = np.column_stack(to_crs.transform(ecef[:, 0], ecef[:, 1], ecef[:, 2]))
+        rows = entry["glb"].property_table().decoded()
+        for row_index, row in enumerate(rows):
+            building = by_id[row["id"]]
+            seen.add(building.id)
+            truth = np.concatenate([lod1_solid(part)[0] for part in building.parts])
+            mine = back[entry["mesh"].feature_ids == row_index]
+            assert cKDTree(truth).query(mine)[0].max() < 0.01  # every tile vertex is a solid corner
+            assert cKDTree(mine).query(truth)[0].max() < 0.01  # and every solid corner is in the tile
+    assert seen == {b.id for b in buildings if b.parts}
+
+
+def test_bounding_boxes_contain_their_content(small_tileset):
+    for entry in _tiles(small_tileset[2]):
+        if "frame_xyz" not in entry:
+            continue
+        assert _inside(entry["tile"]["boundingVolume"]["box"], entry["frame_xyz"])
+        for ancestor in entry["ancestors"]:  # no child transforms: every box is in the root frame
+            assert _inside(ancestor["tile"]["boundingVolume"]["box"], entry["frame_xyz"])
+
+
+def test_glb_round_trips_through_bytes(small_tileset):
+    for glb_path in (small_tileset[2].parent / "tiles").glob("*.glb"):
+        data = glb_path.read_bytes()
+        assert Glb.from_bytes(data).to_bytes() == data
+
+
+def test_a_large_scene_is_split_into_several_tiles(tmp_path):
+    buildings, crs = _buildings(generate_scene(SceneConfig(size_m=600.0, seed=11)))
+    limit = max(1, len(buildings) // 5)
+    path = write_building_tileset(buildings, crs, tmp_path / "big", max_features_per_tile=limit)
+    leaves = [t for t in _tiles(path) if "glb" in t]
+    counts = [t["glb"].property_table().count for t in leaves]
+    assert len(leaves) >= 4 and max(counts) <= limit and sum(counts) == len(buildings)
+    for entry in leaves:
+        assert _inside(entry["tile"]["boundingVolume"]["box"], entry["frame_xyz"])
+
+
+def test_bad_arguments_raise_domain_errors(small_tileset, tmp_path):
+    buildings, crs, _ = small_tileset
+    with pytest.raises(ConfigError):
+        write_building_tileset(buildings, crs, tmp_path / "a", max_features_per_tile=0)
+    with pytest.raises(InputError):
+        write_building_tileset([], crs, tmp_path / "b")
