@@ -159,6 +159,33 @@ class FilterConfig:
 
 
 @dataclass(frozen=True)
+class TreeConfig:
+    """Options of :func:`detect_trees`.
+
+    Attributes:
+        min_height_m: Lowest tree top and lowest crown cell above ground, metres.
+        min_crown_m: Smallest crown diameter kept, metres.
+        smoothing_m: Gaussian sigma applied to the nDSM before peak finding, metres; 0 disables it.
+
+    Raises:
+        ConfigError: A value is not a finite number, negative, or zero where it must be positive.
+    """
+
+    min_height_m: float = 2.0
+    min_crown_m: float = 1.5
+    smoothing_m: float = 0.5
+
+    def __post_init__(self) -> None:
+        """Check every value; raise ConfigError naming the field."""
+        for name in ("min_height_m", "min_crown_m", "smoothing_m"):
+            value, strict = getattr(self, name), name == "min_height_m"
+            number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or value < 0 or (strict and value == 0):
+                bound = "> 0" if strict else ">= 0"
+                raise ConfigError(f"TreeConfig.{name} must be a finite number {bound} (metres), got {value!r}")
+
+
+@dataclass(frozen=True)
 class Limits:
     """Sizes beyond which inputs are refused (protects memory and disk).
 
@@ -175,13 +202,13 @@ class Limits:
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """Which vegetation patches become mapped features (buildings: :class:`BuildingConfig`).
+    """Which low-vegetation patches become mapped features (buildings and trees have their own configs).
 
     Attributes:
-        min_vegetation_m2: smallest tree/vegetation patch kept, square metres.
+        min_low_vegetation_m2: smallest low-vegetation (lawn, shrub) patch kept, square metres.
     """
 
-    min_vegetation_m2: float = 10.0
+    min_low_vegetation_m2: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -215,6 +242,7 @@ class PipelineConfig:
     tin: TinConfig = field(default_factory=TinConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
     buildings: BuildingConfig = field(default_factory=BuildingConfig)
+    trees: TreeConfig = field(default_factory=TreeConfig)
     filter: FilterConfig = field(default_factory=FilterConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     output: OutputConfig = field(default_factory=OutputConfig)

@@ -106,20 +106,25 @@ def run_pipeline(
         if lidar_points is not None or cfg.filter.on_dsm_points:
             cloud, filter_report = pointcloud.clean_point_cloud(cloud, cfg.filter)
         las_path = _write_points(cloud, out_dir, grid.crs)
-    with stage("features", "Modelling buildings (LoD1) and vegetation"):
-        vectors, feature_counts = _write_features(surfaces, ndsm, tin, cfg, out_dir)
+    with stage("features", "Modelling buildings (LoD1), trees and low vegetation"):
+        vectors, feature_counts, buildings = _write_features(surfaces, ndsm, tin, cfg, out_dir)
     with stage("rasters", "Writing GeoTIFF rasters"):
         rasters = _write_rasters(surfaces, ndsm, out_dir)
     with stage("tiles", "Writing 3D Tiles"):
-        tileset = tiles3d.write_pointcloud_tileset(
-            las_path, out_dir / "tiles" / "pointcloud", grid.crs, cfg.output.tile_jobs
-        )
+        layers = {
+            "pointcloud": tiles3d.write_pointcloud_tileset(
+                las_path, out_dir / "tiles" / "pointcloud", grid.crs, cfg.output.tile_jobs
+            )
+        }
         las_path.unlink()
+        if buildings:
+            on_progress("tiles", 0.9, f"LoD1 buildings: {len(buildings)}")
+            layers["buildings"] = tiles3d.write_building_tileset(buildings, grid.crs, out_dir / "tiles" / "buildings")
 
     manifest = {
         "crs": crs_label(grid.crs),
         "crs_wkt": grid.crs.to_wkt(),
-        "layers": {"pointcloud": _rel(tileset, out_dir)},
+        "layers": {name: _rel(path, out_dir) for name, path in layers.items()},
         "rasters": rasters,
         "vectors": vectors,
         "pointclouds": {"points": "pointcloud/points.laz"},
@@ -247,17 +252,20 @@ def _write_points(cloud: pointcloud.PointCloud, out_dir: Path, crs: CRS) -> Path
 
 def _write_features(
     s: _Surfaces, ndsm: npt.NDArray[np.float32], tin: terrain.Tin, cfg: PipelineConfig, out_dir: Path
-) -> tuple[dict[str, str], dict[str, int]]:
+) -> tuple[dict[str, str], dict[str, int], list[objects.Building]]:
     """Buildings (LoD1, with attributes) and vegetation patches as GeoPackage, GeoJSON and CityJSON."""
     assert s.labels is not None and s.dtm is not None
     folder = out_dir / "vectors"
     folder.mkdir(exist_ok=True)
     buildings = objects.extract_buildings(s.labels == objects.rules.BUILDING, ndsm, s.dtm, s.grid, cfg.buildings)
+    trees = objects.detect_trees(s.labels == objects.rules.HIGH_VEGETATION, ndsm, s.dtm, s.grid, cfg.trees)
+    low = objects.low_vegetation_areas(
+        s.labels == objects.rules.LOW_VEGETATION, s.grid, cfg.features.min_low_vegetation_m2
+    )
     found = {
         "buildings": [objects.Feature("building", b.footprint, dict(b.attributes)) for b in buildings],
-        "vegetation": objects.extract_footprints(
-            s.labels == objects.rules.HIGH_VEGETATION, "vegetation", ndsm, s.dtm, s.grid, cfg.features.min_vegetation_m2
-        ),
+        "trees": [objects.Feature("tree", t.crown, _tree_attributes(t)) for t in trees],
+        "low_vegetation": [objects.Feature("low_vegetation", p, {"area_m2": round(float(p.area), 1)}) for p in low],
     }
     vectors: dict[str, str] = {}
     for name, features in found.items():
@@ -265,13 +273,23 @@ def _write_features(
             vectors[name] = _rel(gis.write_gpkg(features, folder / f"{name}.gpkg", s.grid.crs, name), out_dir)
     city = gis.write_cityjson(buildings, folder / "city.json", s.grid.crs, tin=(tin.vertices, tin.triangles))
     vectors["cityjson"] = _rel(city, out_dir)
-    everything = found["buildings"] + found["vegetation"]
-    counts = {"building": len(found["buildings"]), "vegetation": len(found["vegetation"])}
+    everything = [feature for features in found.values() for feature in features]
+    counts = {"building": len(buildings), "tree": len(trees), "low_vegetation": len(low)}
     # Every feature in WGS 84 GeoJSON too: what web clients and the database loader read.
     vectors["features"] = _rel(
         gis.write_geojson(everything, out_dir / "vectors" / "features.geojson", s.grid.crs), out_dir
     )
-    return vectors, counts
+    return vectors, counts, buildings
+
+
+def _tree_attributes(tree: objects.Tree) -> dict[str, float]:
+    return {
+        "height_m": round(tree.height_m, 2),
+        "crown_diameter_m": round(tree.crown_diameter_m, 2),
+        "ground_m": round(tree.ground_m, 2),
+        "top_x": round(tree.x, 3),
+        "top_y": round(tree.y, 3),
+    }
 
 
 def _write_rasters(s: _Surfaces, ndsm: npt.NDArray[np.float32], out_dir: Path) -> dict[str, str]:

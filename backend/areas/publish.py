@@ -16,7 +16,7 @@ from reconstruction import MANIFEST
 
 logger = logging.getLogger(__name__)
 
-_LAYER_TITLES = {"pointcloud": "Point cloud"}
+_LAYER_TITLES = {"pointcloud": "Point cloud", "buildings": "Buildings (LoD1)"}
 
 
 def publish(area: Area, staging: Path) -> Publication:

@@ -7,12 +7,17 @@
 - :func:`extract_footprints` -- polygon features (buildings, tree groups) with height and area.
 - :class:`Feature` -- kind, geometry, attributes.
 - :class:`RulesConfig` -- classifier thresholds.
+- :func:`detect_trees` -- individual trees (tops, heights, crowns) from a tree mask and an nDSM.
+- :class:`Tree` -- top position, height, crown outline and diameter, ground height.
+- :class:`TreeConfig` -- tree detection thresholds.
+- :func:`low_vegetation_areas` -- outlines of low-vegetation patches.
 """
 
 from reconstruction.config import RulesConfig
 from reconstruction.objects.buildings import Building, BuildingConfig, BuildingPart, extract_buildings
 from reconstruction.objects.footprints import Feature, extract_footprints
 from reconstruction.objects.rules import classify_by_rules
+from reconstruction.objects.trees import Tree, TreeConfig, detect_trees, low_vegetation_areas
 
 __all__ = [
     "Building",
@@ -20,7 +25,11 @@ __all__ = [
     "BuildingPart",
     "Feature",
     "RulesConfig",
+    "Tree",
+    "TreeConfig",
     "classify_by_rules",
+    "detect_trees",
     "extract_buildings",
     "extract_footprints",
+    "low_vegetation_areas",
 ]

@@ -37,7 +37,10 @@ def test_job_publishes_a_version_with_layers_and_features(api, finished_area, me
     assert job["status"] == "succeeded" and job["progress"] == 1.0 and job["version"] == 1
     area = api.get(f"/api/areas/{finished_area['id']}/").json()
     assert area["status"] == "ready" and area["version"] == 1 and area["crs"] == "EPSG:32631"
-    (layer,) = area["layers"]
+    layer, buildings = sorted(area["layers"], key=lambda item: item["kind"], reverse=True)
+    assert buildings["kind"] == "mesh" and buildings["tileset_url"].endswith("/tiles/buildings/tileset.json")
+    glb_tileset = json.loads(b"".join(api.get(buildings["tileset_url"]).streaming_content))
+    assert glb_tileset["asset"]["version"] == "1.1"
     assert layer["kind"] == "pointcloud" and layer["tileset_url"].endswith("/tiles/pointcloud/tileset.json")
     assert {"2", "6"} <= set(layer["classes"]) <= {"1", "2", "3", "5", "6"}  # what the rules classifier makes
     tileset = api.get(layer["tileset_url"])
@@ -62,7 +65,7 @@ def test_features_are_geojson_filterable_by_class_and_bbox(api, finished_area):
     everything = api.get(url).json()
     assert everything["type"] == "FeatureCollection"
     classes = {f["properties"]["class"] for f in everything["features"]}
-    assert classes == {"building", "vegetation"}
+    assert classes == {"building", "tree", "low_vegetation"}
     buildings = api.get(url, {"class": "building"}).json()["features"]
     assert buildings and all(f["properties"]["class"] == "building" for f in buildings)
     assert all(f["properties"]["height_m"] > 2 for f in buildings)

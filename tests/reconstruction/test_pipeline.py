@@ -28,7 +28,7 @@ def test_manifest_lists_every_output_relative_to_the_folder(synthetic_run):
     manifest = json.loads((result.out_dir / "manifest.json").read_text())
     assert manifest["crs"] == "EPSG:32631"
     assert set(manifest["rasters"]) == {"dsm", "dtm", "ndsm", "labels"}
-    assert set(manifest["layers"]) == {"pointcloud"}
+    assert set(manifest["layers"]) == {"pointcloud", "buildings"}
     assert {"buildings", "features"} <= set(manifest["vectors"])
     assert list(manifest["timings"]) == [name for name, _ in STAGES]
     paths = [

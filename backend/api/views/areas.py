@@ -45,7 +45,7 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("class", OpenApiTypes.STR, description="feature class, e.g. building or vegetation"),
+            OpenApiParameter("class", OpenApiTypes.STR, description="feature class: building, tree or low_vegetation"),
             OpenApiParameter("bbox", OpenApiTypes.STR, description="west,south,east,north in degrees (WGS 84)"),
         ],
         responses={200: OpenApiTypes.OBJECT},
