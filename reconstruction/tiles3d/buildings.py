@@ -131,9 +131,11 @@ def write_building_tileset(
     (out_dir / "tiles").mkdir(parents=True, exist_ok=True)
     root = _tile(solids, "r", max_features_per_tile, out_dir, depth=0)
     root["transform"] = [float(v) for v in centre.T.ravel()]  # column-major
+    # Cesium renders nothing when the tileset's own error is 0 (the root's screen-space error is measured
+    # with it): give it the extent's diagonal, the error of showing nothing at all.
     tileset: TilesetDict = {
         "asset": AssetDict(version="1.1", generator="rs3d"),
-        "geometricError": root["geometricError"],
+        "geometricError": max(root["geometricError"], float(np.linalg.norm(hi - lo))),
         "root": root,
     }
     path = out_dir / "tileset.json"

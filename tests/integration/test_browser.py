@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from PIL import Image, ImageStat
+from PIL import Image, ImageChops, ImageStat
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import ROOT
@@ -62,6 +62,7 @@ def test_viewer_renders_the_area_offline(browser, stack, scene):
     watched = _watch(browser, stack.url)
     watched.page.goto(f"{stack.url}/areas/{body['id']}/view/")
     watched.page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
+    _assert_buildings_are_drawn(watched.page)
     legend = watched.page.locator("#panel").inner_text()
     assert "Building (" in legend and "Bridge" not in legend  # only the classes this area has, with counts
     ARTIFACTS.mkdir(exist_ok=True)
@@ -72,6 +73,25 @@ def test_viewer_renders_the_area_offline(browser, stack, scene):
     assert watched.errors == []
     assert watched.outside == [], "the viewer must work offline"
     watched.page.close()
+
+
+def _canvas(page: Page) -> Image.Image:
+    page.wait_for_timeout(1500)
+    return Image.open(BytesIO(page.locator("#viewer canvas").first.screenshot())).convert("L")
+
+
+def _assert_buildings_are_drawn(page: Page) -> None:
+    """With the point cloud hidden, toggling the LoD1 layer must change the picture."""
+    cloud = page.locator('[data-layer="pointcloud"] input[type=checkbox]').first
+    buildings = page.locator('[data-layer="buildings"] input[type=checkbox]').first
+    cloud.uncheck()
+    with_buildings = _canvas(page)
+    buildings.uncheck()
+    without = _canvas(page)
+    buildings.check()
+    cloud.check()
+    changed = ImageStat.Stat(ImageChops.difference(with_buildings, without)).mean[0]
+    assert changed > 1.0, "the LoD1 buildings layer draws nothing"
 
 
 def test_job_page_shows_live_progress_then_the_link(browser, stack, scene):

@@ -86,6 +86,8 @@ def test_tileset_json_is_3d_tiles_1_1(small_tileset):
     assert tileset["asset"]["version"] == "1.1"
     root = tileset["root"]
     assert len(root["transform"]) == 16 and root["transform"][15] == 1.0
+    # Cesium selects nothing when the tileset's own geometric error is 0 (seen: an invisible layer).
+    assert tileset["geometricError"] > 0 and tileset["geometricError"] >= root["geometricError"]
     tiles = _tiles(path)
     leaves = [t for t in tiles if "content" in t["tile"]]
     assert len(leaves) >= 2 and all(len(t["mesh"].feature_ids) for t in leaves)
