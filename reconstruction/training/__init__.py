@@ -1,1 +1,10 @@
-"""Training: datasets, samplers, loops, losses, checkpoints, and tiled inference over large images."""
+"""Training: samples, datasets, losses, the loop with checkpoints, evaluation, and tiled inference.
+
+- :mod:`reconstruction.training.samples` -- aligned tiles from generated scenes or classified LiDAR; region splits.
+- :mod:`reconstruction.training.dataset` -- ``TileDataset``: seeded random crops with flips and rotations.
+- :mod:`reconstruction.training.losses` -- cross-entropy + Dice, Gaussian NLL and L1 on height; ``MultiTaskLoss``.
+- :mod:`reconstruction.training.loop` -- ``TrainConfig``, ``train``, ``evaluate``, checkpoints and resume.
+- :mod:`reconstruction.training.tiling` -- ``predict_tiled``: blended overlapping windows over large images.
+
+Submodules import torch; importing this package does not.
+"""

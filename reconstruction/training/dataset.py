@@ -1,0 +1,91 @@
+"""Random fixed-size crops of training samples, with flips and 90-degree rotations."""
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from reconstruction.errors import ConfigError, InputError
+from reconstruction.training.samples import IGNORE, Sample
+
+
+class TileDataset(Dataset[dict[str, torch.Tensor]]):
+    """``length`` random crops of ``tile x tile`` pixels drawn from a list of samples.
+
+    Item ``i`` depends only on ``(seed, i)``: the sample (chosen with probability proportional to
+    its area), the crop offset and the augmentation (one of the 8 flips/rotations) come from a
+    generator seeded with both, so a training run can index crops by step and resume exactly.
+    Samples smaller than the tile are padded with zeros (image), 255 (labels) and NaN (height).
+    """
+
+    def __init__(self, samples: list[Sample], tile: int, length: int, seed: int = 0, augment: bool = True) -> None:
+        """Store the samples and crop parameters.
+
+        Args:
+            samples: at least one sample; all with the same channel count.
+            tile: crop side in pixels.
+            length: number of items.
+            seed: base seed of every crop.
+            augment: apply random flips and 90-degree rotations.
+
+        Raises:
+            ConfigError: ``tile`` or ``length`` is not positive.
+            InputError: no samples, or samples with different channel counts.
+        """
+        if tile < 1 or length < 1:
+            raise ConfigError(f"tile and length must be positive, got {tile} and {length}")
+        if not samples:
+            raise InputError("TileDataset needs at least one sample; check the data section of the config")
+        if len({s.image.shape[0] for s in samples}) != 1:
+            raise InputError("all samples must have the same number of image channels")
+        self.samples, self.tile, self.length, self.seed, self.augment = samples, tile, length, seed, augment
+        areas = np.array([s.labels.size for s in samples], dtype=np.float64)
+        self._weights = areas / areas.sum()
+
+    def __len__(self) -> int:
+        """Number of crops."""
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        """Crop number ``index``.
+
+        Returns:
+            ``"image"``: ``(C, tile, tile)`` float32; ``"labels"``: ``(tile, tile)`` int64 (255 = ignore);
+            ``"height"``: ``(tile, tile)`` float32 metres, NaN where unknown.
+        """
+        if not 0 <= index < self.length:
+            raise IndexError(index)
+        rng = np.random.default_rng([self.seed, index])
+        sample = self.samples[int(rng.choice(len(self.samples), p=self._weights))]
+        image, labels, height = _pad(sample, self.tile)
+        h, w = labels.shape
+        r, c = int(rng.integers(0, h - self.tile + 1)), int(rng.integers(0, w - self.tile + 1))
+        window = (slice(r, r + self.tile), slice(c, c + self.tile))
+        image, labels, height = image[(slice(None), *window)], labels[window], height[window]
+        if self.augment:
+            k, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))
+            image, labels, height = (np.rot90(a, k, axes=(-2, -1)) for a in (image, labels, height))
+            if flip:
+                image, labels, height = (a[..., ::-1] for a in (image, labels, height))
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)),
+            "labels": torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64)),
+            "height": torch.from_numpy(np.ascontiguousarray(height, dtype=np.float32)),
+        }
+
+
+def _pad(sample: Sample, tile: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sample's rasters, padded at the bottom and right up to ``tile`` when smaller."""
+    h, w = sample.labels.shape
+    ph, pw = max(0, tile - h), max(0, tile - w)
+    if not ph and not pw:
+        return sample.image, sample.labels, sample.height
+    return (
+        np.pad(sample.image, ((0, 0), (0, ph), (0, pw))),
+        np.pad(sample.labels, ((0, ph), (0, pw)), constant_values=IGNORE),
+        np.pad(sample.height, ((0, ph), (0, pw)), constant_values=np.nan),
+    )
+
+
+def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Stack items into a batch: image ``(B, C, H, W)``, labels ``(B, H, W)``, height ``(B, H, W)``."""
+    return {key: torch.stack([item[key] for item in items]) for key in items[0]}
