@@ -263,7 +263,10 @@ def _write_features(
         s.labels == objects.rules.LOW_VEGETATION, s.grid, cfg.features.min_low_vegetation_m2
     )
     found = {
-        "buildings": [objects.Feature("building", b.footprint, dict(b.attributes)) for b in buildings],
+        # building_id is the feature id inside the 3D Tiles, so a picked building finds its database row.
+        "buildings": [
+            objects.Feature("building", b.footprint, {"building_id": b.id, **b.attributes}) for b in buildings
+        ],
         "trees": [objects.Feature("tree", t.crown, _tree_attributes(t)) for t in trees],
         "low_vegetation": [objects.Feature("low_vegetation", p, {"area_m2": round(float(p.area), 1)}) for p in low],
     }

@@ -63,7 +63,10 @@ def test_reconstruction_matches_the_synthetic_truth(synthetic_run, small_scene):
     features = json.loads((result.out_dir / "vectors" / "features.geojson").read_text())["features"]
     buildings = [f for f in features if f["properties"]["class"] == "building"]
     assert len(buildings) >= 0.8 * len(small_scene.buildings)
-    assert {"height_m", "floors", "roof_type", "building_type", "area_m2"} <= set(buildings[0]["properties"])
+    assert {"building_id", "height_m", "floors", "roof_type", "building_type", "area_m2"} <= set(
+        buildings[0]["properties"]
+    )
+    assert len({b["properties"]["building_id"] for b in buildings}) == len(buildings)
     assert result.manifest["stats"]["points"] == int(np.isfinite(small_scene.dsm).sum())
 
 
