@@ -56,6 +56,20 @@ export function getJob(url, options) {
   return getJson(url, options);
 }
 
+/**
+ * Load GeoJSON features, optionally filtered (e.g. `{ class: "building" }`).
+ *
+ * @param {string} url The area's features URL, e.g. "/api/areas/7/features/".
+ * @param {Record<string, string>} [params] Query parameters to add.
+ * @param {{ signal?: AbortSignal }} [options] Optional abort signal.
+ * @returns {Promise<object>} The GeoJSON FeatureCollection.
+ */
+export function getFeatures(url, params = {}, options) {
+  const query = new URLSearchParams(params).toString();
+  const full = query ? `${url}${url.includes("?") ? "&" : "?"}${query}` : url;
+  return getJson(full, options);
+}
+
 async function errorMessage(response) {
   const prefix = `${response.status} ${response.statusText}`.trim();
   let text = "";

@@ -4,6 +4,7 @@
  * progress in the `#status` badge.
  */
 import { getArea } from "./api.js";
+import { createInspector } from "./inspect/inspect.js";
 import { addOrthophoto } from "./layers/imagery.js";
 import { addPointCloud } from "./layers/pointcloud.js";
 import { addTilesetLayer } from "./layers/tileset.js";
@@ -58,6 +59,18 @@ async function addLayer(viewer, area, layer, status) {
   return { layer, handle };
 }
 
+/** The floating aside (left, below `#status`) that holds the inspector. */
+function inspectorHost() {
+  let host = document.getElementById("inspect-panel");
+  if (!host) {
+    host = document.createElement("aside");
+    host.id = "inspect-panel";
+    host.setAttribute("aria-live", "polite");
+    document.body.append(host);
+  }
+  return host;
+}
+
 function showLocationOnly(area) {
   try {
     const viewer = createViewer({ container: "viewer" });
@@ -107,6 +120,11 @@ export async function boot() {
     if (panel) {
       createLayerPanel(panel, { orthophoto, layers });
     }
+    createInspector({
+      viewer,
+      container: inspectorHost(),
+      featuresUrl: area.features_url,
+    });
     status.loading("Loading tiles…");
     await whenViewLoaded(
       viewer,

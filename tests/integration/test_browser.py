@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageFilter, ImageStat
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import ROOT
@@ -128,3 +128,80 @@ def test_job_page_shows_why_a_job_failed(browser, stack, scene):
     assert "Predicting heights from a single image is not available yet" in error.inner_text()
     assert not watched.page.locator("a.open-viewer").is_visible()
     watched.page.close()
+
+
+def _building_pixels(page: Page) -> list[tuple[int, int]]:
+    """Canvas pixels well inside drawn buildings: where hiding the LoD1 layer changes the picture most."""
+    buildings = page.locator('[data-layer="buildings"] input[type=checkbox]').first
+    with_buildings = _canvas(page)
+    buildings.uncheck()
+    without = _canvas(page)
+    buildings.check()
+    page.wait_for_timeout(1000)
+    changed = ImageChops.difference(with_buildings, without).point(lambda v: 255 if v > 20 else 0)
+    inside = changed.filter(ImageFilter.MinFilter(9))  # drop edges and speckles
+    width, height = inside.size
+    pixels = inside.load()
+    return [(x, y) for y in range(0, height, 6) for x in range(0, width, 6) if pixels[x, y]]
+
+
+def _click_until_building(page: Page) -> str:
+    """Click candidate building pixels (spread over the canvas) until the inspector shows a building."""
+    box = page.locator("#viewer canvas").first.bounding_box()
+    assert box is not None
+    candidates = _building_pixels(page)
+    assert candidates, "the LoD1 buildings layer draws nothing"
+    on_canvas = page.evaluate(
+        "points => points.map(([x, y]) => document.elementFromPoint(x, y)?.tagName === 'CANVAS')",
+        [[box["x"] + x, box["y"] + y] for x, y in candidates],
+    )
+    candidates = [point for point, free in zip(candidates, on_canvas, strict=True) if free]  # not under a panel
+    step = max(1, len(candidates) // 15)
+    for x, y in candidates[::step]:
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        found = page.locator('#inspector[data-kind="building"]')
+        if found.count():
+            return found.get_attribute("data-feature-id") or ""
+    raise AssertionError("no click on a drawn building opened the inspector")
+
+
+def _cell(page: Page, name: str) -> str:
+    return page.locator(f'#inspector tr[data-name="{name}"] td').inner_text()
+
+
+def test_clicking_a_building_shows_its_database_attributes(browser, stack, scene):
+    body = upload(stack, scene, "Inspect town")
+    assert stack.wait_for_job(body["job"]["id"])["status"] == "succeeded"
+    area = requests.get(f"{stack.url}/api/areas/{body['id']}/", timeout=10).json()
+    watched = _watch(browser, stack.url)
+    page = watched.page
+    page.goto(f"{stack.url}/areas/{body['id']}/view/")
+    page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
+    page.locator('[data-layer="pointcloud"] input[type=checkbox]').first.uncheck()
+
+    feature_id = _click_until_building(page)
+    assert feature_id.isdigit()
+    rows = requests.get(f"{stack.url}{area['features_url']}", params={"class": "building"}, timeout=30).json()
+    matches = [f for f in rows["features"] if f["properties"]["building_id"] == int(feature_id)]
+    assert len(matches) == 1, f"no database building with building_id {feature_id}"
+    expected = matches[0]["properties"]
+    height, unit = _cell(page, "height_m").split()
+    assert unit == "m" and abs(float(height) - expected["height_m"]) <= 0.051
+    assert _cell(page, "floors") == f"{expected['floors']} floors"
+    assert _cell(page, "building_type").lower() == expected["building_type"].replace("_", " ").lower()
+    assert _cell(page, "roof_type").lower() == expected["roof_type"].replace("_", " ").lower()
+
+    link = page.locator("#inspector a", has_text="Download as GeoJSON")
+    link.wait_for(timeout=10_000)
+    download = page.evaluate("href => fetch(href).then((r) => r.json())", link.get_attribute("href"))
+    assert download["type"] == "Feature" and download["properties"]["building_id"] == int(feature_id)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "inspect.png"))
+
+    box = page.locator("#viewer canvas").first.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 8)  # empty space above the area
+    assert page.locator("#inspector").count() == 0
+    assert watched.errors == []
+    assert watched.outside == []
+    page.close()

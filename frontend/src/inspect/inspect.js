@@ -1,0 +1,181 @@
+/**
+ * Click-to-inspect: a left click picks a building or point, highlights the
+ * building and lists its attributes in a panel; for buildings the panel
+ * links the matching database feature as a GeoJSON download.
+ */
+import { getFeatures } from "../api.js";
+import { createSection } from "../ui/controls.js";
+import { Cesium } from "../viewer/cesium.js";
+import { describePick } from "./inspectModel.js";
+
+/** Colour given to the picked building. */
+const HIGHLIGHT = Cesium.Color.fromCssColorString("#ffd54f");
+
+function table(rows) {
+  const element = document.createElement("table");
+  element.className = "rs3d-attributes";
+  const body = element.createTBody();
+  for (const { name, label, value, unit } of rows) {
+    const row = body.insertRow();
+    row.dataset.name = name;
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = label;
+    const td = row.insertCell();
+    td.textContent = unit && value !== "—" ? `${value} ${unit}` : value;
+    row.prepend(th);
+  }
+  return element;
+}
+
+/**
+ * Mount the inspector.
+ *
+ * @param {object} options
+ * @param {Cesium.Viewer} options.viewer The viewer whose scene is picked.
+ * @param {HTMLElement} options.container Element the panel is appended to.
+ * @param {string} [options.featuresUrl] The area's `features_url`; without
+ *   it buildings get no download link.
+ * @returns {{ destroy: () => void }} Removes the handler, highlight and DOM.
+ */
+export function createInspector({ viewer, container, featuresUrl }) {
+  if (!viewer || !container) {
+    throw new Error("createInspector needs a viewer and a container.");
+  }
+  const handler = new Cesium.ScreenSpaceEventHandler(viewer.scene.canvas);
+  const aborter = new AbortController();
+  let buildings; // Promise<Map<id, Feature>>, fetched on the first building.
+  let section;
+  let highlighted; // { feature, colour }
+  let downloadUrl;
+  let clickCount = 0;
+
+  const buildingIndex = () => {
+    if (!buildings && featuresUrl) {
+      buildings = getFeatures(
+        featuresUrl,
+        { class: "building" },
+        { signal: aborter.signal },
+      ).then((collection) => {
+        const byId = new Map();
+        for (const feature of collection.features ?? []) {
+          const id = feature.properties?.building_id;
+          if (id !== undefined && id !== null) {
+            byId.set(Number(id), feature);
+          }
+        }
+        return byId;
+      });
+      buildings.catch(() => {
+        buildings = undefined; // Retry on the next pick.
+      });
+    }
+    return buildings;
+  };
+
+  const unhighlight = () => {
+    if (highlighted) {
+      try {
+        highlighted.feature.color = highlighted.colour;
+      } catch {
+        // The tile was unloaded meanwhile: nothing left to restore.
+      }
+      highlighted = undefined;
+    }
+  };
+
+  const clearPanel = () => {
+    section?.destroy();
+    section = undefined;
+    if (downloadUrl) {
+      URL.revokeObjectURL(downloadUrl);
+      downloadUrl = undefined;
+    }
+  };
+
+  const clear = () => {
+    unhighlight();
+    clearPanel();
+    viewer.scene.requestRender();
+  };
+
+  const addDownload = async (body, id, click) => {
+    const note = document.createElement("p");
+    note.className = "rs3d-download";
+    note.textContent = "Looking up the database feature…";
+    body.append(note);
+    let feature;
+    try {
+      feature = (await buildingIndex())?.get(id);
+    } catch (error) {
+      if (click === clickCount) {
+        note.textContent = "Could not load the database features.";
+        console.warn("rs3d: could not load building features", error);
+      }
+      return;
+    }
+    if (click !== clickCount) {
+      return;
+    }
+    if (!feature) {
+      note.textContent = "No database feature for this building.";
+      return;
+    }
+    const blob = new Blob([JSON.stringify(feature, null, 2)], {
+      type: "application/geo+json",
+    });
+    downloadUrl = URL.createObjectURL(blob);
+    const link = document.createElement("a");
+    link.href = downloadUrl;
+    link.download = `building-${id}.geojson`;
+    link.textContent = "Download as GeoJSON";
+    note.replaceChildren(link);
+  };
+
+  const show = (result) => {
+    clearPanel();
+    section = createSection(result.title);
+    const { element, body } = section;
+    element.id = "inspector";
+    element.dataset.kind = result.kind;
+    element.dataset.featureId = String(result.id ?? "");
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "rs3d-close";
+    close.title = "Close";
+    close.setAttribute("aria-label", "Close the inspector");
+    close.textContent = "×";
+    close.addEventListener("click", clear);
+    element.prepend(close);
+    body.append(table(result.rows));
+    container.append(element);
+    if (result.kind === "building" && result.id !== null) {
+      addDownload(body, result.id, clickCount);
+    }
+  };
+
+  handler.setInputAction(({ position }) => {
+    clickCount += 1;
+    const picked = viewer.scene.pick(position);
+    const result = describePick(picked);
+    unhighlight();
+    if (result.kind === null) {
+      clear();
+      return;
+    }
+    if (result.kind === "building") {
+      highlighted = { feature: picked, colour: Cesium.Color.clone(picked.color) };
+      picked.color = HIGHLIGHT;
+    }
+    show(result);
+    viewer.scene.requestRender();
+  }, Cesium.ScreenSpaceEventType.LEFT_CLICK);
+
+  return {
+    destroy() {
+      aborter.abort();
+      handler.destroy();
+      clear();
+    },
+  };
+}
