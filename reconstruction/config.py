@@ -26,7 +26,7 @@ class GroundConfig:
     """
 
     slope: float = 0.15
-    max_window_m: float = 16.0
+    max_window_m: float = 32.0
     elevation_threshold_m: float = 0.5
     slope_scalar: float = 1.25
 

@@ -42,6 +42,10 @@ if [ "$(sha256sum requirements.txt | cut -d' ' -f1)" != "$(cat "$stamp" 2>/dev/n
   sha256sum requirements.txt | cut -d' ' -f1 > "$stamp"
 fi
 
+# Make `python -m reconstruction` (and the backend) importable from any folder with this venv.
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+[ "$(cat "$site/rs3d.pth" 2>/dev/null)" = "$PWD" ] || echo "$PWD" > "$site/rs3d.pth"
+
 stamp=frontend/node_modules/.package-lock.sha256
 if [ "$(sha256sum frontend/package-lock.json | cut -d' ' -f1)" != "$(cat "$stamp" 2>/dev/null)" ]; then
   say "installing CesiumJS (npm ci)"
