@@ -17,3 +17,21 @@ def small_scene() -> SyntheticScene:
 def small_scene_files(small_scene: SyntheticScene, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The small scene written as GeoTIFFs (ortho, dsm, dtm, labels)."""
     return write_scene(small_scene, tmp_path_factory.mktemp("scene"))
+
+
+@pytest.fixture(scope="session")
+def montpellier_lidar_grid(montpellier: Path) -> tuple:
+    """IGN's nDSM and DTM of the Montpellier block (0.5 m), their grid, and the LiDAR points on it."""
+    import numpy as np
+    import rasterio
+    from pyproj import CRS
+
+    from reconstruction.io import Grid, inspect_lidar, read_points
+
+    with rasterio.open(montpellier / "ndsm_dhm_50cm.tif") as src:
+        ndsm = src.read(1, masked=True).filled(np.nan).astype(np.float32)
+        grid = Grid(CRS.from_user_input(src.crs), src.transform, src.width, src.height)
+    with rasterio.open(montpellier / "dtm_50cm.tif") as src:
+        dtm = src.read(1, masked=True).filled(np.nan).astype(np.float32)
+    info = inspect_lidar(montpellier / "lidar_77055_627760.laz", None, 10**9)
+    return ndsm, dtm, grid, read_points(info, grid.crs, grid.bounds)

@@ -2,13 +2,12 @@ import math
 
 import numpy as np
 import pytest
-import rasterio
 import shapely
 from affine import Affine
 from pyproj import CRS
 
 from reconstruction.errors import ConfigError, InputError
-from reconstruction.io import Grid, inspect_lidar, read_points
+from reconstruction.io import Grid
 from reconstruction.objects import Building, BuildingConfig, extract_buildings
 from reconstruction.pointcloud import rasterize_points
 from reconstruction.synthetic import SceneConfig, generate_scene
@@ -162,14 +161,8 @@ def test_rasters_must_match_the_grid():
         extract_buildings(mask, ndsm[:-1], dtm, GRID, BuildingConfig())
 
 
-def test_montpellier_long_building(montpellier):
-    with rasterio.open(montpellier / "ndsm_dhm_50cm.tif") as src:
-        ndsm = src.read(1, masked=True).filled(np.nan).astype(np.float32)
-        grid = Grid(CRS.from_user_input(src.crs), src.transform, src.width, src.height)
-    with rasterio.open(montpellier / "dtm_50cm.tif") as src:
-        dtm = src.read(1, masked=True).filled(np.nan).astype(np.float32)
-    info = inspect_lidar(montpellier / "lidar_77055_627760.laz", None, 10**9)
-    points = read_points(info, grid.crs, grid.bounds)
+def test_montpellier_long_building(montpellier_lidar_grid):
+    ndsm, dtm, grid, points = montpellier_lidar_grid
     mask = np.isfinite(rasterize_points(points.xyz[points.classification == 6], grid, "highest"))
     buildings = extract_buildings(mask, ndsm, dtm, grid, BuildingConfig())
     (long,) = [b for b in buildings if b.attributes["area_m2"] > 300]

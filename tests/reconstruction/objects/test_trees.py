@@ -2,13 +2,12 @@ import math
 
 import numpy as np
 import pytest
-import rasterio
 from affine import Affine
 from pyproj import CRS
 from scipy.spatial import cKDTree
 
 from reconstruction.errors import ConfigError, InputError
-from reconstruction.io import Grid, inspect_lidar, read_points
+from reconstruction.io import Grid
 from reconstruction.objects import Tree, TreeConfig, detect_trees, low_vegetation_areas
 from reconstruction.pointcloud import rasterize_points
 from reconstruction.synthetic import SceneConfig, generate_scene
@@ -149,14 +148,8 @@ def test_low_vegetation_areas():
         low_vegetation_areas(mask, GRID, -1.0)
 
 
-def test_montpellier_trees(montpellier):
-    with rasterio.open(montpellier / "ndsm_dhm_50cm.tif") as src:
-        ndsm = src.read(1, masked=True).filled(np.nan).astype(np.float32)
-        grid = Grid(CRS.from_user_input(src.crs), src.transform, src.width, src.height)
-    with rasterio.open(montpellier / "dtm_50cm.tif") as src:
-        dtm = src.read(1, masked=True).filled(np.nan).astype(np.float32)
-    info = inspect_lidar(montpellier / "lidar_77055_627760.laz", None, 10**9)
-    points = read_points(info, grid.crs, grid.bounds)
+def test_montpellier_trees(montpellier_lidar_grid):
+    ndsm, dtm, grid, points = montpellier_lidar_grid
     vegetation = points.xyz[np.isin(points.classification, [4, 5])]
     mask = np.isfinite(rasterize_points(vegetation, grid, "highest"))
     trees = detect_trees(mask, ndsm, dtm, grid, TreeConfig())
