@@ -1,7 +1,6 @@
 """The reconstruction pipeline: ordered stages from input files to a folder of published outputs."""
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -320,9 +319,3 @@ def _bbox_wgs84(grid: Grid) -> list[float]:
 
 def _rel(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
-
-
-def clear_outputs(out_dir: Path) -> None:
-    """Remove a previous run's outputs from ``out_dir`` (used by the CLI's --overwrite)."""
-    if out_dir.exists():
-        shutil.rmtree(out_dir)

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from tqdm import tqdm
 from reconstruction.cli.inputs import add_input_arguments, inputs_from
 from reconstruction.config import PipelineConfig, load_config
 from reconstruction.errors import ConfigError
-from reconstruction.pipeline import clear_outputs, run_pipeline
+from reconstruction.pipeline import run_pipeline
 from reconstruction.stages import MANIFEST, overall_fraction
 
 
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()):
         if not args.overwrite:
             raise ConfigError(f"--out {out} is not empty. Choose another folder or pass --overwrite.")
-        clear_outputs(out)
+        shutil.rmtree(out)
     cfg = load_config(args.config) if args.config else PipelineConfig()
     if args.progress == "json":
         result = run_pipeline(inputs, cfg, out, _json_progress)

@@ -6,7 +6,7 @@ from pathlib import Path
 import shapely
 from pyproj import CRS, Transformer
 
-from reconstruction.objects.footprints import Feature
+from reconstruction.objects.feature import Feature
 
 
 def write_geojson(features: list[Feature], path: Path, crs: CRS) -> Path:

@@ -5,7 +5,7 @@ from pathlib import Path
 import geopandas as gpd
 from pyproj import CRS
 
-from reconstruction.objects.footprints import Feature
+from reconstruction.objects.feature import Feature
 
 
 def write_gpkg(features: list[Feature], path: Path, crs: CRS, layer: str) -> Path:

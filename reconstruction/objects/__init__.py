@@ -4,7 +4,6 @@
 - :func:`extract_buildings` -- buildings with LoD1 parts of one height and GIS attributes.
 - :class:`Building`, :class:`BuildingPart` -- footprint, LoD1 parts, attributes.
 - :class:`BuildingConfig` -- building extraction thresholds.
-- :func:`extract_footprints` -- polygon features (buildings, tree groups) with height and area.
 - :class:`Feature` -- kind, geometry, attributes.
 - :class:`RulesConfig` -- classifier thresholds.
 - :func:`detect_trees` -- individual trees (tops, heights, crowns) from a tree mask and an nDSM.
@@ -15,7 +14,7 @@
 
 from reconstruction.config import RulesConfig
 from reconstruction.objects.buildings import Building, BuildingConfig, BuildingPart, extract_buildings
-from reconstruction.objects.footprints import Feature, extract_footprints
+from reconstruction.objects.feature import Feature
 from reconstruction.objects.rules import classify_by_rules
 from reconstruction.objects.trees import Tree, TreeConfig, detect_trees, low_vegetation_areas
 
@@ -30,6 +29,5 @@ __all__ = [
     "classify_by_rules",
     "detect_trees",
     "extract_buildings",
-    "extract_footprints",
     "low_vegetation_areas",
 ]

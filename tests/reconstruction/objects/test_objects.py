@@ -1,10 +1,7 @@
 import numpy as np
-from affine import Affine
-from pyproj import CRS
 
 from reconstruction.config import RulesConfig
-from reconstruction.io import Grid
-from reconstruction.objects import classify_by_rules, extract_footprints
+from reconstruction.objects import classify_by_rules
 from reconstruction.objects.rules import vegetation_index
 
 
@@ -29,17 +26,3 @@ def test_vegetation_index_uses_nir_when_there_is_one():
     green_leaf = np.array([[[40.0]], [[60.0]], [[30.0]], [[200.0]]], np.float32)
     assert vegetation_index(green_leaf)[0, 0] > 0.6  # NDVI
     assert vegetation_index(green_leaf[:3])[0, 0] > 0.1  # excess green
-
-
-def test_footprints_carry_height_area_and_ground():
-    grid = Grid(CRS.from_epsg(2154), Affine(0.5, 0, 770000, 0, -0.5, 6277100), 40, 40)
-    mask = np.zeros((40, 40), bool)
-    mask[5:25, 10:30] = True  # 10 m x 10 m
-    ndsm = np.where(mask, 12.0, 0.0).astype(np.float32)
-    dtm = np.full((40, 40), 30.0, np.float32)
-    (feature,) = extract_footprints(mask, "building", ndsm, dtm, grid, min_area_m2=20)
-    assert feature.kind == "building"
-    assert abs(feature.attributes["area_m2"] - 100.0) < 1e-6
-    assert feature.attributes["height_m"] == 12.0 and feature.attributes["ground_m"] == 30.0
-    assert feature.geometry.bounds == (770005.0, 6277087.5, 770015.0, 6277097.5)
-    assert extract_footprints(mask, "building", ndsm, dtm, grid, min_area_m2=150) == []
