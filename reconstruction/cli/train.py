@@ -21,7 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the config and data, train with a progress bar, print the checkpoints."""
-    from reconstruction.training.loop import load_data, load_train_config, train
+    from reconstruction.training.config import load_train_config
+    from reconstruction.training.loop import train
+    from reconstruction.training.samples import load_data
 
     cfg = load_train_config(args.config)
     overrides = {"steps": args.steps, "run_dir": args.run_dir, "device": args.device}

@@ -2,8 +2,11 @@
 
 - :func:`footprint_scores` -- area and per-building scores of predicted footprints against reference ones.
 - :class:`FootprintScores` -- overall IoU, completeness, correctness, matches, instance recall and precision.
+- :class:`RasterScores` -- per-pixel land cover (IoU, F1, mIoU, accuracy), heights (MAE, RMSE, SSIM) and mIoU-3.
+- :func:`ssim_map` -- structural similarity of two height rasters.
 """
 
 from reconstruction.metrics.footprints import FootprintScores, footprint_scores
+from reconstruction.metrics.rasters import RasterScores, ssim_map
 
-__all__ = ["FootprintScores", "footprint_scores"]
+__all__ = ["FootprintScores", "RasterScores", "footprint_scores", "ssim_map"]

@@ -1,6 +1,6 @@
 """CityNet: one encoder-decoder predicting land-cover classes, height above ground and its uncertainty."""
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import torch
 import torch.nn.functional as F
@@ -8,6 +8,9 @@ from torch import Tensor, nn
 
 from reconstruction.errors import ConfigError, InputError
 from reconstruction.models.blocks import AttentionGate, MultiScaleResidualFusion, ResidualBlock
+
+#: How encoder features reach the decoder (see :class:`CityNet`).
+SkipMode = Literal["attention", "concat", "none"]
 
 
 class LandCoverClass(NamedTuple):
@@ -41,6 +44,17 @@ class _Up(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Upsample ``x`` by two and project its channels."""
         return self.project(F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False))
+
+
+class _PassThrough(nn.Module):
+    """Stands in for an attention gate in the plain U-Net ablation: returns the skip unchanged."""
+
+    def __init__(self, *_: int) -> None:
+        super().__init__()
+
+    def forward(self, skip: Tensor, _gating: Tensor) -> Tensor:
+        """Return ``skip``."""
+        return skip
 
 
 def _head(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -82,7 +96,14 @@ class CityNet(nn.Module):
     #: Channels of the class logits when ``n_classes`` is left at its default.
     classes = CLASSES
 
-    def __init__(self, in_channels: int = 3, n_classes: int = len(CLASSES), width: int = 32, depth: int = 4) -> None:
+    def __init__(
+        self,
+        in_channels: int = 3,
+        n_classes: int = len(CLASSES),
+        width: int = 32,
+        depth: int = 4,
+        skips: SkipMode = "attention",
+    ) -> None:
         """Create the network (random weights; loading checkpoints is the caller's job).
 
         Args:
@@ -90,17 +111,23 @@ class CityNet(nn.Module):
             n_classes: channels of ``logits``; the default matches :data:`CLASSES`.
             width: channels of the full-resolution stage; a positive multiple of 4.
             depth: number of stride-2 stages, 1 to 6.
+            skips: how encoder features reach the decoder: ``"attention"`` (gated, the default),
+                ``"concat"`` (plain U-Net concatenation) or ``"none"`` (an encoder-decoder without
+                skips); the last two exist for the ablation baselines of the MRFED paper.
 
         Raises:
             ConfigError: an argument is out of range.
         """
         super().__init__()
+        if skips not in get_args(SkipMode):
+            raise ConfigError(f"CityNet skips must be one of {get_args(SkipMode)}, got {skips!r}")
         if in_channels < 1 or n_classes < 1 or width < 4 or width % 4 or not 1 <= depth <= 6:
             raise ConfigError(
                 f"CityNet needs in_channels >= 1, n_classes >= 1, width a positive multiple of 4 and depth in 1..6; "
                 f"got in_channels={in_channels}, n_classes={n_classes}, width={width}, depth={depth}"
             )
         self.in_channels, self.n_classes, self.width, self.depth = in_channels, n_classes, width, depth
+        self.skips = skips
         self.size_multiple = 2**depth
         widths = [width * 2 ** min(i, 3) for i in range(depth + 1)]
         self.stem = ResidualBlock(in_channels, widths[0])
@@ -108,8 +135,10 @@ class CityNet(nn.Module):
         self.bridge = MultiScaleResidualFusion(widths[-1], widths[-1])
         levels = range(depth - 1, -1, -1)
         self.up = nn.ModuleList(_Up(widths[i + 1], widths[i]) for i in levels)
-        self.gates = nn.ModuleList(AttentionGate(widths[i], widths[i]) for i in levels)
-        self.decoder = nn.ModuleList(MultiScaleResidualFusion(2 * widths[i], widths[i]) for i in levels)
+        gate = AttentionGate if skips == "attention" else _PassThrough
+        self.gates = nn.ModuleList(gate(widths[i], widths[i]) for i in levels)
+        fused = 1 if skips == "none" else 2
+        self.decoder = nn.ModuleList(MultiScaleResidualFusion(fused * widths[i], widths[i]) for i in levels)
         self.segmentation_head = _head(widths[0], n_classes)
         self.height_head = _head(widths[0], 2)
 
@@ -140,7 +169,7 @@ class CityNet(nn.Module):
         for up, gate, fuse in zip(self.up, self.gates, self.decoder, strict=True):
             y = up(y)
             skip = skips.pop()
-            y = fuse(torch.cat([gate(skip, y), y], dim=1))
+            y = fuse(y if self.skips == "none" else torch.cat([gate(skip, y), y], dim=1))
         regression = self.height_head(y)
         return {
             "logits": self.segmentation_head(y),

@@ -63,6 +63,8 @@ class ModelConfig:
         n_classes: land-cover classes predicted (6 matches ``multitask.CLASSES``).
         width: channels at full resolution, a multiple of 4 between 4 and 256.
         depth: number of stride-2 stages, 1 to 6; input sides must be multiples of ``2**depth``.
+        skips: ``"attention"`` (CityNet), ``"concat"`` (plain U-Net skips) or ``"none"`` (encoder-decoder
+            without skips); the last two are the ablation baselines.
     """
 
     name: ModelName = "citynet"
@@ -70,6 +72,7 @@ class ModelConfig:
     n_classes: int = 6
     width: int = 32
     depth: int = 4
+    skips: Literal["attention", "concat", "none"] = "attention"
 
     def __post_init__(self) -> None:
         """Check every field.
@@ -87,9 +90,16 @@ class ModelConfig:
             raise ConfigError(f"model.width must be a multiple of 4 between 4 and 256, got {self.width}")
         if not 1 <= self.depth <= 6:
             raise ConfigError(f"model.depth must be between 1 and 6, got {self.depth}")
+        if self.skips not in ("attention", "concat", "none"):
+            raise ConfigError(f"model.skips must be 'attention', 'concat' or 'none', got {self.skips!r}")
 
     def build(self) -> nn.Module:
         """Build the configured network with random weights (see :func:`get_model`)."""
         return get_model(
-            self.name, in_channels=self.in_channels, n_classes=self.n_classes, width=self.width, depth=self.depth
+            self.name,
+            in_channels=self.in_channels,
+            n_classes=self.n_classes,
+            width=self.width,
+            depth=self.depth,
+            skips=self.skips,
         )

@@ -14,7 +14,6 @@ other code (7 noise, 64+ custom, ...) are ignored as well.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,6 +23,7 @@ from reconstruction.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from reconstruction.synthetic import SyntheticScene
+    from reconstruction.training.config import DataConfig
 
 F32 = npt.NDArray[np.float32]
 
@@ -66,7 +66,7 @@ class Sample:
             )
 
 
-def _lookup(codes: npt.NDArray[np.integer], table: dict[int, int]) -> npt.NDArray[np.int64]:
+def lookup_classes(codes: npt.NDArray[np.integer], table: dict[int, int]) -> npt.NDArray[np.int64]:
     """Map codes 0..255 through ``table``; unknown codes become :data:`IGNORE`."""
     lut = np.full(256, IGNORE, dtype=np.int64)
     for code, channel in table.items():
@@ -95,91 +95,8 @@ def samples_from_scene(scene: SyntheticScene) -> list[Sample]:
     k = ortho.shape[1] // h
     image = ortho.astype(np.float32).reshape(ortho.shape[0], h, k, w, k).mean(axis=(2, 4)) / 255.0
     height = np.maximum(dsm - np.asarray(scene.dtm, dtype=np.float32), 0.0).astype(np.float32)
-    labels = _lookup(scene.labels, ASPRS_TO_CHANNEL)
+    labels = lookup_classes(scene.labels, ASPRS_TO_CHANNEL)
     return [Sample(image.astype(np.float32), labels, height, f"synthetic-{scene.config.seed}")]
-
-
-def samples_from_lidar(laz_path: Path, resolution: float = 0.5) -> list[Sample]:
-    """Rasterise a classified LAS/LAZ file into one sample.
-
-    Cells are ``resolution`` metres on the file's own CRS, covering its header bounds. Per cell:
-    image = mean point colour (16-bit LAS colours scaled to 0..1; files without colour, or with
-    all-zero colour, get the 1st-99th percentile stretched intensity in all three bands);
-    DSM = highest point; DTM = lowest ground (class 2) point, gaps filled by push-pull
-    interpolation; height = DSM - DTM clipped at 0; label = class of the highest point, mapped by
-    :data:`LIDAR_TO_CHANNEL`. Cells without points get label 255 and height NaN; their image
-    values are interpolated from neighbouring cells.
-
-    Args:
-        laz_path: classified LAS or LAZ file in a projected CRS (metres).
-        resolution: cell size in metres.
-
-    Returns:
-        One :class:`Sample`, region = the file name without extension.
-
-    Raises:
-        ConfigError: ``resolution`` is not positive.
-        InputError: the file cannot be read, or has no ground (class 2) points.
-    """
-    import laspy
-
-    from reconstruction.terrain import fill_holes
-
-    if not resolution > 0:
-        raise ConfigError(f"resolution must be positive metres, got {resolution}")
-    try:
-        las = laspy.read(str(laz_path))
-    except (OSError, laspy.LaspyException) as err:
-        raise InputError(f"cannot read LiDAR file {laz_path}: {err}") from err
-    x, y, z = (np.asarray(v, dtype=np.float64) for v in (las.x, las.y, las.z))
-    cls = np.asarray(las.classification, dtype=np.int64)
-    if not (cls == 2).any():
-        raise InputError(f"{laz_path} has no ground (class 2) points; classify it first")
-    left, top = np.floor(x.min() / resolution) * resolution, np.ceil(y.max() / resolution) * resolution
-    w = max(1, int(np.ceil(round((x.max() - left) / resolution, 6))))
-    h = max(1, int(np.ceil(round((top - y.min()) / resolution, 6))))
-    col = np.clip(((x - left) / resolution).astype(np.int64), 0, w - 1)
-    row = np.clip(((top - y) / resolution).astype(np.int64), 0, h - 1)
-    idx = row * w + col
-    n = h * w
-
-    count = np.bincount(idx, minlength=n)
-    hit = count > 0
-    colour = _point_colour(las)
-    image = np.empty((3, h, w), dtype=np.float32)
-    for band in range(3):
-        mean = np.bincount(idx, weights=colour[band], minlength=n) / np.maximum(count, 1)
-        image[band] = fill_holes(mean.reshape(h, w).astype(np.float32), hit.reshape(h, w))
-
-    order = np.argsort(z, kind="stable")  # highest point written last
-    dsm = np.full(n, np.nan, dtype=np.float32)
-    dsm[idx[order]] = z[order]
-    top_class = np.full(n, 1, dtype=np.int64)
-    top_class[idx[order]] = cls[order]
-    ground = cls == 2
-    gorder = np.argsort(-z[ground], kind="stable")  # lowest ground point written last
-    dtm = np.full(n, np.nan, dtype=np.float32)
-    dtm[idx[ground][gorder]] = z[ground][gorder]
-    dtm_grid = fill_holes(dtm.reshape(h, w), np.isfinite(dtm).reshape(h, w))
-
-    height = np.maximum(dsm.reshape(h, w) - dtm_grid, 0.0).astype(np.float32)  # NaN stays NaN
-    labels = _lookup(top_class, LIDAR_TO_CHANNEL).reshape(h, w)
-    labels[~hit.reshape(h, w)] = IGNORE
-    return [Sample(np.clip(image, 0.0, 1.0), labels, height, Path(laz_path).stem)]
-
-
-def _point_colour(las: object) -> npt.NDArray[np.float64]:
-    """``(3, N)`` colour of every point in 0..1 (RGB, or stretched intensity when colour is missing)."""
-    names = set(las.point_format.dimension_names)  # type: ignore[attr-defined]
-    if {"red", "green", "blue"} <= names:
-        rgb = np.stack([np.asarray(getattr(las, c), dtype=np.float64) for c in ("red", "green", "blue")])
-        peak = rgb.max(initial=0.0)
-        if peak > 0:
-            return rgb / (255.0 if peak <= 255 else 65535.0)
-    intensity = np.asarray(las.intensity, dtype=np.float64)  # type: ignore[attr-defined]
-    lo, hi = np.percentile(intensity, [1, 99]) if intensity.size else (0.0, 1.0)
-    grey = np.clip((intensity - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
-    return np.stack([grey, grey, grey])
 
 
 def split_regions(
@@ -258,3 +175,71 @@ def split_blocks(sample: Sample, val_fraction: float = 0.25, gap: int = 16) -> t
         )
 
     return cut(0, n_train, "west"), cut(w - n_val, w, "east")
+
+
+def rotated(sample: Sample, angle_deg: float) -> Sample:
+    """The sample turned by any angle about its centre (the canvas grows to keep every pixel).
+
+    Generated towns are laid out along the axes; real streets are not, and flips and quarter turns
+    cannot teach that. Image and height are interpolated bilinearly, labels by nearest neighbour;
+    the corners the rotation uncovers get label 255 and height NaN (no supervision there).
+
+    Args:
+        sample: the sample to turn.
+        angle_deg: counter-clockwise angle in degrees.
+
+    Returns:
+        A new sample with the same region (it is the same place, so splits keep it on the same side).
+    """
+    from scipy.ndimage import rotate
+
+    def turn(a: np.ndarray, order: int, cval: float) -> np.ndarray:
+        return rotate(a, angle_deg, axes=(-1, -2), reshape=True, order=order, mode="constant", cval=cval)
+
+    inside = turn(np.ones(sample.labels.shape, dtype=np.float32), 0, 0.0) > 0.5
+    labels = turn(sample.labels.astype(np.float32), 0, IGNORE).astype(np.int64)
+    labels[~inside] = IGNORE
+    known = turn(np.isfinite(sample.height).astype(np.float32), 1, 0.0) > 0.99
+    height = turn(np.nan_to_num(sample.height, nan=0.0), 1, 0.0).astype(np.float32)
+    height[~inside | ~known] = np.nan
+    image = np.clip(turn(sample.image, 1, 0.0), 0.0, 1.0).astype(np.float32)
+    return Sample(image, labels, height, sample.region)
+
+
+def load_data(cfg: DataConfig) -> tuple[list[Sample], list[Sample]]:
+    """Build the training and validation samples a :class:`DataConfig` names.
+
+    Returns:
+        ``(train, val)`` samples; no region appears in both.
+
+    Raises:
+        InputError: a LiDAR file is unreadable or unclassified.
+    """
+    from reconstruction.synthetic import SceneConfig, generate_scene
+
+    def scenes(seeds: tuple[int, ...]) -> list[Sample]:
+        out: list[Sample] = []
+        for seed in seeds:
+            scene_cfg = SceneConfig(
+                size_m=cfg.scene_size_m, gsd_m=cfg.resolution, ortho_gsd_m=cfg.resolution / 2, seed=seed
+            )
+            out += samples_from_scene(generate_scene(scene_cfg))
+        return out
+
+    def with_rotations(samples: list[Sample]) -> list[Sample]:
+        rng = np.random.default_rng(cfg.rotation_seed)
+        return samples + [rotated(s, float(rng.uniform(5, 85))) for s in samples for _ in range(cfg.rotations)]
+
+    from reconstruction.training.lidar import samples_from_lidar
+
+    train, val = with_rotations(scenes(cfg.train_scenes)), scenes(cfg.val_scenes)
+    for path in cfg.train_lidar:
+        train += samples_from_lidar(path, cfg.resolution)
+    for path in cfg.val_lidar:
+        val += samples_from_lidar(path, cfg.resolution)
+    for path in cfg.block_lidar:
+        for sample in samples_from_lidar(path, cfg.resolution):
+            west, east = split_blocks(sample, cfg.block_val_fraction, cfg.block_gap)
+            train.append(west)
+            val.append(east)
+    return train, val

@@ -13,7 +13,10 @@ import torch
 from reconstruction.errors import Cancelled, ConfigError
 from reconstruction.models import ModelConfig
 from reconstruction.synthetic import SceneConfig, generate_scene
-from reconstruction.training.loop import TrainConfig, evaluate, load_checkpoint, load_train_config, train
+from reconstruction.training.checkpoints import load_checkpoint
+from reconstruction.training.config import TrainConfig, load_train_config
+from reconstruction.training.evaluation import evaluate
+from reconstruction.training.loop import train
 from reconstruction.training.samples import Sample, samples_from_scene
 
 QUICK = Path(__file__).parents[3] / "reconstruction" / "training" / "configs" / "quick.toml"
@@ -110,7 +113,7 @@ def test_config_checks():
         TrainConfig(model=ModelConfig(depth=3), tile=20)
     with pytest.raises(ConfigError, match="share seeds"):
         load_train_config_from_text("[data]\ntrain_scenes = [1]\nval_scenes = [1]\n")
-    with pytest.raises(ConfigError, match="unknown"):
+    with pytest.raises(ConfigError, match="Unknown config key"):
         load_train_config_from_text("stepz = 3\n")
     cfg = load_train_config(QUICK)
     assert cfg.model.width == 8 and cfg.data.val_scenes == (100,)
@@ -134,10 +137,13 @@ def test_cli_train_then_evaluate(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (run_dir / "last.pt").is_file() and len((run_dir / "log.jsonl").read_text().splitlines()) == 3
     report = tmp_path / "eval.json"
-    cmd = [sys.executable, "-m", "reconstruction", "evaluate", "--checkpoint", str(run_dir / "last.pt")]
-    cmd += ["--data", "synthetic:7", "--scene-size", "40", "--report", str(report), "--device", "cpu"]
+    last = str(run_dir / "last.pt")
+    cmd = [sys.executable, "-m", "reconstruction", "evaluate", "--model", last, "--baseline"]
+    cmd += ["--synthetic", "7", "--scene-size", "40", "--report", str(report), "--device", "cpu"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, check=False)
     assert done.returncode == 0, done.stderr
-    assert "miou" in done.stdout
+    assert "mIoU-3" in done.stdout and "colour baseline" in done.stdout
     metrics = json.loads(report.read_text())
-    assert math.isfinite(metrics["height_mae_m"]) and metrics["regions"] == ["synthetic-7"]
+    assert set(metrics) == {last, "colour baseline"}
+    assert math.isfinite(metrics[last]["height_mae_m"]) and metrics[last]["regions"] == ["synthetic-7"]
+    assert metrics["colour baseline"]["height_mae_m"] > 0  # flat ground under a town's buildings

@@ -5,10 +5,12 @@ import pytest
 
 from reconstruction.errors import ConfigError
 from reconstruction.synthetic import SceneConfig, generate_scene
+from reconstruction.training.dataset import photometric_jitter
+from reconstruction.training.lidar import samples_from_area, samples_from_lidar
 from reconstruction.training.samples import (
     IGNORE,
     Sample,
-    samples_from_lidar,
+    rotated,
     samples_from_scene,
     split_blocks,
     split_regions,
@@ -43,6 +45,40 @@ def test_lidar_sample_is_aligned(montpellier):
     assert np.nanmedian(s.height[ground]) < 0.5
     # No points: ignored label and unknown height together.
     assert np.array_equal(np.isnan(s.height), np.isnan(s.height) & (s.labels == IGNORE))
+
+
+def test_area_sample_puts_the_real_orthophoto_on_the_lidar_grid(montpellier):
+    (s,) = samples_from_area(montpellier / "ortho_rgb_20cm.tif", montpellier / "lidar_77055_627760.laz")
+    (lidar,) = samples_from_lidar(montpellier / "lidar_77055_627760.laz", resolution=0.5)
+    assert s.image.shape == (3, 100, 100) and s.region == "lidar_77055_627760"
+    assert np.array_equal(s.labels[s.labels != IGNORE], lidar.labels[s.labels != IGNORE])
+    # The photo, not the (all-zero) LiDAR colour: red tile roofs are redder than the vegetation.
+    red_minus_green = s.image[0] - s.image[1]
+    assert red_minus_green[s.labels == 2].mean() > red_minus_green[s.labels == 3].mean() + 0.1
+
+
+def test_area_sample_refuses_an_orthophoto_elsewhere(montpellier, small_scene_files):
+    with pytest.raises(Exception, match="overlap"):
+        samples_from_area(small_scene_files["ortho"], montpellier / "lidar_77055_627760.laz")
+
+
+def test_rotation_keeps_the_content_and_marks_the_new_corners():
+    s = _scene_sample()
+    r = rotated(s, 30.0)
+    assert r.region == s.region and r.image.shape[1] > s.image.shape[1]
+    uncovered = r.labels == IGNORE
+    assert uncovered.any() and np.isnan(r.height[uncovered]).all()
+    for channel in np.unique(s.labels):  # class shares survive the turn within a few per cent
+        assert (r.labels == channel).sum() == pytest.approx((s.labels == channel).sum(), rel=0.05)
+    assert np.nanmax(r.height) == pytest.approx(s.height.max(), rel=0.1)
+
+
+def test_photometric_jitter_is_seeded_and_stays_in_range():
+    image = _scene_sample().image
+    a = photometric_jitter(image, np.random.default_rng(4))
+    b = photometric_jitter(image, np.random.default_rng(4))
+    assert np.array_equal(a, b) and a.shape == image.shape and a.dtype == np.float32
+    assert 0.0 <= a.min() and a.max() <= 1.0 and not np.allclose(a, image, atol=0.01)
 
 
 def _fake(region: str) -> Sample:

@@ -1,0 +1,180 @@
+"""Training configuration: data sources, loss weights and the run's settings, read from TOML.
+
+:func:`load_train_config` reads a file such as ``reconstruction/training/configs/quick.toml``; every
+field is checked when the dataclasses are built, and errors name the offending key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from reconstruction.config import build_dataclass
+from reconstruction.errors import ConfigError
+from reconstruction.models import ModelConfig
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where training and validation samples come from; regions never overlap between the two.
+
+    Attributes:
+        train_scenes: seeds of synthetic training scenes.
+        val_scenes: seeds of synthetic validation scenes (must differ from ``train_scenes``).
+        scene_size_m: side of each synthetic scene, metres.
+        train_lidar: classified LAS/LAZ files used whole for training.
+        val_lidar: classified LAS/LAZ files used whole for validation.
+        block_lidar: files split into a western training block and an eastern validation block.
+        block_val_fraction: share of each ``block_lidar`` file's columns given to validation.
+        block_gap: columns dropped between the two blocks.
+        resolution: cell size of every sample, metres.
+        rotations: extra copies of each synthetic training scene turned by a random angle
+            (5-85 degrees), so that streets and roofs are not all axis-aligned.
+        rotation_seed: seed of those angles.
+    """
+
+    train_scenes: tuple[int, ...] = (1, 2, 3)
+    val_scenes: tuple[int, ...] = (100,)
+    scene_size_m: float = 100.0
+    train_lidar: tuple[Path, ...] = ()
+    val_lidar: tuple[Path, ...] = ()
+    block_lidar: tuple[Path, ...] = ()
+    block_val_fraction: float = 0.25
+    block_gap: int = 16
+    resolution: float = 0.5
+    rotations: int = 0
+    rotation_seed: int = 0
+
+    def __post_init__(self) -> None:
+        """Normalise lists to tuples and check ranges.
+
+        Raises:
+            ConfigError: overlapping scene seeds or files, or a value out of range.
+        """
+        for name in ("train_scenes", "val_scenes"):
+            object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+        for name in ("train_lidar", "val_lidar", "block_lidar"):
+            object.__setattr__(self, name, tuple(Path(v) for v in getattr(self, name)))
+        if set(self.train_scenes) & set(self.val_scenes):
+            raise ConfigError(
+                f"data.train_scenes and data.val_scenes share seeds {set(self.train_scenes) & set(self.val_scenes)}"
+            )
+        if set(self.train_lidar) & set(self.val_lidar):
+            raise ConfigError("data.train_lidar and data.val_lidar share files; validation must be held out")
+        if not self.train_scenes and not self.train_lidar and not self.block_lidar:
+            raise ConfigError("data has no training source: set train_scenes, train_lidar or block_lidar")
+        if not 10.0 < self.scene_size_m <= 2000.0:
+            raise ConfigError(f"data.scene_size_m must be in (10, 2000] metres, got {self.scene_size_m}")
+        if not 0.05 <= self.resolution <= 5.0:
+            raise ConfigError(f"data.resolution must be 0.05..5 metres, got {self.resolution}")
+        if not 0 <= self.rotations <= 8:
+            raise ConfigError(f"data.rotations must be 0..8, got {self.rotations}")
+        if not 0 < self.block_val_fraction < 1 or self.block_gap < 0:
+            raise ConfigError("data.block_val_fraction must be in (0, 1) and data.block_gap >= 0")
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Weights of the loss terms (see :class:`MultiTaskLoss`); 0 switches a term off."""
+
+    ce: float = 1.0
+    dice: float = 1.0
+    nll: float = 0.1
+    l1: float = 0.1
+
+    def __post_init__(self) -> None:
+        """Check the weights.
+
+        Raises:
+            ConfigError: a negative weight, or all weights zero.
+        """
+        values = asdict(self).values()
+        if any(v < 0 for v in values) or not any(v > 0 for v in values):
+            raise ConfigError(f"loss weights must be >= 0 and not all zero, got {asdict(self)}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs.
+
+    Attributes:
+        model: network to train.
+        data: training and validation sources.
+        loss: loss weights.
+        tile: crop side in pixels, a multiple of ``2 ** model.depth``.
+        batch_size: crops per step.
+        steps: optimiser steps in the whole run.
+        lr: peak learning rate of AdamW; it decays to 1 % along a cosine over ``steps``.
+        weight_decay: AdamW weight decay.
+        seed: seed of the weights, crops and augmentation.
+        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        num_threads: CPU threads for torch; 0 leaves torch's default.
+        run_dir: folder for checkpoints and the log (relative paths are relative to the working directory).
+        checkpoint_every: steps between ``last.pt`` checkpoints.
+        val_every: steps between validation passes.
+        val_crops: fixed validation crops (no augmentation) per pass.
+        resume: continue from ``run_dir/last.pt`` when it exists.
+        init_weights: start from these weights (a shipped model name or a weights file) instead of
+            random ones: fine-tuning. Their model configuration must equal ``model``.
+    """
+
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(width=16, depth=3))
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    tile: int = 64
+    batch_size: int = 4
+    steps: int = 200
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    num_threads: int = 0
+    run_dir: Path = Path("var/runs/train")
+    checkpoint_every: int = 50
+    val_every: int = 50
+    val_crops: int = 16
+    resume: bool = False
+    init_weights: str | None = None
+
+    def __post_init__(self) -> None:
+        """Check every field.
+
+        Raises:
+            ConfigError: a value out of range; the message names the field.
+        """
+        object.__setattr__(self, "run_dir", Path(self.run_dir))
+        m = 2**self.model.depth
+        if self.tile < m or self.tile % m:
+            raise ConfigError(f"tile must be a positive multiple of 2**model.depth = {m}, got {self.tile}")
+        for name in ("batch_size", "steps", "checkpoint_every", "val_every", "val_crops"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0 or self.weight_decay < 0:
+            raise ConfigError(f"lr must be > 0 and weight_decay >= 0, got {self.lr} and {self.weight_decay}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        if self.num_threads < 0 or self.seed < 0:
+            raise ConfigError("num_threads and seed must be >= 0")
+
+
+def load_train_config(path: Path) -> TrainConfig:
+    """Read a TOML file with top-level keys of :class:`TrainConfig` and ``[model]``, ``[data]``, ``[loss]`` tables.
+
+    LiDAR paths in ``[data]`` are relative to the config file's folder.
+
+    Raises:
+        ConfigError: unreadable file, unknown key, or a value out of range.
+    """
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"cannot read training config '{path}': {err}") from err
+    data = raw.get("data")
+    if isinstance(data, dict):
+        base = Path(path).parent
+        for key in ("train_lidar", "val_lidar", "block_lidar"):
+            if key in data:
+                data[key] = tuple(base / p for p in data[key])
+    return build_dataclass(TrainConfig, raw)
