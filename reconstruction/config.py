@@ -230,11 +230,40 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class PredictionConfig:
+    """The network that predicts land cover and heights when an area has only an orthophoto.
+
+    Attributes:
+        model: a shipped model name (see ``reconstruction.prediction.weights.available_models``) or
+            the path of a weights file (e.g. a model fine-tuned on a LiDAR area of the same region).
+        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        refine_ground: in areas with a DSM or LiDAR, let the model turn ground cells into road or water
+            (heights cannot tell those apart; colour and shape can).
+        min_confidence: the model's least class probability for such a change, 0..1.
+    """
+
+    model: str = "citynet-v1"
+    device: str = "auto"
+    refine_ground: bool = True
+    min_confidence: float = 0.5
+
+    def __post_init__(self) -> None:
+        """Check the device name."""
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"prediction device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ConfigError(f"prediction min_confidence must be in 0..1, got {self.min_confidence}")
+        if not self.model.strip():
+            raise ConfigError("prediction model must name a shipped model or a weights file")
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """Everything that tunes a run; the defaults work for 0.1-2 m urban data.
 
     Attributes:
-        resolution_m: working grid cell size in metres; None takes the DSM's, or 0.5 m for LiDAR.
+        resolution_m: working grid cell size in metres; None takes the DSM's, 0.5 m for LiDAR, and
+            for an orthophoto alone its own pixel size but at least 0.5 m (the model's training GSD).
     """
 
     resolution_m: float | None = None
@@ -247,6 +276,7 @@ class PipelineConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     limits: Limits = field(default_factory=Limits)
+    prediction: PredictionConfig = field(default_factory=PredictionConfig)
 
     def __post_init__(self) -> None:
         """Check ranges."""
@@ -281,21 +311,26 @@ def load_config(path: Path) -> PipelineConfig:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"Cannot read config file '{path}': {err}") from err
-    return _build(PipelineConfig, data, "")
+    return build_dataclass(PipelineConfig, data)
 
 
-def _build(cls: type, data: dict[str, Any], where: str) -> Any:  # noqa: ANN401 - returns an instance of cls
-    known = {f.name: f for f in fields(cls)}
-    unknown = set(data) - set(known)
+def build_dataclass(cls: type, data: dict[str, Any], where: str = "") -> Any:  # noqa: ANN401 - an instance of cls
+    """Build a (nested) config dataclass from parsed TOML; tables become nested dataclasses.
+
+    Raises:
+        ConfigError: an unknown key or a bad value; the message names the table.
+    """
+    known = {f.name for f in fields(cls)}
+    unknown = set(data) - known
     if unknown:
         raise ConfigError(f"Unknown config key(s) {sorted(unknown)} in [{where or 'top level'}]")
-    kwargs: dict[str, Any] = {}
-    for name, value in data.items():
-        default = getattr(cls(), name) if name in known else None
-        if is_dataclass(default) and isinstance(value, dict):
-            kwargs[name] = _build(type(default), value, name)
-        else:
-            kwargs[name] = value
+    defaults = cls()
+    kwargs = {
+        name: build_dataclass(type(getattr(defaults, name)), value, name)
+        if is_dataclass(getattr(defaults, name)) and isinstance(value, dict)
+        else value
+        for name, value in data.items()
+    }
     try:
         return cls(**kwargs)
     except TypeError as err:

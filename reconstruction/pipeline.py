@@ -2,7 +2,7 @@
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from pyproj import CRS, Transformer
+from rasterio import features as rio_features
 from rasterio.enums import Resampling
+from shapely.geometry.base import BaseGeometry
 
 from reconstruction import gis, objects, pointcloud, terrain, tiles3d
 from reconstruction.config import PipelineConfig, PipelineInputs
@@ -33,6 +35,9 @@ from reconstruction.io import (
 from reconstruction.progress import ProgressCallback, silent
 from reconstruction.stages import MANIFEST
 
+#: ASPRS class of roads (from the model or LiDAR; the rules classifier has none).
+ROAD, WATER = 11, 9
+
 
 @dataclass
 class Result:
@@ -53,6 +58,8 @@ class _Surfaces:
     rgb: npt.NDArray[np.uint8]
     dtm: npt.NDArray[np.float32] | None = None
     labels: npt.NDArray[np.uint8] | None = None
+    prediction: Any = None  # reconstruction.prediction.predict.Prediction when heights were predicted
+    refined_confidence: npt.NDArray[np.float32] | None = None  # the model's confidence where it refined ground
 
 
 def run_pipeline(
@@ -62,7 +69,7 @@ def run_pipeline(
 
     Raises:
         InputError: an input is invalid (the message says which and why).
-        MissingHeightError: neither a DSM nor LiDAR was given.
+        MissingHeightError: neither a DSM nor LiDAR was given and the prediction model is missing.
         ProcessingError: a stage failed on valid input.
         Cancelled: the progress callback asked to stop.
     """
@@ -82,15 +89,37 @@ def run_pipeline(
         ortho, dsm_info, lidar_info = _inspect_inputs(inputs, cfg)
         warnings += [w for info in (ortho, dsm_info, lidar_info) if info for w in info.warnings]
         grid = _working_grid(ortho, dsm_info, lidar_info, cfg)
-    with stage("heights", "Building the surface model"):
-        dsm, ground_z, lidar_points = _surface(dsm_info, lidar_info, grid)
     with stage("imagery", "Resampling the orthophoto"):
         image = read_onto_grid(ortho, grid, Resampling.average)
-        surfaces = _Surfaces(grid=grid, dsm=dsm, image=image, rgb=to_rgb8(image[:3], ortho.dtype))
+        rgb = to_rgb8(image[:3], ortho.dtype)
         (out_dir / "imagery").mkdir(exist_ok=True)
         rectangle = tiles3d.write_overlay_png(ortho, out_dir / "imagery" / "ortho.png", cfg.output.overlay_max_px)
+    model_info = None
+    if dsm_info is None and lidar_info is None:
+        with stage("heights", "Predicting heights and land cover from the orthophoto"):
+            try:
+                prediction, model_info = _predict(rgb, _covered(image), grid, cfg, on_progress)
+            except InputError as err:
+                raise MissingHeightError(
+                    f"This area has only an orthophoto and its heights cannot be predicted: {err}. "
+                    "Add a DSM GeoTIFF or a LiDAR LAS/LAZ file of the same area."
+                ) from err
+            warnings.append(
+                f"This area has no DSM or LiDAR: heights and classes were predicted from the orthophoto by "
+                f"{model_info.label}. Heights are above a flat ground at 0 m and less accurate than measured ones "
+                f"(see the model card); add a DSM or LiDAR for survey-grade heights."
+            )
+            surfaces = _Surfaces(grid, prediction.height, image, rgb, prediction=prediction)
+            ground_z, lidar_points = None, None
+    else:
+        with stage("heights", "Building the surface model"):
+            dsm, ground_z, lidar_points = _surface(dsm_info, lidar_info, grid)
+            surfaces = _Surfaces(grid=grid, dsm=dsm, image=image, rgb=rgb)
     with stage("terrain", "Separating ground from objects"):
-        if ground_z is not None:
+        dsm = surfaces.dsm
+        if surfaces.prediction is not None:  # predicted heights are already above ground
+            surfaces.dtm = np.zeros_like(dsm)
+        elif ground_z is not None:
             surfaces.dtm, _ = terrain.dtm_from_ground_points(ground_z, dsm)
         else:
             surfaces.dtm, _ = terrain.extract_dtm(dsm, grid.resolution, cfg.ground, on_progress)
@@ -98,7 +127,12 @@ def run_pipeline(
         on_progress("terrain", 0.9, "Triangulating the terrain (TIN)")
         tin, tin_report = terrain.build_tin(surfaces.dtm, grid, cfg.tin)
     with stage("classify", "Classifying land cover"):
-        surfaces.labels = objects.classify_by_rules(ndsm, image, grid.resolution, cfg.rules)
+        if surfaces.prediction is not None:
+            surfaces.labels = surfaces.prediction.asprs
+        else:
+            surfaces.labels = objects.classify_by_rules(ndsm, image, grid.resolution, cfg.rules)
+            if cfg.prediction.refine_ground:
+                model_info = _refine_ground(surfaces, cfg, on_progress, warnings)
     with stage("pointcloud", "Building the point cloud"):
         cloud = _point_cloud(surfaces, lidar_points, lidar_info)
         filter_report = None
@@ -129,6 +163,8 @@ def run_pipeline(
         "pointclouds": {"points": "pointcloud/points.laz"},
         "imagery": {"ortho": {"path": "imagery/ortho.png", "rectangle_wgs84": list(rectangle)}},
         "bbox_wgs84": _bbox_wgs84(grid),
+        "height_source": "dsm" if dsm_info else "lidar" if lidar_info else "predicted",
+        "model": _describe_model(model_info),
         "ground_height_m": round(float(np.nanmedian(surfaces.dtm)), 3),
         "grid": {"resolution_m": grid.resolution, "width": grid.width, "height": grid.height},
         "stats": {
@@ -148,7 +184,7 @@ def run_pipeline(
 def check_inputs(inputs: PipelineInputs, cfg: PipelineConfig) -> list[str]:
     """Validate the input files and their overlap without reconstructing anything (for upload forms).
 
-    A missing height source is not an error here: the run itself reports it.
+    An orthophoto alone is valid: its heights and classes are then predicted by the model.
 
     Returns:
         Warnings for the user (e.g. a CRS without an EPSG identity).
@@ -156,24 +192,18 @@ def check_inputs(inputs: PipelineInputs, cfg: PipelineConfig) -> list[str]:
     Raises:
         InputError: an input is unreadable, unsuitable, has no CRS, or the inputs do not overlap.
     """
-    ortho, dsm, lidar = _inspect_inputs(inputs, cfg, require_height=False)
-    if dsm is not None or lidar is not None:
-        _working_grid(ortho, dsm, lidar, cfg)
+    ortho, dsm, lidar = _inspect_inputs(inputs, cfg)
+    _working_grid(ortho, dsm, lidar, cfg)
     return [w for info in (ortho, dsm, lidar) if info for w in info.warnings]
 
 
 def _inspect_inputs(
-    inputs: PipelineInputs, cfg: PipelineConfig, require_height: bool = True
+    inputs: PipelineInputs, cfg: PipelineConfig
 ) -> tuple[RasterInfo, RasterInfo | None, LidarInfo | None]:
     limit = cfg.limits.max_raster_pixels
     ortho = inspect_raster(inputs.ortho, "orthophoto", inputs.epsg, limit)
     dsm = inspect_raster(inputs.dsm, "DSM", inputs.epsg, limit) if inputs.dsm else None
     lidar = inspect_lidar(inputs.lidar, inputs.epsg, cfg.limits.max_lidar_points) if inputs.lidar else None
-    if require_height and dsm is None and lidar is None:
-        raise MissingHeightError(
-            "This area has only an orthophoto. Predicting heights from a single image is not available yet, "
-            "and rs3d never invents heights: add a DSM GeoTIFF or a LiDAR LAS/LAZ file of the same area."
-        )
     return ortho, dsm, lidar
 
 
@@ -190,8 +220,12 @@ def _working_grid(ortho: RasterInfo, dsm: RasterInfo | None, lidar: LidarInfo | 
         same_lattice = dsm.crs == crs and cfg.resolution_m in (None, dsm.resolution)
         resolution = cfg.resolution_m or (dsm.resolution if dsm.crs == crs else 0.5)
         anchor = (dsm.transform.c, dsm.transform.f) if same_lattice else (0.0, 0.0)
+    elif lidar is None:  # orthophoto alone: its own pixel size, but not finer than the model's 0.5 m
+        bounds = ortho_bounds
+        native = ortho.crs == crs
+        resolution = cfg.resolution_m or (max(ortho.resolution, 0.5) if native else 0.5)
+        anchor = (ortho.transform.c, ortho.transform.f) if native else (0.0, 0.0)
     else:
-        assert lidar is not None
         lidar_bounds = Transformer.from_crs(lidar.crs, crs, always_xy=True).transform_bounds(*lidar.bounds)
         bounds = intersect(ortho_bounds, lidar_bounds, ortho.label, lidar.label)
         resolution, anchor = cfg.resolution_m or 0.5, (0.0, 0.0)
@@ -202,6 +236,65 @@ def _working_grid(ortho: RasterInfo, dsm: RasterInfo | None, lidar: LidarInfo | 
             f"({cfg.limits.max_grid_pixels:,} cells). Upload a smaller area or choose a coarser resolution."
         )
     return grid
+
+
+def _predict(
+    rgb: npt.NDArray[np.uint8],
+    valid: npt.NDArray[np.bool_],
+    grid: Grid,
+    cfg: PipelineConfig,
+    on_progress: ProgressCallback,
+    stage: str = "heights",
+) -> tuple[Any, Any]:
+    """Land cover, heights and confidence from the orthophoto, with the configured model.
+
+    Raises:
+        InputError: the model cannot be loaded, or the grid's resolution is outside its range.
+    """
+    from reconstruction.prediction.predict import predict_area
+    from reconstruction.prediction.weights import load_weights
+
+    model, info = load_weights(cfg.prediction.model)
+    device = None if cfg.prediction.device == "auto" else cfg.prediction.device
+
+    def report(_stage: str, fraction: float, message: str) -> None:
+        on_progress(stage, fraction, f"{info.label}: {message}")
+
+    return predict_area(model, info, rgb, grid.resolution, valid, device, report), info
+
+
+def _refine_ground(s: _Surfaces, cfg: PipelineConfig, on_progress: ProgressCallback, warnings: list[str]) -> Any:
+    """Measured heights, learned semantics: ground cells the model sees as road or water become so.
+
+    Heights and the rules decide what stands above ground; on the ground itself height says nothing,
+    and colour and shape (what the network learned) tell a carriageway or a pond from a lawn edge or a
+    yard. Only cells the rules call ground change, and only where the model is at least
+    ``cfg.prediction.min_confidence`` sure.
+    """
+    assert s.labels is not None
+    try:
+        prediction, info = _predict(s.rgb, _covered(s.image), s.grid, cfg, on_progress, "classify")
+    except InputError as err:
+        warnings.append(f"Roads and water were not mapped: {err}")
+        return None
+    ground = (s.labels == objects.rules.GROUND) & (prediction.class_confidence >= cfg.prediction.min_confidence)
+    for code in (ROAD, WATER):
+        s.labels[ground & (prediction.asprs == code)] = code
+    s.refined_confidence = prediction.class_confidence
+    return info
+
+
+def _covered(image: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """Cells where every band of the orthophoto is known."""
+    return np.asarray(np.isfinite(image).all(axis=0), dtype=bool)
+
+
+def _describe_model(info: Any) -> dict[str, Any] | None:
+    if info is None:
+        return None
+    from reconstruction.prediction.weights import describe
+
+    return describe(info)
 
 
 def _surface(
@@ -261,27 +354,69 @@ def _write_features(
     low = objects.low_vegetation_areas(
         s.labels == objects.rules.LOW_VEGETATION, s.grid, cfg.features.min_low_vegetation_m2
     )
+    roads = objects.extract_roads(s.labels == ROAD, s.dtm, s.grid)
+    water = objects.water_bodies(s.labels, s.grid)
+    blocks = objects.land_use_blocks(s.labels, s.grid)
+    confidence = _feature_confidence(s, s.prediction.class_confidence if s.prediction is not None else None)
+    refined = _feature_confidence(s, s.refined_confidence)
     found = {
         # building_id is the feature id inside the 3D Tiles, so a picked building finds its database row.
         "buildings": [
-            objects.Feature("building", b.footprint, {"building_id": b.id, **b.attributes}) for b in buildings
+            objects.Feature("building", b.footprint, {"building_id": b.id, **b.attributes, **confidence(b.footprint)})
+            for b in buildings
         ],
-        "trees": [objects.Feature("tree", t.crown, _tree_attributes(t)) for t in trees],
-        "low_vegetation": [objects.Feature("low_vegetation", p, {"area_m2": round(float(p.area), 1)}) for p in low],
+        "trees": [objects.Feature("tree", t.crown, _tree_attributes(t) | confidence(t.crown)) for t in trees],
+        "low_vegetation": [
+            objects.Feature("low_vegetation", p, {"area_m2": round(float(p.area), 1), **confidence(p)}) for p in low
+        ],
+        "roads": [
+            objects.Feature("road", r.polygon, r.attributes | confidence(r.polygon) | refined(r.polygon)) for r in roads
+        ],
+        "water": [
+            objects.Feature("water", w, {"area_m2": round(float(w.area), 1), **confidence(w), **refined(w)})
+            for w in water
+        ],
+        "land_use": [objects.Feature("land_use", b.polygon, b.attributes) for b in blocks],
     }
+    centrelines = [objects.Feature("road_centreline", r.centreline, r.attributes) for r in roads]
     vectors: dict[str, str] = {}
     for name, features in found.items():
         if features:
             vectors[name] = _rel(gis.write_gpkg(features, folder / f"{name}.gpkg", s.grid.crs, name), out_dir)
+    if centrelines:
+        vectors["road_centrelines"] = _rel(
+            gis.write_gpkg(centrelines, folder / "road_centrelines.gpkg", s.grid.crs, "road_centrelines"), out_dir
+        )
     city = gis.write_cityjson(buildings, folder / "city.json", s.grid.crs, tin=(tin.vertices, tin.triangles))
     vectors["cityjson"] = _rel(city, out_dir)
     everything = [feature for features in found.values() for feature in features]
-    counts = {"building": len(buildings), "tree": len(trees), "low_vegetation": len(low)}
+    counts = {
+        "building": len(buildings),
+        "tree": len(trees),
+        "low_vegetation": len(low),
+        "road": len(roads),
+        "water": len(water),
+        "land_use": len(blocks),
+    }
     # Every feature in WGS 84 GeoJSON too: what web clients and the database loader read.
     vectors["features"] = _rel(
         gis.write_geojson(everything, out_dir / "vectors" / "features.geojson", s.grid.crs), out_dir
     )
     return vectors, counts, buildings
+
+
+def _feature_confidence(
+    s: _Surfaces, raster: npt.NDArray[np.float32] | None
+) -> Callable[[BaseGeometry], dict[str, float]]:
+    """``confidence(geometry)``: the model's mean class confidence inside it ({} without a model raster)."""
+    if raster is None:
+        return lambda _geometry: {}
+
+    def confidence(geometry: BaseGeometry) -> dict[str, float]:
+        inside = rio_features.geometry_mask([geometry], s.grid.shape, s.grid.transform, invert=True, all_touched=True)
+        return {"class_confidence": round(float(raster[inside].mean()), 3)} if inside.any() else {}
+
+    return confidence
 
 
 def _tree_attributes(tree: objects.Tree) -> dict[str, float]:
@@ -304,6 +439,9 @@ def _write_rasters(s: _Surfaces, ndsm: npt.NDArray[np.float32], out_dir: Path) -
         "ndsm": gis.write_cog(ndsm, s.grid, folder / "ndsm.tif", -9999.0),
         "labels": gis.write_cog(s.labels, s.grid, folder / "labels.tif", 0),
     }
+    if s.prediction is not None:
+        written["confidence"] = gis.write_cog(s.prediction.class_confidence, s.grid, folder / "confidence.tif", -1.0)
+        written["height_std"] = gis.write_cog(s.prediction.height_std, s.grid, folder / "height_std.tif", -9999.0)
     return {name: _rel(path, out_dir) for name, path in written.items()}
 
 

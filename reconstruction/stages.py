@@ -3,8 +3,8 @@
 #: Stages in order with their share of the total run time (for an overall percentage).
 STAGES: tuple[tuple[str, float], ...] = (
     ("inputs", 0.05),
-    ("heights", 0.10),
     ("imagery", 0.10),
+    ("heights", 0.10),
     ("terrain", 0.15),
     ("classify", 0.05),
     ("pointcloud", 0.15),

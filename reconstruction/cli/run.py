@@ -1,6 +1,7 @@
 """``run``: reconstruct one area from files into a folder with a manifest.json."""
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -23,6 +24,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder (must be empty or absent)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument(
+        "--model",
+        help="network for an orthophoto without DSM or LiDAR: a shipped name (default citynet-v1) or a weights file",
+    )
+    p.add_argument(
         "--progress",
         choices=["bar", "json", "none"],
         default="bar",
@@ -43,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--out {out} is not empty. Choose another folder or pass --overwrite.")
         shutil.rmtree(out)
     cfg = load_config(args.config) if args.config else PipelineConfig()
+    if args.model:
+        cfg = dataclasses.replace(cfg, prediction=dataclasses.replace(cfg.prediction, model=args.model))
     if args.progress == "json":
         result = run_pipeline(inputs, cfg, out, _json_progress)
         print(json.dumps({"type": "result", "manifest": str(out / MANIFEST), "warnings": result.warnings}))

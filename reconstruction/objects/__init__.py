@@ -10,15 +10,29 @@
 - :class:`Tree` -- top position, height, crown outline and diameter, ground height.
 - :class:`TreeConfig` -- tree detection thresholds.
 - :func:`low_vegetation_areas` -- outlines of low-vegetation patches.
+- :func:`extract_roads` -- road segments: carriageway polygons, centre lines, width, grade, slope.
+- :func:`water_bodies`, :func:`land_use_blocks` -- water outlines; blocks between roads with land use.
+- :func:`patch_polygons` -- outlines of the connected patches of any class mask.
 """
 
 from reconstruction.config import RulesConfig
 from reconstruction.objects.buildings import Building, BuildingConfig, BuildingPart, extract_buildings
 from reconstruction.objects.feature import Feature
+from reconstruction.objects.landuse import Block, LandUseConfig, land_use_blocks, water_bodies
+from reconstruction.objects.patches import patch_polygons
+from reconstruction.objects.roads import Road, RoadConfig, extract_roads
 from reconstruction.objects.rules import classify_by_rules
 from reconstruction.objects.trees import Tree, TreeConfig, detect_trees, low_vegetation_areas
 
 __all__ = [
+    "Block",
+    "LandUseConfig",
+    "Road",
+    "RoadConfig",
+    "extract_roads",
+    "land_use_blocks",
+    "patch_polygons",
+    "water_bodies",
     "Building",
     "BuildingConfig",
     "BuildingPart",

@@ -32,8 +32,9 @@ from scipy import ndimage
 from shapely.geometry import Polygon, shape
 
 from reconstruction.config import TreeConfig
-from reconstruction.errors import ConfigError, InputError
+from reconstruction.errors import InputError
 from reconstruction.io.grid import Grid
+from reconstruction.objects.patches import patch_polygons
 
 Mask = npt.NDArray[np.bool_]
 Heights = npt.NDArray[np.float32]
@@ -138,18 +139,7 @@ def low_vegetation_areas(mask: Mask, grid: Grid, min_area_m2: float) -> list[Pol
         ConfigError: ``min_area_m2`` is negative or not finite.
         InputError: The mask does not match the grid or the grid is not north-up.
     """
-    if not (isinstance(min_area_m2, int | float) and math.isfinite(min_area_m2) and min_area_m2 >= 0):
-        raise ConfigError(f"min_area_m2 must be a finite number >= 0 (square metres), got {min_area_m2!r}")
-    _check_inputs({"low-vegetation mask": mask}, grid)
-    patches, count = ndimage.label(np.asarray(mask, bool), structure=_CROSS)
-    areas = np.bincount(patches.ravel(), minlength=count + 1) * grid.resolution**2
-    polygons = []
-    for label, window in enumerate(ndimage.find_objects(patches), start=1):
-        if window is None or areas[label] < min_area_m2:
-            continue
-        transform = grid.transform @ Affine.translation(window[1].start, window[0].start)
-        polygons.append(_outline(patches[window] == label, transform))
-    return polygons
+    return patch_polygons(mask, grid, min_area_m2, "low-vegetation mask")
 
 
 def _check_inputs(arrays: dict[str, npt.NDArray[np.generic]], grid: Grid) -> None:

@@ -9,6 +9,7 @@ import rasterio
 from pyproj import Transformer
 
 from reconstruction import STAGES, PipelineConfig, PipelineInputs, run_pipeline
+from reconstruction.config import PredictionConfig
 from reconstruction.errors import CRSError, MissingHeightError, OverlapError
 from reconstruction.synthetic import SceneConfig, generate_scene, write_scene
 from tests.reconstruction.tiles3d.tileset_reader import read_tileset_points
@@ -107,9 +108,11 @@ def test_montpellier_with_lidar_keeps_the_lidar_classes(montpellier, tmp_path):
     assert result.manifest["stats"]["points"] > 50_000
 
 
-def test_only_an_orthophoto_fails_clearly_without_inventing_heights(small_scene_files, tmp_path):
-    with pytest.raises(MissingHeightError, match="never invents heights"):
-        run_pipeline(PipelineInputs(ortho=small_scene_files["ortho"]), PipelineConfig(), tmp_path / "out")
+def test_only_an_orthophoto_without_a_model_fails_clearly(small_scene_files, tmp_path):
+    cfg = PipelineConfig(prediction=PredictionConfig(model="no-such-model"))
+    with pytest.raises(MissingHeightError, match="heights cannot be predicted: no model named 'no-such-model'"):
+        run_pipeline(PipelineInputs(ortho=small_scene_files["ortho"]), cfg, tmp_path / "out")
+    assert not (tmp_path / "out" / "manifest.json").exists()
 
 
 def test_dsm_elsewhere_is_refused(small_scene_files, tmp_path):
@@ -142,3 +145,30 @@ def test_library_imports_without_django_and_cheaply():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_an_orthophoto_alone_reconstructs_with_the_shipped_model(tmp_path):
+    # A generated town the model never saw (training used seeds 1-48, validation 100-103).
+    scene = generate_scene(SceneConfig(size_m=80, seed=777))
+    files = write_scene(scene, tmp_path / "scene")
+    reports = []
+    result = run_pipeline(
+        PipelineInputs(ortho=files["ortho"]), PipelineConfig(), tmp_path / "out", lambda *r: reports.append(r)
+    )
+    m = result.manifest
+    assert m["height_source"] == "predicted" and m["model"]["name"] == "citynet-v1"
+    assert any("predicted from the orthophoto by citynet-v1" in w for w in result.warnings)
+    assert m["stats"]["features"]["building"] >= 1 and m["stats"]["points"] > 0
+    assert {"confidence", "height_std"} <= set(m["rasters"])
+    with rasterio.open(tmp_path / "out" / m["rasters"]["confidence"]) as src:
+        confidence = src.read(1)
+    assert 0.0 < confidence.min() and confidence.max() <= 1.0
+    assert any(stage == "heights" and "citynet-v1" in message for stage, _, message in reports)
+    # Predicted buildings stand where the town has buildings.
+    with rasterio.open(tmp_path / "out" / m["rasters"]["labels"]) as src:
+        labels = src.read(1)
+    truth = np.asarray(scene.labels)
+    k = truth.shape[0] // labels.shape[0]
+    truth = truth[::k, ::k][: labels.shape[0], : labels.shape[1]]
+    predicted_building = labels == 6
+    assert (truth[predicted_building] == 6).mean() > 0.6

@@ -37,9 +37,13 @@ def test_run_refuses_a_non_empty_output_folder(small_scene_files, tmp_path):
 
 
 def test_errors_are_one_clear_line_and_exit_status_2(small_scene_files, tmp_path):
-    done = _cli("run", "--ortho", str(small_scene_files["ortho"]), "--out", str(tmp_path / "o"), "--progress", "none")
+    out = str(tmp_path / "o")
+    done = _cli(
+        "run", "--ortho", str(small_scene_files["ortho"]), "--model", "nope", "--out", out, "--progress", "none"
+    )
     assert done.returncode == 2
-    assert done.stderr.startswith("error: This area has only an orthophoto")
+    assert done.stderr.startswith("error: This area has only an orthophoto and its heights cannot be predicted")
+    assert "no model named 'nope'" in done.stderr
     assert "Traceback" not in done.stderr
 
 
