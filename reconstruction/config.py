@@ -293,12 +293,14 @@ class PipelineInputs:
         dsm: optional DSM GeoTIFF (metres).
         lidar: optional LAS/LAZ point cloud.
         epsg: EPSG code for inputs that carry no CRS.
+        footprints: optional building footprints (GeoPackage, GeoJSON, ...) that guide buildings.
     """
 
     ortho: Path
     dsm: Path | None = None
     lidar: Path | None = None
     epsg: int | None = None
+    footprints: Path | None = None
 
 
 def load_config(path: Path) -> PipelineConfig:

@@ -17,16 +17,18 @@ from shapely.geometry.base import BaseGeometry
 
 from reconstruction import gis, objects, pointcloud, terrain, tiles3d
 from reconstruction.config import PipelineConfig, PipelineInputs
-from reconstruction.errors import InputError, MissingHeightError
+from reconstruction.errors import InputError, MissingHeightError, OverlapError
 from reconstruction.io import (
     Grid,
     LidarInfo,
     RasterInfo,
     crs_label,
+    inspect_footprints,
     inspect_lidar,
     inspect_raster,
     intersect,
     is_metric_projected,
+    read_footprints,
     read_onto_grid,
     read_points,
     to_rgb8,
@@ -89,6 +91,7 @@ def run_pipeline(
         ortho, dsm_info, lidar_info = _inspect_inputs(inputs, cfg)
         warnings += [w for info in (ortho, dsm_info, lidar_info) if info for w in info.warnings]
         grid = _working_grid(ortho, dsm_info, lidar_info, cfg)
+        footprints = _footprints(inputs, grid, warnings)
     with stage("imagery", "Resampling the orthophoto"):
         image = read_onto_grid(ortho, grid, Resampling.average)
         rgb = to_rgb8(image[:3], ortho.dtype)
@@ -140,7 +143,7 @@ def run_pipeline(
             cloud, filter_report = pointcloud.clean_point_cloud(cloud, cfg.filter)
         las_path = _write_points(cloud, out_dir, grid.crs)
     with stage("features", "Modelling buildings (LoD1), trees and low vegetation"):
-        vectors, feature_counts, buildings = _write_features(surfaces, ndsm, tin, cfg, out_dir)
+        vectors, feature_counts, buildings = _write_features(surfaces, ndsm, tin, footprints, cfg, out_dir)
     with stage("rasters", "Writing GeoTIFF rasters"):
         rasters = _write_rasters(surfaces, ndsm, out_dir)
     with stage("tiles", "Writing 3D Tiles"):
@@ -193,8 +196,10 @@ def check_inputs(inputs: PipelineInputs, cfg: PipelineConfig) -> list[str]:
         InputError: an input is unreadable, unsuitable, has no CRS, or the inputs do not overlap.
     """
     ortho, dsm, lidar = _inspect_inputs(inputs, cfg)
-    _working_grid(ortho, dsm, lidar, cfg)
-    return [w for info in (ortho, dsm, lidar) if info for w in info.warnings]
+    grid = _working_grid(ortho, dsm, lidar, cfg)
+    warnings: list[str] = []
+    _footprints(inputs, grid, warnings)
+    return [w for info in (ortho, dsm, lidar) if info for w in info.warnings] + warnings
 
 
 def _inspect_inputs(
@@ -236,6 +241,25 @@ def _working_grid(ortho: RasterInfo, dsm: RasterInfo | None, lidar: LidarInfo | 
             f"({cfg.limits.max_grid_pixels:,} cells). Upload a smaller area or choose a coarser resolution."
         )
     return grid
+
+
+def _footprints(inputs: PipelineInputs, grid: Grid, warnings: list[str]) -> list[Any] | None:
+    """The user's building footprints on the area, in the grid's CRS (None without a footprint file).
+
+    Raises:
+        InputError: the file is unreadable, not polygons, has no CRS, or none of it touches the area.
+    """
+    if inputs.footprints is None:
+        return None
+    info = inspect_footprints(inputs.footprints, inputs.epsg)
+    warnings += info.warnings
+    polygons = read_footprints(info, grid.crs, grid.bounds)
+    if not polygons:
+        raise OverlapError(
+            f"None of the {info.count:,} footprints in the {info.label} touches the area; "
+            "check it is the same place (and its CRS)."
+        )
+    return polygons
 
 
 def _predict(
@@ -343,13 +367,19 @@ def _write_points(cloud: pointcloud.PointCloud, out_dir: Path, crs: CRS) -> Path
 
 
 def _write_features(
-    s: _Surfaces, ndsm: npt.NDArray[np.float32], tin: terrain.Tin, cfg: PipelineConfig, out_dir: Path
+    s: _Surfaces,
+    ndsm: npt.NDArray[np.float32],
+    tin: terrain.Tin,
+    footprints: list[Any] | None,
+    cfg: PipelineConfig,
+    out_dir: Path,
 ) -> tuple[dict[str, str], dict[str, int], list[objects.Building]]:
     """Buildings (LoD1, with attributes) and vegetation patches as GeoPackage, GeoJSON and CityJSON."""
     assert s.labels is not None and s.dtm is not None
     folder = out_dir / "vectors"
     folder.mkdir(exist_ok=True)
-    buildings = objects.extract_buildings(s.labels == objects.rules.BUILDING, ndsm, s.dtm, s.grid, cfg.buildings)
+    mask = s.labels == objects.rules.BUILDING
+    buildings = objects.extract_buildings(mask, ndsm, s.dtm, s.grid, cfg.buildings, footprints)
     trees = objects.detect_trees(s.labels == objects.rules.HIGH_VEGETATION, ndsm, s.dtm, s.grid, cfg.trees)
     low = objects.low_vegetation_areas(
         s.labels == objects.rules.LOW_VEGETATION, s.grid, cfg.features.min_low_vegetation_m2

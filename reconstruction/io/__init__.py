@@ -7,15 +7,20 @@
 - :class:`Grid` -- the working grid; :func:`intersect` -- overlap of two extents.
 - :func:`resolve_crs`, :func:`crs_from_epsg`, :func:`crs_label` -- CRS decisions.
 - :func:`to_rgb8` -- orthophoto values to display colours.
+- :func:`inspect_footprints` / :func:`read_footprints` -- building footprints a user already has.
 """
 
 from reconstruction.io.colour import to_rgb8
 from reconstruction.io.crs import crs_from_epsg, crs_label, is_metric_projected, resolve_crs, utm_for
+from reconstruction.io.footprints import FootprintInfo, inspect_footprints, read_footprints
 from reconstruction.io.grid import Grid, intersect
 from reconstruction.io.lidar import LidarInfo, LidarPoints, inspect_lidar, read_points
 from reconstruction.io.raster import RasterInfo, inspect_raster, read_onto_grid
 
 __all__ = [
+    "FootprintInfo",
+    "inspect_footprints",
+    "read_footprints",
     "Grid",
     "LidarInfo",
     "LidarPoints",

@@ -54,6 +54,10 @@ EAVE_PERCENTILE = 25.0
 RIDGE_PERCENTILE = 99.0
 PART_HEIGHT_PERCENTILE = 70.0
 
+#: A map footprint becomes a building when the building mask covers at least this share of it (a
+#: demolished or mismapped building is left out; roofs overhanging their footprint still count).
+MAP_COVER_SHARE = 0.3
+
 #: nDSM steps are measured between cells up to this far apart (at least one cell): far enough to catch a wall
 #: blurred over two cells, close enough that a 45 degree roof rises less than the 3 m default jump.
 STEP_WINDOW_M = 1.0
@@ -98,8 +102,21 @@ class Building:
     attributes: dict[str, float | int | str]
 
 
-def extract_buildings(mask: Mask, ndsm: Heights, dtm: Heights, grid: Grid, cfg: BuildingConfig) -> list[Building]:
+def extract_buildings(
+    mask: Mask,
+    ndsm: Heights,
+    dtm: Heights,
+    grid: Grid,
+    cfg: BuildingConfig,
+    footprints: list[Polygon | MultiPolygon] | None = None,
+) -> list[Building]:
     """Turn a building mask into buildings with LoD1 parts and attributes.
+
+    With ``footprints`` ("use the map you already have": cadastre, BAG, OSM), each map footprint that
+    the mask covers for at least ``MAP_COVER_SHARE`` of its area becomes one building made of the
+    footprint's cells, so touching terraced houses stay separate buildings; mask cells outside every
+    kept footprint still form buildings of their own (new buildings the map lacks). The attribute
+    ``footprint_source`` says which: ``"map"`` or ``"image"``.
 
     Connected patches (4-connected) of the mask become buildings once speckles (features one cell
     wide, patches under ``min_area_m2``) are removed and holes under ``min_part_area_m2`` filled; larger
@@ -115,9 +132,11 @@ def extract_buildings(mask: Mask, ndsm: Heights, dtm: Heights, grid: Grid, cfg: 
         dtm: (H, W) terrain height, metres.
         grid: The north-up grid of the three rasters (metric CRS).
         cfg: Thresholds.
+        footprints: optional map footprints in the grid's CRS.
 
     Returns:
-        Buildings in reading order (top row first, then left to right), ids from 1.
+        Buildings in reading order (top row first, then left to right), ids from 1; with
+        ``footprints``, map buildings first in the map's order.
 
     Raises:
         InputError: The rasters do not match the grid or the grid is not north-up.
@@ -126,7 +145,7 @@ def extract_buildings(mask: Mask, ndsm: Heights, dtm: Heights, grid: Grid, cfg: 
     cell_area = grid.resolution**2
     tolerance = grid.resolution if cfg.simplify_m is None else cfg.simplify_m
     clean = _clean_mask(np.asarray(mask, bool), cfg.min_area_m2 / cell_area, cfg.min_part_area_m2 / cell_area)
-    components, _ = ndimage.label(clean, structure=_CROSS)
+    components, from_map = _components(clean, footprints or [], grid, cfg.min_area_m2 / cell_area)
     buildings: list[Building] = []
     for label, window in enumerate(ndimage.find_objects(components), start=1):
         if window is None:
@@ -138,8 +157,36 @@ def extract_buildings(mask: Mask, ndsm: Heights, dtm: Heights, grid: Grid, cfg: 
         transform = grid.transform @ Affine.translation(cols.start - 1, rows.start - 1)
         building = _building(len(buildings) + 1, inside, heights, ground, transform, grid.resolution, tolerance, cfg)
         if building is not None:
+            if footprints is not None:
+                building.attributes["footprint_source"] = "map" if label <= from_map else "image"
             buildings.append(building)
     return buildings
+
+
+def _components(
+    clean: Mask, footprints: list[Polygon | MultiPolygon], grid: Grid, min_cells: float
+) -> tuple[npt.NDArray[np.int32], int]:
+    """Label image of the buildings: map footprints first (1..k), then the mask's leftover patches.
+
+    Returns:
+        The labels and ``k``, the number of labels that come from the map.
+    """
+    labels = np.zeros(grid.shape, np.int32)
+    k = 0
+    for polygon in footprints:
+        cells = rio_features.geometry_mask([polygon], grid.shape, grid.transform, invert=True) & (labels == 0)
+        if cells.sum() and (clean & cells).sum() >= MAP_COVER_SHARE * cells.sum():
+            k += 1
+            labels[cells] = k
+    rest = clean & (labels == 0)
+    rest = ndimage.binary_opening(rest, structure=np.ones((2, 2), bool))  # slivers along map outlines
+    patches, count = ndimage.label(rest, structure=_CROSS)
+    big = np.bincount(patches.ravel(), minlength=count + 1) >= min_cells
+    big[0] = False
+    renumber = np.zeros(count + 1, np.int32)
+    renumber[big] = np.arange(k + 1, k + 1 + int(big.sum()), dtype=np.int32)
+    labels[rest] = renumber[patches[rest]]
+    return labels, k
 
 
 def _check_inputs(mask: Mask, ndsm: Heights, dtm: Heights, grid: Grid) -> None:

@@ -181,3 +181,28 @@ def test_montpellier_long_building(montpellier_lidar_grid):
     assert 6.3 < main.height_m < 7.3 and main.footprint.area > 500
     covered = sum(b.footprint.area for b in buildings)
     assert abs(covered - mask.sum() * 0.25) < 0.05 * mask.sum() * 0.25  # measured 665.5 m2 of 671.25 m2 of mask
+
+
+def _cell_box(r0: int, r1: int, c0: int, c1: int) -> shapely.Polygon:
+    t = GRID.transform
+    return shapely.box(t.c + c0 * 0.5, t.f - r1 * 0.5, t.c + c1 * 0.5, t.f - r0 * 0.5)
+
+
+def test_map_footprints_split_a_terrace_the_heights_cannot():
+    # Three touching houses of the same height: one block from the mask alone, three with the map.
+    mask, ndsm, dtm = _blocks((20, 60, 20, 50, 7.0), (20, 60, 50, 80, 7.0), (20, 60, 80, 110, 7.0))
+    assert len(extract_buildings(mask, ndsm, dtm, GRID, BuildingConfig())) == 1
+    houses = [_cell_box(20, 60, c, c + 30) for c in (20, 50, 80)]
+    demolished = _cell_box(100, 140, 150, 190)  # on the map, but the imagery sees no building there
+    buildings = extract_buildings(mask, ndsm, dtm, GRID, BuildingConfig(), [*houses, demolished])
+    assert len(buildings) == 3
+    for house, building in zip(houses, buildings, strict=True):
+        assert building.footprint.symmetric_difference(house).area < 1.0
+        assert building.attributes["footprint_source"] == "map" and building.attributes["height_m"] == 7.0
+
+
+def test_buildings_missing_from_the_map_are_still_found():
+    mask, ndsm, dtm = _blocks((20, 60, 20, 60, 6.0), (100, 140, 100, 150, 12.0))
+    buildings = extract_buildings(mask, ndsm, dtm, GRID, BuildingConfig(), [_cell_box(20, 60, 20, 60)])
+    assert [b.attributes["footprint_source"] for b in buildings] == ["map", "image"]
+    assert buildings[1].attributes["height_m"] == 12.0 and buildings[1].footprint.area == pytest.approx(500.0)
