@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django, websockets (with the session's user) through Channels."""
 
 import os
 
@@ -7,11 +7,25 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 django_http = get_asgi_application()  # set up Django before importing consumers
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
 from backend.jobs.routing import websocket_urlpatterns  # noqa: E402
 
+try:
+    settings.SECRET_KEY  # noqa: B018 - Django raises when it is empty (no RS3D_SECRET_KEY without DEBUG)
+except ImproperlyConfigured as err:
+    raise ImproperlyConfigured(
+        "rs3d will not serve without a secret key: set RS3D_SECRET_KEY to a long random string (for example "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or RS3D_DEBUG=1 for a local demo."
+    ) from err
+
 application = ProtocolTypeRouter(
-    {"http": django_http, "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns))}
+    {
+        "http": django_http,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
 )

@@ -1,9 +1,9 @@
 """Settings for both run modes, chosen from the environment.
 
 Embedded default (nothing set): SQLite + SpatiaLite under ``RS3D_HOME`` (default ``./var``), the
-database task backend with ``manage.py db_worker``, an in-process channel layer.
-Scale mode: ``DATABASE_URL=postgis://...`` uses PostgreSQL/PostGIS, ``REDIS_URL=redis://...`` the
-Redis channel layer.
+database task backend with ``manage.py rs3d_worker``, an in-process channel layer.
+Scale mode: ``DATABASE_URL=postgis://...`` (or ``postgres://``) uses PostgreSQL/PostGIS,
+``REDIS_URL=redis://...`` the Redis channel layer; the task queue stays in the database.
 """
 
 import os
@@ -21,10 +21,16 @@ def _env_bool(name: str, default: bool) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in RS3D_HOME."""
+def _secret_key(debug: bool) -> str:
+    """SECRET_KEY from the environment; only with DEBUG one generated once and kept in RS3D_HOME.
+
+    Without DEBUG and without RS3D_SECRET_KEY it is empty: Django refuses anything that signs (sessions,
+    CSRF, tokens) and backend.asgi refuses to start the web server.
+    """
     if key := os.environ.get("RS3D_SECRET_KEY"):
         return key
+    if not debug:
+        return ""
     path = RS3D_HOME / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
@@ -32,8 +38,8 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
-SECRET_KEY = _secret_key()
 DEBUG = _env_bool("RS3D_DEBUG", False)
+SECRET_KEY = _secret_key(DEBUG)
 ALLOWED_HOSTS = os.environ.get("RS3D_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("RS3D_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -47,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_tasks",
@@ -82,27 +89,31 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "backend.viewer.context.accounts",
             ],
         },
     },
 ]
 
 # --- database: SpatiaLite by default, PostGIS with DATABASE_URL -------------------------------------
+# Embedded SQLite: a web process and a worker share the file, so wait for the writer instead of failing.
+_SQLITE_OPTIONS = {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
 if database_url := os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(database_url, conn_max_age=60)}
+    # postgres://, postgresql:// and postgis:// all mean PostGIS (GeoDjango needs the spatial backend);
+    # spatialite:///path is the embedded database at another place (the lost-worker tests use it).
+    # No persistent connections: under ASGI, database_sync_to_async runs in pool threads whose kept-open
+    # connections would leak (Django's docs advise against them with ASGI).
+    DATABASES = {"default": dj_database_url.parse(database_url, conn_max_age=0, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+    if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.spatialite":
+        DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.contrib.gis.db.backends.spatialite",
             "NAME": RS3D_HOME / "db.sqlite3",
-            # A web process and a worker share the file: wait for the writer instead of failing at once.
-            "OPTIONS": {
-                "timeout": 30,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL;",
-            },
+            "OPTIONS": dict(_SQLITE_OPTIONS),
             "TEST": {"NAME": RS3D_HOME / "test-db.sqlite3"},
         }
     }
@@ -110,9 +121,18 @@ SPATIALITE_LIBRARY_PATH = os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatial
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- background tasks and websockets ----------------------------------------------------------------
+# The database task backend in both modes: on PostgreSQL, workers on any number of machines poll the
+# same table and claim a task with SELECT ... FOR UPDATE SKIP LOCKED, so each task runs once.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A running job's worker stamps Job.heartbeat every few seconds; a running job silent for longer than
+# this is marked failed ("the worker stopped responding") by workers and by readers of the job.
+RS3D_JOB_LEASE_SECONDS = float(os.environ.get("RS3D_JOB_LEASE_SECONDS", 60))
 if redis_url := os.environ.get("REDIS_URL"):
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}}
+    # Job changes are pushed to websocket consumers through Redis, whichever machine runs them.
+    # redis-py 8 reads with a 5 s socket timeout by default, which cuts channels-redis's blocking 5 s
+    # BZPOPMIN short and drops every idle websocket (channels_redis issue 422): wait longer than that.
+    _redis = {"address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 5}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_redis]}}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -139,6 +159,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    # Token first: an anonymous request is then answered 401 with "WWW-Authenticate: Token".
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_THROTTLE_RATES": {"uploads": os.environ.get("RS3D_UPLOAD_RATE", "30/hour")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "rs3d API",
@@ -148,6 +175,31 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- accounts and security ---------------------------------------------------------------------------
+LOGIN_URL = "viewer:login"
+LOGIN_REDIRECT_URL = "viewer:area-list"
+LOGOUT_REDIRECT_URL = "viewer:area-list"
+RS3D_ALLOW_SIGNUP = _env_bool("RS3D_ALLOW_SIGNUP", True)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Behind an HTTPS proxy (RS3D_HTTPS=1): cookies only over HTTPS, plain HTTP redirected. Off by default so
+# that a plain http://127.0.0.1 run keeps its login. The proxy must set X-Forwarded-Proto.
+if _env_bool("RS3D_HTTPS", False):
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("RS3D_HSTS_SECONDS", "0"))
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

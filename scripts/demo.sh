@@ -3,12 +3,13 @@
 # http://127.0.0.1:8000 with a background worker beside the web server. Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export RS3D_DEBUG="${RS3D_DEBUG:-1}"  # local demo: development secret key; set RS3D_DEBUG=0 and RS3D_SECRET_KEY to serve for real
 bash scripts/setup.sh
 
 .venv/bin/python manage.py seed_demo
 
 port="${RS3D_PORT:-8000}"
-.venv/bin/python manage.py db_worker --no-reload --interval 1 &
+.venv/bin/python manage.py rs3d_worker --no-reload --interval 1 &
 worker=$!
 .venv/bin/daphne -b 127.0.0.1 -p "$port" backend.asgi:application &
 web=$!
@@ -22,4 +23,6 @@ stop() {
 trap 'stop; exit 130' INT TERM
 trap stop EXIT
 echo "rs3d is serving on http://127.0.0.1:$port  (Ctrl-C stops the server and the worker)"
+echo "The demo city is public. To upload your own areas, make an account at http://127.0.0.1:$port/accounts/signup/"
+echo "  (or: .venv/bin/python manage.py createsuperuser)"
 wait -n "$web" "$worker"  # if either dies, stop the other

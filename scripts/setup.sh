@@ -3,7 +3,8 @@
 # (from Debian's /usr/bin/python3, whose sqlite3 can load SpatiaLite), pinned Python packages,
 # CesiumJS from npm, collected static files and the database schema.
 #   scripts/setup.sh            what the app needs
-#   scripts/setup.sh --test     plus what the tests need (Chromium, PostGIS, Redis clients)
+#   scripts/setup.sh --test     plus what the tests need: Chromium, and PostgreSQL/PostGIS + Redis servers
+#                               with a test role and database for the scale-mode pass (see scripts/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +52,40 @@ if [ "$(sha256sum frontend/package-lock.json | cut -d' ' -f1)" != "$(cat "$stamp
   say "installing CesiumJS (npm ci)"
   (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
   sha256sum frontend/package-lock.json | cut -d' ' -f1 > "$stamp"
+fi
+
+if [ "$want_test" = 1 ]; then
+  # Scale-mode test servers (scripts/test.sh's third pass). Start them if they are installed but down
+  # (containers without systemd), then make sure the test role and database exist.
+  if ! pg_isready -q -h 127.0.0.1 2>/dev/null && command -v pg_ctlcluster >/dev/null; then
+    say "starting PostgreSQL"
+    pg_ctlcluster 15 main start 2>/dev/null || service postgresql start >/dev/null 2>&1 || true
+    for _ in $(seq 20); do pg_isready -q -h 127.0.0.1 && break; sleep 0.5; done
+  fi
+  if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && command -v redis-server >/dev/null; then
+    say "starting Redis"
+    service redis-server start >/dev/null 2>&1 || redis-server --daemonize yes >/dev/null || true
+    for _ in $(seq 20); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.5; done
+  fi
+  if pg_isready -q -h 127.0.0.1 2>/dev/null && [ "$(id -u)" = 0 ]; then
+    # Role rs3d (password rs3d, local test use only) and its database rs3d, created once.
+    # SUPERUSER, because Django's test runner creates a fresh test_rs3d database on every run and then
+    # runs CREATE EXTENSION postgis in it, which PostgreSQL allows only to superusers (PostGIS is not a
+    # "trusted" extension). The alternative, installing PostGIS into template1, would change every
+    # database later created on this server, so we keep the privilege on this one local test role.
+    # A production database needs no superuser: create the extension once, then use a plain owner role.
+    psql_admin() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
+    if [ "$(psql_admin -Atc "SELECT 1 FROM pg_roles WHERE rolname = 'rs3d'")" != 1 ]; then
+      say "creating the PostgreSQL test role rs3d"
+      psql_admin -c "CREATE ROLE rs3d LOGIN SUPERUSER CREATEDB PASSWORD 'rs3d'"
+    fi
+    if [ "$(psql_admin -Atc "SELECT 1 FROM pg_database WHERE datname = 'rs3d'")" != 1 ]; then
+      say "creating the PostgreSQL test database rs3d"
+      psql_admin -c "CREATE DATABASE rs3d OWNER rs3d"
+    fi
+    runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d rs3d -c "SET client_min_messages TO warning" \
+      -c "CREATE EXTENSION IF NOT EXISTS postgis"
+  fi
 fi
 
 say "collecting static files and migrating the database"

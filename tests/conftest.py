@@ -41,6 +41,32 @@ def generated_city(folder: Path, size_m: int, seed: int) -> dict[str, Path]:
     return {name: folder / f"{name}.tif" for name in ("ortho", "dsm", "dtm", "labels")}
 
 
+_SPARSE_LIDAR = """
+import sys, laspy, numpy as np, rasterio
+from pyproj import CRS
+with rasterio.open(sys.argv[1]) as src:
+    b, crs = src.bounds, CRS.from_user_input(src.crs)
+n = int((b.right - b.left) * (b.top - b.bottom) / 50)
+rng = np.random.default_rng(0)
+header = laspy.LasHeader(point_format=3, version="1.4")
+header.add_crs(crs)
+header.offsets, header.scales = [b.left, b.bottom, 0.0], [0.01, 0.01, 0.01]
+las = laspy.LasData(header)
+las.x, las.y = rng.uniform(b.left, b.right, n), rng.uniform(b.bottom, b.top, n)
+las.z = rng.uniform(170, 175, n)
+las.classification = np.full(n, 2, np.uint8)
+las.write(sys.argv[2])
+"""
+
+
+def sparse_lidar(dsm: Path, out: Path) -> Path:
+    """A valid LAS over the DSM's extent with one return per 50 m²: it passes the upload checks, and the
+    reconstruction then refuses it as too sparse (a job that fails for a reason a planner can act on).
+    Written in a child process, like :func:`generated_city`."""
+    subprocess.run([sys.executable, "-c", _SPARSE_LIDAR, str(dsm), str(out)], check=True, capture_output=True)
+    return out
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real data folder (../shared/data, or $RS3D_SHARED_DATA)."""

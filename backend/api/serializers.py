@@ -2,10 +2,13 @@
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from rest_framework import serializers
 
 from backend.areas.models import Area, Layer
+from backend.areas.permissions import can_edit
 from backend.jobs.models import Job
 from backend.jobs.serialize import job_state
 
@@ -19,6 +22,18 @@ class AreaCreateSerializer(serializers.Serializer):
     lidar = serializers.FileField(required=False, help_text="LiDAR point cloud, LAS or LAZ")
     epsg = serializers.IntegerField(
         required=False, min_value=1024, max_value=999999, help_text="EPSG code for files that carry no CRS"
+    )
+
+
+class AreaSharingSerializer(serializers.Serializer):
+    """Who sees an area (PATCH by its owner): visibility, and the user and group names of a shared area."""
+
+    visibility = serializers.ChoiceField(choices=Area.Visibility.choices, required=False)
+    shared_users = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.filter(is_active=True), many=True, required=False
+    )
+    shared_groups = serializers.SlugRelatedField(
+        slug_field="name", queryset=Group.objects.all(), many=True, required=False
     )
 
 
@@ -51,17 +66,24 @@ class AreaSerializer(serializers.ModelSerializer):
     crs = serializers.SerializerMethodField()
     bbox_wgs84 = serializers.SerializerMethodField()
     height_offset_m = serializers.SerializerMethodField()
+    height_source = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
     imagery = serializers.SerializerMethodField()
     layers = serializers.SerializerMethodField()
     features_url = serializers.SerializerMethodField()
     latest_job = serializers.SerializerMethodField()
     view_url = serializers.SerializerMethodField()
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    sharing = serializers.SerializerMethodField()
 
     class Meta:
         model = Area
         fields = [
             "id",
             "name",
+            "owner",
+            "visibility",
+            "sharing",
             "status",
             "created",
             "epsg",
@@ -69,6 +91,8 @@ class AreaSerializer(serializers.ModelSerializer):
             "version",
             "bbox_wgs84",
             "height_offset_m",
+            "height_source",
+            "model",
             "imagery",
             "layers",
             "features_url",
@@ -76,6 +100,16 @@ class AreaSerializer(serializers.ModelSerializer):
             "view_url",
         ]
         read_only_fields = fields
+
+    def get_sharing(self, area: Area) -> dict[str, list[str]] | None:
+        """The user and group names a shared area is shown to; only its owner (or staff) reads them."""
+        request = self.context.get("request")
+        if request is None or not can_edit(request.user, area):
+            return None
+        return {
+            "users": sorted(u.get_username() for u in area.shared_users.all()),
+            "groups": sorted(g.name for g in area.shared_groups.all()),
+        }
 
     def get_version(self, area: Area) -> int | None:
         """Current published version number."""
@@ -92,6 +126,14 @@ class AreaSerializer(serializers.ModelSerializer):
     def get_height_offset_m(self, area: Area) -> float | None:
         """Shift for 3D layers so the ground meets imagery draped on the ellipsoid (minus the median ground)."""
         return -float(area.current.manifest["ground_height_m"]) if area.current else None
+
+    def get_height_source(self, area: Area) -> str | None:
+        """Where the current version's heights come from: "dsm", "lidar" or "predicted" (by the model)."""
+        return area.current.manifest.get("height_source") if area.current else None
+
+    def get_model(self, area: Area) -> dict[str, Any] | None:
+        """The network (name, version, training GSD) that predicted classes or heights, if any."""
+        return area.current.manifest.get("model") if area.current else None
 
     def get_imagery(self, area: Area) -> dict[str, Any] | None:
         """The orthophoto image and its rectangle."""

@@ -1,6 +1,13 @@
-"""The upload form of a new area."""
+"""The upload form of a new area, and the form that shares it."""
+
+import re
+from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from backend.areas.models import Area
 
 
 class AreaUploadForm(forms.Form):
@@ -31,3 +38,48 @@ class AreaUploadForm(forms.Form):
         max_value=999999,
         help_text="For example 2154 for Lambert-93 or 28992 for RD New.",
     )
+
+
+class AreaSharingForm(forms.Form):
+    """Who sees an area: its visibility, and for a shared area the user and group names."""
+
+    visibility = forms.ChoiceField(choices=Area.Visibility.choices, widget=forms.RadioSelect)
+    users = forms.CharField(
+        label="Share with users",
+        required=False,
+        help_text="User names, separated by commas or spaces.",
+    )
+    groups = forms.CharField(
+        label="Share with groups",
+        required=False,
+        help_text="Group names, separated by commas.",
+    )
+
+    @classmethod
+    def for_area(cls, area: Area, data: Any = None) -> "AreaSharingForm":  # noqa: ANN401 - request.POST or None
+        """The form filled with the area's current sharing."""
+        initial = {
+            "visibility": area.visibility,
+            "users": ", ".join(sorted(u.get_username() for u in area.shared_users.all())),
+            "groups": ", ".join(sorted(g.name for g in area.shared_groups.all())),
+        }
+        return cls(data, initial=initial)
+
+    def clean_users(self) -> list[Any]:
+        """The named active users; every name must exist."""
+        names = [n for n in re.split(r"[\s,]+", self.cleaned_data["users"]) if n]
+        model = get_user_model()
+        found = {u.get_username(): u for u in model.objects.filter(**{f"{model.USERNAME_FIELD}__in": names})}
+        missing = [n for n in names if n not in found or not found[n].is_active]
+        if missing:
+            raise forms.ValidationError(f"No such user: {', '.join(missing)}.")
+        return list(found.values())
+
+    def clean_groups(self) -> list[Group]:
+        """The named groups; every name must exist."""
+        names = [n.strip() for n in self.cleaned_data["groups"].split(",") if n.strip()]
+        found = {g.name: g for g in Group.objects.filter(name__in=names)}
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise forms.ValidationError(f"No such group: {', '.join(missing)}.")
+        return list(found.values())

@@ -15,8 +15,20 @@ class Area(models.Model):
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
 
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", "Private: only the owner"
+        SHARED = "shared", "Shared: the owner and the users and groups named"
+        PUBLIC = "public", "Public: anyone, without logging in"
+
     name = models.CharField(max_length=200)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
+    shared_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="shared_areas", help_text="who sees a shared area"
+    )
+    shared_groups = models.ManyToManyField(
+        "auth.Group", blank=True, related_name="shared_areas", help_text="whose members see a shared area"
+    )
     epsg = models.PositiveIntegerField(null=True, blank=True, help_text="EPSG code for sources without a CRS")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.EMPTY)
     current = models.ForeignKey("Publication", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

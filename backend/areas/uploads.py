@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -38,8 +39,8 @@ class AreaUpload:
     epsg: int | None = None
 
 
-def create_area(upload: AreaUpload, owner: object | None = None) -> tuple[Area, list[str]]:
-    """Validate the uploaded files and store them as a new Area.
+def create_area(upload: AreaUpload, owner: AbstractBaseUser | None = None) -> tuple[Area, list[str]]:
+    """Validate the uploaded files and store them as a new Area owned by ``owner`` (private to start with).
 
     Returns:
         The area and warnings for the user.
@@ -63,7 +64,7 @@ def create_area(upload: AreaUpload, owner: object | None = None) -> tuple[Area, 
     try:
         stored = _save(files, incoming)
         warnings = _validate(stored, upload.epsg)
-        return _store(upload, files, stored, incoming), warnings
+        return _store(upload, files, stored, incoming, owner), warnings
     finally:
         shutil.rmtree(incoming, ignore_errors=True)
         with contextlib.suppress(OSError):
@@ -104,10 +105,16 @@ def _validate(stored: dict[str, Path], epsg: int | None) -> list[str]:
         raise UploadRejected(str(err)) from err
 
 
-def _store(upload: AreaUpload, files: dict[str, UploadedFile], stored: dict[str, Path], incoming: Path) -> Area:
+def _store(
+    upload: AreaUpload,
+    files: dict[str, UploadedFile],
+    stored: dict[str, Path],
+    incoming: Path,
+    owner: AbstractBaseUser | None,
+) -> Area:
     sizes = {kind: path.stat().st_size for kind, path in stored.items()}
     with transaction.atomic():
-        area = Area.objects.create(name=upload.name, epsg=upload.epsg)
+        area = Area.objects.create(name=upload.name, epsg=upload.epsg, owner=owner)
         target = area.folder / "sources"
         target.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -29,6 +29,9 @@ class Job(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(
+        null=True, blank=True, help_text="last sign of life from the worker running it (see backend.jobs.lease)"
+    )
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

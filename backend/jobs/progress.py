@@ -5,6 +5,7 @@ import time
 from django.utils import timezone
 
 from backend.jobs.models import Job, JobEvent
+from backend.jobs.notify import notify_job_changed
 from reconstruction import Cancelled, overall_fraction
 
 
@@ -12,8 +13,9 @@ class JobProgress:
     """A ``on_progress(stage, fraction, message)`` callback that records into a Job.
 
     The job row is written at most every ``interval`` seconds (and at every stage boundary), so a fast
-    stage does not flood the database. Each write also checks whether the user cancelled the job,
-    and raises :class:`Cancelled` if so.
+    stage does not flood the database. Each write also stamps the job's heartbeat, wakes the websocket
+    consumers through the channel layer, and checks whether the user cancelled the job (raising
+    :class:`Cancelled` if so).
     """
 
     def __init__(self, job: Job, interval: float = 0.5) -> None:
@@ -32,7 +34,9 @@ class JobProgress:
         progress = round(overall_fraction(stage, fraction), 4)
         if Job.objects.filter(pk=self.job.pk, status=Job.Status.CANCELLED).exists():
             raise Cancelled("The job was cancelled.")
+        stamp = timezone.now()
         Job.objects.filter(pk=self.job.pk).update(
-            stage=stage, progress=progress, message=message[:500], updated=timezone.now()
+            stage=stage, progress=progress, message=message[:500], updated=stamp, heartbeat=stamp
         )
         JobEvent.objects.create(job=self.job, stage=stage, progress=progress, message=message[:500])
+        notify_job_changed(self.job.pk)

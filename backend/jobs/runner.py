@@ -6,23 +6,49 @@ returned after every job, and cancelling is a terminate(). It also keeps two GDA
 GeoDjango's system GDAL in the worker and the wheels' bundled GDAL in the child.
 """
 
+import ctypes
+import ctypes.util
 import json
+import os
+import selectors
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from reconstruction import Cancelled, PipelineInputs, RS3DError
+from reconstruction import PipelineInputs, RS3DError
 from reconstruction.errors import ProcessingError
 from reconstruction.progress import ProgressCallback
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_STDERR_KEEP = 64 * 1024  # the tail of the child's stderr kept for the error message
 
 
 class PipelineFailed(RS3DError):
     """The child reported one of our errors; the message is the user-facing one."""
 
 
-def run_pipeline_process(inputs: PipelineInputs, out_dir: Path, on_progress: ProgressCallback) -> list[str]:
+def run_pipeline_process(
+    inputs: PipelineInputs,
+    out_dir: Path,
+    on_progress: ProgressCallback,
+    on_tick: Callable[[], None] | None = None,
+    tick_seconds: float = 5.0,
+) -> list[str]:
     """Run ``python -m reconstruction run`` on ``inputs`` into ``out_dir``.
+
+    The child dies with this process (``PR_SET_PDEATHSIG``), so a worker killed with SIGKILL leaves
+    no orphan writing into its staging folder.
+
+    Args:
+        inputs: the area's files.
+        out_dir: the staging folder the run writes.
+        on_progress: called for every progress line of the child.
+        on_tick: called at least every ``tick_seconds`` while the child runs (the job's heartbeat),
+            whether or not the child reports progress.
+        tick_seconds: see ``on_tick``.
 
     Returns:
         The run's warnings for the user.
@@ -30,15 +56,16 @@ def run_pipeline_process(inputs: PipelineInputs, out_dir: Path, on_progress: Pro
     Raises:
         PipelineFailed: the pipeline refused the inputs or failed with a message for the user.
         ProcessingError: the process died (crash, killed, out of memory).
-        Cancelled: ``on_progress`` raised it; the child has been stopped.
+        Cancelled: ``on_progress`` raised it; the child has been stopped. Anything else ``on_progress``
+            or ``on_tick`` raises also stops the child, then propagates.
     """
     command = _command("run", inputs) + ["--progress", "json", "--out", str(out_dir)]
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
-    assert child.stdout is not None
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
     warnings: list[str] = []
     error: dict[str, str] | None = None
+    stderr = bytearray()
     try:
-        for line in child.stdout:
+        for line in _lines(child, stderr, on_tick, tick_seconds):
             message = _parse(line)
             if message.get("type") == "progress":
                 on_progress(message["stage"], float(message["fraction"]), message["message"])
@@ -46,17 +73,57 @@ def run_pipeline_process(inputs: PipelineInputs, out_dir: Path, on_progress: Pro
                 warnings = list(message.get("warnings", []))
             elif message.get("type") == "error":
                 error = message
-    except Cancelled:
+    except BaseException:
         child.terminate()
-        child.wait(timeout=30)
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
         raise
-    stderr = child.stderr.read() if child.stderr else ""
     code = child.wait()
     if code == 0:
         return warnings
     if error is not None:
         raise PipelineFailed(error["message"])
-    raise ProcessingError(_death_message(code, stderr))
+    raise ProcessingError(_death_message(code, stderr.decode("utf-8", "replace")))
+
+
+def _lines(
+    child: subprocess.Popen, stderr: bytearray, on_tick: Callable[[], None] | None, tick_seconds: float
+) -> Iterator[str]:
+    """The child's stdout line by line, collecting its stderr and calling ``on_tick`` on schedule."""
+    assert child.stdout is not None and child.stderr is not None
+    pending = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(child.stdout, selectors.EVENT_READ)
+        selector.register(child.stderr, selectors.EVENT_READ)
+        next_tick = time.monotonic()
+        while selector.get_map():
+            if on_tick is not None and time.monotonic() >= next_tick:
+                on_tick()
+                next_tick = time.monotonic() + tick_seconds
+            wait = None if on_tick is None else max(0.05, next_tick - time.monotonic())
+            for key, _ in selector.select(timeout=wait):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                elif key.fileobj is child.stderr:
+                    stderr.extend(chunk)
+                    del stderr[:-_STDERR_KEEP]
+                else:
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    for line in lines:
+                        yield line.decode("utf-8", "replace")
+    if pending:
+        yield pending.decode("utf-8", "replace")
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to SIGKILL it when its parent dies."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def check_inputs_process(inputs: PipelineInputs, timeout: float = 600) -> list[str]:

@@ -9,12 +9,16 @@ from django.utils import timezone
 
 from backend.areas.models import Area, Source
 from backend.areas.publish import publish
+from backend.jobs.lease import beat, heartbeat_seconds
 from backend.jobs.models import Job, JobEvent
+from backend.jobs.notify import notify_job_changed
 from backend.jobs.progress import JobProgress
 from backend.jobs.runner import run_pipeline_process
 from reconstruction import Cancelled, PipelineInputs, RS3DError
 
 logger = logging.getLogger(__name__)
+
+_ACTIVE: set[int] = set()  # jobs this process is running
 
 
 def start_job(area: Area) -> Job:
@@ -33,17 +37,43 @@ def start_job(area: Area) -> Job:
     return job
 
 
+def retry_job(job: Job) -> Job:
+    """Queue a new run of the area of a failed or cancelled ``job``; the old job keeps its log and reason.
+
+    Raises:
+        ValueError: the job is still queued or running, or it succeeded.
+    """
+    if job.status not in (Job.Status.FAILED, Job.Status.CANCELLED):
+        raise ValueError(f"Only a failed or cancelled job can be retried; job {job.pk} is {job.status}.")
+    return start_job(job.area)
+
+
+def active_job_ids() -> frozenset[int]:
+    """Jobs this process is running now (alive whatever their heartbeat says)."""
+    return frozenset(_ACTIVE)
+
+
 def run_job(job_id: int) -> None:
-    """Run a queued job to the end; never raises for a failure the user should read about."""
+    """Run a queued job to the end; never raises for a failure the user should read about.
+
+    Running it again, or for a job another worker took, does nothing: only a queued job starts.
+    """
     job = Job.objects.select_related("area").get(pk=job_id)
-    if job.is_finished:
-        logger.info("job %s already %s; nothing to do", job.pk, job.status)
+    now = timezone.now()
+    if not Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, started=now, heartbeat=now
+    ):
+        logger.info("job %s is %s, not queued; nothing to do", job.pk, Job.objects.get(pk=job.pk).status)
         return
-    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started=timezone.now())
+    notify_job_changed(job.pk)
+    _ACTIVE.add(job.pk)
     staging = job.area.folder / ".staging" / f"job-{job.pk}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        warnings = run_pipeline_process(_inputs(job.area), staging, JobProgress(job))
+        warnings = run_pipeline_process(
+            _inputs(job.area), staging, JobProgress(job), on_tick=lambda: _beat(job), tick_seconds=heartbeat_seconds()
+        )
+        _beat(job)  # still ours: not cancelled, not declared lost while the child ran
         publication = publish(job.area, staging)
     except Cancelled:
         _finish(job, Job.Status.CANCELLED, error="Cancelled at your request.")
@@ -61,7 +91,14 @@ def run_job(job_id: int) -> None:
     else:
         _finish(job, Job.Status.SUCCEEDED, warnings=warnings, version=publication.version)
     finally:
+        _ACTIVE.discard(job.pk)
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _beat(job: Job) -> None:
+    """Stamp the heartbeat; stop the run if the job was cancelled or declared lost meanwhile."""
+    if not beat(job.pk):
+        raise Cancelled("The job is no longer running.")
 
 
 def _inputs(area: Area) -> PipelineInputs:
@@ -82,10 +119,16 @@ def _finish(
         fields = {"status": status, "error": error, "finished": timezone.now(), "message": message}
         if status == Job.Status.SUCCEEDED:
             fields.update(progress=1.0, stage="publish", warnings=warnings or [], version=version)
-        Job.objects.filter(pk=job.pk).update(**fields)
+        rows = Job.objects.filter(pk=job.pk)
+        if status != Job.Status.SUCCEEDED:
+            # A job declared lost meanwhile (backend.jobs.lease) keeps that reason.
+            rows = rows.filter(status__in=[Job.Status.RUNNING, status])
+        if not rows.update(**fields):
+            return
         job.refresh_from_db()
         JobEvent.objects.create(job=job, stage=job.stage or "start", progress=job.progress, message=error or message)
         area = Area.objects.get(pk=job.area_id)
         if status != Job.Status.SUCCEEDED:
             area.status = Area.Status.READY if area.current_id else Area.Status.FAILED
             area.save(update_fields=["status"])
+    notify_job_changed(job.pk)

@@ -1,15 +1,21 @@
 """Page routes."""
 
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from backend.viewer import views
+from backend.viewer import accounts, views
 
 app_name = "viewer"
 
 urlpatterns = [
     path("", views.area_list, name="area-list"),
     path("areas/new/", views.area_new, name="area-new"),
+    path("areas/<int:area_id>/", views.area_page, name="area"),
     path("areas/<int:area_id>/view/", views.area_view, name="area-view"),
     path("areas/<int:area_id>/data/<int:version>/<path:path>", views.area_data, name="area-data"),
     path("jobs/<int:job_id>/", views.job_page, name="job"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/", accounts.account, name="account"),
 ]

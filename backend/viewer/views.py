@@ -1,16 +1,24 @@
-"""Page views: parse the request, call a service, render a template."""
+"""Page views: parse the request, call a service, render a template.
+
+Every area, job and file goes through ``backend.areas.permissions``: what a user may not see answers 404.
+"""
 
 import mimetypes
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
-from backend.areas.forms import AreaUploadForm
+from backend.api.throttles import UploadRateThrottle
+from backend.areas.forms import AreaSharingForm, AreaUploadForm
 from backend.areas.models import Area, Publication
+from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
+from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
 from backend.jobs.services import start_job
 
@@ -28,15 +36,22 @@ _CONTENT_TYPES = {
 
 @require_GET
 def area_list(request: HttpRequest) -> HttpResponse:
-    """All areas with their status and latest job."""
-    areas = Area.objects.select_related("current").prefetch_related("jobs").order_by("-created")
-    rows = [(area, area.jobs.order_by("-created").first()) for area in areas]
+    """The areas this user may see, with their status and latest job."""
+    areas = Area.objects.select_related("current", "owner").prefetch_related("jobs").order_by("-created")
+    rows = [(area, area.jobs.order_by("-created").first()) for area in visible_areas(request.user, areas)]
     return render(request, "viewer/area_list.html", {"rows": rows})
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
 def area_new(request: HttpRequest) -> HttpResponse:
-    """The upload form; on success the job page of the new area's first job."""
+    """The upload form (logged-in users); on success the job page of the new area's first job."""
     form = AreaUploadForm(request.POST or None, request.FILES or None)
+    throttle = UploadRateThrottle()
+    if request.method == "POST" and not throttle.allow_request(request, None):
+        minutes = max(1, round((throttle.wait() or 0) / 60))
+        form.add_error(None, f"{throttle.limit_message()} Try again in about {minutes} minute(s).")
+        return render(request, "viewer/area_form.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         upload = AreaUpload(
@@ -44,7 +59,7 @@ def area_new(request: HttpRequest) -> HttpResponse:
         )
         try:
             with transaction.atomic():
-                area, warnings = create_area(upload)
+                area, warnings = create_area(upload, owner=request.user)
                 job = start_job(area)
         except UploadRejected as err:
             form.add_error(err.field if err.field in form.fields else None, str(err))
@@ -53,10 +68,33 @@ def area_new(request: HttpRequest) -> HttpResponse:
     return render(request, "viewer/area_form.html", {"form": form})
 
 
+@require_http_methods(["GET", "POST"])
+def area_page(request: HttpRequest, area_id: int) -> HttpResponse:
+    """An area: status, versions, jobs; its owner changes who sees it here (POST)."""
+    area = _visible_area_or_404(request, area_id)
+    editable = can_edit(request.user, area)
+    if request.method == "POST" and not editable:
+        raise PermissionDenied("Only the owner of this area can change who sees it.")
+    form = AreaSharingForm.for_area(area, request.POST or None) if editable else None
+    if form is not None and request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        set_sharing(area, data["visibility"], users=data["users"], groups=data["groups"])
+        return redirect("viewer:area", area.pk)
+    context = {
+        "area": area,
+        "jobs": area.jobs.order_by("-created")[:20],
+        "versions": area.publications.order_by("-version"),
+        "form": form,
+        "shared_users": area.shared_users.all(),
+        "shared_groups": area.shared_groups.all(),
+    }
+    return render(request, "viewer/area.html", context)
+
+
 @require_GET
 def area_view(request: HttpRequest, area_id: int) -> HttpResponse:
     """The 3D viewer page of an area."""
-    area = get_object_or_404(Area, pk=area_id)
+    area = _visible_area_or_404(request, area_id)
     config = {"areaUrl": reverse("api:area-detail", args=[area.pk])}
     return render(request, "viewer/area_view.html", {"area": area, "config": config})
 
@@ -64,7 +102,8 @@ def area_view(request: HttpRequest, area_id: int) -> HttpResponse:
 @require_GET
 def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
     """A job's live progress."""
-    job = get_object_or_404(Job.objects.select_related("area"), pk=job_id)
+    job = get_object_or_404(Job.objects.select_related("area"), pk=job_id, area__in=visible_areas(request.user))
+    job = expire_if_lost(job)  # a job whose worker died reads as failed, with the reason
     return render(
         request,
         "viewer/job.html",
@@ -72,6 +111,7 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
             "job": job,
             "ws_url": f"/ws/jobs/{job.pk}/",
             "view_url": reverse("viewer:area-view", args=[job.area_id]),
+            "area_url": reverse("viewer:area", args=[job.area_id]),
             "events": job.events.order_by("pk"),
         },
     )
@@ -80,13 +120,22 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_GET
 def area_data(request: HttpRequest, area_id: int, version: int, path: str) -> FileResponse:
     """A file of a published version (tileset, tile, image, raster, vector), never outside its folder."""
-    publication = get_object_or_404(Publication, area_id=area_id, version=version)
+    area = _visible_area_or_404(request, area_id)
+    publication = get_object_or_404(Publication, area=area, version=version)
     root = publication.folder.resolve()
     target = (root / path).resolve()
     if not target.is_relative_to(root) or not target.is_file():
         raise Http404("No such file in this version.")
     content_type = _CONTENT_TYPES.get(target.suffix.lower()) or mimetypes.guess_type(target.name)[0]
     response = FileResponse(target.open("rb"), content_type=content_type or "application/octet-stream")
-    # Versions are immutable: a published file never changes under its URL.
-    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    # Versions are immutable: a published file never changes under its URL. Only a public area's files
+    # may be kept by shared caches.
+    scope = "public" if area.visibility == Area.Visibility.PUBLIC else "private"
+    response["Cache-Control"] = f"{scope}, max-age=31536000, immutable"
     return response
+
+
+def _visible_area_or_404(request: HttpRequest, area_id: int) -> Area:
+    """The area if this user may see it; else 404, exactly as for an area that does not exist."""
+    areas = Area.objects.select_related("current", "owner")
+    return get_object_or_404(visible_areas(request.user, areas), pk=area_id)

@@ -1,18 +1,33 @@
-"""Fixtures for the Django suites: an isolated media folder and generated input files."""
+"""Fixtures for the Django suites: an isolated media folder, generated input files, logged-in clients."""
 
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.conftest import generated_city
 
+#: Settings refuse to invent a secret key without DEBUG; tests sign sessions with this one.
+TEST_SECRET_KEY = "rs3d-tests-only-secret-key-not-for-any-server-0123456789"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def secret_key() -> None:
+    """Sessions, CSRF and tokens sign with the test key, unless RS3D_SECRET_KEY or RS3D_DEBUG gave one."""
+    from django.conf import settings
+
+    if not settings._wrapped.SECRET_KEY:
+        settings.SECRET_KEY = TEST_SECRET_KEY
+
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path: Path) -> Path:
-    """Every test writes into its own media folder."""
+    """Every test writes into its own media folder and starts with no upload rate counts."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
+    cache.clear()  # upload throttle history
     return settings.MEDIA_ROOT
 
 
@@ -23,9 +38,25 @@ def scene_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture
-def api() -> APIClient:
-    """DRF test client."""
-    return APIClient()
+def user(django_user_model):
+    """The uploader, "alice"."""
+    return django_user_model.objects.create_user("alice", password="alice-pass-1234")
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    """DRF test client logged in as ``user``."""
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def web(user) -> Client:
+    """Django test client logged in as ``user``."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def listing(folder: Path) -> set[str]:

@@ -7,7 +7,7 @@ import pytest
 from backend.areas.models import Area, Feature
 from backend.jobs.models import Job
 from backend.jobs.services import run_job
-from tests.backend.conftest import listing
+from tests.backend.conftest import TEST_SECRET_KEY, listing
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,9 @@ def test_job_publishes_a_version_with_layers_and_features(api, finished_area, me
     glb_tileset = json.loads(b"".join(api.get(buildings["tileset_url"]).streaming_content))
     assert glb_tileset["asset"]["version"] == "1.1"
     assert layer["kind"] == "pointcloud" and layer["tileset_url"].endswith("/tiles/pointcloud/tileset.json")
-    assert {"2", "6"} <= set(layer["classes"]) <= {"1", "2", "3", "5", "6"}  # what the rules classifier makes
+    # The rules' classes, plus road and water where the model refines ground cells.
+    assert {"2", "6"} <= set(layer["classes"]) <= {"1", "2", "3", "5", "6", "9", "11"}
+    assert area["height_source"] == "dsm" and area["model"]["name"] == "citynet-v1"
     tileset = api.get(layer["tileset_url"])
     assert tileset.status_code == 200 and tileset["Content-Type"] == "application/json"
     assert "immutable" in tileset["Cache-Control"]
@@ -57,7 +59,7 @@ def test_job_publishes_a_version_with_layers_and_features(api, finished_area, me
 def test_job_logs_every_stage(finished_area):
     job = Job.objects.get(pk=finished_area["job"]["id"])
     stages = list(dict.fromkeys(job.events.values_list("stage", flat=True)))
-    assert stages[:3] == ["inputs", "heights", "imagery"] and "tiles" in stages
+    assert stages[:3] == ["inputs", "imagery", "heights"] and "tiles" in stages
 
 
 def test_features_are_geojson_filterable_by_class_and_bbox(api, finished_area):
@@ -65,7 +67,10 @@ def test_features_are_geojson_filterable_by_class_and_bbox(api, finished_area):
     everything = api.get(url).json()
     assert everything["type"] == "FeatureCollection"
     classes = {f["properties"]["class"] for f in everything["features"]}
-    assert classes == {"building", "tree", "low_vegetation"}
+    assert {"building", "tree", "road", "land_use"} <= classes
+    assert classes <= {"building", "tree", "low_vegetation", "road", "water", "land_use"}
+    roads = api.get(url, {"class": "road"}).json()["features"]
+    assert all(f["properties"]["grade"] in {"primary", "secondary", "local"} for f in roads)
     buildings = api.get(url, {"class": "building"}).json()["features"]
     assert buildings and all(f["properties"]["class"] == "building" for f in buildings)
     assert all(f["properties"]["height_m"] > 2 for f in buildings)
@@ -76,13 +81,17 @@ def test_features_are_geojson_filterable_by_class_and_bbox(api, finished_area):
     assert api.get(url, {"bbox": "1,2,3"}).status_code == 400
 
 
-def test_orthophoto_only_fails_with_a_planner_readable_reason(api, scene_files):
+def test_orthophoto_only_reconstructs_and_names_the_model(api, scene_files):
     body = _upload(api, scene_files, with_dsm=False)
     run_job(body["job"]["id"])
     job = api.get(f"/api/jobs/{body['job']['id']}/").json()
-    assert job["status"] == "failed"
-    assert "Predicting heights from a single image is not available yet" in job["error"]
-    assert Area.objects.get(pk=body["id"]).status == Area.Status.FAILED
+    assert job["status"] == "succeeded", job["error"]
+    assert any("predicted from the orthophoto by citynet-v1 1.0" in w for w in job["warnings"])
+    area = api.get(f"/api/areas/{body['id']}/").json()
+    assert area["status"] == "ready" and area["height_source"] == "predicted"
+    assert area["model"]["name"] == "citynet-v1" and area["model"]["version"] == "1.0"
+    buildings = api.get(area["features_url"], {"class": "building"}).json()["features"]
+    assert buildings and all(0 < f["properties"]["class_confidence"] <= 1 for f in buildings)
 
 
 def test_second_run_publishes_version_two_and_keeps_the_first(api, finished_area, scene_files, media_root):
@@ -104,20 +113,21 @@ def test_cancelled_job_does_not_run(api, scene_files):
     assert Area.objects.get(pk=body["id"]).current is None
 
 
-def test_data_urls_never_leave_the_version_folder(client, finished_area):
+def test_data_urls_never_leave_the_version_folder(web, finished_area):
     base = f"/areas/{finished_area['id']}/data/1/"
-    assert client.get(base + "manifest.json").status_code == 200
+    assert web.get(base + "manifest.json").status_code == 200
     for path in ("../sources/dsm/dsm.tif", "..%2F..%2Fdb.sqlite3", "/etc/passwd", "nothing.json"):
-        assert client.get(base + path).status_code == 404
-    assert client.get(f"/areas/{finished_area['id']}/data/9/manifest.json").status_code == 404
+        assert web.get(base + path).status_code == 404
+    assert web.get(f"/areas/{finished_area['id']}/data/9/manifest.json").status_code == 404
 
 
-def test_pages_render(client, finished_area):
-    assert "Test town" in client.get("/").content.decode()
-    page = client.get(f"/areas/{finished_area['id']}/view/").content.decode()
+def test_pages_render(web, finished_area):
+    assert "Test town" in web.get("/").content.decode()
+    page = web.get(f"/areas/{finished_area['id']}/view/").content.decode()
     assert 'id="rs3d-config"' in page and f"/api/areas/{finished_area['id']}/" in page
-    assert client.get("/areas/new/").status_code == 200
-    assert client.get("/areas/999/view/").status_code == 404
+    assert "Test town" in web.get(f"/areas/{finished_area['id']}/").content.decode()
+    assert web.get("/areas/new/").status_code == 200
+    assert web.get("/areas/999/view/").status_code == 404
 
 
 def test_openapi_schema_and_docs(client):
@@ -129,6 +139,7 @@ def test_openapi_schema_and_docs(client):
 
 
 def test_backend_never_loads_the_native_geo_stack():
+    import os
     import subprocess
     import sys
 
@@ -137,5 +148,6 @@ def test_backend_never_loads_the_native_geo_stack():
         "import backend.urls, backend.asgi, backend.jobs.services, backend.jobs.tasks, backend.areas.publish;"
         "print(','.join(m for m in ('shapely', 'rasterio', 'pyogrio', 'laspy', 'torch') if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = {**os.environ, "RS3D_SECRET_KEY": TEST_SECRET_KEY}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert done.stdout.strip() == ""

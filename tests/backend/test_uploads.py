@@ -96,20 +96,20 @@ def test_empty_file_is_refused(api, scene_files, tmp_path):
     assert response.status_code == 400 and "empty" in str(response.json())
 
 
-def test_upload_form_shows_the_reason_and_keeps_nothing(client, scene_files, shared_data, media_root):
+def test_upload_form_shows_the_reason_and_keeps_nothing(web, scene_files, shared_data, media_root):
     with scene_files["ortho"].open("rb") as ortho, (shared_data / "bad_inputs" / "no_crs.laz").open("rb") as lidar:
-        response = client.post("/areas/new/", {"name": "Form", "ortho": ortho, "lidar": lidar})
+        response = web.post("/areas/new/", {"name": "Form", "ortho": ortho, "lidar": lidar})
     assert response.status_code == 200
     assert "carries no coordinate reference system" in response.content.decode()
     assert Area.objects.count() == 0 and listing(media_root) == set()
 
 
-def test_upload_form_redirects_to_the_job_page(client, scene_files):
+def test_upload_form_redirects_to_the_job_page(web, scene_files):
     with scene_files["ortho"].open("rb") as ortho, scene_files["dsm"].open("rb") as dsm:
-        response = client.post("/areas/new/", {"name": "Form", "ortho": ortho, "dsm": dsm})
+        response = web.post("/areas/new/", {"name": "Form", "ortho": ortho, "dsm": dsm})
     job = Job.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
-    page = client.get(response["Location"]).content.decode()
+    page = web.get(response["Location"]).content.decode()
     assert f'data-ws-url="/ws/jobs/{job.pk}/"' in page
 
 

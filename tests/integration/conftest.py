@@ -1,6 +1,11 @@
-"""A live rs3d: the ASGI server (daphne) and a database worker as real processes on a private home."""
+"""A live rs3d: the ASGI server (daphne) and a database worker as real processes on a private home.
+
+The tests act as a user, "tester", made with the ORM in the stack's database and logged in through the
+login page (``Stack.session``), with an API token for script-like calls (``Stack.token``).
+"""
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -23,6 +28,8 @@ class Stack:
     home: Path
     web: subprocess.Popen
     worker: subprocess.Popen
+    session: requests.Session
+    token: str
 
     @property
     def ws_url(self) -> str:
@@ -33,7 +40,7 @@ class Stack:
         """Poll the API until the job has finished; return its final state."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            job = requests.get(f"{self.url}/api/jobs/{job_id}/", timeout=10).json()
+            job = self.session.get(f"{self.url}/api/jobs/{job_id}/", timeout=10).json()
             if job["status"] in ("succeeded", "failed", "cancelled"):
                 return job
             assert self.worker.poll() is None, "the worker process died"
@@ -54,10 +61,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         (ROOT / "static" / "cesium" / "Cesium.js").is_file(), "static files are not collected: run scripts/setup.sh"
     )
     home = tmp_path_factory.mktemp("rs3d-home")
-    env = {**os.environ, "RS3D_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "RS3D_HOME": str(home), "PYTHONUNBUFFERED": "1", "RS3D_SECRET_KEY": secrets.token_urlsafe(50)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("RS3D_DEBUG", None)  # serve as in production
+    live_db = _fresh_database(env)  # scale mode: a database of its own, dropped afterwards
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
+    token = _make_user(manage, env)
     port = _free_port()
     logs = home / "logs"
     logs.mkdir()
@@ -69,7 +79,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stderr=subprocess.STDOUT,
     )
     worker = subprocess.Popen(
-        [*manage, "db_worker", "--no-reload", "--interval", "0.2", "--no-startup-delay"],
+        [*manage, "rs3d_worker", "--no-reload", "--interval", "0.2", "--no-startup-delay"],
         env=env,
         cwd=ROOT,
         stdout=(logs / "worker.log").open("w"),
@@ -78,7 +88,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, web)
-        yield Stack(url=url, home=home, web=web, worker=worker)
+        yield Stack(url=url, home=home, web=web, worker=worker, session=_log_in(url), token=token)
     finally:
         for process in (web, worker):
             process.terminate()
@@ -87,6 +97,65 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if live_db is not None:
+            _drop_database(env, live_db)
+
+
+def _fresh_database(env: dict[str, str]) -> str | None:
+    """With DATABASE_URL (scale mode), point ``env`` at a new, empty PostgreSQL database; return its name."""
+    if not env.get("DATABASE_URL"):
+        return None
+    import dj_database_url
+    import psycopg
+
+    url = env["DATABASE_URL"]
+    params = dj_database_url.parse(url)
+    name = f"{params['NAME']}_live_{os.getpid()}"
+    with psycopg.connect(_libpq_url(url), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    env["DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + name
+    return name
+
+
+def _drop_database(env: dict[str, str], name: str) -> None:
+    import psycopg
+
+    base = os.environ["DATABASE_URL"]
+    with psycopg.connect(_libpq_url(base), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _libpq_url(url: str) -> str:
+    """postgis://... as libpq reads it."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+USER, PASSWORD = "tester", "tester-pass-8531"
+
+
+def _make_user(manage: list[str], env: dict[str, str]) -> str:
+    """Create the test user with the ORM in the stack's database; return its API token."""
+    create = (
+        "from django.contrib.auth import get_user_model; "
+        f"get_user_model().objects.create_user({USER!r}, password={PASSWORD!r})"
+    )
+    subprocess.run([*manage, "shell", "-c", create], env=env, check=True, cwd=ROOT)
+    made = subprocess.run(
+        [*manage, "drf_create_token", USER], env=env, check=True, cwd=ROOT, capture_output=True, text=True
+    )
+    return made.stdout.split()[2]  # "Generated token <key> for user tester"
+
+
+def _log_in(url: str) -> requests.Session:
+    """A session logged in through the login page, sending the CSRF token on writes like a browser does."""
+    session = requests.Session()
+    session.get(f"{url}/accounts/login/", timeout=10).raise_for_status()
+    form = {"username": USER, "password": PASSWORD, "csrfmiddlewaretoken": session.cookies["csrftoken"]}
+    response = session.post(f"{url}/accounts/login/", data=form, timeout=10, allow_redirects=False)
+    assert response.status_code == 302 and "sessionid" in session.cookies, "logging in through the page failed"
+    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]  # rotated at login
+    return session
 
 
 def _wait_until_up(url: str, web: subprocess.Popen) -> None:
@@ -110,9 +179,9 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def upload(stack: Stack, scene: dict[str, Path], name: str) -> dict:
-    """POST an area (orthophoto + DSM) to the live API."""
+    """POST an area (orthophoto + DSM) to the live API as the logged-in test user."""
     with scene["ortho"].open("rb") as ortho, scene["dsm"].open("rb") as dsm:
-        response = requests.post(
+        response = stack.session.post(
             f"{stack.url}/api/areas/", data={"name": name}, files={"ortho": ortho, "dsm": dsm}, timeout=120
         )
     assert response.status_code == 201, response.text

@@ -5,11 +5,10 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-import requests
 from PIL import Image, ImageChops, ImageFilter, ImageStat
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sparse_lidar
 from tests.integration.conftest import upload
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -51,15 +50,17 @@ class Watched:
         )
 
 
-def _watch(browser: Browser, origin: str) -> Watched:
-    page = browser.new_page(viewport={"width": 1366, "height": 768})
-    return Watched(page, origin)
+def _watch(browser: Browser, stack) -> Watched:
+    """A page in a browser context logged in as the test user (the session cookie of ``stack.session``)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context.add_cookies([{"name": "sessionid", "value": stack.session.cookies["sessionid"], "url": stack.url}])
+    return Watched(context.new_page(), stack.url)
 
 
 def test_viewer_renders_the_area_offline(browser, stack, scene):
     body = upload(stack, scene, "Browser town")
     assert stack.wait_for_job(body["job"]["id"])["status"] == "succeeded"
-    watched = _watch(browser, stack.url)
+    watched = _watch(browser, stack)
     watched.page.goto(f"{stack.url}/areas/{body['id']}/view/")
     watched.page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
     _assert_buildings_are_drawn(watched.page)
@@ -95,7 +96,7 @@ def _assert_buildings_are_drawn(page: Page) -> None:
 
 
 def test_job_page_shows_live_progress_then_the_link(browser, stack, scene):
-    watched = _watch(browser, stack.url)
+    watched = _watch(browser, stack)
     body = upload(stack, scene, "Progress town")
     watched.page.goto(f"{stack.url}/jobs/{body['job']['id']}/")
     watched.page.wait_for_selector('#job[data-status="succeeded"]', timeout=300_000)
@@ -115,17 +116,18 @@ def test_job_page_shows_live_progress_then_the_link(browser, stack, scene):
     watched.page.close()
 
 
-def test_job_page_shows_why_a_job_failed(browser, stack, scene):
-    with scene["ortho"].open("rb") as ortho:
-        body = requests.post(
-            f"{stack.url}/api/areas/", data={"name": "Only a photo"}, files={"ortho": ortho}, timeout=120
-        ).json()
-    watched = _watch(browser, stack.url)
+def test_job_page_shows_why_a_job_failed(browser, stack, scene, tmp_path):
+    lidar = sparse_lidar(scene["dsm"], tmp_path / "sparse.las")
+    with scene["ortho"].open("rb") as ortho, lidar.open("rb") as points:
+        files = {"ortho": ortho, "lidar": points}
+        body = stack.session.post(f"{stack.url}/api/areas/", data={"name": "Sparse LiDAR"}, files=files, timeout=120)
+        body = body.json()
+    watched = _watch(browser, stack)
     watched.page.goto(f"{stack.url}/jobs/{body['job']['id']}/")
     watched.page.wait_for_selector('#job[data-status="failed"]', timeout=300_000)
     error = watched.page.locator("p.error")
     assert error.is_visible()
-    assert "Predicting heights from a single image is not available yet" in error.inner_text()
+    assert "too sparse" in error.inner_text()
     assert not watched.page.locator("a.open-viewer").is_visible()
     watched.page.close()
 
@@ -172,8 +174,8 @@ def _cell(page: Page, name: str) -> str:
 def test_clicking_a_building_shows_its_database_attributes(browser, stack, scene):
     body = upload(stack, scene, "Inspect town")
     assert stack.wait_for_job(body["job"]["id"])["status"] == "succeeded"
-    area = requests.get(f"{stack.url}/api/areas/{body['id']}/", timeout=10).json()
-    watched = _watch(browser, stack.url)
+    area = stack.session.get(f"{stack.url}/api/areas/{body['id']}/", timeout=10).json()
+    watched = _watch(browser, stack)
     page = watched.page
     page.goto(f"{stack.url}/areas/{body['id']}/view/")
     page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
@@ -181,7 +183,7 @@ def test_clicking_a_building_shows_its_database_attributes(browser, stack, scene
 
     feature_id = _click_until_building(page)
     assert feature_id.isdigit()
-    rows = requests.get(f"{stack.url}{area['features_url']}", params={"class": "building"}, timeout=30).json()
+    rows = stack.session.get(f"{stack.url}{area['features_url']}", params={"class": "building"}, timeout=30).json()
     matches = [f for f in rows["features"] if f["properties"]["building_id"] == int(feature_id)]
     assert len(matches) == 1, f"no database building with building_id {feature_id}"
     expected = matches[0]["properties"]

@@ -1,19 +1,27 @@
-"""``/api/areas/``: list, create (multipart upload), retrieve, and the features of an area."""
+"""``/api/areas/``: list, create (multipart upload), retrieve, share (PATCH), and the features of an area.
+
+Every query goes through ``visible_areas``: an area the user may not see answers 404, like one that does
+not exist.
+"""
 
 from django.contrib.gis.geos import Polygon
 from django.db import transaction
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 
-from backend.api.serializers import AreaCreateSerializer, AreaSerializer, JobSerializer
+from backend.api.serializers import AreaCreateSerializer, AreaSerializer, AreaSharingSerializer, JobSerializer
+from backend.api.throttles import UploadRateThrottle
 from backend.areas.features import feature_collection
 from backend.areas.models import Area
+from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
 from backend.jobs.services import start_job
 
@@ -21,13 +29,31 @@ from backend.jobs.services import start_job
 class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Areas: upload one, follow it, read its 3D layers and features."""
 
-    queryset = Area.objects.select_related("current").order_by("-created")
     serializer_class = AreaSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_queryset(self) -> QuerySet[Area]:
+        """The areas the requesting user may see."""
+        areas = Area.objects.select_related("current", "owner").order_by("-created")
+        return visible_areas(self.request.user, areas)
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        """Uploads are rate-limited per user; reading is not."""
+        return [UploadRateThrottle()] if self.action == "create" else super().get_throttles()
+
+    def check_throttles(self, request: Request) -> None:
+        """Refuse with 429 and say what the limit is (DRF adds when to try again)."""
+        for throttle in self.get_throttles():
+            if not throttle.allow_request(request, self):
+                message = throttle.limit_message() if isinstance(throttle, UploadRateThrottle) else None
+                raise Throttled(throttle.wait(), detail=message)
 
     @extend_schema(request=AreaCreateSerializer, responses={201: AreaSerializer})
     def create(self, request: Request) -> Response:
-        """Upload an area's files; they are validated at once and a reconstruction job starts."""
+        """Upload an area's files (logged-in users); they are validated at once and a reconstruction job starts.
+
+        The new area belongs to the uploader and is private until its owner shares it.
+        """
         incoming = AreaCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -36,12 +62,30 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         )
         try:
             with transaction.atomic():
-                area, warnings = create_area(upload)
+                area, warnings = create_area(upload, owner=request.user)
                 job = start_job(area)
         except UploadRejected as err:
             raise ValidationError({err.field or "non_field_errors": [str(err)]}) from err
-        body = {**AreaSerializer(area).data, "warnings": warnings, "job": JobSerializer(job).data}
+        area_data = AreaSerializer(area, context=self.get_serializer_context()).data
+        body = {**area_data, "warnings": warnings, "job": JobSerializer(job).data}
         return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AreaSharingSerializer, responses={200: AreaSerializer})
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        """Change who sees the area (its owner or staff): ``visibility``, ``shared_users``, ``shared_groups``."""
+        area = self.get_object()
+        if not can_edit(request.user, area):
+            raise PermissionDenied("Only the owner of this area can change who sees it.")
+        incoming = AreaSharingSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        set_sharing(
+            area,
+            data.get("visibility", area.visibility),
+            users=data.get("shared_users"),
+            groups=data.get("shared_groups"),
+        )
+        return Response(self.get_serializer(area).data)
 
     @extend_schema(
         parameters=[

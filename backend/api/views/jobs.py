@@ -1,24 +1,37 @@
-"""``/api/jobs/``: a job's state, and cancelling it."""
+"""``/api/jobs/``: a job's state, and cancelling it (the area's owner or staff)."""
 
+from django.db.models import QuerySet
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backend.api.serializers import JobSerializer
+from backend.areas.permissions import can_edit, visible_areas
+from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Reconstruction jobs."""
+    """Reconstruction jobs of the areas the user may see (others answer 404)."""
 
-    queryset = Job.objects.order_by("-created")
     serializer_class = JobSerializer
+
+    def get_queryset(self) -> QuerySet[Job]:
+        """Jobs of visible areas."""
+        return Job.objects.filter(area__in=visible_areas(self.request.user)).order_by("-created")
+
+    def get_object(self) -> Job:
+        """The job, failed first if its worker stopped sending heartbeats (see backend.jobs.lease)."""
+        return expire_if_lost(super().get_object())
 
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Ask a queued or running job to stop; the worker stops at its next progress report."""
         job = self.get_object()
+        if not can_edit(request.user, job.area):
+            raise PermissionDenied("Only the owner of this area can cancel its jobs.")
         if not job.is_finished:
             Job.objects.filter(pk=job.pk).exclude(status__in=Job.FINISHED).update(status=Job.Status.CANCELLED)
             job.refresh_from_db()

@@ -1,4 +1,4 @@
-"""``manage.py seed_demo``: create the demo area from a generated city, unless it already exists."""
+"""``manage.py seed_demo``: create the public demo area from a generated city, unless it already exists."""
 
 import subprocess
 import sys
@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from backend.areas.models import Area
+from backend.areas.permissions import set_sharing
 from backend.areas.uploads import AreaUpload, create_area
 from backend.jobs.services import start_job
 
@@ -33,7 +34,9 @@ class Command(BaseCommand):
         """Create the area and queue its job (idempotent)."""
         existing = Area.objects.filter(name=DEMO_NAME).order_by("-created").first()
         if existing and not options["force"] and existing.status != Area.Status.FAILED:
-            self.stdout.write(f"Demo area exists (id {existing.pk}, {existing.status}); nothing to do.")
+            if existing.visibility != Area.Visibility.PUBLIC:  # made before areas had a visibility
+                set_sharing(existing, Area.Visibility.PUBLIC)
+            self.stdout.write(f"Demo area exists (id {existing.pk}, {existing.status}, public); nothing to do.")
             return
         folder = Path(settings.RS3D_HOME) / "demo" / f"seed{options['seed']}-{int(options['size'])}m"
         if not (folder / "dsm.tif").exists():
@@ -59,5 +62,6 @@ class Command(BaseCommand):
             ortho = files.enter_context((folder / "ortho.tif").open("rb"))
             dsm = files.enter_context((folder / "dsm.tif").open("rb"))
             area, _ = create_area(AreaUpload(name=DEMO_NAME, ortho=File(ortho, "ortho.tif"), dsm=File(dsm, "dsm.tif")))
+            set_sharing(area, Area.Visibility.PUBLIC)  # the demo city opens without logging in
             job = start_job(area)
-        self.stdout.write(f"Demo area {area.pk} created; job {job.pk} queued for the worker.")
+        self.stdout.write(f"Demo area {area.pk} created (public); job {job.pk} queued for the worker.")

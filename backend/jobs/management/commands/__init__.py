@@ -1,0 +1,1 @@
+"""manage.py commands: rs3d_worker."""
