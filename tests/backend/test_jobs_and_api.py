@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.contrib.gis.geos import GEOSGeometry
 
 from backend.areas.models import Area, Feature
 from backend.jobs.models import Job
@@ -151,3 +152,28 @@ def test_backend_never_loads_the_native_geo_stack():
     env = {**os.environ, "RS3D_SECRET_KEY": TEST_SECRET_KEY}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert done.stdout.strip() == ""
+
+
+def test_features_filter_by_attribute_conditions_and_point(api, finished_area):
+    url = f"/api/areas/{finished_area['id']}/features/"
+    buildings = api.get(url, {"class": "building"}).json()["features"]
+    heights = sorted(f["properties"]["height_m"] for f in buildings)
+    middle = heights[len(heights) // 2]
+    tall = api.get(url, {"class": "building", "where": f"height_m>={middle}"}).json()["features"]
+    assert sorted(f["properties"]["height_m"] for f in tall) == [h for h in heights if h >= middle]
+    both = api.get(url, {"where": [f"height_m>={middle}", f"height_m<{heights[-1]}"]}).json()["features"]
+    assert both and all(middle <= f["properties"]["height_m"] < heights[-1] for f in both)
+    kind = buildings[0]["properties"]["building_type"]
+    same = api.get(url, {"where": f"building_type={kind}"}).json()["features"]
+    assert same and all(f["properties"]["building_type"] == kind for f in same)
+    other = api.get(url, {"class": "building", "where": f"building_type!={kind}"}).json()["features"]
+    assert len(same) + len(other) == len(buildings)
+    # A point inside a building finds that building, and the land-use block it stands in.
+    inside = GEOSGeometry(json.dumps(buildings[0]["geometry"])).point_on_surface
+    here = api.get(url, {"point": f"{inside.x},{inside.y}"}).json()["features"]
+    assert [f["id"] for f in here if f["properties"]["class"] == "building"] == [buildings[0]["id"]]
+    assert [f["properties"]["class"] for f in here].count("land_use") <= 1
+    for bad in ("height_m>>3", "height_m>=tall", "1x=3"):
+        response = api.get(url, {"where": bad})
+        assert response.status_code == 400 and "where" in response.json()
+    assert api.get(url, {"point": "500,1"}).status_code == 400

@@ -4,7 +4,7 @@ Every query goes through ``visible_areas``: an area the user may not see answers
 not exist.
 """
 
-from django.contrib.gis.geos import Polygon
+from django.contrib.gis.geos import Point, Polygon
 from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -19,7 +19,7 @@ from rest_framework.throttling import BaseThrottle
 
 from backend.api.serializers import AreaCreateSerializer, AreaSerializer, AreaSharingSerializer, JobSerializer
 from backend.api.throttles import UploadRateThrottle
-from backend.areas.features import feature_collection
+from backend.areas.features import Condition, feature_collection
 from backend.areas.models import Area
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
@@ -89,8 +89,20 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("class", OpenApiTypes.STR, description="feature class: building, tree or low_vegetation"),
+            OpenApiParameter(
+                "class",
+                OpenApiTypes.STR,
+                description="feature class: building, tree, low_vegetation, road, water or land_use",
+            ),
             OpenApiParameter("bbox", OpenApiTypes.STR, description="west,south,east,north in degrees (WGS 84)"),
+            OpenApiParameter("point", OpenApiTypes.STR, description="longitude,latitude: features at this point"),
+            OpenApiParameter(
+                "where",
+                OpenApiTypes.STR,
+                many=True,
+                description="attribute condition, repeatable: height_m>=20, grade=primary, floors!=1 "
+                "(operators >= <= > < = !=; numbers compare as numbers)",
+            ),
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
@@ -98,9 +110,27 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def features(self, request: Request, pk: str | None = None) -> Response:
         """The current version's features as a GeoJSON FeatureCollection."""
         area = self.get_object()
-        kind = request.query_params.get("class") or request.query_params.get("kind")
-        bbox = _parse_bbox(request.query_params.get("bbox"))
-        return Response(feature_collection(area, kind=kind, bbox=bbox))
+        params = request.query_params
+        kind = params.get("class") or params.get("kind")
+        bbox = _parse_bbox(params.get("bbox"))
+        point = _parse_point(params.get("point"))
+        try:
+            conditions = [Condition.parse(text) for text in params.getlist("where")]
+        except ValueError as err:
+            raise ValidationError({"where": [str(err)]}) from err
+        return Response(feature_collection(area, kind=kind, bbox=bbox, point=point, conditions=conditions))
+
+
+def _parse_point(text: str | None) -> Point | None:
+    if not text:
+        return None
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError as err:
+        raise ValidationError({"point": ["Give point as longitude,latitude in degrees."]}) from err
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValidationError({"point": ["point must be within -180..180 / -90..90 degrees."]})
+    return Point(lon, lat)
 
 
 def _parse_bbox(text: str | None) -> Polygon | None:
