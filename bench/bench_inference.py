@@ -57,9 +57,8 @@ def main() -> None:
                     best = min(best, time.perf_counter() - start)
                 mpx = side * side / 1e6
                 rss = psutil.Process().memory_info().rss / 2**30
-                print(
-                    f"{device:<8} {threads or '-':>7} {side:>8} {mpx:>6.2f} {best:>8.2f} {mpx / best:>7.2f} {rss:>12.2f}"
-                )
+                row = f"{device:<8} {threads or '-':>7} {side:>8} {mpx:>6.2f} {best:>8.2f}"
+                print(f"{row} {mpx / best:>7.2f} {rss:>12.2f}")
 
 
 if __name__ == "__main__":
