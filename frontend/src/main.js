@@ -3,16 +3,21 @@
  * orthophoto and 3D layers, frame the camera, build the panel and report
  * progress in the `#status` badge.
  */
-import { getArea } from "./api.js";
+import { getArea, getFeatures } from "./api.js";
+import { createFilterTool } from "./filter/filter.js";
 import { createInspector } from "./inspect/inspect.js";
 import { addOrthophoto } from "./layers/imagery.js";
 import { addPointCloud } from "./layers/pointcloud.js";
 import { addTilesetLayer } from "./layers/tileset.js";
+import { createMeasureTool } from "./measure/measure.js";
+import { createShareTool } from "./share/share.js";
+import { createSliceTool } from "./slice/slice.js";
 import { createLayerPanel } from "./ui/layerPanel.js";
 import { createStatusBadge } from "./ui/status.js";
 import { frameArea } from "./viewer/camera.js";
 import { createViewer } from "./viewer/createViewer.js";
 import { whenViewLoaded } from "./viewer/loading.js";
+import { exposePageApi } from "./viewer/pageApi.js";
 
 /** Layer modules by API layer kind; other kinds load as plain tilesets. */
 const LAYER_KINDS = { pointcloud: addPointCloud };
@@ -71,6 +76,108 @@ function inspectorHost() {
   return host;
 }
 
+/**
+ * The area's database buildings, fetched once on first use (again after a
+ * failure).
+ *
+ * @param {string} [featuresUrl] The area's features URL.
+ * @returns {() => Promise<object[]>} Resolves to GeoJSON features.
+ */
+function buildingLoader(featuresUrl) {
+  let pending;
+  return () => {
+    if (!featuresUrl) {
+      return Promise.resolve([]);
+    }
+    if (!pending) {
+      pending = getFeatures(featuresUrl, { class: "building" }).then(
+        (collection) => collection.features ?? [],
+      );
+      pending.catch(() => {
+        pending = undefined;
+      });
+    }
+    return pending;
+  };
+}
+
+function fileNameFor(area) {
+  const slug = String(area.name ?? "area")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
+  return `rs3d-${slug || "area"}.png`;
+}
+
+/**
+ * Mount the planner's tools (filter, slice, measure, share) below the
+ * layers, restore the state a shared URL carries and define `window.rs3d`.
+ *
+ * @param {object} options
+ * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {object} options.area The area JSON.
+ * @param {{ layer: object, handle: object }[]} options.layers Loaded layers.
+ * @param {object} [options.layerPanel] The layer panel (visibility).
+ * @param {{ setEnabled: (enabled: boolean) => void }} options.inspector
+ *   Click-to-inspect, paused while measuring.
+ * @param {HTMLElement} options.panel The `#panel` element.
+ * @returns {{ update: () => void }} The share tool (rewrites the URL hash).
+ */
+function mountTools({ viewer, area, layers, layerPanel, inspector, panel }) {
+  const loadBuildings = buildingLoader(area.features_url);
+  const buildings = layers.find(
+    ({ layer }) => layer.name === "buildings" || layer.kind === "buildings",
+  );
+  let share;
+  const changed = () => share?.update();
+  const filter = buildings
+    ? createFilterTool({
+        viewer,
+        container: panel,
+        tileset: buildings.handle.tileset,
+        loadBuildings,
+        heightOffset: area.height_offset_m ?? 0,
+        onChange: changed,
+      })
+    : undefined;
+  const slice =
+    area.bbox_wgs84 && layers.length > 0
+      ? createSliceTool({
+          viewer,
+          container: panel,
+          tilesets: layers.map(({ handle }) => handle.tileset),
+          bbox: area.bbox_wgs84,
+          onChange: changed,
+        })
+      : undefined;
+  const measure = createMeasureTool({
+    viewer,
+    container: panel,
+    onActiveChange: (active) => inspector.setEnabled(!active),
+  });
+  share = createShareTool({
+    viewer,
+    container: panel,
+    layers: layerPanel,
+    filter,
+    slice,
+    fileName: fileNameFor(area),
+  });
+  if (slice) {
+    loadBuildings()
+      .then((features) => {
+        const heights = features.map(
+          (f) => Number(f.properties?.height_m) || 0,
+        );
+        slice.setMaxHeight(Math.max(0, ...heights) + 5);
+      })
+      .catch(() => {});
+  }
+  share.restore();
+  exposePageApi({ viewer, filter, slice, measure, share });
+  return share;
+}
+
 function showLocationOnly(area) {
   try {
     const viewer = createViewer({ container: "viewer" });
@@ -117,14 +224,29 @@ export async function boot() {
       await viewer.zoomTo(layers[0].handle.tileset);
     }
     const panel = document.getElementById("panel");
-    if (panel) {
-      createLayerPanel(panel, { orthophoto, layers });
-    }
-    createInspector({
+    let share;
+    const layerPanel = panel
+      ? createLayerPanel(panel, {
+          orthophoto,
+          layers,
+          onChange: () => share?.update(),
+        })
+      : undefined;
+    const inspector = createInspector({
       viewer,
       container: inspectorHost(),
       featuresUrl: area.features_url,
     });
+    if (panel) {
+      share = mountTools({
+        viewer,
+        area,
+        layers,
+        layerPanel,
+        inspector,
+        panel,
+      });
+    }
     status.loading("Loading tiles…");
     await whenViewLoaded(
       viewer,

@@ -36,7 +36,9 @@ function table(rows) {
  * @param {HTMLElement} options.container Element the panel is appended to.
  * @param {string} [options.featuresUrl] The area's `features_url`; without
  *   it buildings get no download link.
- * @returns {{ destroy: () => void }} Removes the handler, highlight and DOM.
+ * @returns {{ setEnabled: (enabled: boolean) => void, destroy: () => void }}
+ *   Pause or resume picking (pausing closes the panel); remove the handler,
+ *   highlight and DOM.
  */
 export function createInspector({ viewer, container, featuresUrl }) {
   if (!viewer || !container) {
@@ -49,6 +51,7 @@ export function createInspector({ viewer, container, featuresUrl }) {
   let highlighted; // { feature, colour }
   let downloadUrl;
   let clickCount = 0;
+  let enabled = true;
 
   const buildingIndex = () => {
     if (!buildings && featuresUrl) {
@@ -155,6 +158,9 @@ export function createInspector({ viewer, container, featuresUrl }) {
   };
 
   handler.setInputAction(({ position }) => {
+    if (!enabled) {
+      return;
+    }
     clickCount += 1;
     const picked = viewer.scene.pick(position);
     const result = describePick(picked);
@@ -164,7 +170,10 @@ export function createInspector({ viewer, container, featuresUrl }) {
       return;
     }
     if (result.kind === "building") {
-      highlighted = { feature: picked, colour: Cesium.Color.clone(picked.color) };
+      highlighted = {
+        feature: picked,
+        colour: Cesium.Color.clone(picked.color),
+      };
       picked.color = HIGHLIGHT;
     }
     show(result);
@@ -172,6 +181,13 @@ export function createInspector({ viewer, container, featuresUrl }) {
   }, Cesium.ScreenSpaceEventType.LEFT_CLICK);
 
   return {
+    setEnabled(value) {
+      enabled = Boolean(value);
+      if (!enabled) {
+        clickCount += 1;
+        clear();
+      }
+    },
     destroy() {
       aborter.abort();
       handler.destroy();

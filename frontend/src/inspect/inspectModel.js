@@ -22,7 +22,7 @@ import { CLASS_PROPERTY_NAMES } from "../layers/pointStyle.js";
  */
 
 /** Known building properties: label, unit and decimals, in display order. */
-const BUILDING_FIELDS = Object.freeze({
+export const BUILDING_FIELDS = Object.freeze({
   id: { label: "Building ID", unit: "", digits: 0 },
   building_type: { label: "Type", unit: "" },
   roof_type: { label: "Roof", unit: "" },
@@ -37,7 +37,12 @@ const BUILDING_FIELDS = Object.freeze({
 const ORDER = Object.keys(BUILDING_FIELDS);
 
 /** The result for "nothing inspectable was picked". */
-export const EMPTY = Object.freeze({ kind: null, id: null, title: "", rows: [] });
+export const EMPTY = Object.freeze({
+  kind: null,
+  id: null,
+  title: "",
+  rows: [],
+});
 
 /**
  * Readable label for a property name without a known label:

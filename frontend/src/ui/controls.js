@@ -128,3 +128,101 @@ export function createRange(options) {
   };
   return control(element, input, "input", handler, { input });
 }
+
+/**
+ * A collapsible panel section (`<details>`), closed by default.
+ *
+ * @param {string} title Summary text.
+ * @param {{ open?: boolean, name?: string }} [options] Initial state and a
+ *   `data-tool` name for styling and tests.
+ * @returns {{ element: HTMLDetailsElement, body: HTMLElement,
+ *   destroy: () => void }} The section and the element to fill.
+ */
+export function createDisclosure(title, { open = false, name } = {}) {
+  const element = document.createElement("details");
+  element.className = "rs3d-section rs3d-tool";
+  element.open = open;
+  if (name) {
+    element.dataset.tool = name;
+  }
+  const summary = document.createElement("summary");
+  summary.textContent = title;
+  const body = document.createElement("div");
+  body.className = "rs3d-section-body";
+  element.append(summary, body);
+  return { element, body, destroy: () => element.remove() };
+}
+
+/**
+ * A push button.
+ *
+ * @param {{ label: string, title?: string, name?: string,
+ *   onClick: () => void }} options Caption, tooltip, `data-action` name
+ *   and callback.
+ * @returns {{ element: HTMLButtonElement, destroy: () => void }} The control.
+ */
+export function createButton({ label, title, name, onClick }) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.className = "rs3d-button";
+  element.textContent = label;
+  if (title) {
+    element.title = title;
+  }
+  if (name) {
+    element.dataset.action = name;
+  }
+  const handler = () => onClick();
+  return control(element, element, "click", handler, {});
+}
+
+/**
+ * A labelled number input with a unit suffix.
+ *
+ * @param {{ label: string, value?: number, step?: number, unit?: string,
+ *   onChange: (value: number) => void }} options Caption, initial value,
+ *   step, unit and callback (called with NaN when the box is empty).
+ * @returns {{ element: HTMLElement, input: HTMLInputElement,
+ *   destroy: () => void }} The control.
+ */
+export function createNumberInput({
+  label,
+  value,
+  step = "any",
+  unit = "",
+  onChange,
+}) {
+  const element = document.createElement("div");
+  element.className = "rs3d-field";
+  const input = document.createElement("input");
+  input.type = "number";
+  input.id = uniqueId("number");
+  input.step = String(step);
+  if (value !== undefined && Number.isFinite(value)) {
+    input.value = String(value);
+  }
+  const suffix = document.createElement("span");
+  suffix.className = "rs3d-unit";
+  suffix.textContent = unit;
+  element.append(labelFor(input, label), input, suffix);
+  const handler = () =>
+    onChange(input.value === "" ? NaN : Number(input.value));
+  return control(element, input, "input", handler, { input });
+}
+
+/**
+ * Replace a select's options, keeping the current value when still offered.
+ *
+ * @param {HTMLSelectElement} select The drop-down.
+ * @param {{ value: string, label: string }[]} options The new choices.
+ * @returns {void}
+ */
+export function setSelectOptions(select, options) {
+  const previous = select.value;
+  select.replaceChildren(
+    ...options.map((option) => new Option(option.label, option.value)),
+  );
+  if (options.some((option) => option.value === previous)) {
+    select.value = previous;
+  }
+}

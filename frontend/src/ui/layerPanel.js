@@ -3,7 +3,11 @@
  * toggles, and for point clouds the colour mode, point size and the class
  * legend (each legend entry doubles as a visibility checkbox).
  */
-import { OTHER_CLASS_COLOUR, POINT_CLASSES, classByCode } from "../layers/classes.js";
+import {
+  OTHER_CLASS_COLOUR,
+  POINT_CLASSES,
+  classByCode,
+} from "../layers/classes.js";
 import { DEFAULT_POINT_SIZE } from "../layers/pointcloud.js";
 import {
   createCheckbox,
@@ -17,7 +21,22 @@ const COLOUR_MODES = [
   { value: "class", label: "By class" },
 ];
 
-function imagerySection(orthophoto, parts) {
+/** Name of the orthophoto toggle in visibility maps. */
+export const ORTHOPHOTO = "orthophoto";
+
+function toggle(toggles, name, setVisible, onChange) {
+  const checkbox = createCheckbox({
+    label: name === ORTHOPHOTO ? "Orthophoto" : "Visible",
+    onChange: (checked) => {
+      setVisible(checked);
+      onChange();
+    },
+  });
+  toggles.set(name, { input: checkbox.input, setVisible });
+  return checkbox;
+}
+
+function imagerySection(orthophoto, parts, toggles, onChange) {
   const section = createSection("Imagery");
   parts.push(section);
   const add = (item) => {
@@ -25,10 +44,12 @@ function imagerySection(orthophoto, parts) {
     section.body.append(item.element);
   };
   add(
-    createCheckbox({
-      label: "Orthophoto",
-      onChange: (checked) => orthophoto.setVisible(checked),
-    }),
+    toggle(
+      toggles,
+      ORTHOPHOTO,
+      (checked) => orthophoto.setVisible(checked),
+      onChange,
+    ),
   );
   add(
     createRange({
@@ -58,7 +79,11 @@ function legendClasses(layer) {
     .map(([code, count]) => [Number(code), count])
     .sort(([a], [b]) => a - b)
     .map(([code, count]) => ({
-      ...(classByCode(code) ?? { code, name: `Class ${code}`, colour: OTHER_CLASS_COLOUR }),
+      ...(classByCode(code) ?? {
+        code,
+        name: `Class ${code}`,
+        colour: OTHER_CLASS_COLOUR,
+      }),
       count,
     }));
 }
@@ -92,7 +117,8 @@ function pointCloudControls(layer, handle, add) {
   add({ element: heading, destroy: () => heading.remove() });
   for (const { code, name, colour, count } of legendClasses(layer)) {
     const checkbox = createCheckbox({
-      label: count === undefined ? name : `${name} (${count.toLocaleString("en")})`,
+      label:
+        count === undefined ? name : `${name} (${count.toLocaleString("en")})`,
       swatch: colour,
       onChange: (checked) => handle.setClassVisible(code, checked),
     });
@@ -102,7 +128,7 @@ function pointCloudControls(layer, handle, add) {
   add({ element: legend, destroy: () => legend.remove() });
 }
 
-function layerSection(layer, handle, parts) {
+function layerSection(layer, handle, parts, toggles, onChange) {
   const section = createSection(layer.title || layer.name);
   section.element.dataset.layer = layer.name;
   parts.push(section);
@@ -111,10 +137,12 @@ function layerSection(layer, handle, parts) {
     parent.append(item.element);
   };
   add(
-    createCheckbox({
-      label: "Visible",
-      onChange: (checked) => handle.setVisible(checked),
-    }),
+    toggle(
+      toggles,
+      layer.name,
+      (checked) => handle.setVisible(checked),
+      onChange,
+    ),
   );
   if (layer.kind === "pointcloud") {
     pointCloudControls(layer, handle, add);
@@ -127,19 +155,45 @@ function layerSection(layer, handle, parts) {
  *
  * @param {HTMLElement} container The `#panel` element.
  * @param {{ orthophoto?: object, layers: { layer: object,
- *   handle: object }[] }} model The orthophoto handle (if any) and each
- *   API layer description paired with the handle its module returned.
- * @returns {{ destroy: () => void }} Removes the controls and listeners.
+ *   handle: object }[], onChange?: () => void }} model The orthophoto
+ *   handle (if any), each API layer description paired with the handle its
+ *   module returned, and a callback for visibility changes.
+ * @returns {{ getVisibility: () => Record<string, boolean>,
+ *   setVisibility: (visible: Record<string, boolean>) => void,
+ *   destroy: () => void }} Read or set which layers show (by layer name,
+ *   ORTHOPHOTO for the imagery); remove the controls and listeners.
  */
-export function createLayerPanel(container, { orthophoto, layers }) {
+export function createLayerPanel(
+  container,
+  { orthophoto, layers, onChange = () => {} },
+) {
   const parts = [];
+  const toggles = new Map();
   if (orthophoto) {
-    container.append(imagerySection(orthophoto, parts).element);
+    container.append(
+      imagerySection(orthophoto, parts, toggles, onChange).element,
+    );
   }
   for (const { layer, handle } of layers) {
-    container.append(layerSection(layer, handle, parts).element);
+    container.append(
+      layerSection(layer, handle, parts, toggles, onChange).element,
+    );
   }
   return {
+    getVisibility() {
+      return Object.fromEntries(
+        [...toggles].map(([name, { input }]) => [name, input.checked]),
+      );
+    },
+    setVisibility(visible) {
+      for (const [name, value] of Object.entries(visible ?? {})) {
+        const found = toggles.get(name);
+        if (found && typeof value === "boolean") {
+          found.input.checked = value;
+          found.setVisible(value);
+        }
+      }
+    },
     destroy() {
       for (const part of parts.reverse()) {
         part.destroy();

@@ -1,0 +1,240 @@
+/**
+ * Share and export: keep the camera, layer toggles, filter and slice in the
+ * URL hash (opening that URL restores them), copy the link, and save the
+ * current view as a PNG.
+ */
+import { createButton, createDisclosure } from "../ui/controls.js";
+import { Cesium } from "../viewer/cesium.js";
+import { decodeState, encodeState } from "./shareModel.js";
+
+const WRITE_DELAY_MS = 250;
+
+/**
+ * The camera as degrees and metres.
+ *
+ * @param {Cesium.Camera} camera The camera.
+ * @returns {import("./shareModel.js").SharedCamera} Its position and angles.
+ */
+export function cameraState(camera) {
+  const carto = camera.positionCartographic;
+  const degrees = Cesium.Math.toDegrees;
+  return {
+    lon: degrees(carto.longitude),
+    lat: degrees(carto.latitude),
+    height: carto.height,
+    heading: degrees(camera.heading),
+    pitch: degrees(camera.pitch),
+    roll: degrees(camera.roll),
+  };
+}
+
+/**
+ * Put the camera where a shared state says.
+ *
+ * @param {Cesium.Camera} camera The camera.
+ * @param {import("./shareModel.js").SharedCamera} view The shared camera.
+ * @returns {void}
+ */
+export function setCamera(camera, view) {
+  const radians = Cesium.Math.toRadians;
+  camera.setView({
+    destination: Cesium.Cartesian3.fromDegrees(view.lon, view.lat, view.height),
+    orientation: {
+      heading: radians(view.heading),
+      pitch: radians(view.pitch),
+      roll: radians(view.roll),
+    },
+  });
+}
+
+/**
+ * Render the scene and save the canvas as a PNG download.
+ *
+ * @param {Cesium.Viewer} viewer The viewer.
+ * @param {string} fileName Download name.
+ * @returns {Promise<Blob>} The PNG.
+ */
+export function saveScreenshot(viewer, fileName) {
+  const scene = viewer.scene;
+  return new Promise((resolve, reject) => {
+    // The drawing buffer only holds the picture until the frame is shown:
+    // copy it synchronously right after a fresh render (toBlob may read it
+    // too late and get a blank image).
+    const remove = scene.postRender.addEventListener(() => {
+      remove();
+      let dataUrl;
+      try {
+        dataUrl = scene.canvas.toDataURL("image/png");
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      fetch(dataUrl)
+        .then((response) => response.blob())
+        .then((blob) => {
+          const url = URL.createObjectURL(blob);
+          const link = document.createElement("a");
+          link.href = url;
+          link.download = fileName;
+          document.body.append(link);
+          link.click();
+          link.remove();
+          setTimeout(() => URL.revokeObjectURL(url), 10_000);
+          resolve(blob);
+        }, reject);
+    });
+    scene.requestRender();
+  });
+}
+
+/**
+ * Mount the share tool and restore the state in the page's URL hash.
+ *
+ * @param {object} options
+ * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {HTMLElement} options.container Element the section is added to.
+ * @param {{ getVisibility: () => object, setVisibility: (v: object) => void }}
+ *   [options.layers] The layer panel.
+ * @param {{ getState: () => object, setState: (s: object) => void }}
+ *   [options.filter] The filter tool.
+ * @param {{ getState: () => object, setState: (s: object) => void }}
+ *   [options.slice] The slice tool.
+ * @param {string} [options.fileName="rs3d-view.png"] Screenshot file name.
+ * @returns {{ restore: () => boolean, update: () => void, link: () => string,
+ *   destroy: () => void }} Restore from the hash (true when it held a
+ *   camera), rewrite the hash now, the current link, and the remover.
+ */
+export function createShareTool(options) {
+  const { viewer, container, layers, filter, slice } = options;
+  if (!viewer || !container) {
+    throw new Error("createShareTool needs a viewer and a container.");
+  }
+  const fileName = options.fileName ?? "rs3d-view.png";
+  const parts = [];
+  let timer;
+  let written = "";
+
+  const section = createDisclosure("Share and export", { name: "share" });
+  parts.push(section);
+  container.append(section.element);
+  const field = document.createElement("input");
+  field.type = "text";
+  field.readOnly = true;
+  field.className = "rs3d-link";
+  field.setAttribute("aria-label", "Link to this view");
+  const note = document.createElement("p");
+  note.className = "rs3d-hint";
+  note.textContent = "The link keeps the camera, layers, filter and slice.";
+  const buttons = document.createElement("div");
+  buttons.className = "rs3d-buttons";
+  section.body.append(field, note, buttons);
+  const add = (item) => {
+    parts.push(item);
+    buttons.append(item.element);
+  };
+
+  const collect = () => {
+    const filterState = filter?.getState();
+    const sliceState = slice?.getState();
+    return {
+      camera: cameraState(viewer.camera),
+      layers: layers?.getVisibility(),
+      condition: filterState?.condition ?? null,
+      action: filterState?.action,
+      colouring: filterState?.colouring,
+      slice: sliceState?.enabled ? sliceState.height : null,
+    };
+  };
+
+  const link = () => {
+    const url = new URL(window.location.href);
+    url.hash = written;
+    return url.href;
+  };
+
+  const update = () => {
+    clearTimeout(timer);
+    written = encodeState(collect());
+    window.history.replaceState(window.history.state, "", `#${written}`);
+    field.value = link();
+  };
+  const scheduleUpdate = () => {
+    clearTimeout(timer);
+    timer = setTimeout(update, WRITE_DELAY_MS);
+  };
+
+  const restore = () => {
+    const hash = window.location.hash.replace(/^#/, "");
+    const state = decodeState(hash);
+    if (state.layers) {
+      layers?.setVisibility(state.layers);
+    }
+    if (filter && (state.condition || state.colouring)) {
+      filter.setState({
+        condition: state.condition ?? null,
+        action: state.action ?? "colour",
+        colouring: state.colouring ?? "none",
+      });
+    }
+    if (slice && state.slice !== undefined) {
+      slice.setState({ enabled: true, height: state.slice });
+    }
+    if (state.camera) {
+      setCamera(viewer.camera, state.camera);
+    }
+    viewer.scene.requestRender();
+    written = hash;
+    field.value = link();
+    return Boolean(state.camera);
+  };
+
+  const onHashChange = () => {
+    if (window.location.hash.replace(/^#/, "") !== written) {
+      restore();
+    }
+  };
+  window.addEventListener("hashchange", onHashChange);
+  const removeMoveEnd = viewer.camera.moveEnd.addEventListener(scheduleUpdate);
+
+  add(
+    createButton({
+      label: "Copy link",
+      name: "copy-link",
+      onClick: async () => {
+        update();
+        field.select();
+        try {
+          await navigator.clipboard.writeText(field.value);
+          note.textContent = "Link copied.";
+        } catch {
+          note.textContent = "Select the link above and copy it.";
+        }
+      },
+    }),
+  );
+  add(
+    createButton({
+      label: "Save screenshot (PNG)",
+      name: "screenshot",
+      onClick: () => {
+        saveScreenshot(viewer, fileName).catch((error) => {
+          note.textContent = error.message;
+        });
+      },
+    }),
+  );
+
+  return {
+    restore,
+    update: scheduleUpdate,
+    link,
+    destroy() {
+      clearTimeout(timer);
+      removeMoveEnd();
+      window.removeEventListener("hashchange", onHashChange);
+      for (const part of parts.reverse()) {
+        part.destroy();
+      }
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * `window.rs3d`: a small read-only view of the page's state for scripts
+ * and the browser tests (which buildings the active style shows, the
+ * camera, the slice planes, the measurement). It changes nothing.
+ */
+import { cameraState } from "../share/share.js";
+import { Cesium } from "./cesium.js";
+
+/**
+ * Define `window.rs3d`.
+ *
+ * @param {object} options
+ * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {object} [options.filter] The filter tool.
+ * @param {object} [options.slice] The slice tool.
+ * @param {object} [options.measure] The measure tool.
+ * @param {object} [options.share] The share tool.
+ * @returns {{ destroy: () => void }} Removes `window.rs3d`.
+ */
+export function exposePageApi({ viewer, filter, slice, measure, share }) {
+  const states = () => filter?.buildingStates() ?? [];
+  const api = Object.freeze({
+    /** @returns {number[]} Ids of loaded buildings the style shows. */
+    visibleBuildingIds: () =>
+      states()
+        .filter((s) => s.show)
+        .map((s) => s.id),
+    /** @returns {number[]} Ids of every loaded building. */
+    loadedBuildingIds: () => states().map((s) => s.id),
+    /** @returns {object[]} { id, show, colour } per loaded building. */
+    buildingStates: states,
+    /** @returns {object} Camera longitude, latitude (°), height (m), angles (°). */
+    camera: () => cameraState(viewer.camera),
+    /**
+     * @param {number} lon Longitude, degrees.
+     * @param {number} lat Latitude, degrees.
+     * @param {number} height Height above the ellipsoid, metres.
+     * @returns {number[]|null} [x, y] CSS pixels in the canvas, if visible.
+     */
+    toWindow(lon, lat, height) {
+      const point = Cesium.SceneTransforms.worldToWindowCoordinates(
+        viewer.scene,
+        Cesium.Cartesian3.fromDegrees(lon, lat, height),
+      );
+      return point ? [point.x, point.y] : null;
+    },
+    /** @returns {object[]} Each clipped layer's plane (enabled, distance). */
+    slicePlanes: () => slice?.planes() ?? [],
+    /** @returns {object|null} Mode, value, unit, text and picked points. */
+    measurement: () => measure?.result() ?? null,
+    /** @returns {string|null} The shareable link of the current view. */
+    shareLink: () => share?.link() ?? null,
+  });
+  Object.defineProperty(window, "rs3d", { value: api, configurable: true });
+  return {
+    destroy() {
+      delete window.rs3d;
+    },
+  };
+}

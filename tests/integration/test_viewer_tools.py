@@ -1,0 +1,408 @@
+"""Headless Chromium against the live app: the viewer's filter, slice, measure and share tools.
+
+Each test checks an outcome against the database rows of one reconstructed area: which buildings the
+active style shows (``window.rs3d``, computed from the loaded tiles and the style), what the canvas
+draws, what a click-measured distance is, and what a shared URL restores.
+"""
+
+import math
+from collections.abc import Iterator
+from io import BytesIO
+
+import pytest
+from PIL import Image, ImageChops, ImageStat
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import ROOT
+from tests.integration.conftest import Stack, upload
+from tests.integration.test_browser import CHROMIUM_ARGS, Watched
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+ARTIFACTS = ROOT / "tests" / "_artifacts"
+VIEWPORT = {"width": 1366, "height": 768}
+MATCH_COLOUR, OTHER_COLOUR = "#ff7043", "#c9ced6"  # frontend/src/filter/filterModel.js
+TYPE_COLOURS = {
+    "house": "#f6c85f",
+    "apartment block": "#e15759",
+    "commercial/industrial hall": "#4e79a7",
+    "high-rise": "#b07aa1",
+    "annex": "#9c9c9c",
+}
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def area(stack: Stack, scene) -> dict:
+    """A reconstructed area with its API description and its database buildings."""
+    body = upload(stack, scene, "Tools town")
+    assert stack.wait_for_job(body["job"]["id"])["status"] == "succeeded"
+    described = stack.session.get(f"{stack.url}/api/areas/{body['id']}/", timeout=10).json()
+    rows = stack.session.get(f"{stack.url}{described['features_url']}", params={"class": "building"}, timeout=30)
+    buildings = rows.json()["features"]
+    assert len(buildings) >= 3, "the generated town should have several buildings"
+    return {**described, "buildings": buildings}
+
+
+def _open(browser: Browser, stack: Stack, area: dict, hash_: str = "") -> Watched:
+    """The area's viewer in a browser logged in as the test user, once it reports ready."""
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.add_cookies([{"name": c.name, "value": c.value or "", "url": stack.url} for c in stack.session.cookies])
+    watched = Watched(context.new_page(), stack.url)
+    watched.page.goto(f"{stack.url}/areas/{area['id']}/view/{hash_}")
+    watched.page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
+    return watched
+
+
+def _close(watched: Watched) -> None:
+    context = watched.page.context
+    watched.page.close()
+    context.close()
+
+
+def _open_tool(page: Page, name: str) -> None:
+    tool = page.locator(f'details[data-tool="{name}"]')
+    if tool.get_attribute("open") is None:
+        tool.locator("summary").click()
+
+
+def _set_layer(page: Page, name: str, visible: bool) -> None:
+    page.locator(f'[data-layer="{name}"] input[type=checkbox]').first.set_checked(visible)
+
+
+def _apply_filter(page: Page, prop: str, operator: str, value: str, action: str) -> None:
+    _open_tool(page, "filter")
+    page.select_option('[data-field="property"] select', prop)
+    page.select_option('[data-field="operator"] select', operator)
+    if page.locator('[data-field="value"]').is_visible():
+        page.fill('[data-field="value"] input', value)
+    else:
+        page.select_option('[data-field="enum-value"] select', value)
+    page.select_option('[data-field="action"] select', action)
+    page.click('[data-action="apply"]')
+    page.wait_for_selector('.rs3d-results-summary[data-state="ready"]', timeout=30_000)
+
+
+def _canvas(page: Page) -> Image.Image:
+    """The canvas left of the panel (the panel's own changes must not count), in grey levels."""
+    page.wait_for_timeout(1500)
+    canvas = page.locator("#viewer canvas").first.bounding_box()
+    panel = page.locator("#panel").bounding_box()
+    clip = {**canvas, "width": panel["x"] - canvas["x"] - 4}
+    return Image.open(BytesIO(page.screenshot(clip=clip))).convert("L")
+
+
+def _ids(buildings: list[dict], keep) -> list[int]:
+    return sorted(b["properties"]["building_id"] for b in buildings if keep(b["properties"]))
+
+
+def _threshold(buildings: list[dict]) -> float:
+    """A height between two building heights near the middle: some buildings pass, some fail."""
+    heights = sorted({b["properties"]["height_m"] for b in buildings})
+    assert len(heights) >= 2, "the town needs buildings of different heights"
+    middle = len(heights) // 2
+    return round((heights[middle - 1] + heights[middle]) / 2, 2)
+
+
+def test_filter_shows_exactly_the_matching_buildings(browser, stack, area):
+    buildings = area["buildings"]
+    everyone = _ids(buildings, lambda p: True)
+    threshold = _threshold(buildings)
+    tall = _ids(buildings, lambda p: p["height_m"] >= threshold)
+    assert 0 < len(tall) < len(everyone)
+    watched = _open(browser, stack, area)
+    page = watched.page
+    assert sorted(set(page.evaluate("rs3d.loadedBuildingIds()"))) == everyone, "every building should be loaded"
+    assert sorted(set(page.evaluate("rs3d.visibleBuildingIds()"))) == everyone
+
+    assert page.locator('details[data-tool="filter"]').get_attribute("data-schema") == "tiles"
+    offered = page.eval_on_selector_all('[data-field="property"] option', "os => os.map((o) => o.value)")
+    schema = {"height_m", "eave_m", "ridge_m", "floors", "area_m2", "ground_m", "building_type", "roof_type"}
+    assert set(offered) == schema
+
+    _apply_filter(page, "height_m", "ge", str(threshold), "hide")
+    assert sorted(set(page.evaluate("rs3d.visibleBuildingIds()"))) == tall
+    listed = page.eval_on_selector_all(".rs3d-results button", "bs => bs.map((b) => Number(b.dataset.buildingId))")
+    assert listed == tall
+    summary = page.locator(".rs3d-results-summary").inner_text()
+    assert f"{len(tall)} of {len(everyone)} buildings match" in summary and f"{threshold} m" in summary
+
+    _apply_filter(page, "height_m", "ge", str(threshold), "colour")
+    states = page.evaluate("rs3d.buildingStates()")
+    assert all(s["show"] for s in states)
+    assert {s["id"] for s in states if s["colour"] == MATCH_COLOUR} == set(tall)
+    assert {s["id"] for s in states if s["colour"] == OTHER_COLOUR} == set(everyone) - set(tall)
+    assert "other buildings" in page.locator(".rs3d-filter-legend").inner_text().lower()
+
+    kinds = [b["properties"]["building_type"] for b in buildings]
+    common = max(set(kinds), key=kinds.count)
+    _apply_filter(page, "building_type", "is", common, "hide")
+    of_type = _ids(buildings, lambda p: p["building_type"] == common)
+    assert sorted(set(page.evaluate("rs3d.visibleBuildingIds()"))) == of_type
+
+    page.click('[data-action="preset-type"]')
+    legend = page.locator(".rs3d-filter-legend").inner_text().lower()
+    assert "building type" in legend and common in legend
+    kinds_by_id = {b["properties"]["building_id"]: b["properties"]["building_type"] for b in buildings}
+    for state in page.evaluate("rs3d.buildingStates()"):
+        assert state["colour"] == TYPE_COLOURS[kinds_by_id[state["id"]]]
+    page.click('[data-action="clear"]')
+    assert sorted(set(page.evaluate("rs3d.visibleBuildingIds()"))) == everyone
+    assert watched.errors == [] and watched.outside == []
+    _close(watched)
+
+
+def test_clicking_a_result_flies_to_the_building(browser, stack, area):
+    buildings = area["buildings"]
+    threshold = _threshold(buildings)
+    watched = _open(browser, stack, area)
+    page = watched.page
+    _apply_filter(page, "height_m", "ge", str(threshold), "colour")
+    target = max(buildings, key=lambda b: b["properties"]["height_m"])
+    ring = target["geometry"]["coordinates"][0]
+    if target["geometry"]["type"] == "MultiPolygon":
+        ring = ring[0]
+    lon = sum(p[0] for p in ring[:-1]) / (len(ring) - 1)
+    lat = sum(p[1] for p in ring[:-1]) / (len(ring) - 1)
+    middle = target["properties"]["ground_m"] + area["height_offset_m"] + target["properties"]["height_m"] / 2
+    box = page.locator("#viewer canvas").first.bounding_box()
+    before = page.evaluate("rs3d.camera()")
+    page.click(f'.rs3d-results button[data-building-id="{target["properties"]["building_id"]}"]')
+    # The flight lasts 1 s of animation; software rendering in CI makes that several seconds of wall time.
+    page.wait_for_function(
+        """([lon, lat, h, w, ht]) => {
+            const xy = rs3d.toWindow(lon, lat, h);
+            return xy && Math.abs(xy[0] - w / 2) < w * 0.1 && Math.abs(xy[1] - ht / 2) < ht * 0.1;
+        }""",
+        arg=[lon, lat, middle, box["width"], box["height"]],
+        timeout=20_000,
+    )
+    page.wait_for_timeout(2000)  # settle: the flight ends with the building in the middle
+    after = page.evaluate("rs3d.camera()")
+    assert after["height"] < before["height"] - 20, "the camera should come closer to the building"
+    x, y = page.evaluate("([lon, lat, h]) => rs3d.toWindow(lon, lat, h)", [lon, lat, middle])
+    assert abs(x - box["width"] / 2) < box["width"] * 0.05 and abs(y - box["height"] / 2) < box["height"] * 0.05
+    assert page.locator(".rs3d-results button[aria-current]").get_attribute("data-building-id") == str(
+        target["properties"]["building_id"]
+    )
+    assert watched.errors == [] and watched.outside == []
+    _close(watched)
+
+
+def test_slice_cuts_the_layers_at_the_chosen_height(browser, stack, area):
+    watched = _open(browser, stack, area)
+    page = watched.page
+    _set_layer(page, "pointcloud", False)
+    with_buildings = _canvas(page)
+    _set_layer(page, "buildings", False)
+    without_buildings = _canvas(page)
+    _set_layer(page, "buildings", True)
+    assert all(not p["enabled"] for p in page.evaluate("rs3d.slicePlanes()"))
+
+    _open_tool(page, "slice")
+    page.check('[data-field="slice-enabled"] input')
+    page.fill('[data-field="slice-height"] input', "0.5")
+    planes = page.evaluate("rs3d.slicePlanes()")
+    assert len(planes) == 2  # point cloud and buildings
+    assert all(p["enabled"] and p["distance"] == 0.5 and p["normal"] == [0, 0, -1] for p in planes)
+    assert all(p["edgeWidth"] > 0 for p in planes)
+    cut_low = _canvas(page)
+    # Compare only where the buildings are drawn: the draped imagery may still refine elsewhere.
+    buildings = ImageChops.difference(with_buildings, without_buildings).point(lambda v: 255 if v > 20 else 0)
+    assert ImageStat.Stat(buildings).mean[0] > 255 * 0.005, "the LoD1 buildings layer draws nothing"
+
+    def change(a: Image.Image, b: Image.Image) -> float:
+        return ImageStat.Stat(ImageChops.difference(a, b), buildings).mean[0]
+
+    full = change(with_buildings, without_buildings)
+    assert change(cut_low, without_buildings) < full / 3, "a cut 0.5 m above ground should remove the buildings"
+
+    page.fill('[data-field="slice-height"] input', "6")
+    assert all(p["distance"] == 6 for p in page.evaluate("rs3d.slicePlanes()"))
+    cut_high = _canvas(page)
+    assert change(cut_high, cut_low) > full / 10, "raising the cut should bring back the lower walls"
+    page.uncheck('[data-field="slice-enabled"] input')
+    assert all(not p["enabled"] for p in page.evaluate("rs3d.slicePlanes()"))
+    uncut = _canvas(page)
+    assert change(uncut, with_buildings) < full / 3, "without the cut the buildings are whole again"
+    assert watched.errors == [] and watched.outside == []
+    _close(watched)
+
+
+def _ecef(lon: float, lat: float, h: float) -> tuple[float, float, float]:
+    a, f = 6378137.0, 1 / 298.257223563
+    e2 = f * (2 - f)
+    lam, phi = math.radians(lon), math.radians(lat)
+    n = a / math.sqrt(1 - e2 * math.sin(phi) ** 2)
+    return (
+        (n + h) * math.cos(phi) * math.cos(lam),
+        (n + h) * math.cos(phi) * math.sin(lam),
+        (n * (1 - e2) + h) * math.sin(phi),
+    )
+
+
+def _click_at(page: Page, lon: float, lat: float, h: float) -> None:
+    xy = page.evaluate("([lon, lat, h]) => rs3d.toWindow(lon, lat, h)", [lon, lat, h])
+    assert xy is not None, "the target is not in view"
+    box = page.locator("#viewer canvas").first.bounding_box()
+    page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+    page.wait_for_timeout(300)
+
+
+def _measured(page: Page) -> float:
+    return float(page.locator(".rs3d-measure-result").get_attribute("data-value"))
+
+
+def test_measure_distance_area_and_height_by_clicking(browser, stack, area):
+    west, south, east, north = area["bbox_wgs84"]
+    watched = _open(browser, stack, area)
+    page = watched.page
+    _set_layer(page, "pointcloud", False)
+    _set_layer(page, "buildings", False)  # clicks land on the ground (the ellipsoid, height 0)
+    _open_tool(page, "measure")
+
+    a = (west + 0.3 * (east - west), south + 0.35 * (north - south), 0.0)
+    b = (west + 0.7 * (east - west), south + 0.55 * (north - south), 0.0)
+    _click_at(page, *a)
+    _click_at(page, *b)
+    expected = math.dist(_ecef(*a), _ecef(*b))
+    assert abs(_measured(page) - expected) < max(0.5, 0.01 * expected), (_measured(page), expected)
+    assert "Distance:" in page.locator(".rs3d-measure-result").inner_text()
+    assert page.locator("#inspector").count() == 0, "measuring must not open the inspector"
+    picked = page.evaluate("rs3d.measurement()")["points"]
+    assert math.dist(picked[0], _ecef(*a)) < 1.0
+
+    page.select_option('[data-field="measure-mode"] select', "area")
+    corners = [(a[0], a[1]), (b[0], a[1]), (b[0], b[1]), (a[0], b[1])]
+    for lon, lat in corners:
+        _click_at(page, lon, lat, 0.0)
+    width = math.dist(_ecef(a[0], a[1], 0), _ecef(b[0], a[1], 0))
+    depth = math.dist(_ecef(a[0], a[1], 0), _ecef(a[0], b[1], 0))
+    assert abs(_measured(page) - width * depth) < 0.02 * width * depth
+    assert "m²" in page.locator(".rs3d-measure-result").inner_text()
+
+    page.select_option('[data-field="measure-mode"] select', "height")
+    largest = max(area["buildings"], key=lambda f: f["properties"]["area_m2"])
+    ring = largest["geometry"]["coordinates"][0]
+    if largest["geometry"]["type"] == "MultiPolygon":
+        ring = ring[0]
+    lon = sum(p[0] for p in ring[:-1]) / (len(ring) - 1)
+    lat = sum(p[1] for p in ring[:-1]) / (len(ring) - 1)
+    _click_at(page, lon, lat, 0.0)  # the ground under the building (buildings hidden)
+    _set_layer(page, "buildings", True)
+    roof = largest["properties"]["ground_m"] + area["height_offset_m"] + largest["properties"]["height_m"]
+    _click_at(page, lon, lat, roof)
+    assert abs(_measured(page) - roof) < 0.5, (_measured(page), roof)
+
+    page.click('[data-action="measure-clear"]')
+    assert page.locator(".rs3d-measure-result").inner_text() == ""
+    assert watched.errors == [] and watched.outside == []
+    _close(watched)
+
+
+def _close_to(a: dict, b: dict) -> bool:
+    def angle(x: float, y: float) -> float:
+        return abs((x - y + 180) % 360 - 180)
+
+    return (
+        abs(a["lon"] - b["lon"]) < 1e-6
+        and abs(a["lat"] - b["lat"]) < 1e-6
+        and abs(a["height"] - b["height"]) < 0.05
+        and all(angle(a[k], b[k]) < 0.01 for k in ("heading", "pitch", "roll"))
+    )
+
+
+def test_shared_url_restores_the_view_and_screenshot_downloads(browser, stack, area):
+    buildings = area["buildings"]
+    threshold = _threshold(buildings)
+    tall = _ids(buildings, lambda p: p["height_m"] >= threshold)
+    watched = _open(browser, stack, area)
+    page = watched.page
+    _set_layer(page, "pointcloud", False)
+    _apply_filter(page, "height_m", "ge", str(threshold), "hide")
+    page.click('[data-action="preset-height"]')
+    _open_tool(page, "slice")
+    page.check('[data-field="slice-enabled"] input')
+    page.fill('[data-field="slice-height"] input', "6")
+    page.evaluate("document.querySelector('details[data-tool=\"slice\"]').scrollIntoView({ block: 'end' })")
+    page.wait_for_timeout(1500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "viewer-tools.png"))  # docs/viewer-tools.png is a copy of this
+    box = page.locator("#viewer canvas").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -300)  # zoom in a little: the camera is no longer the default one
+    page.wait_for_timeout(2500)
+    _open_tool(page, "share")
+    page.click('[data-action="copy-link"]')
+    link = page.locator(".rs3d-link").input_value()
+    assert link == page.url and "#view=" in link and "slice=6" in link and "filter=height_m:ge:" in link
+    camera = page.evaluate("rs3d.camera()")
+
+    with page.expect_download() as download:
+        page.click('[data-action="screenshot"]')
+    assert download.value.suggested_filename == "rs3d-tools-town.png"
+    png = Image.open(download.value.path())
+    assert png.format == "PNG" and png.size[0] >= box["width"] and png.size[1] >= box["height"]
+    assert max(ImageStat.Stat(png.convert("RGB")).stddev) > 10, "the screenshot is blank"
+    assert watched.errors == [] and watched.outside == []
+    _close(watched)
+
+    restored = _open(browser, stack, area, "#" + link.split("#", 1)[1])
+    page = restored.page
+    assert _close_to(page.evaluate("rs3d.camera()"), camera), (page.evaluate("rs3d.camera()"), camera)
+    assert sorted(set(page.evaluate("rs3d.visibleBuildingIds()"))) == tall
+    assert all(p["enabled"] and p["distance"] == 6 for p in page.evaluate("rs3d.slicePlanes()"))
+    assert not page.locator('[data-layer="pointcloud"] input[type=checkbox]').first.is_checked()
+    assert page.locator('[data-layer="buildings"] input[type=checkbox]').first.is_checked()
+    assert page.locator('[data-field="property"] select').input_value() == "height_m"
+    assert float(page.locator('[data-field="value"] input').input_value()) == threshold
+    assert page.locator('[data-field="action"] select').input_value() == "hide"
+    assert "height above ground" in page.locator(".rs3d-filter-legend").inner_text().lower()
+    assert page.locator('[data-field="slice-enabled"] input').is_checked()
+    assert restored.errors == [] and restored.outside == []
+    _close(restored)
+
+
+def test_tool_models_on_known_values(browser, stack, area):
+    """The measure and share models on known positions and states, in the page's own modules."""
+    watched = _open(browser, stack, area)
+    results = watched.page.evaluate(
+        """async () => {
+            const { Cesium } = await import("/static/rs3d/viewer/cesium.js");
+            const measure = await import("/static/rs3d/measure/measureModel.js");
+            const share = await import("/static/rs3d/share/shareModel.js");
+            const frame = Cesium.Transforms.eastNorthUpToFixedFrame(Cesium.Cartesian3.fromDegrees(3.9, 46.0, 10));
+            const at = (e, n, u) =>
+                Cesium.Matrix4.multiplyByPoint(frame, new Cesium.Cartesian3(e, n, u), new Cesium.Cartesian3());
+            const square = [at(0, 0, 0), at(30, 0, 0), at(30, 40, 0), at(0, 40, 0)];
+            const state = {
+                camera: { lon: 3.9123456, lat: 46.0123456, height: 123.45, heading: 10, pitch: -45, roll: 0 },
+                layers: { orthophoto: true, pointcloud: false },
+                condition: { property: "building_type", operator: "is", value: "commercial/industrial hall" },
+                action: "hide", colouring: "type", slice: 7.5,
+            };
+            return {
+                distance: measure.measure("distance", [at(0, 0, 0), at(30, 40, 0)]).value,
+                path: measure.pathLength(square),
+                height: measure.measure("height", [at(0, 0, 0), at(5, 5, 12.5)]).value,
+                area: measure.measure("area", square).value,
+                missing: measure.measure("area", square.slice(0, 2)).value,
+                shared: share.decodeState(share.encodeState(state)),
+                state,
+            };
+        }"""
+    )
+    assert abs(results["distance"] - 50) < 1e-6
+    assert abs(results["path"] - 100) < 1e-6
+    assert abs(results["height"] - 12.5) < 1e-3
+    assert abs(results["area"] - 1200) < 1e-3
+    assert results["missing"] is None
+    assert results["shared"] == results["state"]
+    _close(watched)
