@@ -7,6 +7,7 @@ import { getArea, getFeatures } from "./api.js";
 import { createFilterTool } from "./filter/filter.js";
 import { createInspector } from "./inspect/inspect.js";
 import { addOrthophoto } from "./layers/imagery.js";
+import { addMapLayers } from "./layers/mapFeatures.js";
 import { addPointCloud } from "./layers/pointcloud.js";
 import { addTilesetLayer } from "./layers/tileset.js";
 import { createMeasureTool } from "./measure/measure.js";
@@ -121,9 +122,19 @@ function fileNameFor(area) {
  * @param {{ setEnabled: (enabled: boolean) => void }} options.inspector
  *   Click-to-inspect, paused while measuring.
  * @param {HTMLElement} options.panel The `#panel` element.
+ * @param {object} [options.mapLayers] Roads, water and land use (see
+ *   layers/mapFeatures.js).
  * @returns {{ update: () => void }} The share tool (rewrites the URL hash).
  */
-function mountTools({ viewer, area, layers, layerPanel, inspector, panel }) {
+function mountTools({
+  viewer,
+  area,
+  layers,
+  layerPanel,
+  inspector,
+  panel,
+  mapLayers,
+}) {
   const loadBuildings = buildingLoader(area.features_url);
   const buildings = layers.find(
     ({ layer }) => layer.name === "buildings" || layer.kind === "buildings",
@@ -174,7 +185,7 @@ function mountTools({ viewer, area, layers, layerPanel, inspector, panel }) {
       .catch(() => {});
   }
   share.restore();
-  exposePageApi({ viewer, filter, slice, measure, share });
+  exposePageApi({ viewer, filter, slice, measure, share, mapLayers });
   return share;
 }
 
@@ -232,6 +243,15 @@ export async function boot() {
           onChange: () => share?.update(),
         })
       : undefined;
+    status.loading("Loading roads, water and land use…");
+    const mapLayers = await addMapLayers({
+      viewer,
+      featuresUrl: area.features_url,
+      panel,
+    }).catch((error) => {
+      status.error(`Could not load the map layers: ${describe(error)}`);
+      return undefined;
+    });
     const inspector = createInspector({
       viewer,
       container: inspectorHost(),
@@ -245,6 +265,7 @@ export async function boot() {
         layerPanel,
         inspector,
         panel,
+        mapLayers,
       });
     }
     status.loading("Loading tiles…");

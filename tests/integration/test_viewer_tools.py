@@ -406,3 +406,27 @@ def test_tool_models_on_known_values(browser, stack, area):
     assert results["missing"] is None
     assert results["shared"] == results["state"]
     _close(watched)
+
+
+def test_roads_water_and_land_use_are_draped_and_toggle(browser, stack, area):
+    counts = {}
+    for kind in ("road", "water", "land_use"):
+        rows = stack.session.get(f"{stack.url}{area['features_url']}", params={"class": kind}, timeout=30)
+        counts[kind] = len(rows.json()["features"])
+    assert counts["road"] > 0 and counts["land_use"] > 0, counts
+    watched = _open(browser, stack, area)
+    page = watched.page
+    shown = page.evaluate("rs3d.mapLayers()")
+    assert {kind: s["count"] for kind, s in shown.items()} == {k: n for k, n in counts.items() if n}
+    assert shown["road"]["shown"] and not shown["land_use"]["shown"]  # blocks are off until asked for
+    legend = page.locator('[data-layer="map"]').inner_text()
+    assert f"Roads ({counts['road']})" in legend and "primary" in legend and "residential" in legend
+    _set_layer(page, "buildings", False)
+    _set_layer(page, "pointcloud", False)  # map layers drape on the ground, under the points
+    with_roads = _canvas(page)
+    page.locator('[data-map-layer="road"] input').set_checked(False)
+    page.wait_for_timeout(1000)
+    assert not page.evaluate("rs3d.mapLayers()")["road"]["shown"]
+    changed = ImageChops.difference(with_roads, _canvas(page)).point(lambda v: 255 if v > 30 else 0)
+    assert changed.histogram()[255] > 2000  # the roads were really drawn
+    _close(watched)

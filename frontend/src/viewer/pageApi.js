@@ -15,9 +15,17 @@ import { Cesium } from "./cesium.js";
  * @param {object} [options.slice] The slice tool.
  * @param {object} [options.measure] The measure tool.
  * @param {object} [options.share] The share tool.
+ * @param {object} [options.mapLayers] Roads, water and land-use layers.
  * @returns {{ destroy: () => void }} Removes `window.rs3d`.
  */
-export function exposePageApi({ viewer, filter, slice, measure, share }) {
+export function exposePageApi({
+  viewer,
+  filter,
+  slice,
+  measure,
+  share,
+  mapLayers,
+}) {
   const states = () => filter?.buildingStates() ?? [];
   const api = Object.freeze({
     /** @returns {number[]} Ids of loaded buildings the style shows. */
@@ -29,6 +37,14 @@ export function exposePageApi({ viewer, filter, slice, measure, share }) {
     loadedBuildingIds: () => states().map((s) => s.id),
     /** @returns {object[]} { id, show, colour } per loaded building. */
     buildingStates: states,
+    /** @returns {object} Per map layer (road, water, land_use): { count, shown }. */
+    mapLayers: () =>
+      Object.fromEntries(
+        (mapLayers?.layers ?? []).map((l) => [
+          l.kind,
+          { count: l.count, shown: l.source.show },
+        ]),
+      ),
     /** @returns {object} Camera longitude, latitude (°), height (m), angles (°). */
     camera: () => cameraState(viewer.camera),
     /**
