@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "backend.areas",
     "backend.jobs",
+    "backend.models_registry",
     "backend.api",
     "backend.viewer",
 ]

@@ -11,6 +11,8 @@ from backend.areas.models import Area, Layer
 from backend.areas.permissions import can_edit
 from backend.jobs.models import Job
 from backend.jobs.serialize import job_state
+from backend.models_registry.models import ModelVersion
+from backend.models_registry.services import DEFAULT_STEPS, MAX_STEPS, MIN_STEPS
 
 
 class AreaCreateSerializer(serializers.Serializer):
@@ -23,6 +25,59 @@ class AreaCreateSerializer(serializers.Serializer):
     epsg = serializers.IntegerField(
         required=False, min_value=1024, max_value=999999, help_text="EPSG code for files that carry no CRS"
     )
+    footprints = serializers.FileField(
+        required=False,
+        help_text="building footprints you already have: GeoPackage, GeoJSON, zipped Shapefile or FlatGeobuf",
+    )
+    model = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="a shipped model name or the id of a trained model you can see (GET /api/models/)",
+    )
+
+
+class TrainSerializer(serializers.Serializer):
+    """Steps of "Train a model on this area" (POST by its owner)."""
+
+    steps = serializers.IntegerField(default=DEFAULT_STEPS, min_value=MIN_STEPS, max_value=MAX_STEPS)
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    """A model trained on an area: its status and the held-out east block's scores before and after."""
+
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    shipped = serializers.SerializerMethodField()
+    held_out = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "shipped",
+            "name",
+            "version",
+            "base",
+            "steps",
+            "owner",
+            "area",
+            "status",
+            "progress",
+            "message",
+            "error",
+            "held_out",
+            "created",
+            "finished",
+        ]
+        read_only_fields = fields
+
+    def get_shipped(self, version: ModelVersion) -> bool:
+        """Always false: trained on a user's area."""
+        return False
+
+    def get_held_out(self, version: ModelVersion) -> dict[str, Any] | None:
+        """``{"before": {...}, "after": {...}}`` scores (miou, height_mae_m, ...) once trained."""
+        return version.card or None
 
 
 class AreaSharingSerializer(serializers.Serializer):

@@ -6,12 +6,14 @@ from rest_framework.routers import DefaultRouter
 
 from backend.api.views.areas import AreaViewSet
 from backend.api.views.jobs import JobViewSet
+from backend.api.views.models import ModelViewSet
 
 app_name = "api"
 
 router = DefaultRouter()
 router.register("areas", AreaViewSet, basename="area")
 router.register("jobs", JobViewSet, basename="job")
+router.register("models", ModelViewSet, basename="model")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -5,9 +5,13 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AnonymousUser, Group
 
 from backend.areas.models import Area
+from backend.areas.permissions import AnyUser
+from backend.models_registry.catalog import UnknownModel, model_choices, resolve_choice
+from backend.models_registry.models import ModelVersion
+from backend.models_registry.services import DEFAULT_STEPS, MAX_STEPS, MIN_STEPS
 
 
 class AreaUploadForm(forms.Form):
@@ -37,6 +41,40 @@ class AreaUploadForm(forms.Form):
         min_value=1024,
         max_value=999999,
         help_text="For example 2154 for Lambert-93 or 28992 for RD New.",
+    )
+    footprints = forms.FileField(
+        label="Building footprints (optional)",
+        required=False,
+        help_text="The map you already have: GeoPackage, GeoJSON, zipped Shapefile or FlatGeobuf of polygons.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".gpkg,.geojson,.json,.zip,.fgb"}),
+    )
+    model = forms.ChoiceField(
+        label="Model",
+        required=False,
+        help_text="The network that predicts classes (and heights without a DSM or LiDAR).",
+    )
+
+    def __init__(self, *args: Any, user: AnyUser | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["model"].choices = model_choices(user)
+
+    def clean_model(self) -> tuple[str, ModelVersion | None]:
+        """(shipped name, None) or ("", trained version); ("", None) for the default."""
+        try:
+            return resolve_choice(self.user or AnonymousUser(), self.cleaned_data["model"])
+        except UnknownModel as err:
+            raise forms.ValidationError(str(err)) from err
+
+
+class TrainForm(forms.Form):
+    """How many optimiser steps "Train a model on this area" runs."""
+
+    steps = forms.IntegerField(
+        initial=DEFAULT_STEPS,
+        min_value=MIN_STEPS,
+        max_value=MAX_STEPS,
+        help_text="More steps fit the area better and take longer (300 steps: some minutes on a CPU).",
     )
 
 

@@ -30,6 +30,17 @@ class Area(models.Model):
         "auth.Group", blank=True, related_name="shared_areas", help_text="whose members see a shared area"
     )
     epsg = models.PositiveIntegerField(null=True, blank=True, help_text="EPSG code for sources without a CRS")
+    model = models.CharField(
+        max_length=100, blank=True, help_text="shipped network chosen at upload; blank: the default (or model_version)"
+    )
+    model_version = models.ForeignKey(
+        "models_registry.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="network trained on another area, chosen at upload instead of a shipped one",
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.EMPTY)
     current = models.ForeignKey("Publication", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created = models.DateTimeField(auto_now_add=True)
@@ -53,6 +64,7 @@ class Source(models.Model):
         ORTHO = "ortho", "Orthophoto"
         DSM = "dsm", "DSM"
         LIDAR = "lidar", "LiDAR"
+        FOOTPRINTS = "footprints", "Building footprints"
 
     area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="sources")
     kind = models.CharField(max_length=10, choices=Kind.choices)

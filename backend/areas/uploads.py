@@ -15,9 +15,15 @@ from django.utils.text import get_valid_filename
 
 from backend.areas.models import Area, Source
 from backend.jobs.runner import check_inputs_process
+from backend.models_registry.models import ModelVersion
 from reconstruction import PipelineInputs, RS3DError
 
-_DEFAULT_NAME = {Source.Kind.ORTHO: "ortho.tif", Source.Kind.DSM: "dsm.tif", Source.Kind.LIDAR: "lidar.laz"}
+_DEFAULT_NAME = {
+    Source.Kind.ORTHO: "ortho.tif",
+    Source.Kind.DSM: "dsm.tif",
+    Source.Kind.LIDAR: "lidar.laz",
+    Source.Kind.FOOTPRINTS: "footprints.gpkg",
+}
 
 
 class UploadRejected(Exception):  # noqa: N818 - reads as what happened to the upload
@@ -30,13 +36,20 @@ class UploadRejected(Exception):  # noqa: N818 - reads as what happened to the u
 
 @dataclass(frozen=True)
 class AreaUpload:
-    """What a planner submitted for a new area."""
+    """What a planner submitted for a new area.
+
+    ``model`` is a shipped network's name (blank: the default) and ``model_version`` a trained one
+    instead; both already checked with :func:`backend.models_registry.catalog.resolve_choice`.
+    """
 
     name: str
     ortho: UploadedFile
     dsm: UploadedFile | None = None
     lidar: UploadedFile | None = None
     epsg: int | None = None
+    footprints: UploadedFile | None = None
+    model: str = ""
+    model_version: ModelVersion | None = None
 
 
 def create_area(upload: AreaUpload, owner: AbstractBaseUser | None = None) -> tuple[Area, list[str]]:
@@ -49,7 +62,12 @@ def create_area(upload: AreaUpload, owner: AbstractBaseUser | None = None) -> tu
         UploadRejected: a file is too large, unreadable, has no CRS, or the files do not overlap; the
             database and media folder are left exactly as they were.
     """
-    files = {Source.Kind.ORTHO: upload.ortho, Source.Kind.DSM: upload.dsm, Source.Kind.LIDAR: upload.lidar}
+    files = {
+        Source.Kind.ORTHO: upload.ortho,
+        Source.Kind.DSM: upload.dsm,
+        Source.Kind.LIDAR: upload.lidar,
+        Source.Kind.FOOTPRINTS: upload.footprints,
+    }
     files = {kind: f for kind, f in files.items() if f is not None}
     for kind, f in files.items():
         if f.size is None or f.size == 0:
@@ -98,6 +116,7 @@ def _validate(stored: dict[str, Path], epsg: int | None) -> list[str]:
         dsm=stored.get(Source.Kind.DSM),
         lidar=stored.get(Source.Kind.LIDAR),
         epsg=epsg,
+        footprints=stored.get(Source.Kind.FOOTPRINTS),
     )
     try:
         return check_inputs_process(inputs)
@@ -114,7 +133,9 @@ def _store(
 ) -> Area:
     sizes = {kind: path.stat().st_size for kind, path in stored.items()}
     with transaction.atomic():
-        area = Area.objects.create(name=upload.name, epsg=upload.epsg, owner=owner)
+        area = Area.objects.create(
+            name=upload.name, epsg=upload.epsg, owner=owner, model=upload.model, model_version=upload.model_version
+        )
         target = area.folder / "sources"
         target.parent.mkdir(parents=True, exist_ok=True)
         try:

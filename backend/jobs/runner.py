@@ -36,6 +36,7 @@ def run_pipeline_process(
     on_progress: ProgressCallback,
     on_tick: Callable[[], None] | None = None,
     tick_seconds: float = 5.0,
+    model: str | None = None,
 ) -> list[str]:
     """Run ``python -m reconstruction run`` on ``inputs`` into ``out_dir``.
 
@@ -49,6 +50,7 @@ def run_pipeline_process(
         on_tick: called at least every ``tick_seconds`` while the child runs (the job's heartbeat),
             whether or not the child reports progress.
         tick_seconds: see ``on_tick``.
+        model: ``--model`` of the run: a shipped network's name or a weights file (default: the library's).
 
     Returns:
         The run's warnings for the user.
@@ -60,8 +62,47 @@ def run_pipeline_process(
             or ``on_tick`` raises also stops the child, then propagates.
     """
     command = _command("run", inputs) + ["--progress", "json", "--out", str(out_dir)]
+    if model:
+        command += ["--model", model]
+    result = _supervise(command, on_progress, on_tick, tick_seconds)
+    return list(result.get("warnings", []))
+
+
+def finetune_process(
+    ortho: Path,
+    lidar: Path,
+    out: Path,
+    report: Path,
+    steps: int,
+    epsg: int | None,
+    on_progress: ProgressCallback,
+    on_tick: Callable[[], None] | None = None,
+    tick_seconds: float = 5.0,
+) -> None:
+    """Run ``python -m reconstruction finetune`` (``--report``, JSON progress): new weights at ``out``.
+
+    The child writes the new model's name, version and held-out scores to ``report`` (JSON); the
+    backend reads that file instead of the weights, so it never loads torch.
+
+    Raises:
+        PipelineFailed, ProcessingError, Cancelled: as :func:`run_pipeline_process`.
+    """
+    command = [sys.executable, "-m", "reconstruction", "finetune", "--ortho", str(ortho), "--lidar", str(lidar)]
+    command += ["--out", str(out), "--report", str(report), "--steps", str(steps), "--progress", "json"]
+    if epsg is not None:
+        command += ["--epsg", str(epsg)]
+    _supervise(command, on_progress, on_tick, tick_seconds)
+
+
+def _supervise(
+    command: list[str],
+    on_progress: ProgressCallback,
+    on_tick: Callable[[], None] | None,
+    tick_seconds: float,
+) -> dict:
+    """Run a ``--progress json`` child to its end, relaying progress; return its result line."""
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
-    warnings: list[str] = []
+    result: dict = {}
     error: dict[str, str] | None = None
     stderr = bytearray()
     try:
@@ -70,7 +111,7 @@ def run_pipeline_process(
             if message.get("type") == "progress":
                 on_progress(message["stage"], float(message["fraction"]), message["message"])
             elif message.get("type") == "result":
-                warnings = list(message.get("warnings", []))
+                result = message
             elif message.get("type") == "error":
                 error = message
     except BaseException:
@@ -83,7 +124,7 @@ def run_pipeline_process(
         raise
     code = child.wait()
     if code == 0:
-        return warnings
+        return result
     if error is not None:
         raise PipelineFailed(error["message"])
     raise ProcessingError(_death_message(code, stderr.decode("utf-8", "replace")))
@@ -155,7 +196,8 @@ def check_inputs_process(inputs: PipelineInputs, timeout: float = 600) -> list[s
 
 def _command(verb: str, inputs: PipelineInputs) -> list[str]:
     command = [sys.executable, "-m", "reconstruction", verb, "--ortho", str(inputs.ortho)]
-    for flag, value in (("--dsm", inputs.dsm), ("--lidar", inputs.lidar), ("--epsg", inputs.epsg)):
+    optional = (("--dsm", inputs.dsm), ("--lidar", inputs.lidar), ("--epsg", inputs.epsg))
+    for flag, value in (*optional, ("--footprints", inputs.footprints)):
         if value is not None:
             command += [flag, str(value)]
     return command

@@ -14,6 +14,7 @@ from backend.jobs.models import Job, JobEvent
 from backend.jobs.notify import notify_job_changed
 from backend.jobs.progress import JobProgress
 from backend.jobs.runner import run_pipeline_process
+from backend.models_registry.catalog import run_argument
 from reconstruction import Cancelled, PipelineInputs, RS3DError
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def run_job(job_id: int) -> None:
 
     Running it again, or for a job another worker took, does nothing: only a queued job starts.
     """
-    job = Job.objects.select_related("area").get(pk=job_id)
+    job = Job.objects.select_related("area", "area__model_version").get(pk=job_id)
     now = timezone.now()
     if not Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
         status=Job.Status.RUNNING, started=now, heartbeat=now
@@ -71,7 +72,12 @@ def run_job(job_id: int) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     try:
         warnings = run_pipeline_process(
-            _inputs(job.area), staging, JobProgress(job), on_tick=lambda: _beat(job), tick_seconds=heartbeat_seconds()
+            _inputs(job.area),
+            staging,
+            JobProgress(job),
+            on_tick=lambda: _beat(job),
+            tick_seconds=heartbeat_seconds(),
+            model=run_argument(job.area.model, job.area.model_version),
         )
         _beat(job)  # still ours: not cancelled, not declared lost while the child ran
         publication = publish(job.area, staging)
@@ -108,6 +114,7 @@ def _inputs(area: Area) -> PipelineInputs:
         dsm=files.get(Source.Kind.DSM),
         lidar=files.get(Source.Kind.LIDAR),
         epsg=area.epsg,
+        footprints=files.get(Source.Kind.FOOTPRINTS),
     )
 
 

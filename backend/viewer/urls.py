@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.area_list, name="area-list"),
     path("areas/new/", views.area_new, name="area-new"),
     path("areas/<int:area_id>/", views.area_page, name="area"),
+    path("areas/<int:area_id>/train/", views.area_train, name="area-train"),
     path("areas/<int:area_id>/view/", views.area_view, name="area-view"),
     path("areas/<int:area_id>/data/<int:version>/<path:path>", views.area_data, name="area-data"),
     path("jobs/<int:job_id>/", views.job_page, name="job"),

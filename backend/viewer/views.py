@@ -4,6 +4,7 @@ Every area, job and file goes through ``backend.areas.permissions``: what a user
 """
 
 import mimetypes
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -11,16 +12,17 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.api.throttles import UploadRateThrottle
-from backend.areas.forms import AreaSharingForm, AreaUploadForm
+from backend.areas.forms import AreaSharingForm, AreaUploadForm, TrainForm
 from backend.areas.models import Area, Publication
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
 from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
 from backend.jobs.services import start_job
+from backend.models_registry.services import CannotTrain, can_train_on, held_out_rows, start_training
 
 _CONTENT_TYPES = {
     ".json": "application/json",
@@ -46,7 +48,7 @@ def area_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def area_new(request: HttpRequest) -> HttpResponse:
     """The upload form (logged-in users); on success the job page of the new area's first job."""
-    form = AreaUploadForm(request.POST or None, request.FILES or None)
+    form = AreaUploadForm(request.POST or None, request.FILES or None, user=request.user)
     throttle = UploadRateThrottle()
     if request.method == "POST" and not throttle.allow_request(request, None):
         minutes = max(1, round((throttle.wait() or 0) / 60))
@@ -54,8 +56,16 @@ def area_new(request: HttpRequest) -> HttpResponse:
         return render(request, "viewer/area_form.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        model, model_version = data["model"]
         upload = AreaUpload(
-            name=data["name"], ortho=data["ortho"], dsm=data["dsm"], lidar=data["lidar"], epsg=data["epsg"]
+            name=data["name"],
+            ortho=data["ortho"],
+            dsm=data["dsm"],
+            lidar=data["lidar"],
+            epsg=data["epsg"],
+            footprints=data["footprints"],
+            model=model,
+            model_version=model_version,
         )
         try:
             with transaction.atomic():
@@ -80,15 +90,44 @@ def area_page(request: HttpRequest, area_id: int) -> HttpResponse:
         data = form.cleaned_data
         set_sharing(area, data["visibility"], users=data["users"], groups=data["groups"])
         return redirect("viewer:area", area.pk)
-    context = {
+    return render(request, "viewer/area.html", _area_context(area, editable, form))
+
+
+@login_required
+@require_POST
+def area_train(request: HttpRequest, area_id: int) -> HttpResponse:
+    """Queue "Train a model on this area" (its owner or staff); back to the area page."""
+    area = _visible_area_or_404(request, area_id)
+    if not can_edit(request.user, area):
+        raise PermissionDenied("Only the owner of this area can train a model on it.")
+    form = TrainForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                start_training(area, request.user, steps=form.cleaned_data["steps"])
+        except CannotTrain as err:
+            form.add_error(None, str(err))
+        else:
+            return redirect(reverse("viewer:area", args=[area.pk]) + "#models")
+    context = _area_context(area, True, AreaSharingForm.for_area(area))
+    context["train_form"] = form
+    return render(request, "viewer/area.html", context, status=400)
+
+
+def _area_context(area: Area, editable: bool, form: AreaSharingForm | None) -> dict[str, Any]:
+    """What the area page shows: versions, jobs, sharing, and the models trained on it with their scores."""
+    return {
         "area": area,
         "jobs": area.jobs.order_by("-created")[:20],
         "versions": area.publications.order_by("-version"),
         "form": form,
         "shared_users": area.shared_users.all(),
         "shared_groups": area.shared_groups.all(),
+        "used_model": area.current.manifest.get("model") if area.current else None,
+        "height_source": area.current.manifest.get("height_source") if area.current else None,
+        "trained": [(version, held_out_rows(version)) for version in area.model_versions.order_by("-created")],
+        "train_form": TrainForm() if editable and can_train_on(area) else None,
     }
-    return render(request, "viewer/area.html", context)
 
 
 @require_GET
@@ -113,6 +152,7 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
             "view_url": reverse("viewer:area-view", args=[job.area_id]),
             "area_url": reverse("viewer:area", args=[job.area_id]),
             "events": job.events.order_by("pk"),
+            "used_model": _published_model(job),
         },
     )
 
@@ -133,6 +173,14 @@ def area_data(request: HttpRequest, area_id: int, version: int, path: str) -> Fi
     scope = "public" if area.visibility == Area.Visibility.PUBLIC else "private"
     response["Cache-Control"] = f"{scope}, max-age=31536000, immutable"
     return response
+
+
+def _published_model(job: Job) -> dict[str, Any] | None:
+    """The network named in the manifest of the version ``job`` published, if any."""
+    if job.version is None:
+        return None
+    publication = Publication.objects.filter(area_id=job.area_id, version=job.version).first()
+    return publication.manifest.get("model") if publication else None
 
 
 def _visible_area_or_404(request: HttpRequest, area_id: int) -> Area:

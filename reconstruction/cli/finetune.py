@@ -6,9 +6,14 @@ region that only have imagery: ``python -m reconstruction run --ortho ... --mode
 """
 
 import argparse
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
+
+if TYPE_CHECKING:
+    from reconstruction.training.finetune import FinetuneResult
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +26,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=300, help="optimiser steps (default 300)")
     p.add_argument("--version", default=None, help="version of the new model")
     p.add_argument("--epsg", type=int, default=None, help="EPSG of an orthophoto without a CRS")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--progress",
+        choices=["bar", "json", "none"],
+        default="bar",
+        help="a bar on the terminal (default), JSON lines on stdout for a supervising process, or nothing",
+    )
+    p.add_argument("--no-progress", dest="progress", action="store_const", const="none", help="same as --progress none")
+    p.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help='also write {"weights", "name", "version", "before", "after"} as JSON here (for a supervising process)',
+    )
     p.set_defaults(handler=run)
 
 
@@ -35,9 +52,12 @@ def run(args: argparse.Namespace) -> int:
     for name in ("ortho", "lidar"):
         if not getattr(args, name).is_file():
             raise ConfigError(f"--{name} {getattr(args, name)}: no such file.")
-    with tqdm(total=args.steps, unit="step", disable=args.no_progress) as bar:
+    with tqdm(total=args.steps, unit="step", disable=args.progress != "bar") as bar:
 
-        def on_progress(_stage: str, fraction: float, message: str) -> None:
+        def on_progress(stage: str, fraction: float, message: str) -> None:
+            if args.progress == "json":
+                line = {"type": "progress", "stage": stage, "fraction": fraction, "message": message}
+                print(json.dumps(line), flush=True)
             bar.n = round(fraction * args.steps)
             bar.set_postfix_str(message.split(" ", 2)[-1], refresh=False)
             bar.refresh()
@@ -45,8 +65,29 @@ def run(args: argparse.Namespace) -> int:
         result = finetune_on_area(
             args.ortho, args.lidar, args.out, args.base, args.steps, args.version, args.epsg, on_progress=on_progress
         )
+    if args.report is not None:
+        _write_report(args.report, result)
+    if args.progress == "json":
+        print(json.dumps({"type": "result", "weights": str(result.weights), "warnings": []}), flush=True)
+        return 0
     print(f"{'held-out east block':<22}{'mIoU':>8}{'MAE m':>8}")
     for name, scores in (("before", result.before), ("after", result.after)):
         print(f"{name:<22}{scores['miou']:>8.3f}{scores['height_mae_m']:>8.3f}")
     print(f"weights: {result.weights}")
     return 0
+
+
+def _write_report(path: Path, result: "FinetuneResult") -> None:
+    """The new model's name, version and held-out scores as JSON, read from the weights file just written."""
+    from reconstruction.prediction.weights import load_weights
+
+    _, info = load_weights(result.weights)
+    report = {
+        "weights": str(result.weights),
+        "name": info.name,
+        "version": info.version,
+        "before": result.before,
+        "after": result.after,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1, default=float))

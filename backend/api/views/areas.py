@@ -1,4 +1,4 @@
-"""``/api/areas/``: list, create (multipart upload), retrieve, share (PATCH), and the features of an area.
+"""``/api/areas/``: list, create (multipart upload), retrieve, share (PATCH), train a model, and features.
 
 Every query goes through ``visible_areas``: an area the user may not see answers 404, like one that does
 not exist.
@@ -17,13 +17,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
-from backend.api.serializers import AreaCreateSerializer, AreaSerializer, AreaSharingSerializer, JobSerializer
+from backend.api.serializers import (
+    AreaCreateSerializer,
+    AreaSerializer,
+    AreaSharingSerializer,
+    JobSerializer,
+    ModelVersionSerializer,
+    TrainSerializer,
+)
 from backend.api.throttles import UploadRateThrottle
 from backend.areas.features import Condition, feature_collection
 from backend.areas.models import Area
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
 from backend.jobs.services import start_job
+from backend.models_registry.catalog import UnknownModel, resolve_choice
+from backend.models_registry.services import CannotTrain, start_training
 
 
 class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -57,8 +66,19 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         incoming = AreaCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
+        try:
+            model, model_version = resolve_choice(request.user, data.get("model", ""))
+        except UnknownModel as err:
+            raise ValidationError({"model": [str(err)]}) from err
         upload = AreaUpload(
-            name=data["name"], ortho=data["ortho"], dsm=data.get("dsm"), lidar=data.get("lidar"), epsg=data.get("epsg")
+            name=data["name"],
+            ortho=data["ortho"],
+            dsm=data.get("dsm"),
+            lidar=data.get("lidar"),
+            epsg=data.get("epsg"),
+            footprints=data.get("footprints"),
+            model=model,
+            model_version=model_version,
         )
         try:
             with transaction.atomic():
@@ -86,6 +106,25 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             groups=data.get("shared_groups"),
         )
         return Response(self.get_serializer(area).data)
+
+    @extend_schema(request=TrainSerializer, responses={202: ModelVersionSerializer})
+    @action(detail=True, methods=["post"])
+    def train(self, request: Request, pk: str | None = None) -> Response:
+        """Train a model on this area (its owner or staff; the area needs an orthophoto and LiDAR).
+
+        Training runs in the background; follow it at ``/api/models/<id>/``.
+        """
+        area = self.get_object()
+        if not can_edit(request.user, area):
+            raise PermissionDenied("Only the owner of this area can train a model on it.")
+        incoming = TrainSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                version = start_training(area, request.user, steps=incoming.validated_data["steps"])
+        except CannotTrain as err:
+            raise ValidationError({"non_field_errors": [str(err)]}) from err
+        return Response(ModelVersionSerializer(version).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         parameters=[
