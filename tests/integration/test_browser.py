@@ -1,12 +1,11 @@
 """Headless Chromium against the live app: the 3D viewer renders offline, the job page streams progress."""
 
-from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageFilter, ImageStat
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.conftest import ROOT, sparse_lidar
 from tests.integration.conftest import upload
@@ -14,25 +13,6 @@ from tests.integration.conftest import upload
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 ARTIFACTS = ROOT / "tests" / "_artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--ignore-gpu-blocklist",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class Watched:

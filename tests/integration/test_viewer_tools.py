@@ -6,16 +6,15 @@ draws, what a click-measured distance is, and what a shared URL restores.
 """
 
 import math
-from collections.abc import Iterator
 from io import BytesIO
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.conftest import ROOT
 from tests.integration.conftest import Stack, upload
-from tests.integration.test_browser import CHROMIUM_ARGS, Watched
+from tests.integration.test_browser import Watched
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -29,14 +28,6 @@ TYPE_COLOURS = {
     "high-rise": "#b07aa1",
     "annex": "#9c9c9c",
 }
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
