@@ -74,6 +74,7 @@ def inspect_raster(path: Path, role: RasterRole, epsg: int | None, max_pixels: i
     try:
         with rasterio.open(path) as src:
             info = _describe(src, path, role, name, epsg, max_pixels)
+            _probe_pixels(src, name)
             if role == "DSM":
                 _check_dsm_values(src, name)
             return info
@@ -131,6 +132,29 @@ def _check_bands(src: rasterio.DatasetReader, role: RasterRole, name: str) -> No
             raise InputError(f"The {name} has {src.count} bands; a DSM has one band of heights in metres.")
         if dtype not in _DSM_DTYPES:
             raise InputError(f"The {name} stores {dtype} values; a DSM holds heights as float or integer metres.")
+
+
+def _probe_pixels(src: rasterio.DatasetReader, name: str) -> None:
+    """Read the first and last blocks and a decimated view, so a truncated or damaged file fails now.
+
+    A cut-off download keeps a readable header; its missing pixel data would otherwise only fail in the
+    middle of a job. The last block sits at the end of a file as written by GDAL, where a cut falls.
+
+    Raises:
+        InputError: pixel data cannot be decoded.
+    """
+    windows = [w for _, w in src.block_windows(1)]
+    probes = {windows[0], windows[-1]} if windows else set()
+    try:
+        for window in probes:
+            src.read(window=window)
+        factor = max(1, max(src.width, src.height) // 512)
+        src.read(1, out_shape=(max(1, src.height // factor), max(1, src.width // factor)))
+    except RasterioError as err:
+        raise InputError(
+            f"The {name} is damaged: its pixels cannot be read ({_short(err)}). It may be truncated by an "
+            "interrupted copy or download; export or copy it again."
+        ) from err
 
 
 def _check_dsm_values(src: rasterio.DatasetReader, name: str) -> None:
