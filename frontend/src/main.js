@@ -243,15 +243,22 @@ export async function boot() {
           onChange: () => share?.update(),
         })
       : undefined;
-    status.loading("Loading roads, water and land use…");
-    const mapLayers = await addMapLayers({
+    // Roads, water and land use load beside the 3D layers (they never hold the view back); their
+    // section goes right below the layer toggles, in a slot kept for it.
+    const mapLayers = { layers: [] };
+    const mapSlot = document.createElement("div");
+    panel?.append(mapSlot);
+    const mapLoading = addMapLayers({
       viewer,
       featuresUrl: area.features_url,
-      panel,
-    }).catch((error) => {
-      status.error(`Could not load the map layers: ${describe(error)}`);
-      return undefined;
-    });
+      panel: panel ? mapSlot : undefined,
+    })
+      .then((loaded) => {
+        mapLayers.layers = loaded.layers;
+      })
+      .catch((error) => {
+        status.error(`Could not load the map layers: ${describe(error)}`);
+      });
     const inspector = createInspector({
       viewer,
       container: inspectorHost(),
@@ -273,6 +280,7 @@ export async function boot() {
       viewer,
       layers.map(({ handle }) => handle.tileset),
     ).promise;
+    await mapLoading;
     status.ready();
   } catch (error) {
     console.error(error);

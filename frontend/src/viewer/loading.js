@@ -57,7 +57,8 @@ export function whenViewLoaded(viewer, tilesets, { globeGraceMs = 3000 } = {}) {
       frames += 1;
       if (frames > 2) {
         for (const tileset of pending) {
-          if (tileset.tilesLoaded) {
+          // A hidden tileset (a shared link can hide a layer) never loads: nothing to wait for.
+          if (tileset.tilesLoaded || !tileset.show) {
             pending.delete(tileset);
           }
         }
