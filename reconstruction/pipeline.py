@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from pyproj import CRS, Transformer
-from rasterio import features as rio_features
 from rasterio.enums import Resampling
 from shapely.geometry.base import BaseGeometry
 
@@ -443,8 +442,8 @@ def _feature_confidence(
         return lambda _geometry: {}
 
     def confidence(geometry: BaseGeometry) -> dict[str, float]:
-        inside = rio_features.geometry_mask([geometry], s.grid.shape, s.grid.transform, invert=True, all_touched=True)
-        return {"class_confidence": round(float(raster[inside].mean()), 3)} if inside.any() else {}
+        window, inside = s.grid.cells_of(geometry, all_touched=True)
+        return {"class_confidence": round(float(raster[window][inside].mean()), 3)} if inside.any() else {}
 
     return confidence
 

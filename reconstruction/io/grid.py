@@ -4,6 +4,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 from affine import Affine
 from pyproj import CRS
 
@@ -36,6 +38,37 @@ class Grid:
     def shape(self) -> tuple[int, int]:
         """(rows, columns)."""
         return (self.height, self.width)
+
+    def cells_of(
+        self, geometry: object, all_touched: bool = False
+    ) -> tuple[tuple[slice, slice], "npt.NDArray[np.bool_]"]:
+        """The cells a polygon covers, rasterised only within its bounding window.
+
+        Rasterising one polygon onto the whole grid costs a full-grid pass per feature; per-feature
+        work (shares, confidences, footprint labels) would then grow with features x grid cells.
+
+        Args:
+            geometry: a shapely polygon (or anything with ``bounds`` and ``__geo_interface__``) in the grid CRS.
+            all_touched: count every cell the outline touches, not only those whose centre is inside.
+
+        Returns:
+            ``(window, mask)``: row and column slices of the grid, and the boolean mask over that window
+            (empty slices when the geometry lies outside the grid).
+        """
+        from rasterio import features
+
+        left, bottom, right, top = geometry.bounds  # type: ignore[attr-defined]
+        col0, row0 = (~self.transform) @ (left, top)
+        col1, row1 = (~self.transform) @ (right, bottom)
+        r0, c0 = max(0, math.floor(row0) - 1), max(0, math.floor(col0) - 1)
+        r1, c1 = min(self.height, math.ceil(row1) + 1), min(self.width, math.ceil(col1) + 1)
+        window = (slice(r0, max(r0, r1)), slice(c0, max(c0, c1)))
+        shape = (window[0].stop - window[0].start, window[1].stop - window[1].start)
+        if shape[0] == 0 or shape[1] == 0:
+            return window, np.zeros(shape, dtype=bool)
+        transform = self.transform @ Affine.translation(c0, r0)
+        mask = features.geometry_mask([geometry], shape, transform, invert=True, all_touched=all_touched)
+        return window, mask
 
     @classmethod
     def covering(cls, crs: CRS, bounds: Bounds, resolution: float, anchor: tuple[float, float] = (0.0, 0.0)) -> "Grid":

@@ -174,10 +174,11 @@ def _components(
     labels = np.zeros(grid.shape, np.int32)
     k = 0
     for polygon in footprints:
-        cells = rio_features.geometry_mask([polygon], grid.shape, grid.transform, invert=True) & (labels == 0)
-        if cells.sum() and (clean & cells).sum() >= MAP_COVER_SHARE * cells.sum():
+        window, inside = grid.cells_of(polygon)
+        cells = inside & (labels[window] == 0)
+        if cells.sum() and (clean[window] & cells).sum() >= MAP_COVER_SHARE * cells.sum():
             k += 1
-            labels[cells] = k
+            labels[window][cells] = k
     rest = clean & (labels == 0)
     rest = ndimage.binary_opening(rest, structure=np.ones((2, 2), bool))  # slivers along map outlines
     patches, count = ndimage.label(rest, structure=_CROSS)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from rasterio import features as rio_features
 from scipy import ndimage
 from shapely.geometry import Polygon
 
@@ -83,12 +82,13 @@ def land_use_blocks(labels: npt.NDArray[np.uint8], grid: Grid, cfg: LandUseConfi
         road = ndimage.binary_dilation(road, iterations=cells)
     blocks: list[Block] = []
     for polygon in patch_polygons(~road, grid, cfg.min_block_m2, "block mask"):
-        inside = rio_features.geometry_mask([polygon], grid.shape, grid.transform, invert=True)
-        known = inside & (labels > 0)
+        window, inside = grid.cells_of(polygon)
+        block = labels[window]
+        known = inside & (block > 0)
         if not known.any():
             continue
         n = float(known.sum())
-        share = {code: float((labels[known] == code).sum()) / n for code in (BUILDING, TREE, LOW_VEGETATION, WATER)}
+        share = {code: float((block[known] == code).sum()) / n for code in (BUILDING, TREE, LOW_VEGETATION, WATER)}
         shares = {
             "building": share[BUILDING],
             "vegetation": share[TREE] + share[LOW_VEGETATION],

@@ -115,3 +115,23 @@ def test_montpellier_orthophoto_crs_has_no_epsg_identity(montpellier):
     info = inspect_raster(montpellier / "ortho_rgb_20cm.tif", "orthophoto", None, LIMIT)
     assert info.crs.to_epsg() is None
     assert "without an EPSG identity" in info.warnings[0]
+
+
+def test_cells_of_rasterises_a_polygon_only_in_its_window_and_matches_the_full_grid():
+    import shapely
+    from pyproj import CRS
+    from rasterio.features import geometry_mask
+
+
+    grid = Grid(CRS.from_epsg(2154), Affine(0.5, 0, 1000.0, 0, -0.5, 2000.0), 300, 200)
+    for polygon in (
+        shapely.box(1010.2, 1950.3, 1040.7, 1990.1),
+        shapely.box(990, 1990, 1005, 2010),
+        shapely.box(0, 0, 1, 1),
+    ):
+        for touched in (False, True):
+            window, mask = grid.cells_of(polygon, all_touched=touched)
+            full = geometry_mask([polygon], grid.shape, grid.transform, invert=True, all_touched=touched)
+            rebuilt = np.zeros(grid.shape, bool)
+            rebuilt[window] = mask
+            assert np.array_equal(rebuilt, full)
