@@ -8,6 +8,7 @@ import { formatValue } from "../inspect/inspectModel.js";
 import {
   createButton,
   createDisclosure,
+  createLegendRow,
   createNumberInput,
   createSelect,
   setSelectOptions,
@@ -388,13 +389,7 @@ export function createFilterTool(options) {
     title.textContent = content.title;
     legend.append(title);
     for (const { label, colour } of content.entries) {
-      const row = document.createElement("div");
-      row.className = "rs3d-legend-row";
-      const chip = document.createElement("span");
-      chip.className = "rs3d-swatch";
-      chip.style.backgroundColor = colour;
-      row.append(chip, document.createTextNode(label));
-      legend.append(row);
+      legend.append(createLegendRow(label, colour));
     }
   }
 

@@ -4,7 +4,11 @@
  * colours. Roads are coloured by grade, blocks by land use.
  */
 import { getFeatures } from "../api.js";
-import { createCheckbox, createSection } from "../ui/controls.js";
+import {
+  createCheckbox,
+  createLegendRow,
+  createSection,
+} from "../ui/controls.js";
 import { Cesium } from "../viewer/cesium.js";
 
 /** Fill colours (CSS) of each value of the styling attribute, per class. */
@@ -113,16 +117,10 @@ export async function addMapLayers({ viewer, featuresUrl, panel }) {
       toggle.element.dataset.mapLayer = kind;
       section.body.append(toggle.element);
       if (style.attribute) {
-        const legend = document.createElement("ul");
+        const legend = document.createElement("div");
         legend.className = "rs3d-map-legend";
         for (const [value, css] of Object.entries(style.colours)) {
-          const item = document.createElement("li");
-          item.className = "rs3d-legend-row";
-          const chip = document.createElement("span");
-          chip.className = "rs3d-swatch";
-          chip.style.backgroundColor = css;
-          item.append(chip, document.createTextNode(value));
-          legend.append(item);
+          legend.append(createLegendRow(value, css));
         }
         section.body.append(legend);
       }

@@ -48,6 +48,23 @@ export function createSection(title) {
 }
 
 /**
+ * One legend row: a colour chip and its label.
+ *
+ * @param {string} label The text.
+ * @param {string} colour A CSS colour.
+ * @returns {HTMLDivElement} The row (class `rs3d-legend-row`).
+ */
+export function createLegendRow(label, colour) {
+  const row = document.createElement("div");
+  row.className = "rs3d-legend-row";
+  const chip = document.createElement("span");
+  chip.className = "rs3d-swatch";
+  chip.style.backgroundColor = colour;
+  row.append(chip, document.createTextNode(label));
+  return row;
+}
+
+/**
  * A labelled checkbox.
  *
  * @param {{ label: string, checked?: boolean, swatch?: string,
