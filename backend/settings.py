@@ -3,7 +3,8 @@
 Embedded default (nothing set): SQLite + SpatiaLite under ``RS3D_HOME`` (default ``./var``), the
 database task backend with ``manage.py rs3d_worker``, an in-process channel layer.
 Scale mode: ``DATABASE_URL=postgis://...`` (or ``postgres://``) uses PostgreSQL/PostGIS,
-``REDIS_URL=redis://...`` the Redis channel layer; the task queue stays in the database.
+``REDIS_URL=redis://...`` the Redis channel layer and cache (shared upload rate limits); the task queue
+stays in the database.
 """
 
 import os
@@ -134,6 +135,15 @@ if redis_url := os.environ.get("REDIS_URL"):
     # BZPOPMIN short and drops every idle websocket (channels_redis issue 422): wait longer than that.
     _redis = {"address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 5}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_redis]}}}
+    # Upload rate limits (DRF throttles) count in the cache: in Redis every web process shares one count,
+    # where the default per-process memory cache would give each process its own allowance.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "rs3d",
+        }
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

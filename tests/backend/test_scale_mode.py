@@ -97,6 +97,21 @@ def test_channel_layer_carries_messages_between_processes_through_redis(tmp_path
     assert message == {"type": "test.ping", "text": "hello"}
 
 
+def test_upload_rate_limits_are_counted_in_redis_for_every_web_process(tmp_path):
+    require_scale("REDIS_URL")
+    from django.core.cache import caches
+
+    from backend.api.throttles import UploadRateThrottle
+
+    cache = caches["default"]
+    assert type(cache).__module__ == "django.core.cache.backends.redis"
+    key = UploadRateThrottle.cache_format % {"scope": "uploads", "ident": f"test-{uuid.uuid4().hex}"}
+    # Another web process records an upload; this one must see it in the same count.
+    run_django_code(f"from django.core.cache import cache\ncache.set({key!r}, [1.0, 2.0], 60)", child_env(tmp_path))
+    assert cache.get(key) == [1.0, 2.0]
+    cache.delete(key)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_job_websocket_gets_a_workers_progress_through_redis(monkeypatch, tmp_path):
     require_scale("REDIS_URL")
