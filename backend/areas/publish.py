@@ -1,5 +1,6 @@
-"""Publish a finished run: move its folder into place atomically, then record it in the database."""
+"""Publish a finished run: precompress its files, move its folder into place atomically, then record it."""
 
+import gzip
 import json
 import logging
 import os
@@ -7,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import brotli
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import transaction
 from django.db.models import Max
@@ -18,14 +20,27 @@ logger = logging.getLogger(__name__)
 
 _LAYER_TITLES = {"pointcloud": "Point cloud", "buildings": "Buildings (LoD1)"}
 
+#: Suffixes worth compressing for HTTP. Rasters, images, LAZ, GeoPackages and archives are left alone:
+#: already compressed, or read by range requests that need the plain bytes.
+COMPRESSIBLE = frozenset(
+    {".json", ".geojson", ".gltf", ".glb", ".b3dm", ".pnts", ".bin", ".csv", ".xml", ".txt", ".html"}
+)
+#: Content-Encoding -> the suffix of the precompressed copy written beside a file (``tileset.json.br``).
+PRECOMPRESSED = {"br": ".br", "gzip": ".gz"}
+_MIN_SAVING = 0.10  # keep a compressed copy only when it is at least this much smaller
+_BROTLI_QUALITY = 9  # on the demo city's tiles: 16x faster than 11, for 10 % more bytes (still 6 % under gzip)
+_CHUNK = 1 << 20
+
 
 def publish(area: Area, staging: Path) -> Publication:
     """Make the run in ``staging`` the area's current version.
 
     The folder is renamed to ``v<N>`` in one step (same filesystem), so a reader sees either nothing
-    or the complete result; if the database step then fails, the folder is removed again.
+    or the complete result; if the database step then fails, the folder is removed again. Before that,
+    compressible files get brotli and gzip copies beside them (see :func:`precompress`).
     """
     manifest = json.loads((staging / MANIFEST).read_text())
+    precompress(staging)
     with transaction.atomic():
         area = Area.objects.select_for_update().get(pk=area.pk)
         version = (area.publications.aggregate(v=Max("version"))["v"] or 0) + 1
@@ -39,6 +54,46 @@ def publish(area: Area, staging: Path) -> Publication:
             shutil.rmtree(target, ignore_errors=True)
             raise
     return publication
+
+
+def precompress(folder: Path) -> tuple[int, int]:
+    """Write ``name.br`` and ``name.gz`` beside each compressible file under ``folder`` (streamed, never whole).
+
+    A copy is kept only when it saves at least 10 %; each is written under a temporary name and renamed, so a
+    reader never finds a truncated one. The copies are delivery representations, not files of the version:
+    the manifest, written before, does not list them, and the data view refuses to serve them by name.
+
+    Returns:
+        (bytes of the files considered, bytes of the copies kept).
+    """
+    sources = sorted(p for p in folder.rglob("*") if p.suffix.lower() in COMPRESSIBLE and p.is_file())
+    total = kept = 0
+    for source in sources:
+        total += source.stat().st_size
+        for suffix, size in zip(PRECOMPRESSED.values(), _compress(source), strict=True):
+            copy = source.with_name(source.name + suffix)
+            partial = copy.with_name(copy.name + ".part")
+            if size <= (1 - _MIN_SAVING) * source.stat().st_size:
+                os.replace(partial, copy)
+                kept += size
+            else:
+                partial.unlink()
+    logger.info("precompressed %d files under %s: %d -> %d bytes", len(sources), folder, total, kept)
+    return total, kept
+
+
+def _compress(source: Path) -> tuple[int, int]:
+    """Brotli and gzip ``source`` in one streamed pass into ``<name>.br.part`` and ``<name>.gz.part``; their sizes."""
+    br_path, gz_path = (source.with_name(f"{source.name}{suffix}.part") for suffix in PRECOMPRESSED.values())
+    compressor = brotli.Compressor(quality=_BROTLI_QUALITY)
+    with source.open("rb") as src, br_path.open("wb") as br_file, gz_path.open("wb") as gz_raw:
+        # mtime=0 and no file name: the same bytes give the same .gz, whenever and wherever published.
+        with gzip.GzipFile(filename="", mode="wb", fileobj=gz_raw, compresslevel=9, mtime=0) as gz_file:
+            while chunk := src.read(_CHUNK):
+                br_file.write(compressor.process(chunk))
+                gz_file.write(chunk)
+        br_file.write(compressor.finish())
+    return br_path.stat().st_size, gz_path.stat().st_size
 
 
 def _record(area: Area, version: int, manifest: dict[str, Any], folder: Path) -> Publication:

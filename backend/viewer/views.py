@@ -3,16 +3,16 @@
 Every area, job and file goes through ``backend.areas.permissions``: what a user may not see answers 404.
 """
 
-import mimetypes
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from backend.api.throttles import UploadRateThrottle
 from backend.areas.forms import AreaSharingForm, AreaUploadForm, TrainForm
@@ -23,17 +23,7 @@ from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
 from backend.jobs.services import start_job
 from backend.models_registry.services import CannotTrain, can_train_on, held_out_rows, start_training
-
-_CONTENT_TYPES = {
-    ".json": "application/json",
-    ".pnts": "application/octet-stream",
-    ".b3dm": "application/octet-stream",
-    ".glb": "model/gltf-binary",
-    ".png": "image/png",
-    ".tif": "image/tiff",
-    ".laz": "application/vnd.laszip",
-    ".gpkg": "application/geopackage+sqlite3",
-}
+from backend.viewer.delivery import is_precompressed_copy, serve_file
 
 
 @require_GET
@@ -157,22 +147,23 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
     )
 
 
-@require_GET
-def area_data(request: HttpRequest, area_id: int, version: int, path: str) -> FileResponse:
-    """A file of a published version (tileset, tile, image, raster, vector), never outside its folder."""
+@require_safe
+def area_data(request: HttpRequest, area_id: int, version: int, path: str) -> HttpResponseBase:
+    """A file of a published version (tileset, tile, image, raster, vector), never outside its folder.
+
+    Permissions come first: for an area this user may not see, every request (conditional, ranged or not)
+    is the same 404. Then ``delivery.serve_file`` negotiates br/gzip, answers 304s and byte ranges.
+    """
     area = _visible_area_or_404(request, area_id)
     publication = get_object_or_404(Publication, area=area, version=version)
     root = publication.folder.resolve()
     target = (root / path).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
+    if not target.is_relative_to(root) or not target.is_file() or is_precompressed_copy(target):
         raise Http404("No such file in this version.")
-    content_type = _CONTENT_TYPES.get(target.suffix.lower()) or mimetypes.guess_type(target.name)[0]
-    response = FileResponse(target.open("rb"), content_type=content_type or "application/octet-stream")
     # Versions are immutable: a published file never changes under its URL. Only a public area's files
     # may be kept by shared caches.
     scope = "public" if area.visibility == Area.Visibility.PUBLIC else "private"
-    response["Cache-Control"] = f"{scope}, max-age=31536000, immutable"
-    return response
+    return serve_file(request, target, cache_control=f"{scope}, max-age=31536000, immutable")
 
 
 def _published_model(job: Job) -> dict[str, Any] | None:

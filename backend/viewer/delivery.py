@@ -1,0 +1,258 @@
+"""Deliver a published file over HTTP: content type, precompressed encodings, ETag/304, byte ranges, streaming.
+
+Published versions never change, so every representation (identity, ``.br``, ``.gz`` written at publish time
+by ``backend.areas.publish.precompress``) has a strong ETag from its file's path, size and mtime. Callers
+check permissions first: nothing here knows who may read what.
+"""
+
+import asyncio
+import hashlib
+import mimetypes
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date, parse_etags, parse_http_date_safe, quote_etag
+
+from backend.areas.publish import COMPRESSIBLE, PRECOMPRESSED
+
+#: What every file a job writes is served as (by suffix; ``.city.json`` checked first).
+CONTENT_TYPES = {
+    ".city.json": "application/city+json",
+    ".json": "application/json",
+    ".geojson": "application/geo+json",
+    ".gltf": "model/gltf+json",
+    ".glb": "model/gltf-binary",
+    ".b3dm": "application/octet-stream",
+    ".pnts": "application/octet-stream",
+    ".bin": "application/octet-stream",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".laz": "application/vnd.laszip",
+    ".las": "application/vnd.las",
+    ".gpkg": "application/geopackage+sqlite3",
+    ".zip": "application/zip",
+    ".csv": "text/csv; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".xml": "application/xml",
+    ".html": "text/html; charset=utf-8",
+}
+#: Preference among encodings the client weighs equally (and over identity).
+_PREFERENCE = ("br", "gzip")
+_CHUNK = 1 << 16
+_RANGE = re.compile(r"^bytes=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Representation:
+    """One stored form of a file: its path on disk, its Content-Encoding (None: identity), size and mtime."""
+
+    path: Path
+    encoding: str | None
+    size: int
+    mtime: int
+
+    @classmethod
+    def of(cls, path: Path, encoding: str | None) -> "_Representation":
+        stat = path.stat()
+        return cls(path, encoding, stat.st_size, int(stat.st_mtime))
+
+    @property
+    def etag(self) -> str:
+        """Strong ETag, distinct per representation (the ``-br``/``-gzip`` tag also shows which one)."""
+        digest = hashlib.blake2b(f"{self.path}:{self.size}:{self.mtime}".encode(), digest_size=10).hexdigest()
+        return quote_etag(f"{digest}-{self.encoding}" if self.encoding else digest)
+
+
+def content_type(path: Path) -> str:
+    """The Content-Type for a published file, by suffix; Python's table, then octet-stream, otherwise."""
+    name = path.name.lower()
+    for suffix, kind in CONTENT_TYPES.items():
+        if name.endswith(suffix):
+            return kind
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def is_precompressed_copy(path: Path) -> bool:
+    """Whether ``path`` is the ``.br``/``.gz`` copy of a compressible file beside it (not a file of its own)."""
+    original = path.with_suffix("")
+    return (
+        path.suffix.lower() in PRECOMPRESSED.values() and original.suffix.lower() in COMPRESSIBLE and original.is_file()
+    )
+
+
+def serve_file(request: HttpRequest, path: Path, *, cache_control: str) -> HttpResponseBase:
+    """Answer a GET or HEAD for ``path``: negotiated encoding, validators, a byte range, streamed body.
+
+    Args:
+        request: the GET or HEAD request (its Accept-Encoding, If-None-Match, If-Modified-Since, Range, If-Range).
+        path: an existing file the user may read.
+        cache_control: the Cache-Control value of every answer that carries the file's validators.
+
+    Returns:
+        200 (whole representation), 206 (one byte range of the identity bytes), 304/412 (preconditions) or 416.
+    """
+    identity = _Representation.of(path, None)
+    encodings = _precompressed(path) if path.suffix.lower() in COMPRESSIBLE else {}
+    byte_range = _requested_range(request, identity) if request.method == "GET" else None
+    if byte_range is not None:  # a range counts in the identity bytes: never in a compressed copy
+        chosen = identity
+    else:
+        encoding = _negotiate(request.headers.get("Accept-Encoding", ""), tuple(encodings))
+        chosen = _Representation.of(encodings[encoding], encoding) if encoding else identity
+
+    # The headers every answer about this representation shares; also what the 304 copies its validators from.
+    headers = HttpResponse()
+    headers["Content-Type"] = content_type(path)
+    headers["ETag"] = chosen.etag
+    headers["Last-Modified"] = http_date(chosen.mtime)
+    headers["Cache-Control"] = cache_control
+    headers["Accept-Ranges"] = "bytes"
+    if encodings:
+        patch_vary_headers(headers, ("Accept-Encoding",))
+    if chosen.encoding:
+        headers["Content-Encoding"] = chosen.encoding
+    conditional = get_conditional_response(request, etag=chosen.etag, last_modified=chosen.mtime, response=headers)
+    if conditional is not headers:  # 304 (copies ETag, Cache-Control, Last-Modified, Vary) or 412
+        return conditional
+
+    start, length, status = 0, chosen.size, 200
+    if byte_range is not None:
+        satisfiable = _satisfiable(byte_range, chosen.size)
+        if satisfiable is None:
+            refused = HttpResponse(status=416)
+            refused["Content-Range"] = f"bytes */{chosen.size}"
+            return refused
+        start, length, status = *satisfiable, 206
+        headers["Content-Range"] = f"bytes {start}-{start + length - 1}/{chosen.size}"
+
+    if request.method == "HEAD":
+        response: HttpResponseBase = HttpResponse(status=status)
+    else:
+        file = chosen.path.open("rb")
+        file.seek(start)
+        body = _AsyncBody(file, length) if isinstance(request, ASGIRequest) else _SyncBody(file, length)
+        response = StreamingHttpResponse(body, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    response["Content-Length"] = str(length)
+    return response
+
+
+def _precompressed(path: Path) -> dict[str, Path]:
+    """Content-Encoding -> precompressed copy, for the copies publish wrote beside ``path``."""
+    copies = {encoding: path.with_name(path.name + suffix) for encoding, suffix in PRECOMPRESSED.items()}
+    return {encoding: copy for encoding, copy in copies.items() if copy.is_file()}
+
+
+def _negotiate(accept_encoding: str, available: tuple[str, ...]) -> str | None:
+    """The encoding to send among ``available`` (None: identity), by the client's q-values, then br > gzip.
+
+    Hand-written: Django parses Accept (``HttpRequest.accepts``) but not Accept-Encoding's q-values, and
+    GZipMiddleware's regex treats ``gzip;q=0`` as acceptance. Identity, always acceptable, wins only when
+    the client lists it with a strictly higher q; when nothing is acceptable it is sent anyway (RFC 9110
+    12.5.3 allows this over a 406).
+    """
+    weights: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        coding, *params = (part.strip() for part in item.split(";"))
+        if not coding:
+            continue
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    weight = 0.0
+        weights[{"x-gzip": "gzip"}.get(coding.lower(), coding.lower())] = weight
+    wildcard = weights.get("*", 0.0)
+    ranked = sorted(
+        (c for c in _PREFERENCE if c in available and weights.get(c, wildcard) > 0),
+        key=lambda c: -weights.get(c, wildcard),  # stable: br before gzip at equal weight
+    )
+    if ranked and weights.get(ranked[0], wildcard) >= weights.get("identity", 0.0):
+        return ranked[0]
+    return None
+
+
+def _requested_range(request: HttpRequest, identity: _Representation) -> tuple[str, str] | None:
+    """The single ``bytes=first-last`` range asked for, if it applies; None serves the whole representation.
+
+    Hand-written: Django has no Range parser (FileResponse ignores Range). A multi-range, another unit or
+    bad syntax is ignored (RFC 9110 14.2 lets a server send 200 with the whole file); so is a range whose
+    If-Range names another representation or date.
+    """
+    match = _RANGE.match(request.headers.get("Range", ""))
+    if match is None or match.groups() == ("", ""):
+        return None
+    if match[1] and match[2] and int(match[2]) < int(match[1]):
+        return None
+    if if_range := request.headers.get("If-Range", "").strip():
+        if if_range.startswith(('"', "W/")):
+            # If-Range needs a strong match (RFC 9110 13.1.5): a weak tag never matches.
+            if if_range.startswith("W/") or parse_etags(if_range) != [identity.etag]:
+                return None
+        elif parse_http_date_safe(if_range) != identity.mtime:
+            return None
+    return match[1], match[2]
+
+
+def _satisfiable(byte_range: tuple[str, str], size: int) -> tuple[int, int] | None:
+    """(start, length) of ``first-last``, ``first-`` or ``-suffix`` within ``size`` bytes; None: 416."""
+    first, last = byte_range
+    if not first:  # the last N bytes
+        suffix = int(last)
+        return (max(size - suffix, 0), min(suffix, size)) if suffix > 0 and size > 0 else None
+    start = int(first)
+    if start >= size:
+        return None
+    end = min(int(last), size - 1) if last else size - 1
+    return start, end - start + 1
+
+
+class _FileBody:
+    """``length`` bytes of an open file from its current position, in chunks; closing closes the file."""
+
+    def __init__(self, file: BinaryIO, length: int) -> None:
+        self._file = file
+        self._left = length
+
+    def _read(self) -> bytes:
+        chunk = self._file.read(min(_CHUNK, self._left))
+        self._left -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        """Close the file (Django calls this when the response is done or the client went away)."""
+        self._file.close()
+
+
+class _SyncBody(_FileBody):
+    """The body for a WSGI-style handler (the test client)."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self._left > 0 and (chunk := self._read()):
+            yield chunk
+
+
+class _AsyncBody(_FileBody):
+    """The body under ASGI (daphne), read on a worker thread.
+
+    A sync iterator would make Django's ASGI handler read the whole file into a list before sending it
+    (``StreamingHttpResponse.__aiter__`` in Django 5.2): a 1 GB LAZ would take 1 GB of memory.
+    """
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while self._left > 0 and (chunk := await asyncio.to_thread(self._read)):
+            yield chunk
