@@ -154,7 +154,11 @@ def area_data(request: HttpRequest, area_id: int, version: int, path: str) -> Ht
     Permissions come first: for an area this user may not see, every request (conditional, ranged or not)
     is the same 404. Then ``delivery.serve_file`` negotiates br/gzip, answers 304s and byte ranges.
     """
-    area = _visible_area_or_404(request, area_id)
+    # A public area's files are the same for everyone: answer them without reading the session, so the
+    # response carries no "Vary: Cookie" and a shared cache keeps one copy for all viewers.
+    area = Area.objects.filter(pk=area_id, visibility=Area.Visibility.PUBLIC).first() or _visible_area_or_404(
+        request, area_id
+    )
     publication = get_object_or_404(Publication, area=area, version=version)
     root = publication.folder.resolve()
     target = (root / path).resolve()

@@ -307,6 +307,16 @@ def test_private_tiles_are_404_for_others_whatever_the_headers(web, area, bob):
     assert web.get(url(area, "../../../etc/passwd")).status_code == 404
 
 
+def test_public_tiles_do_not_vary_by_cookie_private_ones_do(web, area):
+    private = web.get(url(area, TILESET), HTTP_ACCEPT_ENCODING="br")
+    assert "Cookie" in private["Vary"] and private["Cache-Control"].startswith("private")
+    area.visibility = Area.Visibility.PUBLIC
+    area.save(update_fields=["visibility"])
+    public = web.get(url(area, TILESET), HTTP_ACCEPT_ENCODING="br")
+    assert public.status_code == 200 and public["Cache-Control"].startswith("public")
+    assert "Cookie" not in public.get("Vary", "") and "Accept-Encoding" in public["Vary"]
+
+
 # --- under the ASGI server ------------------------------------------------------------------------------
 
 
