@@ -8,7 +8,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from reconstruction.errors import ConfigError
 
@@ -258,6 +258,58 @@ class PredictionConfig:
 
 
 @dataclass(frozen=True)
+class RegistrationConfig:
+    """How a second image or a DSM is co-registered to the reference (see :mod:`reconstruction.registration`).
+
+    Attributes:
+        detector: keypoint detector and descriptor: ``"sift"`` (default: most accurate across bands),
+            ``"orb"`` (faster, binary) or ``"akaze"`` (only where OpenCV was built with it).
+        model: geometric model: ``"affine"`` (6 parameters: shift, rotation, scale, shear) or
+            ``"projective"`` (8 parameters: also a tilted view of a flat scene).
+        semantic: drop matches whose land-cover classes disagree between the two sources, and weigh
+            matches near building and road boundaries more in the robust estimation.
+        ratio: Lowe's ratio test: a match is kept when its descriptor distance is below this share of
+            the second-best one.
+        threshold_px: RANSAC inlier threshold, pixels of the matching grid.
+        max_features: keypoints kept per source (the strongest).
+        max_match_pixels: the matching grid is coarsened until it has at most this many cells.
+        min_inliers: fewer inliers than this and the registration is refused.
+        boundary_m: a match this close (metres) to a building or road boundary weighs ``boundary_weight``.
+        boundary_weight: weight of such a match; every other match weighs 1.
+        iterations: RANSAC hypotheses drawn.
+    """
+
+    detector: Literal["sift", "orb", "akaze"] = "sift"
+    model: Literal["affine", "projective"] = "affine"
+    semantic: bool = True
+    ratio: float = 0.8
+    threshold_px: float = 2.0
+    max_features: int = 8000
+    max_match_pixels: int = 6_000_000
+    min_inliers: int = 12
+    boundary_m: float = 1.0
+    boundary_weight: float = 3.0
+    iterations: int = 2000
+
+    def __post_init__(self) -> None:
+        """Check names and ranges."""
+        if self.detector not in ("sift", "orb", "akaze"):
+            raise ConfigError(f"registration detector must be 'sift', 'orb' or 'akaze', got {self.detector!r}")
+        if self.model not in ("affine", "projective"):
+            raise ConfigError(f"registration model must be 'affine' or 'projective', got {self.model!r}")
+        if not 0 < self.ratio <= 1:
+            raise ConfigError(f"registration ratio must be in (0, 1], got {self.ratio}")
+        if not self.threshold_px > 0:
+            raise ConfigError(f"registration threshold_px must be positive, got {self.threshold_px}")
+        if self.max_features < 100 or self.max_match_pixels < 10_000 or self.iterations < 10:
+            raise ConfigError("registration max_features >= 100, max_match_pixels >= 10000, iterations >= 10")
+        if self.min_inliers < 4:
+            raise ConfigError(f"registration min_inliers must be at least 4, got {self.min_inliers}")
+        if self.boundary_m < 0 or self.boundary_weight < 1:
+            raise ConfigError("registration boundary_m must be >= 0 and boundary_weight >= 1")
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """Everything that tunes a run; the defaults work for 0.1-2 m urban data.
 
@@ -277,6 +329,7 @@ class PipelineConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     limits: Limits = field(default_factory=Limits)
     prediction: PredictionConfig = field(default_factory=PredictionConfig)
+    registration: RegistrationConfig = field(default_factory=RegistrationConfig)
 
     def __post_init__(self) -> None:
         """Check ranges."""
@@ -294,13 +347,44 @@ class PipelineInputs:
         lidar: optional LAS/LAZ point cloud.
         epsg: EPSG code for inputs that carry no CRS.
         footprints: optional building footprints (GeoPackage, GeoJSON, ...) that guide buildings.
+        second_image: optional second image of the area (another date, sensor or band set, e.g. a
+            false-colour infrared image), registered to the orthophoto before anything else and kept as
+            ``rasters/second_image_registered.tif``.
+        register_dsm: register the DSM to a DSM rasterised from the LiDAR before it is used; needs ``dsm``
+            and ``lidar`` (a DSM does not register reliably against an image: too few common features).
+        stereo: 2 or 3 satellite images with RPC camera models; their stereo DSM (and, without
+            ``ortho``, their orthoimage) feeds the run. Not together with ``dsm``.
     """
 
-    ortho: Path
+    ortho: Path | None = None
     dsm: Path | None = None
     lidar: Path | None = None
     epsg: int | None = None
     footprints: Path | None = None
+    second_image: Path | None = None
+    register_dsm: bool = False
+    stereo: tuple[Path, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Refuse combinations that cannot make an area, saying what to give instead."""
+        if self.ortho is None and not self.stereo:
+            raise ConfigError("An area needs an orthophoto, or a stereo pair of images to compute one from.")
+        if self.stereo and len(self.stereo) not in (2, 3):
+            raise ConfigError(f"A stereo reconstruction needs 2 or 3 images; {len(self.stereo)} were given.")
+        if self.stereo and self.dsm is not None:
+            raise ConfigError("Give a DSM or a stereo pair, not both: the stereo pair is turned into the DSM.")
+        if self.register_dsm and (self.dsm is None or self.lidar is None):
+            raise ConfigError(
+                "register_dsm needs a DSM and a LiDAR point cloud: the DSM is aligned to the LiDAR's surface. "
+                "A DSM cannot be aligned to an image alone."
+            )
+
+    @property
+    def reference(self) -> Path:
+        """The orthophoto every other source is aligned to (set once a stereo stage has made one)."""
+        if self.ortho is None:
+            raise ConfigError("No orthophoto yet: the stereo stage makes it from the stereo pair first.")
+        return self.ortho
 
 
 def load_config(path: Path) -> PipelineConfig:

@@ -47,6 +47,16 @@ fi
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 [ "$(cat "$site/rs3d.pth" 2>/dev/null)" = "$PWD" ] || echo "$PWD" > "$site/rs3d.pth"
 
+# CNES CARS (satellite stereo -> DSM) in its own virtualenv: its numpy/numba/pandas pins conflict with
+# requirements.txt, and reconstruction.stereo runs it as a child process (override with RS3D_CARS).
+cars_version=$(sed -n 's/^cars==//p' requirements-cars.txt)
+if [ "$(.venv-cars/bin/python -c 'import importlib.metadata as m; print(m.version("cars"))' 2>/dev/null)" != "$cars_version" ]; then
+  say "installing CARS $cars_version into .venv-cars"
+  [ -x .venv-cars/bin/python ] || /usr/bin/python3 -m venv .venv-cars
+  .venv-cars/bin/pip install -q --disable-pip-version-check --upgrade pip
+  .venv-cars/bin/pip install -q --disable-pip-version-check -r requirements-cars.txt
+fi
+
 stamp=frontend/node_modules/.package-lock.sha256
 if [ "$(sha256sum frontend/package-lock.json | cut -d' ' -f1)" != "$(cat "$stamp" 2>/dev/null)" ]; then
   say "installing CesiumJS (npm ci)"
