@@ -1,6 +1,8 @@
 """The reconstruction pipeline: ordered stages from input files to a folder of published outputs."""
 
+import dataclasses
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -86,6 +88,10 @@ def run_pipeline(
         timings[name] = round(time.perf_counter() - start, 3)
         on_progress(name, 1.0, f"{message} done in {timings[name]:.1f} s")
 
+    with stage("stereo", "Matching the stereo images into a DSM"):
+        inputs, stereo = _stereo(inputs, cfg, out_dir, on_progress)
+    with stage("register", "Registering the second sources to the reference"):
+        inputs, registration = _register(inputs, cfg, out_dir, on_progress)
     with stage("inputs", "Checking the input files"):
         ortho, dsm_info, lidar_info = _inspect_inputs(inputs, cfg)
         warnings += [w for info in (ortho, dsm_info, lidar_info) if info for w in info.warnings]
@@ -145,6 +151,8 @@ def run_pipeline(
         vectors, feature_counts, buildings = _write_features(surfaces, ndsm, tin, footprints, cfg, out_dir)
     with stage("rasters", "Writing GeoTIFF rasters"):
         rasters = _write_rasters(surfaces, ndsm, out_dir)
+        if "second_image" in registration:
+            rasters["second_image_registered"] = registration["second_image"]["path"]
     with stage("tiles", "Writing 3D Tiles"):
         layers = {
             "pointcloud": tiles3d.write_pointcloud_tileset(
@@ -165,7 +173,7 @@ def run_pipeline(
         "pointclouds": {"points": "pointcloud/points.laz"},
         "imagery": {"ortho": {"path": "imagery/ortho.png", "rectangle_wgs84": list(rectangle)}},
         "bbox_wgs84": _bbox_wgs84(grid),
-        "height_source": "dsm" if dsm_info else "lidar" if lidar_info else "predicted",
+        "height_source": ("stereo" if stereo else "dsm") if dsm_info else "lidar" if lidar_info else "predicted",
         "model": _describe_model(model_info),
         "ground_height_m": round(float(np.nanmedian(surfaces.dtm)), 3),
         "grid": {"resolution_m": grid.resolution, "width": grid.width, "height": grid.height},
@@ -176,6 +184,8 @@ def run_pipeline(
             "terrain_tin": tin_report.to_dict(),
             "point_filter": _finite_or_none(filter_report.to_dict()) if filter_report else None,
         },
+        "registration": registration,
+        "stereo": stereo,
         "warnings": warnings,
         "timings": timings,
     }
@@ -194,18 +204,137 @@ def check_inputs(inputs: PipelineInputs, cfg: PipelineConfig) -> list[str]:
     Raises:
         InputError: an input is unreadable, unsuitable, has no CRS, or the inputs do not overlap.
     """
+    if inputs.stereo:
+        from reconstruction.stereo import check_stereo_images
+
+        views = check_stereo_images(list(inputs.stereo))
+        if inputs.ortho is None:  # the orthophoto comes from the stereo pair: nothing else to overlap yet
+            return []
+        ortho_box = inspect_raster(inputs.ortho, "orthophoto", inputs.epsg, cfg.limits.max_raster_pixels)
+        intersect(ortho_box.bounds_in(CRS.from_epsg(4326)), views[0].ground_box, ortho_box.label, "the stereo pair")
     ortho, dsm, lidar = _inspect_inputs(inputs, cfg)
     grid = _working_grid(ortho, dsm, lidar, cfg)
     warnings: list[str] = []
     _footprints(inputs, grid, warnings)
+    if inputs.second_image is not None:
+        second = inspect_raster(inputs.second_image, "orthophoto", inputs.epsg, cfg.limits.max_raster_pixels)
+        intersect(
+            ortho.bounds_in(grid.crs), second.bounds_in(grid.crs), ortho.label, f"second image '{second.path.name}'"
+        )
+        warnings += second.warnings
     return [w for info in (ortho, dsm, lidar) if info for w in info.warnings] + warnings
+
+
+def _stereo(
+    inputs: PipelineInputs, cfg: PipelineConfig, out_dir: Path, on_progress: ProgressCallback
+) -> tuple[PipelineInputs, dict[str, Any]]:
+    """Turn a stereo pair or triplet into the DSM (and, without an orthophoto, the orthophoto).
+
+    Returns:
+        The inputs with the stereo DSM (and orthoimage) filled in, and the ``stereo`` manifest entry:
+        the quality figures and the paths of the kept products; ``{}`` without stereo images.
+
+    Raises:
+        InputError: the images are unusable. ProcessingError: CARS failed or is not installed.
+    """
+    if not inputs.stereo:
+        on_progress("stereo", 0.5, "No stereo images")
+        return inputs, {}
+    from reconstruction.stereo import reconstruct_stereo
+
+    epsg = None
+    if inputs.ortho is not None:  # produce the DSM in the orthophoto's CRS when it has an EPSG code
+        epsg = inspect_raster(inputs.ortho, "orthophoto", inputs.epsg, cfg.limits.max_raster_pixels).crs.to_epsg()
+    folder = out_dir / "stereo"
+    products = reconstruct_stereo(list(inputs.stereo), folder, epsg=epsg, progress=on_progress)
+    # CARS's intermediate files (epipolar grids, disparity maps) are large and of no use afterwards.
+    shutil.rmtree(folder / "cars", ignore_errors=True)
+    (folder / "initial_elevation.tif").unlink(missing_ok=True)
+    kept = {"dsm": products.dsm, "ortho": products.ortho, "points": products.points}
+    entry = {**products.quality, "paths": {name: _rel(path, out_dir) for name, path in kept.items() if path}}
+    # The pair is now the DSM (and orthophoto): later stages see an ordinary orthophoto + DSM area.
+    return dataclasses.replace(inputs, ortho=inputs.ortho or products.ortho, dsm=products.dsm, stereo=()), entry
+
+
+def _register(
+    inputs: PipelineInputs, cfg: PipelineConfig, out_dir: Path, on_progress: ProgressCallback
+) -> tuple[PipelineInputs, dict[str, Any]]:
+    """Register the second image to the orthophoto and, when asked, the DSM to the LiDAR's surface.
+
+    Returns:
+        The inputs with the registered DSM in place of the original, and the ``registration`` manifest
+        entry: one report (plain JSON, plus ``path`` and ``reference``) per registered source.
+
+    Raises:
+        InputError: a source cannot be registered (no overlap, too few matches, degenerate transform).
+    """
+    from reconstruction.registration import register_raster
+
+    jobs: list[tuple[str, Path, str, Path, Path]] = []  # (name, reference, its label, moving, output)
+    if inputs.register_dsm and inputs.dsm is not None:
+        reference = _lidar_dsm(inputs, cfg, out_dir)
+        jobs.append(("dsm", reference, "lidar", inputs.dsm, out_dir / "registration" / "dsm_registered.tif"))
+    if inputs.second_image is not None:
+        jobs.append(
+            (
+                "second_image",
+                inputs.reference,
+                "orthophoto",
+                inputs.second_image,
+                out_dir / "rasters" / "second_image_registered.tif",
+            )
+        )
+    if not jobs:
+        on_progress("register", 0.5, "No second source to register")
+        return inputs, {}
+    entries: dict[str, Any] = {}
+    for i, (name, reference, label, moving, out) in enumerate(jobs):
+
+        def report(_stage: str, fraction: float, message: str, i: int = i) -> None:
+            on_progress("register", (i + fraction) / len(jobs), message)
+
+        found = register_raster(
+            reference,
+            moving,
+            out,
+            kind="dsm" if name == "dsm" else "image",
+            model=cfg.registration.model,
+            semantic=cfg.registration.semantic,
+            progress=report,
+            cfg=cfg.registration,
+            epsg=inputs.epsg,
+        )
+        entries[name] = {**found.to_dict(), "path": _rel(out, out_dir), "reference": label}
+    lidar_dsm = out_dir / "registration" / "lidar_dsm.tif"
+    lidar_dsm.unlink(missing_ok=True)
+    if "dsm" in entries:
+        inputs = dataclasses.replace(inputs, dsm=out_dir / entries["dsm"]["path"])
+    return inputs, entries
+
+
+def _lidar_dsm(inputs: PipelineInputs, cfg: PipelineConfig, out_dir: Path) -> Path:
+    """A 0.5 m DSM rasterised from the LiDAR's highest returns, the reference for registering a DSM."""
+    assert inputs.lidar is not None
+    info = inspect_lidar(inputs.lidar, inputs.epsg, cfg.limits.max_lidar_points)
+    crs = info.crs if is_metric_projected(info.crs) else utm_for(*_centre_wgs84(info))
+    bounds = Transformer.from_crs(info.crs, crs, always_xy=True).transform_bounds(*info.bounds)
+    grid = Grid.covering(crs, bounds, 0.5)
+    points = read_points(info, grid.crs, grid.bounds)
+    dsm = pointcloud.rasterize_points(points.xyz, grid, keep="highest")
+    (out_dir / "registration").mkdir(exist_ok=True)
+    return gis.write_cog(dsm, grid, out_dir / "registration" / "lidar_dsm.tif", -9999.0)
+
+
+def _centre_wgs84(info: LidarInfo) -> tuple[float, float]:
+    west, south, east, north = Transformer.from_crs(info.crs, 4326, always_xy=True).transform_bounds(*info.bounds)
+    return (west + east) / 2, (south + north) / 2
 
 
 def _inspect_inputs(
     inputs: PipelineInputs, cfg: PipelineConfig
 ) -> tuple[RasterInfo, RasterInfo | None, LidarInfo | None]:
     limit = cfg.limits.max_raster_pixels
-    ortho = inspect_raster(inputs.ortho, "orthophoto", inputs.epsg, limit)
+    ortho = inspect_raster(inputs.reference, "orthophoto", inputs.epsg, limit)
     dsm = inspect_raster(inputs.dsm, "DSM", inputs.epsg, limit) if inputs.dsm else None
     lidar = inspect_lidar(inputs.lidar, inputs.epsg, cfg.limits.max_lidar_points) if inputs.lidar else None
     return ortho, dsm, lidar

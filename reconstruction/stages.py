@@ -2,15 +2,17 @@
 
 #: Stages in order with their share of the total run time (for an overall percentage).
 STAGES: tuple[tuple[str, float], ...] = (
+    ("stereo", 0.10),
+    ("register", 0.05),
     ("inputs", 0.05),
     ("imagery", 0.10),
     ("heights", 0.10),
-    ("terrain", 0.15),
+    ("terrain", 0.10),
     ("classify", 0.05),
     ("pointcloud", 0.15),
     ("features", 0.10),
     ("rasters", 0.05),
-    ("tiles", 0.25),
+    ("tiles", 0.15),
 )
 
 #: File name of a run's manifest inside its output folder.

@@ -8,13 +8,31 @@ from reconstruction.errors import ConfigError
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --ortho, --dsm, --lidar, --epsg and --footprints."""
-    parser.add_argument("--ortho", type=Path, required=True, help="orthophoto GeoTIFF (RGB or RGB+NIR)")
+    """Add --ortho, --dsm, --lidar, --epsg, --footprints, --second-image, --register-dsm and --stereo."""
+    parser.add_argument("--ortho", type=Path, help="orthophoto GeoTIFF (RGB or RGB+NIR); optional only with --stereo")
     parser.add_argument("--dsm", type=Path, help="digital surface model GeoTIFF (metres)")
     parser.add_argument("--lidar", type=Path, help="LiDAR point cloud (LAS/LAZ)")
     parser.add_argument("--epsg", type=int, help="EPSG code for input files that carry no CRS")
     parser.add_argument(
         "--footprints", type=Path, help="building footprints you already have (GeoPackage, GeoJSON, ...)"
+    )
+    parser.add_argument(
+        "--second-image",
+        type=Path,
+        help="a second image of the area (another date or sensor, e.g. NIR-R-G), registered to the orthophoto",
+    )
+    parser.add_argument(
+        "--register-dsm",
+        action="store_true",
+        help="register the DSM to the LiDAR's surface before using it (needs --dsm and --lidar)",
+    )
+    parser.add_argument(
+        "--stereo",
+        type=Path,
+        nargs="+",
+        metavar="IMAGE",
+        default=[],
+        help="2 or 3 satellite images with RPCs (GeoTIFF/NITF): their stereo DSM (and orthoimage) feed the run",
     )
 
 
@@ -24,8 +42,24 @@ def inputs_from(args: argparse.Namespace) -> PipelineInputs:
     Raises:
         ConfigError: a named file does not exist.
     """
-    for name in ("ortho", "dsm", "lidar", "footprints"):
+    for name in ("ortho", "dsm", "lidar", "footprints", "second_image"):
         path = getattr(args, name)
         if path is not None and not path.is_file():
-            raise ConfigError(f"--{name} {path}: no such file.")
-    return PipelineInputs(ortho=args.ortho, dsm=args.dsm, lidar=args.lidar, epsg=args.epsg, footprints=args.footprints)
+            raise ConfigError(f"--{name.replace('_', '-')} {path}: no such file.")
+    for path in args.stereo:
+        if not path.is_file():
+            raise ConfigError(f"--stereo {path}: no such file.")
+    if args.register_dsm and args.dsm is None:
+        raise ConfigError("--register-dsm needs --dsm (the DSM to register).")
+    if args.ortho is None and not args.stereo:
+        raise ConfigError("Give --ortho (an orthophoto), or --stereo with 2 or 3 images to make one from.")
+    return PipelineInputs(
+        ortho=args.ortho,
+        dsm=args.dsm,
+        lidar=args.lidar,
+        epsg=args.epsg,
+        footprints=args.footprints,
+        second_image=args.second_image,
+        register_dsm=args.register_dsm,
+        stereo=tuple(args.stereo),
+    )

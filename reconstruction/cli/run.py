@@ -64,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
         result = run_pipeline(inputs, cfg, out, on_progress)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for name, entry in result.manifest["registration"].items():
+        print(
+            f"registered {name} to the {entry['reference']}: {entry['n_inliers']} inliers of {entry['n_matches']} "
+            f"matches, residual {entry['rmse_m']} m, shift {entry['shift_m']} m",
+            file=sys.stderr,
+        )
     print(out / MANIFEST)
     if args.progress == "bar":
         print("timings (s): " + json.dumps(result.manifest["timings"]), file=sys.stderr)
