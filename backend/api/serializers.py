@@ -19,7 +19,9 @@ class AreaCreateSerializer(serializers.Serializer):
     """A new area: multipart form with the files."""
 
     name = serializers.CharField(max_length=200)
-    ortho = serializers.FileField(help_text="orthophoto GeoTIFF, RGB or RGB+NIR, 8 or 16 bit")
+    ortho = serializers.FileField(
+        required=False, help_text="orthophoto GeoTIFF, RGB or RGB+NIR, 8 or 16 bit (optional only with a stereo pair)"
+    )
     dsm = serializers.FileField(required=False, help_text="digital surface model GeoTIFF, metres")
     lidar = serializers.FileField(required=False, help_text="LiDAR point cloud, LAS or LAZ")
     epsg = serializers.IntegerField(
@@ -29,6 +31,15 @@ class AreaCreateSerializer(serializers.Serializer):
         required=False,
         help_text="building footprints you already have: GeoPackage, GeoJSON, zipped Shapefile or FlatGeobuf",
     )
+    second_image = serializers.FileField(
+        required=False, help_text="another image of the place (date, sensor); aligned to the orthophoto first"
+    )
+    register_dsm = serializers.BooleanField(
+        default=False, help_text="align the DSM to the LiDAR's surface by feature matching (needs dsm and lidar)"
+    )
+    stereo_1 = serializers.FileField(required=False, help_text="stereo image with RPCs (GeoTIFF or NITF)")
+    stereo_2 = serializers.FileField(required=False, help_text="second stereo image with RPCs")
+    stereo_3 = serializers.FileField(required=False, help_text="optional third stereo image with RPCs")
     model = serializers.CharField(
         required=False,
         allow_blank=True,

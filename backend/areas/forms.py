@@ -20,7 +20,8 @@ class AreaUploadForm(forms.Form):
     name = forms.CharField(max_length=200, help_text="How planners will find this area.")
     ortho = forms.FileField(
         label="Orthophoto (GeoTIFF)",
-        help_text="RGB or RGB+NIR, 8 or 16 bit, georeferenced.",
+        required=False,
+        help_text="RGB or RGB+NIR, 8 or 16 bit, georeferenced. Leave it out only for a stereo pair.",
         widget=forms.ClearableFileInput(attrs={"accept": ".tif,.tiff,.jp2,image/tiff"}),
     )
     dsm = forms.FileField(
@@ -47,6 +48,34 @@ class AreaUploadForm(forms.Form):
         required=False,
         help_text="The map you already have: GeoPackage, GeoJSON, zipped Shapefile or FlatGeobuf of polygons.",
         widget=forms.ClearableFileInput(attrs={"accept": ".gpkg,.geojson,.json,.zip,.fgb"}),
+    )
+    second_image = forms.FileField(
+        label="Second image (GeoTIFF, optional)",
+        required=False,
+        help_text="Another date or sensor of the same place; it is aligned to the orthophoto by feature matching.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".tif,.tiff,.jp2,image/tiff"}),
+    )
+    register_dsm = forms.BooleanField(
+        label="Align the DSM to the LiDAR",
+        required=False,
+        help_text="For a DSM that does not line up with the LiDAR (another source or date); needs both files.",
+    )
+    stereo_1 = forms.FileField(
+        label="Stereo image 1 (optional)",
+        required=False,
+        help_text="Satellite images with RPC camera models (GeoTIFF or NITF): a pair, or a triplet, "
+        "becomes a DSM (and, without an orthophoto, the orthophoto too).",
+        widget=forms.ClearableFileInput(attrs={"accept": ".tif,.tiff,.ntf,.nitf"}),
+    )
+    stereo_2 = forms.FileField(
+        label="Stereo image 2",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".tif,.tiff,.ntf,.nitf"}),
+    )
+    stereo_3 = forms.FileField(
+        label="Stereo image 3 (optional)",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".tif,.tiff,.ntf,.nitf"}),
     )
     model = forms.ChoiceField(
         label="Model",

@@ -5,6 +5,8 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.gis.db import models
 
+from reconstruction import PipelineInputs
+
 
 class Area(models.Model):
     """A place a planner reconstructs: its sources, jobs and published versions."""
@@ -41,6 +43,9 @@ class Area(models.Model):
         related_name="+",
         help_text="network trained on another area, chosen at upload instead of a shipped one",
     )
+    register_dsm = models.BooleanField(
+        default=False, help_text="align the DSM to the LiDAR's surface by feature matching before it is used"
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.EMPTY)
     current = models.ForeignKey("Publication", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created = models.DateTimeField(auto_now_add=True)
@@ -65,9 +70,16 @@ class Source(models.Model):
         DSM = "dsm", "DSM"
         LIDAR = "lidar", "LiDAR"
         FOOTPRINTS = "footprints", "Building footprints"
+        SECOND_IMAGE = "second_image", "Second image"
+        STEREO_1 = "stereo_1", "Stereo image 1"
+        STEREO_2 = "stereo_2", "Stereo image 2"
+        STEREO_3 = "stereo_3", "Stereo image 3"
+
+    #: The stereo kinds in view order.
+    STEREO_KINDS = (Kind.STEREO_1, Kind.STEREO_2, Kind.STEREO_3)
 
     area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="sources")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     path = models.CharField(max_length=500, help_text="relative to MEDIA_ROOT")
     original_name = models.CharField(max_length=255)
     size = models.BigIntegerField()
@@ -77,6 +89,20 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area}: {self.kind}"
+
+    @staticmethod
+    def pipeline_inputs(files: dict[str, Path], epsg: int | None, register_dsm: bool = False) -> PipelineInputs:
+        """The reconstruction inputs of an area whose source files, by kind, are ``files``."""
+        return PipelineInputs(
+            ortho=files.get(Source.Kind.ORTHO),
+            dsm=files.get(Source.Kind.DSM),
+            lidar=files.get(Source.Kind.LIDAR),
+            epsg=epsg,
+            footprints=files.get(Source.Kind.FOOTPRINTS),
+            second_image=files.get(Source.Kind.SECOND_IMAGE),
+            register_dsm=register_dsm,
+            stereo=tuple(files[kind] for kind in Source.STEREO_KINDS if kind in files),
+        )
 
     @property
     def file(self) -> Path:

@@ -16,13 +16,17 @@ from django.utils.text import get_valid_filename
 from backend.areas.models import Area, Source
 from backend.jobs.runner import check_inputs_process
 from backend.models_registry.models import ModelVersion
-from reconstruction import PipelineInputs, RS3DError
+from reconstruction import RS3DError
 
 _DEFAULT_NAME = {
     Source.Kind.ORTHO: "ortho.tif",
     Source.Kind.DSM: "dsm.tif",
     Source.Kind.LIDAR: "lidar.laz",
     Source.Kind.FOOTPRINTS: "footprints.gpkg",
+    Source.Kind.SECOND_IMAGE: "second_image.tif",
+    Source.Kind.STEREO_1: "stereo_1.tif",
+    Source.Kind.STEREO_2: "stereo_2.tif",
+    Source.Kind.STEREO_3: "stereo_3.tif",
 }
 
 
@@ -43,13 +47,60 @@ class AreaUpload:
     """
 
     name: str
-    ortho: UploadedFile
+    ortho: UploadedFile | None = None
     dsm: UploadedFile | None = None
     lidar: UploadedFile | None = None
     epsg: int | None = None
     footprints: UploadedFile | None = None
     model: str = ""
     model_version: ModelVersion | None = None
+    second_image: UploadedFile | None = None
+    register_dsm: bool = False
+    stereo_1: UploadedFile | None = None
+    stereo_2: UploadedFile | None = None
+    stereo_3: UploadedFile | None = None
+
+    @classmethod
+    def from_cleaned(cls, data: dict, model: str, model_version: ModelVersion | None) -> "AreaUpload":
+        """The upload from a form's ``cleaned_data`` or a serializer's ``validated_data`` (same field names)."""
+        files = {name: data.get(name) for name in _FILE_FIELDS}
+        return cls(
+            name=data["name"],
+            epsg=data.get("epsg"),
+            register_dsm=bool(data.get("register_dsm")),
+            model=model,
+            model_version=model_version,
+            **files,
+        )
+
+    def files(self) -> dict[str, UploadedFile]:
+        """The submitted files by source kind."""
+        by_kind = {kind: getattr(self, kind) for kind in _FILE_FIELDS}
+        return {kind: f for kind, f in by_kind.items() if f is not None}
+
+
+#: Upload fields holding files; each is named after its Source.Kind value.
+_FILE_FIELDS = tuple(kind.value for kind in _DEFAULT_NAME)
+
+
+def _check_combination(upload: AreaUpload) -> None:
+    """Refuse combinations of sources that cannot make an area, saying what is missing."""
+    stereo = [upload.stereo_1, upload.stereo_2, upload.stereo_3]
+    if upload.ortho is None and (stereo[0] is None or stereo[1] is None):
+        raise UploadRejected(
+            "An area needs an orthophoto, or a stereo pair (stereo images 1 and 2) to compute one from.", "ortho"
+        )
+    if stereo[2] is not None and (stereo[0] is None or stereo[1] is None):
+        raise UploadRejected("A third stereo image needs the first two as well.", Source.Kind.STEREO_3)
+    if (stereo[0] is None) != (stereo[1] is None):
+        missing = Source.Kind.STEREO_2 if stereo[1] is None else Source.Kind.STEREO_1
+        raise UploadRejected("A stereo pair needs two images: add the other one, or remove this one.", missing)
+    if upload.register_dsm and (upload.dsm is None or upload.lidar is None):
+        raise UploadRejected(
+            "Aligning the DSM needs a DSM file and a LiDAR point cloud: the DSM is aligned to the LiDAR's "
+            "surface (a DSM has too little in common with an image to align to it).",
+            Source.Kind.DSM if upload.dsm is None else Source.Kind.LIDAR,
+        )
 
 
 def create_area(upload: AreaUpload, owner: AbstractBaseUser | None = None) -> tuple[Area, list[str]]:
@@ -62,13 +113,8 @@ def create_area(upload: AreaUpload, owner: AbstractBaseUser | None = None) -> tu
         UploadRejected: a file is too large, unreadable, has no CRS, or the files do not overlap; the
             database and media folder are left exactly as they were.
     """
-    files = {
-        Source.Kind.ORTHO: upload.ortho,
-        Source.Kind.DSM: upload.dsm,
-        Source.Kind.LIDAR: upload.lidar,
-        Source.Kind.FOOTPRINTS: upload.footprints,
-    }
-    files = {kind: f for kind, f in files.items() if f is not None}
+    _check_combination(upload)
+    files = upload.files()
     for kind, f in files.items():
         if f.size is None or f.size == 0:
             raise UploadRejected(f"The file '{f.name}' is empty.", kind)
@@ -81,7 +127,7 @@ def create_area(upload: AreaUpload, owner: AbstractBaseUser | None = None) -> tu
     incoming = Path(settings.MEDIA_ROOT) / "incoming" / uuid.uuid4().hex
     try:
         stored = _save(files, incoming)
-        warnings = _validate(stored, upload.epsg)
+        warnings = _validate(stored, upload.epsg, upload.register_dsm)
         return _store(upload, files, stored, incoming, owner), warnings
     finally:
         shutil.rmtree(incoming, ignore_errors=True)
@@ -110,16 +156,9 @@ def _save(files: dict[str, UploadedFile], folder: Path) -> dict[str, Path]:
     return stored
 
 
-def _validate(stored: dict[str, Path], epsg: int | None) -> list[str]:
-    inputs = PipelineInputs(
-        ortho=stored[Source.Kind.ORTHO],
-        dsm=stored.get(Source.Kind.DSM),
-        lidar=stored.get(Source.Kind.LIDAR),
-        epsg=epsg,
-        footprints=stored.get(Source.Kind.FOOTPRINTS),
-    )
+def _validate(stored: dict[str, Path], epsg: int | None, register_dsm: bool) -> list[str]:
     try:
-        return check_inputs_process(inputs)
+        return check_inputs_process(Source.pipeline_inputs(stored, epsg, register_dsm))
     except RS3DError as err:
         raise UploadRejected(str(err)) from err
 
@@ -134,7 +173,12 @@ def _store(
     sizes = {kind: path.stat().st_size for kind, path in stored.items()}
     with transaction.atomic():
         area = Area.objects.create(
-            name=upload.name, epsg=upload.epsg, owner=owner, model=upload.model, model_version=upload.model_version
+            name=upload.name,
+            epsg=upload.epsg,
+            owner=owner,
+            model=upload.model,
+            model_version=upload.model_version,
+            register_dsm=upload.register_dsm,
         )
         target = area.folder / "sources"
         target.parent.mkdir(parents=True, exist_ok=True)

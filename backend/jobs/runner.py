@@ -195,11 +195,16 @@ def check_inputs_process(inputs: PipelineInputs, timeout: float = 600) -> list[s
 
 
 def _command(verb: str, inputs: PipelineInputs) -> list[str]:
-    command = [sys.executable, "-m", "reconstruction", verb, "--ortho", str(inputs.ortho)]
-    optional = (("--dsm", inputs.dsm), ("--lidar", inputs.lidar), ("--epsg", inputs.epsg))
-    for flag, value in (*optional, ("--footprints", inputs.footprints)):
+    """The CLI command line that hands ``inputs`` to a ``run`` or ``check`` child."""
+    command = [sys.executable, "-m", "reconstruction", verb]
+    optional = (("--ortho", inputs.ortho), ("--dsm", inputs.dsm), ("--lidar", inputs.lidar), ("--epsg", inputs.epsg))
+    for flag, value in (*optional, ("--footprints", inputs.footprints), ("--second-image", inputs.second_image)):
         if value is not None:
             command += [flag, str(value)]
+    if inputs.register_dsm:
+        command.append("--register-dsm")
+    if inputs.stereo:
+        command += ["--stereo", *map(str, inputs.stereo)]
     return command
 
 

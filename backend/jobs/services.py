@@ -109,13 +109,7 @@ def _beat(job: Job) -> None:
 
 def _inputs(area: Area) -> PipelineInputs:
     files: dict[str, Path] = {s.kind: s.file for s in area.sources.all()}
-    return PipelineInputs(
-        ortho=files[Source.Kind.ORTHO],
-        dsm=files.get(Source.Kind.DSM),
-        lidar=files.get(Source.Kind.LIDAR),
-        epsg=area.epsg,
-        footprints=files.get(Source.Kind.FOOTPRINTS),
-    )
+    return Source.pipeline_inputs(files, area.epsg, area.register_dsm)
 
 
 def _finish(

@@ -24,6 +24,7 @@ from backend.jobs.models import Job
 from backend.jobs.services import start_job
 from backend.models_registry.services import CannotTrain, can_train_on, held_out_rows, start_training
 from backend.viewer.delivery import is_precompressed_copy, serve_file
+from backend.viewer.quality import input_quality
 
 
 @require_GET
@@ -47,16 +48,7 @@ def area_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         model, model_version = data["model"]
-        upload = AreaUpload(
-            name=data["name"],
-            ortho=data["ortho"],
-            dsm=data["dsm"],
-            lidar=data["lidar"],
-            epsg=data["epsg"],
-            footprints=data["footprints"],
-            model=model,
-            model_version=model_version,
-        )
+        upload = AreaUpload.from_cleaned(data, model, model_version)
         try:
             with transaction.atomic():
                 area, warnings = create_area(upload, owner=request.user)
@@ -115,6 +107,7 @@ def _area_context(area: Area, editable: bool, form: AreaSharingForm | None) -> d
         "shared_groups": area.shared_groups.all(),
         "used_model": area.current.manifest.get("model") if area.current else None,
         "height_source": area.current.manifest.get("height_source") if area.current else None,
+        "input_quality": input_quality(area.current.manifest if area.current else None),
         "trained": [(version, held_out_rows(version)) for version in area.model_versions.order_by("-created")],
         "train_form": TrainForm() if editable and can_train_on(area) else None,
     }
@@ -133,6 +126,7 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
     """A job's live progress."""
     job = get_object_or_404(Job.objects.select_related("area"), pk=job_id, area__in=visible_areas(request.user))
     job = expire_if_lost(job)  # a job whose worker died reads as failed, with the reason
+    manifest = _published_manifest(job)
     return render(
         request,
         "viewer/job.html",
@@ -142,7 +136,8 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
             "view_url": reverse("viewer:area-view", args=[job.area_id]),
             "area_url": reverse("viewer:area", args=[job.area_id]),
             "events": job.events.order_by("pk"),
-            "used_model": _published_model(job),
+            "used_model": (manifest or {}).get("model"),
+            "input_quality": input_quality(manifest),
         },
     )
 
@@ -170,12 +165,12 @@ def area_data(request: HttpRequest, area_id: int, version: int, path: str) -> Ht
     return serve_file(request, target, cache_control=f"{scope}, max-age=31536000, immutable")
 
 
-def _published_model(job: Job) -> dict[str, Any] | None:
-    """The network named in the manifest of the version ``job`` published, if any."""
+def _published_manifest(job: Job) -> dict[str, Any] | None:
+    """The manifest of the version ``job`` published, if any."""
     if job.version is None:
         return None
     publication = Publication.objects.filter(area_id=job.area_id, version=job.version).first()
-    return publication.manifest.get("model") if publication else None
+    return publication.manifest if publication else None
 
 
 def _visible_area_or_404(request: HttpRequest, area_id: int) -> Area:

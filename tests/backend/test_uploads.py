@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from backend.areas.models import Area, Source
 from backend.jobs.models import Job
 from tests.backend.conftest import listing
-from tests.conftest import BAD_LIDAR
+from tests.conftest import BAD_LIDAR, sparse_lidar
 
 pytestmark = pytest.mark.django_db
 
@@ -121,3 +121,66 @@ def test_dsm_values_are_checked_not_just_the_header(api, scene_files, tmp_path):
         dst.write(np.full((1, profile["height"], profile["width"]), np.nan, np.float32))
     response = _post(api, ortho=scene_files["ortho"], dsm=bad)
     assert response.status_code == 400 and "no valid heights" in str(response.json())
+
+
+@pytest.mark.parametrize(
+    ("files", "field", "message"),
+    [
+        ({"dsm": "dsm"}, "ortho", "needs an orthophoto, or a stereo pair"),
+        ({"stereo_1": "ortho"}, "ortho", "needs an orthophoto, or a stereo pair"),
+        ({"ortho": "ortho", "stereo_1": "ortho"}, "stereo_2", "needs two images"),
+        ({"ortho": "ortho", "stereo_3": "ortho"}, "stereo_3", "needs the first two"),
+        ({"ortho": "ortho", "register_dsm": True}, "dsm", "needs a DSM file and a LiDAR"),
+        ({"ortho": "ortho", "dsm": "dsm", "register_dsm": True}, "lidar", "needs a DSM file and a LiDAR"),
+    ],
+)
+def test_source_combinations_that_cannot_make_an_area_are_refused(api, scene_files, media_root, files, field, message):
+    handles = {k: scene_files[v].open("rb") for k, v in files.items() if isinstance(v, str)}
+    data = {"name": "Combo", **handles, **{k: v for k, v in files.items() if not isinstance(v, str)}}
+    try:
+        response = api.post("/api/areas/", data, format="multipart")
+    finally:
+        for handle in handles.values():
+            handle.close()
+    assert response.status_code == 400
+    assert message in " ".join(response.json()[field])
+    assert Area.objects.count() == 0 and listing(media_root) == set()
+
+
+def test_second_image_and_dsm_alignment_are_stored_and_passed_to_the_run(api, scene_files, tmp_path):
+    lidar = sparse_lidar(scene_files["dsm"], tmp_path / "sparse.las")
+    with (
+        scene_files["ortho"].open("rb") as ortho,
+        scene_files["dsm"].open("rb") as dsm,
+        lidar.open("rb") as points,
+        scene_files["ortho"].open("rb") as second,
+    ):
+        data = {"name": "Aligned", "ortho": ortho, "dsm": dsm, "lidar": points, "second_image": second}
+        response = api.post("/api/areas/", {**data, "register_dsm": True}, format="multipart")
+    assert response.status_code == 201, response.json()
+    area = Area.objects.get(pk=response.json()["id"])
+    assert area.register_dsm
+    kinds = set(area.sources.values_list("kind", flat=True))
+    assert kinds == {Source.Kind.ORTHO, Source.Kind.DSM, Source.Kind.LIDAR, Source.Kind.SECOND_IMAGE}
+    inputs = Source.pipeline_inputs({s.kind: s.file for s in area.sources.all()}, area.epsg, area.register_dsm)
+    assert inputs.second_image is not None and inputs.second_image.is_file() and inputs.register_dsm
+
+
+def test_a_stereo_pair_alone_makes_an_area(api, shared_data):
+    pair = shared_data / "stereo" / "pleiades_pair"
+    with (pair / "img_01.tif").open("rb") as first, (pair / "img_02.tif").open("rb") as second:
+        response = api.post(
+            "/api/areas/", {"name": "Reunion", "stereo_1": first, "stereo_2": second}, format="multipart"
+        )
+    assert response.status_code == 201, response.json()
+    area = Area.objects.get(pk=response.json()["id"])
+    inputs = Source.pipeline_inputs({s.kind: s.file for s in area.sources.all()}, area.epsg)
+    assert inputs.ortho is None and [p.name for p in inputs.stereo] == ["img_01.tif", "img_02.tif"]
+
+
+def test_images_without_camera_models_are_refused_as_a_stereo_pair(api, scene_files, media_root):
+    with scene_files["ortho"].open("rb") as first, scene_files["dsm"].open("rb") as second:
+        response = api.post("/api/areas/", {"name": "NoRPC", "stereo_1": first, "stereo_2": second}, format="multipart")
+    assert response.status_code == 400
+    assert "RPC" in str(response.json())
+    assert Area.objects.count() == 0 and listing(media_root) == set()

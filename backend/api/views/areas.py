@@ -70,16 +70,7 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             model, model_version = resolve_choice(request.user, data.get("model", ""))
         except UnknownModel as err:
             raise ValidationError({"model": [str(err)]}) from err
-        upload = AreaUpload(
-            name=data["name"],
-            ortho=data["ortho"],
-            dsm=data.get("dsm"),
-            lidar=data.get("lidar"),
-            epsg=data.get("epsg"),
-            footprints=data.get("footprints"),
-            model=model,
-            model_version=model_version,
-        )
+        upload = AreaUpload.from_cleaned(data, model, model_version)
         try:
             with transaction.atomic():
                 area, warnings = create_area(upload, owner=request.user)

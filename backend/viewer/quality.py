@@ -1,0 +1,50 @@
+"""Plain-language lines about how a version's inputs were prepared: registrations and stereo matching.
+
+The job page and the area page show them, so a planner sees how well a second image or a DSM lined up
+and how complete a stereo DSM is, without opening manifest.json.
+"""
+
+from typing import Any
+
+_REGISTERED = {"second_image": "Second image", "dsm": "DSM"}
+
+
+def input_quality(manifest: dict[str, Any] | None) -> list[str]:
+    """One line per registered source and one for a stereo DSM, from a published ``manifest``."""
+    if not manifest:
+        return []
+    lines = [
+        _registration_line(_REGISTERED.get(source, source), report)
+        for source, report in (manifest.get("registration") or {}).items()
+        if isinstance(report, dict)
+    ]
+    if (stereo := manifest.get("stereo")) and isinstance(stereo, dict):
+        lines.append(_stereo_line(stereo))
+    return lines
+
+
+def _registration_line(label: str, report: dict[str, Any]) -> str:
+    dx, dy = (report.get("shift_m") or (0.0, 0.0))[:2]
+    constraint = "with" if report.get("semantic") else "without"
+    line = (
+        f"{label} aligned ({report.get('model', '?')} model, {constraint} the semantic constraint): "
+        f"moved {dx:+.2f} m east, {dy:+.2f} m north; {report.get('n_inliers', 0)} of "
+        f"{report.get('n_matches', 0)} matches agree, residual {report.get('rmse_m', float('nan')):.2f} m."
+    )
+    if checks := report.get("check_points"):
+        line += f" Error on {checks['count']} check points: median {checks['median_m']:.2f} m."
+    return line
+
+
+def _stereo_line(stereo: dict[str, Any]) -> str:
+    valid = stereo.get("valid_share")
+    parts = [f"Stereo DSM from {stereo.get('images', '?')} images"]
+    if stereo.get("library"):
+        parts[0] += f" ({stereo['library']})"
+    if valid is not None:
+        parts.append(f"{100 * valid:.0f} % of the area has a height")
+    if stereo.get("resolution"):
+        parts.append(f"{stereo['resolution']:g} m cells")
+    if stereo.get("run_seconds") is not None:
+        parts.append(f"{stereo['run_seconds']:.0f} s")
+    return ", ".join(parts) + "."
