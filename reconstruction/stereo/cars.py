@@ -95,7 +95,9 @@ def write_config(
     sensors = {keys[i]: {"image": str(path.resolve())} for i, path in enumerate(images)}
     inputs: dict[str, object] = {"sensors": sensors, "initial_elevation": {"dem": str(dem.resolve())}}
     if len(images) == 3:
-        inputs["pairing"] = [["left", "right"], ["left", "third"], ["right", "third"]]
+        # Each other view paired with the reference view, as in CARS's own triplet example: the two
+        # non-reference views may be nearly parallel (a near-zero convergence angle makes CARS fail).
+        inputs["pairing"] = [["left", "right"], ["left", "third"]]
     output: dict[str, object] = {
         "directory": str(out_dir.resolve()),
         "product_level": ["dsm"],
