@@ -38,6 +38,17 @@ def start_job(area: Area) -> Job:
     return job
 
 
+def cancel_job(job: Job) -> Job:
+    """Ask a queued or running ``job`` to stop; its worker stops at its next progress report.
+
+    A finished job is left as it is. Returns the job as it is now.
+    """
+    Job.objects.filter(pk=job.pk).exclude(status__in=Job.FINISHED).update(status=Job.Status.CANCELLED)
+    job.refresh_from_db()
+    notify_job_changed(job.pk)
+    return job
+
+
 def retry_job(job: Job) -> Job:
     """Queue a new run of the area of a failed or cancelled ``job``; the old job keeps its log and reason.
 

@@ -15,6 +15,8 @@ urlpatterns = [
     path("areas/<int:area_id>/view/", views.area_view, name="area-view"),
     path("areas/<int:area_id>/data/<int:version>/<path:path>", views.area_data, name="area-data"),
     path("jobs/<int:job_id>/", views.job_page, name="job"),
+    path("jobs/<int:job_id>/cancel/", views.job_cancel, name="job-cancel"),
+    path("jobs/<int:job_id>/retry/", views.job_retry, name="job-retry"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", accounts.signup, name="signup"),

@@ -21,7 +21,7 @@ from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
 from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
-from backend.jobs.services import start_job
+from backend.jobs.services import cancel_job, retry_job, start_job
 from backend.models_registry.services import CannotTrain, can_train_on, held_out_rows, start_training
 from backend.viewer.delivery import is_precompressed_copy, serve_file
 from backend.viewer.quality import input_quality
@@ -137,9 +137,38 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
             "area_url": reverse("viewer:area", args=[job.area_id]),
             "events": job.events.order_by("pk"),
             "used_model": (manifest or {}).get("model"),
+            "editable": can_edit(request.user, job.area),
             "input_quality": input_quality(manifest),
         },
     )
+
+
+@require_POST
+def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The job page's Cancel button (the area's owner): back to the job page."""
+    job = _editable_job_or_404(request, job_id)
+    cancel_job(job)
+    return redirect("viewer:job", job.pk)
+
+
+@require_POST
+def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The job page's Retry button (the area's owner): the new job's page."""
+    job = _editable_job_or_404(request, job_id)
+    try:
+        with transaction.atomic():
+            new = retry_job(job)
+    except ValueError:  # a double click, or a job that is running again: show it as it is
+        return redirect("viewer:job", job.pk)
+    return redirect("viewer:job", new.pk)
+
+
+def _editable_job_or_404(request: HttpRequest, job_id: int) -> Job:
+    """A job of an area this user may see (else 404) and edit (else 403)."""
+    job = get_object_or_404(Job.objects.select_related("area"), pk=job_id, area__in=visible_areas(request.user))
+    if not can_edit(request.user, job.area):
+        raise PermissionDenied("Only the owner of this area can cancel or retry its jobs.")
+    return expire_if_lost(job)
 
 
 @require_safe

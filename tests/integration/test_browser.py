@@ -1,5 +1,6 @@
 """Headless Chromium against the live app: the 3D viewer renders offline, the job page streams progress."""
 
+import re
 from io import BytesIO
 from pathlib import Path
 
@@ -90,6 +91,7 @@ def test_job_page_shows_live_progress_then_the_link(browser, stack, scene):
     watched.page.wait_for_timeout(1500)  # let the socket replay the events it already rendered
     assert watched.page.locator("ol.log li").count() == len(ids)
     assert watched.page.locator("progress").get_attribute("value") in ("1", "1.0")
+    assert not watched.page.locator(".cancel-job").is_visible() and not watched.page.locator(".retry-job").is_visible()
     assert watched.errors == [] and watched.outside == []
     Path(ARTIFACTS).mkdir(exist_ok=True)
     watched.page.screenshot(path=str(ARTIFACTS / "job.png"))
@@ -109,6 +111,13 @@ def test_job_page_shows_why_a_job_failed(browser, stack, scene, tmp_path):
     assert error.is_visible()
     assert "too sparse" in error.inner_text()
     assert not watched.page.locator("a.open-viewer").is_visible()
+    # The owner may run it again: Cancel went away and Retry appeared as the failure arrived live.
+    assert not watched.page.locator(".cancel-job").is_visible()
+    with watched.page.expect_navigation():
+        watched.page.locator(".retry-job button").click()
+    new_job = re.search(r"/jobs/(\d+)/$", watched.page.url)
+    assert new_job and int(new_job.group(1)) != body["job"]["id"], "Retry opens the new job's page"
+    assert watched.page.locator("#job").get_attribute("data-status") in ("queued", "running", "failed")
     watched.page.close()
 
 

@@ -1,9 +1,10 @@
-"""``/api/jobs/``: a job's state, and cancelling it (the area's owner or staff)."""
+"""``/api/jobs/``: a job's state, cancelling it and retrying it (the area's owner or staff)."""
 
+from django.db import transaction
 from django.db.models import QuerySet
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -11,6 +12,7 @@ from backend.api.serializers import JobSerializer
 from backend.areas.permissions import can_edit, visible_areas
 from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
+from backend.jobs.services import cancel_job, retry_job
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -32,7 +34,17 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         job = self.get_object()
         if not can_edit(request.user, job.area):
             raise PermissionDenied("Only the owner of this area can cancel its jobs.")
-        if not job.is_finished:
-            Job.objects.filter(pk=job.pk).exclude(status__in=Job.FINISHED).update(status=Job.Status.CANCELLED)
-            job.refresh_from_db()
-        return Response(JobSerializer(job).data)
+        return Response(JobSerializer(cancel_job(job)).data)
+
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        """Run a failed or cancelled job's area again as a new job (201); the old job keeps its log."""
+        job = self.get_object()
+        if not can_edit(request.user, job.area):
+            raise PermissionDenied("Only the owner of this area can retry its jobs.")
+        try:
+            with transaction.atomic():
+                new = retry_job(job)
+        except ValueError as err:
+            raise ValidationError({"status": [str(err)]}) from err
+        return Response(JobSerializer(new).data, status=status.HTTP_201_CREATED)

@@ -24,8 +24,8 @@ function percent(progress) {
  * Bind the job page's elements.
  *
  * @param {HTMLElement} root The `#job` element; its children `.stage`,
- *   `progress`, `.percent`, `.message`, `.log`, `.open-viewer`, `.error`
- *   and `.status` are updated in place.
+ *   `progress`, `.percent`, `.message`, `.log`, `.open-viewer`, `.error`,
+ *   `.status`, `.cancel-job` and `.retry-job` are updated in place.
  * @param {{ viewUrl?: string }} [options] Link target once succeeded.
  * @returns {{ showJob: (job: object) => void, appendLog: (log: object) =>
  *   void, setConnection: (state: string) => void, destroy: () => void }}
@@ -42,6 +42,8 @@ export function createJobView(root, { viewUrl } = {}) {
     link: find(".open-viewer"),
     error: find(".error"),
     status: find(".status"),
+    cancel: find(".cancel-job"),
+    retry: find(".retry-job"),
   };
   const setText = (element, text) => {
     if (element) {
@@ -66,6 +68,14 @@ export function createJobView(root, { viewUrl } = {}) {
           parts.link.href = viewUrl;
         }
         parts.link.hidden = false;
+      }
+      // Cancel while the job can still stop; Retry once it failed or was cancelled (owners only: the
+      // page renders the forms only for them).
+      if (parts.cancel) {
+        parts.cancel.hidden = !["queued", "running"].includes(status);
+      }
+      if (parts.retry) {
+        parts.retry.hidden = !["failed", "cancelled"].includes(status);
       }
       if (parts.error) {
         const failed = status === "failed";
