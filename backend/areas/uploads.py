@@ -15,6 +15,7 @@ from django.utils.text import get_valid_filename
 
 from backend.areas.models import Area, Source
 from backend.jobs.runner import check_inputs_process
+from backend.jobs.services import start_job
 from backend.models_registry.models import ModelVersion
 from reconstruction import RS3DError
 
@@ -103,11 +104,18 @@ def _check_combination(upload: AreaUpload) -> None:
         )
 
 
-def create_area(upload: AreaUpload, owner: AbstractBaseUser | None = None) -> tuple[Area, list[str]]:
+def create_area(
+    upload: AreaUpload, owner: AbstractBaseUser | None = None, *, start: bool = False
+) -> tuple[Area, list[str]]:
     """Validate the uploaded files and store them as a new Area owned by ``owner`` (private to start with).
 
+    The files are checked (seconds, in a child process) before any transaction opens: with SQLite every
+    write transaction holds the database lock, so checking inside one made simultaneous uploads queue
+    behind each other until they failed with "database is locked". Only storing the area (and, with
+    ``start``, queueing its first job in the same transaction) holds the lock.
+
     Returns:
-        The area and warnings for the user.
+        The area and warnings for the user; with ``start`` the area's first job is queued.
 
     Raises:
         UploadRejected: a file is too large, unreadable, has no CRS, or the files do not overlap; the
@@ -128,7 +136,7 @@ def create_area(upload: AreaUpload, owner: AbstractBaseUser | None = None) -> tu
     try:
         stored = _save(files, incoming)
         warnings = _validate(stored, upload.epsg, upload.register_dsm)
-        return _store(upload, files, stored, incoming, owner), warnings
+        return _store(upload, files, stored, incoming, owner, start), warnings
     finally:
         shutil.rmtree(incoming, ignore_errors=True)
         with contextlib.suppress(OSError):
@@ -169,6 +177,7 @@ def _store(
     stored: dict[str, Path],
     incoming: Path,
     owner: AbstractBaseUser | None,
+    start: bool,
 ) -> Area:
     sizes = {kind: path.stat().st_size for kind, path in stored.items()}
     with transaction.atomic():
@@ -192,6 +201,8 @@ def _store(
                     path=(target / kind / path.name).relative_to(settings.MEDIA_ROOT).as_posix(),
                     size=sizes[kind],
                 )
+            if start:
+                start_job(area)
         except Exception:
             shutil.rmtree(area.folder, ignore_errors=True)
             raise

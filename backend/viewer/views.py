@@ -21,7 +21,7 @@ from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
 from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
-from backend.jobs.services import cancel_job, retry_job, start_job
+from backend.jobs.services import cancel_job, retry_job
 from backend.models_registry.services import CannotTrain, can_train_on, held_out_rows, start_training
 from backend.viewer.delivery import is_precompressed_copy, serve_file
 from backend.viewer.quality import input_quality
@@ -50,12 +50,11 @@ def area_new(request: HttpRequest) -> HttpResponse:
         model, model_version = data["model"]
         upload = AreaUpload.from_cleaned(data, model, model_version)
         try:
-            with transaction.atomic():
-                area, warnings = create_area(upload, owner=request.user)
-                job = start_job(area)
+            area, warnings = create_area(upload, owner=request.user, start=True)
         except UploadRejected as err:
             form.add_error(err.field if err.field in form.fields else None, str(err))
         else:
+            job = area.jobs.get()
             return redirect(reverse("viewer:job", args=[job.pk]) + ("?warned=1" if warnings else ""))
     return render(request, "viewer/area_form.html", {"form": form})
 

@@ -184,3 +184,31 @@ def test_images_without_camera_models_are_refused_as_a_stereo_pair(api, scene_fi
     assert response.status_code == 400
     assert "RPC" in str(response.json())
     assert Area.objects.count() == 0 and listing(media_root) == set()
+
+
+def test_files_are_checked_before_any_transaction_holds_the_database(api, scene_files, monkeypatch):
+    """With SQLite a write transaction locks the database: checking inside one serialised uploads."""
+    from django.db import connection
+
+    from backend.areas import uploads
+
+    outside = len(connection.atomic_blocks)  # the test's own transaction (pytest-django), if any
+    depths = []
+    real = uploads.check_inputs_process
+    monkeypatch.setattr(
+        uploads, "check_inputs_process", lambda inputs: depths.append(len(connection.atomic_blocks)) or real(inputs)
+    )
+    response = _post(api, ortho=scene_files["ortho"], dsm=scene_files["dsm"])
+    assert response.status_code == 201 and Job.objects.filter(area_id=response.json()["id"]).count() == 1
+    assert depths == [outside]
+
+
+def test_sqlite_waits_for_a_lock_as_long_as_configured():
+    """SpatiaLite resets SQLite's busy timeout to 5 s when it loads; the app sets it back."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the busy timeout is SQLite's (the scale-mode pass runs on PostgreSQL)")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone()[0] == round(1000 * connection.settings_dict["OPTIONS"]["timeout"])

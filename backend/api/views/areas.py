@@ -30,7 +30,6 @@ from backend.areas.features import Condition, feature_collection
 from backend.areas.models import Area
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
-from backend.jobs.services import start_job
 from backend.models_registry.catalog import UnknownModel, resolve_choice
 from backend.models_registry.services import CannotTrain, start_training
 
@@ -72,13 +71,11 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise ValidationError({"model": [str(err)]}) from err
         upload = AreaUpload.from_cleaned(data, model, model_version)
         try:
-            with transaction.atomic():
-                area, warnings = create_area(upload, owner=request.user)
-                job = start_job(area)
+            area, warnings = create_area(upload, owner=request.user, start=True)
         except UploadRejected as err:
             raise ValidationError({err.field or "non_field_errors": [str(err)]}) from err
         area_data = AreaSerializer(area, context=self.get_serializer_context()).data
-        body = {**area_data, "warnings": warnings, "job": JobSerializer(job).data}
+        body = {**area_data, "warnings": warnings, "job": JobSerializer(area.jobs.get()).data}
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AreaSharingSerializer, responses={200: AreaSerializer})

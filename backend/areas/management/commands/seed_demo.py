@@ -9,12 +9,10 @@ from typing import Any
 from django.conf import settings
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
 
 from backend.areas.models import Area
 from backend.areas.permissions import set_sharing
 from backend.areas.uploads import AreaUpload, create_area
-from backend.jobs.services import start_job
 
 DEMO_NAME = "Demo city (generated)"
 
@@ -58,10 +56,11 @@ class Command(BaseCommand):
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-        with ExitStack() as files, transaction.atomic():
+        with ExitStack() as files:
             ortho = files.enter_context((folder / "ortho.tif").open("rb"))
             dsm = files.enter_context((folder / "dsm.tif").open("rb"))
-            area, _ = create_area(AreaUpload(name=DEMO_NAME, ortho=File(ortho, "ortho.tif"), dsm=File(dsm, "dsm.tif")))
-            set_sharing(area, Area.Visibility.PUBLIC)  # the demo city opens without logging in
-            job = start_job(area)
+            upload = AreaUpload(name=DEMO_NAME, ortho=File(ortho, "ortho.tif"), dsm=File(dsm, "dsm.tif"))
+            area, _ = create_area(upload, start=True)
+        set_sharing(area, Area.Visibility.PUBLIC)  # the demo city opens without logging in
+        job = area.jobs.get()
         self.stdout.write(f"Demo area {area.pk} created (public); job {job.pk} queued for the worker.")
