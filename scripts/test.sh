@@ -10,7 +10,7 @@ fi
 # Two processes on purpose: the library's tests must not share a process with Django's SpatiaLite
 # connection (see tests/conftest.py). Both run; the script fails if either fails.
 status=0
-.venv/bin/python -m pytest tests/reconstruction || status=$?
+.venv/bin/python -m pytest tests/reconstruction tests/bench || status=$?
 .venv/bin/python -m pytest tests/backend tests/integration || status=$?
 
 # Third process: the same Django suites in scale mode, on the real PostgreSQL/PostGIS and Redis servers
