@@ -216,11 +216,12 @@ class OutputConfig:
     """What the run writes besides the mandatory outputs.
 
     Attributes:
-        overlay_max_px: longest side of the orthophoto image draped in the viewer, pixels.
+        overlay_max_px: longest side of the single orthophoto image (``imagery/ortho.png``), pixels: a
+            preview, and the viewer's fallback for versions without the XYZ tile pyramid it drapes now.
         tile_jobs: processes used to write 3D Tiles.
     """
 
-    overlay_max_px: int = 4096
+    overlay_max_px: int = 1024
     tile_jobs: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
 
     def __post_init__(self) -> None:

@@ -102,6 +102,11 @@ def run_pipeline(
         rgb = to_rgb8(image[:3], ortho.dtype)
         (out_dir / "imagery").mkdir(exist_ok=True)
         rectangle = tiles3d.write_overlay_png(ortho, out_dir / "imagery" / "ortho.png", cfg.output.overlay_max_px)
+        pyramid = tiles3d.write_xyz_tiles(
+            ortho,
+            out_dir / "imagery" / "ortho",
+            lambda fraction: on_progress("imagery", fraction, "Cutting the orthophoto into web tiles"),
+        )
     model_info = None
     if dsm_info is None and lidar_info is None:
         with stage("heights", "Predicting heights and land cover from the orthophoto"):
@@ -163,6 +168,17 @@ def run_pipeline(
         if buildings:
             on_progress("tiles", 0.9, f"LoD1 buildings: {len(buildings)}")
             layers["buildings"] = tiles3d.write_building_tileset(buildings, grid.crs, out_dir / "tiles" / "buildings")
+        if len(tin):
+            on_progress("tiles", 0.93, f"Terrain TIN: {len(tin)} triangles")
+            layers["terrain"] = tiles3d.write_terrain_tileset(
+                tin, grid.crs, out_dir / "tiles" / "terrain", tin_report.max_error_m
+            )
+        if "trees" in vectors:
+            trees = gis.read_gpkg(out_dir / vectors["trees"])
+            layers["trees"] = tiles3d.write_tree_tileset(trees, grid.crs, out_dir / "tiles" / "trees")
+        if "roads" in vectors and surfaces.dtm is not None:
+            roads = gis.read_gpkg(out_dir / vectors["roads"])
+            layers["roads"] = tiles3d.write_road_tileset(roads, surfaces.dtm, grid, out_dir / "tiles" / "roads")
 
     manifest = {
         "crs": crs_label(grid.crs),
@@ -171,7 +187,13 @@ def run_pipeline(
         "rasters": rasters,
         "vectors": vectors,
         "pointclouds": {"points": "pointcloud/points.laz"},
-        "imagery": {"ortho": {"path": "imagery/ortho.png", "rectangle_wgs84": list(rectangle)}},
+        "imagery": {
+            "ortho": {
+                "path": "imagery/ortho.png",
+                "rectangle_wgs84": list(rectangle),
+                "tiles": pyramid.to_dict("imagery/ortho"),
+            }
+        },
         "bbox_wgs84": _bbox_wgs84(grid),
         "height_source": ("stereo" if stereo else "dsm") if dsm_info else "lidar" if lidar_info else "predicted",
         "model": _describe_model(model_info),

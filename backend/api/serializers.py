@@ -202,11 +202,23 @@ class AreaSerializer(serializers.ModelSerializer):
         return area.current.manifest.get("model") if area.current else None
 
     def get_imagery(self, area: Area) -> dict[str, Any] | None:
-        """The orthophoto image and its rectangle."""
+        """The orthophoto: one small image and its rectangle, plus its XYZ tiles where the version has them.
+
+        ``tiles_url`` is a ``{z}/{x}/{y}`` URL template of 256 px Web Mercator tiles, present from
+        ``minzoom`` to ``maxzoom`` inside ``tiles_rectangle`` (west, south, east, north degrees).
+        """
         if not area.current:
             return None
         ortho = area.current.manifest["imagery"]["ortho"]
-        return {"url": _data_url(area, ortho["path"]), "rectangle": ortho["rectangle_wgs84"]}
+        imagery = {"url": _data_url(area, ortho["path"]), "rectangle": ortho["rectangle_wgs84"]}
+        if tiles := ortho.get("tiles"):
+            imagery |= {
+                "tiles_url": _data_url_template(area, tiles["template"]),
+                "minzoom": tiles["minzoom"],
+                "maxzoom": tiles["maxzoom"],
+                "tiles_rectangle": tiles["bounds_wgs84"],
+            }
+        return imagery
 
     def get_layers(self, area: Area) -> list[dict[str, Any]]:
         """3D layers with their tileset URLs; point clouds also list their ASPRS classes with point counts."""
@@ -239,3 +251,10 @@ class AreaSerializer(serializers.ModelSerializer):
 def _data_url(area: Area, path: str) -> str:
     assert area.current is not None
     return reverse("viewer:area-data", args=[area.pk, area.current.version, path])
+
+
+def _data_url_template(area: Area, template: str) -> str:
+    """A data URL whose ``{z}``-style placeholders stay as they are (``reverse`` would escape the braces)."""
+    folder, _, _ = template.partition("{")
+    folder = folder.rpartition("/")[0] + "/"
+    return _data_url(area, folder) + template.removeprefix(folder)

@@ -1,4 +1,4 @@
-"""The orthophoto as an image the web viewer drapes on the globe (geographic coordinates)."""
+"""The orthophoto as one small WGS 84 image: the viewer's preview and its fallback where a version has no XYZ tiles."""
 
 import warnings
 from pathlib import Path

@@ -1,31 +1,29 @@
-"""EXT_structural_metadata for LoD1 buildings: the "building" schema and binary property tables.
+"""EXT_structural_metadata: schemas of one feature class, and binary property tables.
 
-The schema has one class, ``building``; a glb holds one property table of that class whose row ``i`` is
-the building with feature id ``i``. Columns are little-endian arrays, each in its own buffer view that
-starts on an 8-byte boundary (as the extension requires); enums are stored as their UINT8 values.
+Each layer declares a :class:`MetadataClass` (its properties and enums); a glb embeds that class's schema
+and holds one property table whose row ``i`` is the feature with feature id ``i``. Columns are
+little-endian arrays, each in its own buffer view that starts on an 8-byte boundary (as the extension
+requires); enums are stored as their UINT8 values. An optional property may be missing from a feature:
+its column then holds the property's ``noData`` value, or is left out when no feature has it.
 """
 
-from collections.abc import Sequence
-from typing import Literal, NotRequired, TypedDict, cast
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from reconstruction.errors import InputError
-from reconstruction.objects.buildings import Building
-
-#: Schema identifier, class and table names written into every glb.
-SCHEMA_ID = "rs3d_buildings"
-BUILDING_CLASS = "building"
-
-#: Enum values in storage order (the stored integer is the index).
-BUILDING_TYPES: tuple[str, ...] = ("house", "apartment block", "commercial/industrial hall", "high-rise", "annex")
-ROOF_TYPES: tuple[str, ...] = ("flat", "pitched")
 
 #: Byte alignment of every buffer view holding a property column.
 ALIGNMENT = 8
 
 ComponentType = Literal["UINT8", "UINT16", "UINT32", "FLOAT32"]
+
+_DTYPES: dict[str, type[np.generic]] = {"UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32}
+_DTYPES["FLOAT32"] = np.float32
 
 
 class EnumValueDict(TypedDict):
@@ -53,6 +51,7 @@ class ClassPropertyDict(TypedDict):
     componentType: NotRequired[ComponentType]
     enumType: NotRequired[str]
     required: bool
+    noData: NotRequired[float]
 
 
 class ClassDict(TypedDict):
@@ -94,61 +93,95 @@ class StructuralMetadataDict(TypedDict):
     propertyTables: list[PropertyTableDict]
 
 
-#: (property, type, component type or enum, numpy dtype, description) in column order.
-_PROPERTIES: tuple[tuple[str, Literal["SCALAR", "ENUM"], str, type[np.generic], str], ...] = (
-    ("id", "SCALAR", "UINT32", np.uint32, "Building identifier, unique within the area."),
-    ("building_type", "ENUM", "BuildingType", np.uint8, "Use class from size and height rules."),
-    ("roof_type", "ENUM", "RoofType", np.uint8, "Flat or pitched, from the slopes of the surface model."),
-    ("height_m", "SCALAR", "FLOAT32", np.float32, "Height above ground (90th percentile of the nDSM), metres."),
-    ("eave_m", "SCALAR", "FLOAT32", np.float32, "Eave height above ground (25th percentile), metres."),
-    ("ridge_m", "SCALAR", "FLOAT32", np.float32, "Ridge height above ground (99th percentile), metres."),
-    ("area_m2", "SCALAR", "FLOAT32", np.float32, "Footprint area, square metres."),
-    ("ground_m", "SCALAR", "FLOAT32", np.float32, "Ground elevation (median of the DTM), metres in the CRS datum."),
-    ("floors", "SCALAR", "UINT16", np.uint16, "Estimated number of storeys above ground."),
-)
+@dataclass(frozen=True)
+class Property:
+    """One property: a scalar of ``component`` type, or an enum named ``component`` (stored as UINT8)."""
+
+    name: str
+    kind: Literal["SCALAR", "ENUM"]
+    component: str
+    description: str
+    no_data: float | None = None  # None: required; else the value stored for a feature that lacks it
+
+    @property
+    def dtype(self) -> type[np.generic]:
+        """The numpy type of the column."""
+        return np.uint8 if self.kind == "ENUM" else _DTYPES[self.component]
 
 
-def building_schema() -> SchemaDict:
-    """The EXT_structural_metadata schema of LoD1 buildings (one class, two enums)."""
-    properties: dict[str, ClassPropertyDict] = {}
-    for name, kind, component, _, description in _PROPERTIES:
-        prop = ClassPropertyDict(name=name, description=description, type=kind, required=True)
-        if kind == "ENUM":
-            prop["enumType"] = component
-        else:
-            prop["componentType"] = cast(ComponentType, component)
-        properties[name] = prop
-    return SchemaDict(
-        id=SCHEMA_ID,
-        name="rs3d buildings",
-        description="LoD1 buildings reconstructed by rs3d; heights in metres, areas in square metres.",
-        version="1.0.0",
-        classes={BUILDING_CLASS: ClassDict(name="Building", description="An LoD1 building.", properties=properties)},
-        enums={
-            "BuildingType": _enum("BuildingType", "Use class of a building.", BUILDING_TYPES),
-            "RoofType": _enum("RoofType", "Roof shape.", ROOF_TYPES),
-        },
-    )
+@dataclass(frozen=True)
+class MetadataClass:
+    """The metadata of one layer: a schema with one class, its properties (column order) and enums."""
+
+    schema_id: str
+    class_id: str
+    name: str
+    description: str
+    table_name: str
+    properties: tuple[Property, ...]
+    enums: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)  # id → (names, description)
+
+    def schema(self) -> SchemaDict:
+        """The EXT_structural_metadata schema: one class, the enums it uses."""
+        properties: dict[str, ClassPropertyDict] = {}
+        for p in self.properties:
+            prop = ClassPropertyDict(name=p.name, description=p.description, type=p.kind, required=p.no_data is None)
+            if p.kind == "ENUM":
+                prop["enumType"] = p.component
+            else:
+                prop["componentType"] = cast(ComponentType, p.component)
+            if p.no_data is not None:
+                prop["noData"] = p.no_data
+            properties[p.name] = prop
+        return SchemaDict(
+            id=self.schema_id,
+            name=f"rs3d {self.table_name}",
+            description=f"{self.description} Lengths and heights in metres, areas in square metres.",
+            version="1.0.0",
+            classes={self.class_id: ClassDict(name=self.name, description=self.description, properties=properties)},
+            enums={key: _enum(key, text, names) for key, (names, text) in self.enums.items()},
+        )
 
 
 class PropertyTable:
-    """The ``building`` property table of one glb: one row per building, columns as little-endian bytes."""
+    """The property table of one glb: one row per feature, columns as little-endian arrays."""
 
-    def __init__(self, columns: dict[str, npt.NDArray[np.generic]]) -> None:
+    def __init__(
+        self,
+        columns: dict[str, npt.NDArray[np.generic]],
+        class_id: str,
+        name: str,
+        enums: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.columns = columns
+        self.class_id = class_id
+        self.name = name
+        self.enums = dict(enums or {})  # property name → enum names in value order
 
     @classmethod
-    def from_buildings(cls, buildings: Sequence[Building]) -> "PropertyTable":
-        """Encode the attributes of ``buildings`` (row ``i`` = ``buildings[i]``).
+    def from_rows(
+        cls, meta: MetadataClass, rows: Sequence[Mapping[str, Any]], labels: Sequence[str]
+    ) -> "PropertyTable":
+        """Encode one row per feature (row ``i`` = ``rows[i]``); ``labels`` name the features in errors.
 
         Raises:
-            InputError: A building lacks an attribute or has an unknown building or roof type.
+            InputError: A feature lacks a required property, has a non-finite number or an unknown enum value.
         """
         columns: dict[str, npt.NDArray[np.generic]] = {}
-        for name, kind, component, dtype, _ in _PROPERTIES:
-            values = [_value(b, name, kind, component) for b in buildings]
-            columns[name] = np.asarray(values, dtype=dtype)
-        return cls(columns)
+        enums: dict[str, tuple[str, ...]] = {}
+        for p in meta.properties:
+            present = [_present(row.get(p.name)) for row in rows]
+            if p.no_data is not None and not any(present):
+                continue
+            values = []
+            for row, label, here in zip(rows, labels, present, strict=True):
+                if not here and p.no_data is None:
+                    raise InputError(f"{label} has no {p.name!r} attribute; extract it with rs3d first.")
+                values.append(_encode(meta, p, row[p.name], label) if here else p.no_data)
+            columns[p.name] = np.asarray(values, dtype=p.dtype)
+            if p.kind == "ENUM":
+                enums[p.name] = meta.enums[p.component][0]
+        return cls(columns, meta.class_id, meta.table_name, enums)
 
     @property
     def count(self) -> int:
@@ -161,8 +194,8 @@ class PropertyTable:
             name: PropertyTablePropertyDict(values=first_buffer_view + i) for i, name in enumerate(self.columns)
         }
         table: PropertyTableDict = {
-            "name": "buildings",
-            "class": BUILDING_CLASS,
+            "name": self.name,
+            "class": self.class_id,
             "count": self.count,
             "properties": properties,
         }
@@ -177,29 +210,39 @@ class PropertyTable:
         rows: list[dict[str, float | int | str]] = []
         for i in range(self.count):
             row: dict[str, float | int | str] = {}
-            for name, kind, component, _, _ in _PROPERTIES:
-                value = self.columns[name][i].item()
-                if kind == "ENUM":
-                    row[name] = (BUILDING_TYPES if component == "BuildingType" else ROOF_TYPES)[int(value)]
-                else:
-                    row[name] = value
+            for name, column in self.columns.items():
+                value = column[i].item()
+                row[name] = self.enums[name][int(value)] if name in self.enums else value
             rows.append(row)
         return rows
 
     @classmethod
-    def from_dict(cls, table: PropertyTableDict, views: list[bytes]) -> "PropertyTable":
-        """Decode a property table from its JSON and the bytes of the glb's buffer views.
+    def from_dict(cls, table: PropertyTableDict, views: list[bytes], schema: SchemaDict) -> "PropertyTable":
+        """Decode a property table from its JSON, the bytes of the glb's buffer views and the schema.
 
         Raises:
-            InputError: The table lacks a column of the ``building`` class.
+            InputError: The table's class or one of its columns is not in the schema.
         """
+        klass = schema["classes"].get(table["class"])
+        if klass is None:
+            raise InputError(f"The property table's class {table['class']!r} is not in the glb's schema.")
         columns: dict[str, npt.NDArray[np.generic]] = {}
-        for name, _, _, dtype, _ in _PROPERTIES:
-            if name not in table["properties"]:
-                raise InputError(f"The property table has no {name!r} column; it is not an rs3d building table.")
-            view = table["properties"][name]["values"]
-            columns[name] = np.frombuffer(views[view], dtype=np.dtype(dtype).newbyteorder("<")).copy()
-        return cls(columns)
+        enums: dict[str, tuple[str, ...]] = {}
+        for name, column in table["properties"].items():
+            if name not in klass["properties"]:
+                raise InputError(f"The property table's column {name!r} is not a property of its class.")
+            prop = klass["properties"][name]
+            enum_id = prop.get("enumType")
+            dtype = np.uint8 if enum_id else _DTYPES[prop.get("componentType", "FLOAT32")]
+            if enum_id:
+                enums[name] = tuple(v["name"] for v in sorted(schema["enums"][enum_id]["values"], key=_value_of))
+            data = views[column["values"]]
+            columns[name] = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<")).copy()
+        return cls(columns, table["class"], table["name"], enums)
+
+
+def _value_of(value: EnumValueDict) -> int:
+    return value["value"]
 
 
 def _enum(name: str, description: str, names: tuple[str, ...]) -> EnumDict:
@@ -207,15 +250,17 @@ def _enum(name: str, description: str, names: tuple[str, ...]) -> EnumDict:
     return EnumDict(name=name, description=description, valueType="UINT8", values=values)
 
 
-def _value(building: Building, name: str, kind: str, component: str) -> float | int:
-    if name == "id":
-        return int(building.id)
-    if name not in building.attributes:
-        raise InputError(f"Building {building.id} has no {name!r} attribute; extract buildings with rs3d first.")
-    value = building.attributes[name]
-    if kind == "ENUM":
-        names = BUILDING_TYPES if component == "BuildingType" else ROOF_TYPES
+def _present(value: object) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _encode(meta: MetadataClass, p: Property, value: object, label: str) -> float | int:
+    if p.kind == "ENUM":
+        names = meta.enums[p.component][0]
         if value not in names:
-            raise InputError(f"Building {building.id} has {name} {value!r}; expected one of {', '.join(names)}.")
+            raise InputError(f"{label} has {p.name} {value!r}; expected one of {', '.join(names)}.")
         return names.index(str(value))
-    return float(value) if component == "FLOAT32" else int(value)
+    number = float(cast(float, value))
+    if not math.isfinite(number):
+        raise InputError(f"{label} has a non-finite {p.name} ({value!r}).")
+    return number if p.component == "FLOAT32" else int(round(number))

@@ -191,6 +191,7 @@ def test_slice_cuts_the_layers_at_the_chosen_height(browser, stack, area):
     watched = _open(browser, stack, area)
     page = watched.page
     _set_layer(page, "pointcloud", False)
+    _set_layer(page, "trees", False)  # the cut would remove trees seen behind buildings too
     with_buildings = _canvas(page)
     _set_layer(page, "buildings", False)
     without_buildings = _canvas(page)
@@ -201,7 +202,7 @@ def test_slice_cuts_the_layers_at_the_chosen_height(browser, stack, area):
     page.check('[data-field="slice-enabled"] input')
     page.fill('[data-field="slice-height"] input', "0.5")
     planes = page.evaluate("rs3d.slicePlanes()")
-    assert len(planes) == 2  # point cloud and buildings
+    assert len(planes) == 5  # one per 3D layer: point cloud, buildings, terrain, trees, roads
     assert all(p["enabled"] and p["distance"] == 0.5 and p["normal"] == [0, 0, -1] for p in planes)
     assert all(p["edgeWidth"] > 0 for p in planes)
     cut_low = _canvas(page)
@@ -414,6 +415,8 @@ def test_roads_water_and_land_use_are_draped_and_toggle(browser, stack, area):
     assert f"Roads ({counts['road']})" in legend and "primary" in legend and "residential" in legend
     _set_layer(page, "buildings", False)
     _set_layer(page, "pointcloud", False)  # map layers drape on the ground, under the points
+    _set_layer(page, "roads", False)  # and under the 3D road surfaces and trees
+    _set_layer(page, "trees", False)
     with_roads = _canvas(page)
     page.locator('[data-map-layer="road"] input').set_checked(False)
     page.wait_for_timeout(1000)

@@ -8,11 +8,11 @@ import pytest
 import rasterio
 from pyproj import Transformer
 
-from reconstruction import STAGES, PipelineConfig, PipelineInputs, run_pipeline
+from reconstruction import STAGES, PipelineConfig, PipelineInputs, gis, run_pipeline
 from reconstruction.config import PredictionConfig
 from reconstruction.errors import CRSError, MissingHeightError, OverlapError
 from reconstruction.synthetic import SceneConfig, generate_scene, write_scene
-from tests.reconstruction.tiles3d.tileset_reader import read_tileset_points
+from tests.reconstruction.tiles3d.tileset_reader import inside_box, read_glb_tiles, read_tileset_points
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_manifest_lists_every_output_relative_to_the_folder(synthetic_run):
     manifest = json.loads((result.out_dir / "manifest.json").read_text())
     assert manifest["crs"] == "EPSG:32631"
     assert set(manifest["rasters"]) == {"dsm", "dtm", "ndsm", "labels"}
-    assert set(manifest["layers"]) == {"pointcloud", "buildings"}
+    assert set(manifest["layers"]) == {"pointcloud", "buildings", "terrain", "trees", "roads"}
     assert {"buildings", "features"} <= set(manifest["vectors"])
     assert list(manifest["timings"]) == [name for name, _ in STAGES]
     paths = [
@@ -43,6 +43,18 @@ def test_manifest_lists_every_output_relative_to_the_folder(synthetic_run):
         assert not Path(relative).is_absolute()
         assert (result.out_dir / relative).is_file(), relative
     assert not (result.out_dir / "pointcloud" / "tiler-input.las").exists()
+
+
+def test_manifest_describes_the_orthophoto_tiles(synthetic_run):
+    result, _ = synthetic_run
+    ortho = json.loads((result.out_dir / "manifest.json").read_text())["imagery"]["ortho"]
+    tiles = ortho["tiles"]
+    assert tiles["template"] == "imagery/ortho/{z}/{x}/{y}.webp"
+    assert 0 <= tiles["minzoom"] <= tiles["maxzoom"] <= 21
+    assert tiles["bounds_wgs84"] == pytest.approx(ortho["rectangle_wgs84"], abs=1e-5)
+    for zoom in (tiles["minzoom"], tiles["maxzoom"]):
+        assert list((result.out_dir / "imagery" / "ortho" / str(zoom)).rglob("*.webp"))
+    assert (result.out_dir / ortho["path"]).is_file()
 
 
 def test_progress_reports_every_stage_in_order(synthetic_run):
@@ -79,6 +91,22 @@ def test_lod1_city_and_terrain_tin_are_written(synthetic_run):
     assert city["metadata"]["referenceSystem"].endswith("/EPSG/0/32631")
     tin = result.manifest["stats"]["terrain_tin"]
     assert tin["max_error_m"] <= 0.25 + 1e-6 and tin["triangles"] < tin["cells"] / 10
+
+
+def test_terrain_trees_and_roads_become_glb_layers_with_a_row_per_feature(synthetic_run):
+    result, _ = synthetic_run
+    stats = result.manifest["stats"]
+    rows = {}
+    for name in ("terrain", "trees", "roads"):
+        tiles = [t for t in read_glb_tiles(result.out_dir / result.manifest["layers"][name]) if "glb" in t]
+        rows[name] = [row for t in tiles for row in t["glb"].property_table().decoded()]
+        assert tiles and all(inside_box(t["tile"]["boundingVolume"]["box"], t["frame_xyz"]) for t in tiles)
+    assert len(rows["trees"]) == stats["features"]["tree"] > 0
+    assert len(rows["roads"]) == stats["features"]["road"] > 0
+    assert sum(row["triangles"] for row in rows["terrain"]) == stats["terrain_tin"]["triangles"]
+    gpkg = gis.read_gpkg(result.out_dir / result.manifest["vectors"]["trees"])
+    by_id = {row["tree_id"]: row for row in rows["trees"]}
+    assert by_id[1]["height_m"] == pytest.approx(gpkg[0].attributes["height_m"], rel=1e-6)
 
 
 def test_montpellier_point_cloud_matches_the_dsm(montpellier, tmp_path):

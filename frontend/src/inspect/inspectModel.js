@@ -15,8 +15,9 @@ import { CLASS_PROPERTY_NAMES } from "../layers/pointStyle.js";
 
 /**
  * @typedef {object} InspectResult
- * @property {"building"|"point"|null} kind What was picked.
- * @property {number|string|null} id Building id or ASPRS class code.
+ * @property {"building"|"point"|"feature"|null} kind What was picked.
+ * @property {number|string|null} id Building id, ASPRS class code or the
+ *   feature's own id (tree_id, road_id, patch_id).
  * @property {string} title Panel heading.
  * @property {InspectRow[]} rows Attributes to list.
  */
@@ -165,6 +166,34 @@ export function describePoint(code) {
   };
 }
 
+/**
+ * Rows for any other 3D Tiles feature (trees, roads, terrain patches): every
+ * metadata property it carries, titled from its `<kind>_id` property
+ * ("tree_id" 12 → "Tree 12").
+ *
+ * @param {{ getPropertyIds: () => string[], getProperty: (name: string) => * }}
+ *   feature A Cesium3DTileFeature.
+ * @returns {InspectResult} The feature result.
+ */
+export function describeFeature(feature) {
+  const names = propertyIds(feature);
+  const idName = names.find((name) => name.endsWith("_id"));
+  const raw = idName ? feature.getProperty(idName) : undefined;
+  const id = raw === undefined || raw === null ? null : Number(raw);
+  const kind = idName ? labelFor(idName.slice(0, -3)) : "Feature";
+  return {
+    kind: "feature",
+    id,
+    title: id === null ? kind : `${kind} ${id}`,
+    rows: names.map((name) => ({
+      name,
+      label: labelFor(name),
+      value: formatValue(feature.getProperty(name)),
+      unit: unitFor(name),
+    })),
+  };
+}
+
 function classOf(feature) {
   const names = propertyIds(feature);
   const name = CLASS_PROPERTY_NAMES.find((candidate) =>
@@ -195,5 +224,5 @@ export function describePick(picked) {
   if (names.includes("id") || names.includes("building_type")) {
     return describeBuilding(picked);
   }
-  return EMPTY;
+  return names.length > 0 ? describeFeature(picked) : EMPTY;
 }

@@ -1,22 +1,28 @@
 /**
- * The area's orthophoto, draped on the globe as a single-image layer.
+ * The area's orthophoto, draped on the globe: Web Mercator XYZ tiles where
+ * the version has them, else one image.
  */
 import { Cesium } from "../viewer/cesium.js";
 
 /**
- * Download the orthophoto and add it above the base imagery.
+ * Add the orthophoto above the base imagery.
  *
  * @param {Cesium.Viewer} viewer The viewer.
- * @param {{ url: string, rectangle: number[] }} imagery The API's imagery
- *   object; rectangle is [west, south, east, north] in degrees.
+ * @param {{ url: string, rectangle: number[], tiles_url?: string,
+ *   minzoom?: number, maxzoom?: number, tiles_rectangle?: number[] }} imagery
+ *   The API's imagery object; rectangles are [west, south, east, north] in
+ *   degrees. With `tiles_url` (a `{z}/{x}/{y}` template of 256 px tiles from
+ *   `minzoom` to `maxzoom`), tiles are streamed; else `url` is one image.
  * @returns {Promise<{ layer: Cesium.ImageryLayer,
  *   setVisible: (visible: boolean) => void,
  *   setAlpha: (alpha: number) => void, destroy: () => void }>} The handle.
  */
 export async function addOrthophoto(viewer, imagery) {
-  const provider = await Cesium.SingleTileImageryProvider.fromUrl(imagery.url, {
-    rectangle: Cesium.Rectangle.fromDegrees(...imagery.rectangle),
-  });
+  const provider = imagery.tiles_url
+    ? tiledProvider(imagery)
+    : await Cesium.SingleTileImageryProvider.fromUrl(imagery.url, {
+        rectangle: Cesium.Rectangle.fromDegrees(...imagery.rectangle),
+      });
   const layer = viewer.imageryLayers.addImageryProvider(provider);
   const render = () => viewer.scene.requestRender();
   render();
@@ -35,4 +41,28 @@ export async function addOrthophoto(viewer, imagery) {
       render();
     },
   };
+}
+
+/**
+ * The XYZ tile pyramid as an imagery provider, limited to its levels and
+ * rectangle so that Cesium never asks for a tile that was not written.
+ *
+ * @param {{ tiles_url: string, minzoom: number, maxzoom: number,
+ *   tiles_rectangle?: number[], rectangle: number[] }} imagery The API's
+ *   imagery object.
+ * @returns {Cesium.UrlTemplateImageryProvider} The provider.
+ */
+function tiledProvider(imagery) {
+  return new Cesium.UrlTemplateImageryProvider({
+    url: imagery.tiles_url,
+    tilingScheme: new Cesium.WebMercatorTilingScheme(),
+    tileWidth: 256,
+    tileHeight: 256,
+    minimumLevel: imagery.minzoom,
+    maximumLevel: imagery.maxzoom,
+    rectangle: Cesium.Rectangle.fromDegrees(
+      ...(imagery.tiles_rectangle ?? imagery.rectangle),
+    ),
+    hasAlphaChannel: true,
+  });
 }

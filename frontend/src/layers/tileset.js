@@ -63,6 +63,12 @@ export async function loadTileset({ viewer, url, heightOffset = 0, bbox }) {
 }
 
 /**
+ * Layers that start hidden: the terrain mesh lies on the ground the
+ * orthophoto is draped on, and would hide it.
+ */
+export const HIDDEN_AT_START = Object.freeze(new Set(["terrain"]));
+
+/**
  * Add any 3D Tiles layer (meshes, buildings…) with no special styling.
  *
  * @param {{ viewer: Cesium.Viewer, layer: object, heightOffset?: number,
@@ -78,6 +84,7 @@ export async function addTilesetLayer({ viewer, layer, heightOffset, bbox }) {
     heightOffset,
     bbox,
   });
+  tileset.show = !HIDDEN_AT_START.has(layer.name);
   return {
     tileset,
     setVisible(visible) {

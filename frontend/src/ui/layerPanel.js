@@ -24,9 +24,10 @@ const COLOUR_MODES = [
 /** Name of the orthophoto toggle in visibility maps. */
 export const ORTHOPHOTO = "orthophoto";
 
-function toggle(toggles, name, setVisible, onChange) {
+function toggle(toggles, name, setVisible, onChange, checked = true) {
   const checkbox = createCheckbox({
     label: name === ORTHOPHOTO ? "Orthophoto" : "Visible",
+    checked,
     onChange: (checked) => {
       setVisible(checked);
       onChange();
@@ -142,6 +143,7 @@ function layerSection(layer, handle, parts, toggles, onChange) {
       layer.name,
       (checked) => handle.setVisible(checked),
       onChange,
+      handle.tileset?.show ?? true,
     ),
   );
   if (layer.kind === "pointcloud") {

@@ -167,7 +167,7 @@ class Glb:
         table: PropertyTableDict = metadata["propertyTables"][0]
         blob = self.gltf.binary_blob() or b""
         views = [blob[v.byteOffset or 0 : (v.byteOffset or 0) + v.byteLength] for v in self.gltf.bufferViews]
-        return PropertyTable.from_dict(table, views)
+        return PropertyTable.from_dict(table, views, self.schema())
 
     def schema(self) -> SchemaDict:
         """The embedded metadata schema."""

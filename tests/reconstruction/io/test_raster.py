@@ -122,7 +122,6 @@ def test_cells_of_rasterises_a_polygon_only_in_its_window_and_matches_the_full_g
     from pyproj import CRS
     from rasterio.features import geometry_mask
 
-
     grid = Grid(CRS.from_epsg(2154), Affine(0.5, 0, 1000.0, 0, -0.5, 2000.0), 300, 200)
     for polygon in (
         shapely.box(1010.2, 1950.3, 1040.7, 1990.1),

@@ -1,7 +1,4 @@
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,26 +12,9 @@ from reconstruction.objects import extract_buildings
 from reconstruction.objects.lod1 import lod1_solid
 from reconstruction.synthetic import SceneConfig, generate_scene
 from reconstruction.tiles3d import write_building_tileset
+from reconstruction.tiles3d.buildings import BUILDING_TYPES, ROOF_TYPES
 from reconstruction.tiles3d.content.glb import Glb
-from reconstruction.tiles3d.metadata import BUILDING_TYPES, ROOF_TYPES
-from tests.conftest import require
-
-ROOT = Path(__file__).resolve().parents[3]
-VALIDATOR = ROOT / "frontend" / "node_modules" / "gltf-validator"
-Y_UP_TO_Z_UP = np.array([[1.0, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]])
-VALIDATE_JS = """
-const fs = require('fs');
-const validator = require(process.argv[1]);
-(async () => {
-  const out = {};
-  for (const f of process.argv.slice(2)) {
-    const bytes = new Uint8Array(fs.readFileSync(f));
-    const r = await validator.validateBytes(bytes, {uri: f, format: 'glb', maxIssues: 0, writeTimestamp: false});
-    out[f] = r.issues.messages.map((m) => ({severity: m.severity, code: m.code, pointer: m.pointer}));
-  }
-  console.log(JSON.stringify(out));
-})();
-"""
+from tests.reconstruction.tiles3d.tileset_reader import inside_box, read_glb_tiles, validate_glbs
 
 
 def _buildings(scene):
@@ -42,34 +22,6 @@ def _buildings(scene):
     grid = Grid(CRS.from_user_input(scene.crs), scene.dsm_transform, width, height)
     ndsm = (scene.dsm - scene.dtm).astype("float32")
     return extract_buildings(scene.labels == 6, ndsm, scene.dtm, grid, BuildingConfig()), grid.crs
-
-
-def _tiles(tileset_path: Path) -> list[dict]:
-    """Every tile with its box, the matrix of its frame (tile transforms) and its glb in that frame."""
-    tileset = json.loads(tileset_path.read_text())
-    out: list[dict] = []
-
-    def walk(tile: dict, parent: np.ndarray, ancestors: list[dict]) -> None:
-        matrix = parent @ np.array(tile.get("transform", np.eye(4).T.ravel()), dtype=np.float64).reshape(4, 4).T
-        entry = {"tile": tile, "matrix": matrix, "ancestors": ancestors}
-        if "content" in tile:
-            glb = Glb.from_file(tileset_path.parent / tile["content"]["uri"])
-            mesh = glb.mesh()
-            local = mesh.positions.astype(np.float64) + mesh.origin  # the node's translation
-            frame = (Y_UP_TO_Z_UP @ np.column_stack([local, np.ones(len(local))]).T).T
-            entry |= {"glb": glb, "mesh": mesh, "frame_xyz": frame[:, :3], "ecef": (matrix @ frame.T).T[:, :3]}
-        out.append(entry)
-        for child in tile.get("children", []):
-            walk(child, matrix, [*ancestors, entry])
-
-    walk(tileset["root"], np.eye(4), [])
-    return out
-
-
-def _inside(box: list[float], xyz: np.ndarray) -> bool:
-    centre, axes = np.asarray(box[:3]), np.asarray(box[3:]).reshape(3, 3)
-    local = (xyz - centre) @ axes.T / (np.linalg.norm(axes, axis=1) ** 2)  # coordinates in half-axis units
-    return bool(np.all(np.abs(local) <= 1 + 1e-9))
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +40,7 @@ def test_tileset_json_is_3d_tiles_1_1(small_tileset):
     assert len(root["transform"]) == 16 and root["transform"][15] == 1.0
     # Cesium selects nothing when the tileset's own geometric error is 0 (seen: an invisible layer).
     assert tileset["geometricError"] > 0 and tileset["geometricError"] >= root["geometricError"]
-    tiles = _tiles(path)
+    tiles = read_glb_tiles(path)
     leaves = [t for t in tiles if "content" in t["tile"]]
     assert len(leaves) >= 2 and all(len(t["mesh"].feature_ids) for t in leaves)
     assert sum(t["glb"].property_table().count for t in leaves) == len(buildings)
@@ -101,12 +53,7 @@ def test_tileset_json_is_3d_tiles_1_1(small_tileset):
 
 
 def test_every_glb_passes_the_gltf_validator(small_tileset):
-    node = shutil.which("node")
-    require(node is not None and VALIDATOR.is_dir(), "node or frontend/node_modules/gltf-validator is missing")
-    glbs = sorted(str(p) for p in (small_tileset[2].parent / "tiles").glob("*.glb"))
-    run = subprocess.run([node, "-e", VALIDATE_JS, str(VALIDATOR), *glbs], capture_output=True, text=True, check=True)
-    report = json.loads(run.stdout)
-    assert set(report) == set(glbs)
+    report = validate_glbs(sorted((small_tileset[2].parent / "tiles").glob("*.glb")))
     errors = [(f, m) for f, messages in report.items() for m in messages if m["severity"] == 0]
     warnings = {m["code"] for messages in report.values() for m in messages if m["severity"] == 1}
     assert errors == []
@@ -116,7 +63,7 @@ def test_every_glb_passes_the_gltf_validator(small_tileset):
 def test_feature_ids_and_properties_match_the_buildings(small_tileset):
     buildings, _, path = small_tileset
     by_id = {b.id: b for b in buildings}
-    for entry in _tiles(path):
+    for entry in read_glb_tiles(path):
         if "glb" not in entry:
             continue
         glb, mesh = entry["glb"], entry["mesh"]
@@ -139,7 +86,7 @@ def test_feature_ids_and_properties_match_the_buildings(small_tileset):
 
 
 def test_mesh_is_flat_shaded_with_outward_normals(small_tileset):
-    for entry in _tiles(small_tileset[2]):
+    for entry in read_glb_tiles(small_tileset[2]):
         if "mesh" not in entry:
             continue
         mesh = entry["mesh"]
@@ -160,7 +107,7 @@ def test_vertices_land_on_the_lod1_solids_to_the_centimetre(small_tileset):
     to_crs = Transformer.from_crs(CRS.from_epsg(4978), crs, always_xy=True)
     by_id = {b.id: b for b in buildings}
     seen = set()
-    for entry in _tiles(path):
+    for entry in read_glb_tiles(path):
         if "mesh" not in entry:
             continue
         ecef = entry["ecef"]
@@ -177,12 +124,12 @@ def test_vertices_land_on_the_lod1_solids_to_the_centimetre(small_tileset):
 
 
 def test_bounding_boxes_contain_their_content(small_tileset):
-    for entry in _tiles(small_tileset[2]):
+    for entry in read_glb_tiles(small_tileset[2]):
         if "frame_xyz" not in entry:
             continue
-        assert _inside(entry["tile"]["boundingVolume"]["box"], entry["frame_xyz"])
+        assert inside_box(entry["tile"]["boundingVolume"]["box"], entry["frame_xyz"])
         for ancestor in entry["ancestors"]:  # no child transforms: every box is in the root frame
-            assert _inside(ancestor["tile"]["boundingVolume"]["box"], entry["frame_xyz"])
+            assert inside_box(ancestor["tile"]["boundingVolume"]["box"], entry["frame_xyz"])
 
 
 def test_glb_round_trips_through_bytes(small_tileset):
@@ -195,11 +142,11 @@ def test_a_large_scene_is_split_into_several_tiles(tmp_path):
     buildings, crs = _buildings(generate_scene(SceneConfig(size_m=600.0, seed=11)))
     limit = max(1, len(buildings) // 5)
     path = write_building_tileset(buildings, crs, tmp_path / "big", max_features_per_tile=limit)
-    leaves = [t for t in _tiles(path) if "glb" in t]
+    leaves = [t for t in read_glb_tiles(path) if "glb" in t]
     counts = [t["glb"].property_table().count for t in leaves]
     assert len(leaves) >= 4 and max(counts) <= limit and sum(counts) == len(buildings)
     for entry in leaves:
-        assert _inside(entry["tile"]["boundingVolume"]["box"], entry["frame_xyz"])
+        assert inside_box(entry["tile"]["boundingVolume"]["box"], entry["frame_xyz"])
 
 
 def test_bad_arguments_raise_domain_errors(small_tileset, tmp_path):
