@@ -46,3 +46,31 @@ def test_a_pleiades_crop_gives_the_s2p_heights(cars_installed, pleiades, pleiade
     assert result.median_abs < 0.75, result
     assert result.p90_abs < 2.5, result
     assert abs(result.bias) < 1.0, result
+
+
+def test_cars_dies_with_the_reconstruction_that_started_it(cars_installed, pleiades_crop, tmp_path):
+    """A cancelled or lost job kills its reconstruction process; CARS (in its own session) must go too."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    code = (
+        "import sys; from pathlib import Path; from reconstruction.stereo import reconstruct_stereo\n"
+        "reconstruct_stereo([Path(p) for p in sys.argv[1:3]], Path(sys.argv[3]), epsg=32740)"
+    )
+    work = tmp_path / "work"
+    parent = subprocess.Popen([sys.executable, "-c", code, *map(str, pleiades_crop), str(work)])
+    try:
+        cars = None
+        deadline = time.monotonic() + 120
+        while cars is None and time.monotonic() < deadline and parent.poll() is None:
+            time.sleep(0.5)
+            cars = next((c for c in psutil.Process(parent.pid).children() if "cars" in " ".join(c.cmdline())), None)
+        assert cars is not None, "CARS did not start"
+    finally:
+        parent.kill()
+        parent.wait()
+    psutil.wait_procs([cars], timeout=10)
+    assert not cars.is_running() or cars.status() == psutil.STATUS_ZOMBIE
