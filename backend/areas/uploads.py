@@ -152,10 +152,21 @@ def _safe_name(f: UploadedFile, kind: str) -> str:
         return _DEFAULT_NAME[kind]
 
 
+def _mkdir(folder: Path, attempts: int = 3) -> None:
+    """``folder.mkdir(parents=True)``, again if a finishing upload removed the shared parent meanwhile."""
+    for attempt in range(attempts):
+        try:
+            folder.mkdir(parents=True)
+            return
+        except FileNotFoundError:  # another upload's cleanup removed "incoming/" between the two mkdirs
+            if attempt == attempts - 1:
+                raise
+
+
 def _save(files: dict[str, UploadedFile], folder: Path) -> dict[str, Path]:
     stored = {}
     for kind, f in files.items():
-        (folder / kind).mkdir(parents=True)
+        _mkdir(folder / kind)
         path = folder / kind / _safe_name(f, kind)
         with path.open("wb") as out:
             for chunk in f.chunks():

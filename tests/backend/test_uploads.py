@@ -212,3 +212,22 @@ def test_sqlite_waits_for_a_lock_as_long_as_configured():
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA busy_timeout")
         assert cursor.fetchone()[0] == round(1000 * connection.settings_dict["OPTIONS"]["timeout"])
+
+
+def test_an_upload_survives_another_one_removing_the_shared_incoming_folder(tmp_path, monkeypatch):
+    """Simultaneous uploads share ``incoming/``; one finishing may remove it while another creates its folder."""
+    from pathlib import Path
+
+    from backend.areas import uploads
+
+    real = Path.mkdir
+    failures = iter([True])
+
+    def racing(self, *args, **kwargs):
+        if next(failures, False):
+            raise FileNotFoundError(self)  # the parent vanished between the two mkdirs
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", racing)
+    uploads._mkdir(tmp_path / "incoming" / "abc" / "ortho")
+    assert (tmp_path / "incoming" / "abc" / "ortho").is_dir()
