@@ -39,8 +39,11 @@ def test_job_publishes_a_version_with_layers_and_features(api, finished_area, me
     assert job["status"] == "succeeded" and job["progress"] == 1.0 and job["version"] == 1
     area = api.get(f"/api/areas/{finished_area['id']}/").json()
     assert area["status"] == "ready" and area["version"] == 1 and area["crs"] == "EPSG:32631"
-    layer, buildings = sorted(area["layers"], key=lambda item: item["kind"], reverse=True)
-    assert buildings["kind"] == "mesh" and buildings["tileset_url"].endswith("/tiles/buildings/tileset.json")
+    layers = {item["name"]: item for item in area["layers"]}
+    assert set(layers) == {"pointcloud", "buildings", "terrain", "trees", "roads"}
+    assert all(layers[name]["kind"] == "mesh" for name in ("buildings", "terrain", "trees", "roads"))
+    layer, buildings = layers["pointcloud"], layers["buildings"]
+    assert buildings["tileset_url"].endswith("/tiles/buildings/tileset.json")
     glb_tileset = json.loads(b"".join(api.get(buildings["tileset_url"]).streaming_content))
     assert glb_tileset["asset"]["version"] == "1.1"
     assert layer["kind"] == "pointcloud" and layer["tileset_url"].endswith("/tiles/pointcloud/tileset.json")
