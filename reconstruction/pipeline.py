@@ -153,7 +153,7 @@ def run_pipeline(
             cloud, filter_report = pointcloud.clean_point_cloud(cloud, cfg.filter)
         las_path = _write_points(cloud, out_dir, grid.crs)
     with stage("features", "Modelling buildings (LoD1), trees and low vegetation"):
-        vectors, feature_counts, buildings = _write_features(surfaces, ndsm, tin, footprints, cfg, out_dir)
+        vectors, feature_counts, buildings, mapped = _write_features(surfaces, ndsm, tin, footprints, cfg, out_dir)
     with stage("rasters", "Writing GeoTIFF rasters"):
         rasters = _write_rasters(surfaces, ndsm, out_dir)
         if "second_image" in registration:
@@ -173,12 +173,12 @@ def run_pipeline(
             layers["terrain"] = tiles3d.write_terrain_tileset(
                 tin, grid.crs, out_dir / "tiles" / "terrain", tin_report.max_error_m
             )
-        if "trees" in vectors:
-            trees = gis.read_gpkg(out_dir / vectors["trees"])
-            layers["trees"] = tiles3d.write_tree_tileset(trees, grid.crs, out_dir / "tiles" / "trees")
-        if "roads" in vectors and surfaces.dtm is not None:
-            roads = gis.read_gpkg(out_dir / vectors["roads"])
-            layers["roads"] = tiles3d.write_road_tileset(roads, surfaces.dtm, grid, out_dir / "tiles" / "roads")
+        if mapped["trees"]:
+            layers["trees"] = tiles3d.write_tree_tileset(mapped["trees"], grid.crs, out_dir / "tiles" / "trees")
+        if mapped["roads"] and surfaces.dtm is not None:
+            layers["roads"] = tiles3d.write_road_tileset(
+                mapped["roads"], surfaces.dtm, grid, out_dir / "tiles" / "roads"
+            )
 
     manifest = {
         "crs": crs_label(grid.crs),
@@ -226,15 +226,16 @@ def check_inputs(inputs: PipelineInputs, cfg: PipelineConfig) -> list[str]:
     Raises:
         InputError: an input is unreadable, unsuitable, has no CRS, or the inputs do not overlap.
     """
+    views = []
     if inputs.stereo:
         from reconstruction.stereo import check_stereo_images
 
         views = check_stereo_images(list(inputs.stereo))
         if inputs.ortho is None:  # the orthophoto comes from the stereo pair: nothing else to overlap yet
             return []
-        ortho_box = inspect_raster(inputs.ortho, "orthophoto", inputs.epsg, cfg.limits.max_raster_pixels)
-        intersect(ortho_box.bounds_in(CRS.from_epsg(4326)), views[0].ground_box, ortho_box.label, "the stereo pair")
     ortho, dsm, lidar = _inspect_inputs(inputs, cfg)
+    if views:
+        intersect(ortho.bounds_in(CRS.from_epsg(4326)), views[0].ground_box, ortho.label, "the stereo pair")
     grid = _working_grid(ortho, dsm, lidar, cfg)
     warnings: list[str] = []
     _footprints(inputs, grid, warnings)
@@ -523,8 +524,13 @@ def _write_features(
     footprints: list[Any] | None,
     cfg: PipelineConfig,
     out_dir: Path,
-) -> tuple[dict[str, str], dict[str, int], list[objects.Building]]:
-    """Buildings (LoD1, with attributes) and vegetation patches as GeoPackage, GeoJSON and CityJSON."""
+) -> tuple[dict[str, str], dict[str, int], list[objects.Building], dict[str, list[objects.Feature]]]:
+    """Buildings (LoD1, with attributes) and vegetation patches as GeoPackage, GeoJSON and CityJSON.
+
+    Returns:
+        The written files (manifest ``vectors``), counts per class, the LoD1 buildings, and the mapped
+        features by layer name (``trees``, ``roads``, ...) for the 3D tiles.
+    """
     assert s.labels is not None and s.dtm is not None
     folder = out_dir / "vectors"
     folder.mkdir(exist_ok=True)
@@ -582,7 +588,7 @@ def _write_features(
     vectors["features"] = _rel(
         gis.write_geojson(everything, out_dir / "vectors" / "features.geojson", s.grid.crs), out_dir
     )
-    return vectors, counts, buildings
+    return vectors, counts, buildings, found
 
 
 def _feature_confidence(

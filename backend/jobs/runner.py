@@ -6,8 +6,6 @@ returned after every job, and cancelling is a terminate(). It also keeps two GDA
 GeoDjango's system GDAL in the worker and the wheels' bundled GDAL in the child.
 """
 
-import ctypes
-import ctypes.util
 import json
 import os
 import selectors
@@ -19,10 +17,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from reconstruction import PipelineInputs, RS3DError
+from reconstruction.children import die_with_parent
 from reconstruction.errors import ProcessingError
 from reconstruction.progress import ProgressCallback
 
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _STDERR_KEEP = 64 * 1024  # the tail of the child's stderr kept for the error message
 
 
@@ -101,7 +99,7 @@ def _supervise(
     tick_seconds: float,
 ) -> dict:
     """Run a ``--progress json`` child to its end, relaying progress; return its result line."""
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
     result: dict = {}
     error: dict[str, str] | None = None
     stderr = bytearray()
@@ -159,12 +157,6 @@ def _lines(
                         yield line.decode("utf-8", "replace")
     if pending:
         yield pending.decode("utf-8", "replace")
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: ask Linux to SIGKILL it when its parent dies."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def check_inputs_process(inputs: PipelineInputs, timeout: float = 600) -> list[str]:

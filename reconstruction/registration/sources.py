@@ -10,6 +10,7 @@ import numpy.typing as npt
 from pyproj import CRS
 from rasterio.enums import Resampling
 
+from reconstruction.config import Limits
 from reconstruction.errors import InputError
 from reconstruction.io import Grid, RasterInfo, inspect_raster, intersect, is_metric_projected, read_onto_grid
 
@@ -46,7 +47,7 @@ def inspect_source(path: Path, kind: SourceKind, epsg: int | None, what: str) ->
     """
     role: Literal["orthophoto", "DSM"] = "orthophoto" if kind == "image" else "DSM"
     try:
-        return inspect_raster(path, role, epsg, 1_600_000_000)
+        return inspect_raster(path, role, epsg, Limits.max_raster_pixels)
     except InputError as err:
         raise InputError(f"{what}: {err}") from err
 

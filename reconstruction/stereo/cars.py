@@ -5,8 +5,6 @@ CARS pins numpy/numba/pandas versions that conflict with ours, so it lives in ``
 The child process is also the memory boundary: we measure its peak resident memory (all its workers).
 """
 
-import ctypes
-import ctypes.util
 import json
 import os
 import re
@@ -18,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconstruction.children import die_with_parent
 from reconstruction.errors import ProcessingError
 from reconstruction.progress import ProgressCallback
 
@@ -26,8 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CARS_VERSION = "1.3.0"
 #: Default wall-clock limit for one CARS run (seconds).
 DEFAULT_TIMEOUT_S = 3600.0
-
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 _STAGES = (  # log line fragment -> progress fraction at which that stage starts
     ("CARS pipeline is started", 0.02),
@@ -154,7 +151,7 @@ def run_cars(
         env=env,
         start_new_session=True,
         cwd=config_path.parent,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,  # CARS runs in its own session: tie it to us
     )
     sampler = _MemorySampler(process.pid)
     sampler.start()
@@ -203,17 +200,6 @@ def _follow(stream: object, tail: deque[str], on_progress: ProgressCallback | No
 def _last_error(tail: deque[str]) -> str:
     errors = [line.split("::")[-1].strip() for line in tail if ":: ERROR ::" in line or "Error:" in line]
     return errors[-1] if errors else (tail[-1] if tail else "no output")
-
-
-def _die_with_parent() -> None:
-    """In the CARS child before exec: ask Linux to SIGKILL it when its parent dies.
-
-    CARS runs in its own session (so a timeout can kill its whole process group); without this, a
-    reconstruction killed from outside (a cancelled or lost job: the worker terminates it) would leave
-    CARS running on for up to its timeout.
-    """
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _kill(process: subprocess.Popen[str]) -> None:

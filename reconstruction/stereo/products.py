@@ -23,24 +23,20 @@ def write_dsm(cars_dir: Path, out: Path) -> tuple[int, float, float]:
         ProcessingError: CARS wrote no DSM, or one without valid heights.
     """
     import rasterio
-    from pyproj import CRS
 
     source = cars_dir / "dsm" / "dsm.tif"
     if not source.is_file():
         raise ProcessingError(f"Stereo reconstruction (CARS) finished without a DSM ({source} is missing).")
     with rasterio.open(source) as src:
         dsm = src.read(1, masked=True).astype(np.float32).filled(np.nan)
-        horizontal = CRS.from_user_input(src.crs)
-        if horizontal.is_compound:
-            horizontal = horizontal.sub_crs_list[0]
-        epsg = horizontal.to_epsg()
+        crs, epsg = _horizontal(src.crs)
         profile = {
             "driver": "GTiff",
             "width": src.width,
             "height": src.height,
             "count": 1,
             "dtype": "float32",
-            "crs": horizontal.to_wkt() if epsg is None else f"EPSG:{epsg}",
+            "crs": crs,
             "transform": src.transform,
             "nodata": DSM_NODATA,
             "tiled": True,
@@ -89,14 +85,20 @@ def _stretch(band: np.ma.MaskedArray) -> npt.NDArray[np.uint8]:
     return np.where(np.ma.getmaskarray(band), 0, scaled).astype(np.uint8)
 
 
-def _write_rgb(out: Path, rgb: npt.NDArray[np.uint8], profile: dict[str, object]) -> None:
-    import rasterio
+def _horizontal(crs: object) -> tuple[str, int | None]:
+    """The horizontal part of CARS's (possibly compound) CRS, as ``EPSG:n`` or WKT, and its EPSG code."""
     from pyproj import CRS
 
-    crs = CRS.from_user_input(profile["crs"])
-    if crs.is_compound:
-        crs = crs.sub_crs_list[0]
-    epsg = crs.to_epsg()
+    horizontal = CRS.from_user_input(crs)
+    if horizontal.is_compound:
+        horizontal = horizontal.sub_crs_list[0]
+    epsg = horizontal.to_epsg()
+    return (f"EPSG:{epsg}" if epsg else horizontal.to_wkt()), epsg
+
+
+def _write_rgb(out: Path, rgb: npt.NDArray[np.uint8], profile: dict[str, object]) -> None:
+    import rasterio
+
     with rasterio.open(
         out,
         "w",
@@ -107,7 +109,7 @@ def _write_rgb(out: Path, rgb: npt.NDArray[np.uint8], profile: dict[str, object]
         photometric="RGB",
         tiled=True,
         compress="deflate",
-        **{**profile, "crs": f"EPSG:{epsg}" if epsg else crs.to_wkt()},
+        **{**profile, "crs": _horizontal(profile["crs"])[0]},
     ) as dst:
         dst.write(rgb)
 

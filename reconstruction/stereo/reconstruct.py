@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconstruction.io import utm_for
 from reconstruction.progress import ProgressCallback
 from reconstruction.stereo.cars import DEFAULT_TIMEOUT_S, geoid_undulation, run_cars, write_config
 from reconstruction.stereo.elevation import write_initial_elevation
@@ -76,7 +77,7 @@ def reconstruct_stereo(
     lon, lat = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     undulation = geoid_undulation(lon, lat)
     # Pick the CRS here (the scene's UTM zone) rather than leave it to CARS, so callers know it up front.
-    epsg = epsg or _utm_epsg(lon, lat)
+    epsg = epsg or utm_for(lon, lat).to_epsg()
     elevation = write_initial_elevation(views, workdir / "initial_elevation.tif", undulation)
     cars_dir = workdir / "cars"
     if cars_dir.exists():
@@ -118,11 +119,6 @@ def reconstruct_stereo(
     (workdir / "quality.json").write_text(json.dumps(quality, indent=2))
     report("stereo", 1.0, f"DSM {out_resolution:g} m, {100 * valid_share:.0f}% valid")
     return StereoProducts(dsm=workdir / "dsm.tif", ortho=ortho, points=points, quality=quality)
-
-
-def _utm_epsg(lon: float, lat: float) -> int:
-    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
-    return (32600 if lat >= 0 else 32700) + zone
 
 
 def _scaled(report: ProgressCallback, low: float, high: float) -> ProgressCallback:
