@@ -70,13 +70,14 @@ def extract_tile(
     resolution: float = 0.5,
     mask_rule: Literal["highest", "majority"] = "highest",
     footprints: list[Polygon] | None = None,
+    crs: CRS = RD_NEW,
 ) -> TileResult:
-    """LAZ (EPSG:28992, ASPRS classes 2 ground, 6 building) to buildings, as described in the module docstring."""
+    """LAZ (in ``crs``; ASPRS classes 2 ground, 6 building) to buildings, as described in the module docstring."""
     las = laspy.read(laz)
     xyz = np.column_stack([np.asarray(las.x), np.asarray(las.y), np.asarray(las.z)]).astype(np.float64)
     cls = np.asarray(las.classification, dtype=np.uint8)
     mins, maxs = las.header.mins, las.header.maxs
-    grid = Grid.covering(RD_NEW, (mins[0], mins[1], maxs[0], maxs[1]), resolution)
+    grid = Grid.covering(crs, (mins[0], mins[1], maxs[0], maxs[1]), resolution)
     dsm = rasterize_points(xyz, grid, keep="highest")
     ground_z = rasterize_points(xyz[cls == GROUND], grid, keep="lowest")
     dtm, _ = dtm_from_ground_points(ground_z, dsm)
