@@ -7,12 +7,17 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from rest_framework import serializers
 
-from backend.areas.models import Area, Layer
+from backend.areas.models import Area, Layer, StagedUpload
 from backend.areas.permissions import can_edit
 from backend.jobs.models import Job
 from backend.jobs.serialize import job_state
 from backend.models_registry.models import ModelVersion
 from backend.models_registry.services import DEFAULT_STEPS, MAX_STEPS, MIN_STEPS
+
+
+def _staged(field: str) -> serializers.UUIDField:
+    """The ``<field>_upload`` twin of a file field: a complete resumable upload's id instead of the file."""
+    return serializers.UUIDField(required=False, help_text=f"instead of {field}: the id of a complete /api/uploads/")
 
 
 class AreaCreateSerializer(serializers.Serializer):
@@ -46,6 +51,33 @@ class AreaCreateSerializer(serializers.Serializer):
         max_length=100,
         help_text="a shipped model name or the id of a trained model you can see (GET /api/models/)",
     )
+    # Instead of a file, the id of a complete resumable upload (POST /api/uploads/): <field>_upload.
+    ortho_upload = _staged("ortho")
+    dsm_upload = _staged("dsm")
+    lidar_upload = _staged("lidar")
+    footprints_upload = _staged("footprints")
+    second_image_upload = _staged("second_image")
+    stereo_1_upload = _staged("stereo_1")
+    stereo_2_upload = _staged("stereo_2")
+    stereo_3_upload = _staged("stereo_3")
+
+
+class StagedUploadCreateSerializer(serializers.Serializer):
+    """Start a resumable upload: the file's name and exact size in bytes."""
+
+    filename = serializers.CharField(max_length=1000)
+    size = serializers.IntegerField(min_value=0)
+
+
+class StagedUploadSerializer(serializers.ModelSerializer):
+    """A resumable upload: how many bytes arrived; send the next chunk from ``received``."""
+
+    complete = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = StagedUpload
+        fields = ["id", "filename", "size", "received", "complete", "created", "updated"]
+        read_only_fields = fields
 
 
 class TrainSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from backend.api.views.areas import AreaViewSet
 from backend.api.views.jobs import JobViewSet
 from backend.api.views.models import ModelViewSet
+from backend.api.views.uploads import StagedUploadViewSet
 
 app_name = "api"
 
@@ -14,6 +15,7 @@ router = DefaultRouter()
 router.register("areas", AreaViewSet, basename="area")
 router.register("jobs", JobViewSet, basename="job")
 router.register("models", ModelViewSet, basename="model")
+router.register("uploads", StagedUploadViewSet, basename="upload")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

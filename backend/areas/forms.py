@@ -4,6 +4,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group
 
@@ -87,6 +88,11 @@ class AreaUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["model"].choices = model_choices(user)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The size limit per file (RS3D_MAX_UPLOAD_BYTES), for the page's own check before sending."""
+        return settings.RS3D_MAX_UPLOAD_BYTES
 
     def clean_model(self) -> tuple[str, ModelVersion | None]:
         """(shipped name, None) or ("", trained version); ("", None) for the default."""

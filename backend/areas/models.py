@@ -160,3 +160,34 @@ class Feature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.pk}"
+
+
+class StagedUpload(models.Model):
+    """A file arriving in chunks (resumable upload) before it becomes one of an area's sources.
+
+    The bytes go to ``path`` (under MEDIA_ROOT/staged/) in order; ``received`` says how many arrived, so an
+    interrupted transfer resumes there. A complete staged file is handed to the upload form or API by its
+    id (``<field>_upload``) and removed once an area took it; after a refused upload it stays, so the
+    planner fixes the other fields without sending it again.
+    """
+
+    id = models.UUIDField(primary_key=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staged_uploads")
+    filename = models.CharField(max_length=255, help_text="the user's file name, made harmless")
+    size = models.BigIntegerField(help_text="bytes announced when the upload started")
+    received = models.BigIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    @property
+    def path(self) -> Path:
+        """Where the bytes are."""
+        return Path(settings.MEDIA_ROOT) / "staged" / f"{self.pk.hex}.part"
+
+    @property
+    def complete(self) -> bool:
+        """All announced bytes arrived."""
+        return self.received == self.size
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.received}/{self.size} bytes)"

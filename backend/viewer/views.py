@@ -18,6 +18,7 @@ from backend.api.throttles import UploadRateThrottle
 from backend.areas.forms import AreaSharingForm, AreaUploadForm, TrainForm
 from backend.areas.models import Area, Publication
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
+from backend.areas.staging import staged_sources
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
 from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
@@ -48,9 +49,10 @@ def area_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         model, model_version = data["model"]
-        upload = AreaUpload.from_cleaned(data, model, model_version)
         try:
-            area, warnings = create_area(upload, owner=request.user, start=True)
+            with staged_sources(request.POST, request.user) as staged:  # files the page sent in chunks
+                upload = AreaUpload.from_cleaned({**data, **staged}, model, model_version)
+                area, warnings = create_area(upload, owner=request.user, start=True)
         except UploadRejected as err:
             form.add_error(err.field if err.field in form.fields else None, str(err))
         else:

@@ -29,6 +29,7 @@ from backend.api.throttles import UploadRateThrottle
 from backend.areas.features import Condition, feature_collection
 from backend.areas.models import Area
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
+from backend.areas.staging import staged_sources
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
 from backend.models_registry.catalog import UnknownModel, resolve_choice
 from backend.models_registry.services import CannotTrain, start_training
@@ -69,9 +70,10 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             model, model_version = resolve_choice(request.user, data.get("model", ""))
         except UnknownModel as err:
             raise ValidationError({"model": [str(err)]}) from err
-        upload = AreaUpload.from_cleaned(data, model, model_version)
         try:
-            area, warnings = create_area(upload, owner=request.user, start=True)
+            with staged_sources(request.data, request.user) as staged:  # files sent earlier in chunks
+                upload = AreaUpload.from_cleaned({**data, **staged}, model, model_version)
+                area, warnings = create_area(upload, owner=request.user, start=True)
         except UploadRejected as err:
             raise ValidationError({err.field or "non_field_errors": [str(err)]}) from err
         area_data = AreaSerializer(area, context=self.get_serializer_context()).data

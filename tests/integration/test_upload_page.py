@@ -1,0 +1,116 @@
+"""The upload page in a real browser: drop files, checks before sending, chunks that survive a broken link."""
+
+import base64
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from playwright.sync_api import Page, Route
+
+from tests.integration.test_browser import _watch
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHUNK_BYTES = 256 * 1024
+
+
+def _drop(page: Page, files: list[Path]) -> None:
+    """Drop ``files`` on the form as a user dragging them from a file manager would."""
+    payload = [[f.name, base64.b64encode(f.read_bytes()).decode()] for f in files]
+    transfer = page.evaluate_handle(
+        """(files) => {
+            const transfer = new DataTransfer();
+            for (const [name, b64] of files) {
+                const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+                transfer.items.add(new File([bytes], name));
+            }
+            return transfer;
+        }""",
+        payload,
+    )
+    page.dispatch_event("form.upload", "drop", {"dataTransfer": transfer})
+
+
+def _field(page: Page, name: str):
+    return page.locator(f"input[name={name}]").locator("xpath=ancestor::div[contains(@class,'field')]")
+
+
+def test_dropped_files_travel_in_chunks_survive_a_break_and_reconstruct(browser, stack, scene):
+    watched = _watch(browser, stack)
+    page = watched.page
+    page.goto(f"{stack.url}/areas/new/")
+    assert not _field(page, "epsg").is_visible()  # asked only when a file lacks a CRS
+    page.evaluate(f"document.querySelector('form.upload').dataset.chunkBytes = '{CHUNK_BYTES}'")
+    _drop(page, [scene["dsm"], scene["ortho"]])  # any order: each goes to its field by its content
+    page.wait_for_function("document.querySelectorAll('.upload-file').length === 2")
+    assert "3 bands" in _field(page, "ortho").locator(".upload-file").inner_text()
+    assert "1 band, float" in _field(page, "dsm").locator(".upload-file").inner_text()
+    assert not _field(page, "epsg").is_visible()
+    page.fill("input[name=name]", "Dropped town")
+
+    puts: list[str] = []
+    broken: list[str] = []
+
+    def break_the_second_chunk(route: Route) -> None:
+        if route.request.method != "PUT":
+            route.continue_()
+            return
+        puts.append(route.request.headers.get("content-range", ""))
+        if len(puts) == 2 and not broken:
+            broken.append(puts[-1])
+            route.abort("connectionreset")  # the network fails mid-upload
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/api/uploads/[0-9a-f-]+/$"), break_the_second_chunk)
+    progress_seen = []
+    page.expose_function("reportProgress", lambda value: progress_seen.append(value))
+    page.evaluate(
+        """() => new MutationObserver(() => window.reportProgress(
+            document.querySelector('form.upload').dataset.progress)).observe(
+            document.querySelector('form.upload'), { attributes: true, attributeFilter: ['data-progress'] })"""
+    )
+    with page.expect_navigation(url=re.compile(r"/jobs/\d+/$"), timeout=180_000):
+        page.click("form.upload button[type=submit]")
+    chunks = -(-scene["ortho"].stat().st_size // CHUNK_BYTES) + -(-scene["dsm"].stat().st_size // CHUNK_BYTES)
+    assert broken and len(puts) == chunks + 1  # every chunk once, the broken one twice
+    assert broken[0] in puts[2:], "the chunk that broke was sent again from the same byte"
+    values = [float(v) for v in progress_seen if v]
+    assert len(values) >= chunks and values[-1] == 1.0 and values == sorted(values)
+    page.wait_for_selector('#job[data-status="succeeded"]', timeout=300_000)
+    assert [e for e in watched.errors if "ERR_CONNECTION_RESET" not in e] == []  # only the broken chunk failed
+    page.close()
+
+
+def test_wrong_files_are_caught_before_anything_is_sent(browser, stack, scene, tmp_path):
+    with rasterio.open(scene["ortho"]) as src:
+        data, transform = src.read(), src.transform
+    plain = tmp_path / "no_crs.tif"
+    profile = {"driver": "GTiff", "width": data.shape[2], "height": data.shape[1], "count": 3, "dtype": "uint8"}
+    with rasterio.open(plain, "w", transform=transform, **profile) as dst:
+        dst.write(data)
+    lost = tmp_path / "not_georeferenced.tif"
+    with rasterio.open(lost, "w", **profile) as dst:
+        dst.write(np.zeros_like(data))
+    watched = _watch(browser, stack)
+    page = watched.page
+    page.goto(f"{stack.url}/areas/new/")
+    sent = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/uploads/" in r.url else None)
+    page.set_input_files("input[name=lidar]", str(scene["ortho"]))
+    problem = _field(page, "lidar").locator(".upload-problem")
+    problem.wait_for()
+    assert "is a GeoTIFF, not a LAS/LAZ point cloud" in problem.inner_text()
+    assert page.locator("form.upload button[type=submit]").is_disabled()
+    page.set_input_files("input[name=lidar]", [])
+    page.set_input_files("input[name=ortho]", str(lost))
+    _field(page, "ortho").locator(".upload-problem").wait_for()
+    assert "is not georeferenced" in _field(page, "ortho").locator(".upload-problem").inner_text()
+    page.set_input_files("input[name=ortho]", str(plain))
+    _field(page, "ortho").locator(".upload-hint").wait_for()
+    assert "carries no coordinate reference system" in _field(page, "ortho").inner_text()
+    assert _field(page, "epsg").is_visible() and not page.locator("form.upload button[type=submit]").is_disabled()
+    assert sent == []
+    page.close()
