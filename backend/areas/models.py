@@ -177,7 +177,7 @@ class StagedUpload(models.Model):
     size = models.BigIntegerField(help_text="bytes announced when the upload started")
     received = models.BigIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
-    updated = models.DateTimeField(auto_now=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)  # expiry looks here
 
     @property
     def path(self) -> Path:

@@ -47,12 +47,12 @@ class StagingError(Exception):
 
 
 def start_upload(owner: AbstractBaseUser, filename: str, size: int) -> StagedUpload:
-    """Announce a file of ``size`` bytes; removes the owner's expired staged files first.
+    """Announce a file of ``size`` bytes; first removes everyone's expired staged files (few, indexed).
 
     Raises:
         StagingError: the size is out of bounds or the owner holds too many staged files.
     """
-    remove_expired(owner)
+    remove_expired()
     if size <= 0:
         raise StagingError(f"The file '{filename}' is empty.")
     if size > settings.RS3D_MAX_UPLOAD_BYTES:

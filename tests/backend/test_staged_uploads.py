@@ -1,8 +1,10 @@
 """Resumable uploads: chunks in order, resuming after a break, then the area takes the staged files."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backend.areas.models import Area, StagedUpload
@@ -137,3 +139,13 @@ def test_deleting_an_upload_removes_its_bytes(api):
     assert path.exists()
     assert api.delete(f"/api/uploads/{upload_id}/").status_code == 204
     assert not path.exists() and StagedUpload.objects.count() == 0
+
+
+def test_uploads_untouched_for_a_day_expire(api, django_user_model):
+    old_id = _start(api, "old.tif", 10).json()["id"]
+    path = StagedUpload.objects.get().path
+    StagedUpload.objects.filter(pk=old_id).update(updated=timezone.now() - timedelta(days=1, minutes=1))
+    other = APIClient()
+    other.force_login(django_user_model.objects.create_user("bob", password="bob-pass-1234"))
+    _start(other, "new.tif", 10)  # anyone's new upload sweeps the expired ones
+    assert not StagedUpload.objects.filter(pk=old_id).exists() and not path.exists()

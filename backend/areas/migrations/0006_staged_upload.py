@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('size', models.BigIntegerField(help_text='bytes announced when the upload started')),
                 ('received', models.BigIntegerField(default=0)),
                 ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
+                ('updated', models.DateTimeField(auto_now=True, db_index=True)),
                 ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='staged_uploads', to=settings.AUTH_USER_MODEL)),
             ],
         ),
