@@ -1,5 +1,6 @@
 """A job run end to end in the test process's worker role, then the API and pages that show its result."""
 
+import gzip
 import json
 
 import pytest
@@ -182,3 +183,17 @@ def test_features_filter_by_attribute_conditions_and_point(api, finished_area):
         response = api.get(url, {"where": bad})
         assert response.status_code == 400 and "where" in response.json()
     assert api.get(url, {"point": "500,1"}).status_code == 400
+
+
+def test_features_are_compressed_and_revalidated_without_a_query(api, finished_area, django_assert_max_num_queries):
+    url = f"/api/areas/{finished_area['id']}/features/"
+    plain = api.get(url, {"class": "building"})
+    assert plain["Content-Type"] == "application/geo+json" and "Content-Encoding" not in plain
+    zipped = api.get(url, {"class": "building"}, HTTP_ACCEPT_ENCODING="gzip")
+    assert zipped["Content-Encoding"] == "gzip" and len(zipped.content) < len(plain.content) / 2
+    assert gzip.decompress(zipped.content) == plain.content
+    with django_assert_max_num_queries(3):  # session, user, area: not the features
+        again = api.get(url, {"class": "building"}, HTTP_IF_NONE_MATCH=plain["ETag"])
+    assert again.status_code == 304
+    other_query = api.get(url, {"class": "tree"}, HTTP_IF_NONE_MATCH=plain["ETag"])
+    assert other_query.status_code == 200 and other_query["ETag"] != plain["ETag"]

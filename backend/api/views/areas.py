@@ -4,9 +4,14 @@ Every query goes through ``visible_areas``: an area the user may not see answers
 not exist.
 """
 
+import hashlib
+
 from django.contrib.gis.geos import Point, Polygon
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.middleware.gzip import GZipMiddleware
+from django.utils.cache import get_conditional_response
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -136,9 +141,19 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={200: OpenApiTypes.OBJECT},
     )
     @action(detail=True, methods=["get"])
-    def features(self, request: Request, pk: str | None = None) -> Response:
-        """The current version's features as a GeoJSON FeatureCollection."""
+    def features(self, request: Request, pk: str | None = None) -> HttpResponse:
+        """The current version's features as a GeoJSON FeatureCollection (gzip when asked, ETag/304).
+
+        A published version never changes, so the version and the query string make the ETag: a client
+        that has the answer gets 304 without any database query beyond the area itself.
+        """
         area = self.get_object()
+        etag = (
+            '"' + hashlib.sha1(f"{area.current_id}?{request.META.get('QUERY_STRING', '')}".encode()).hexdigest() + '"'
+        )
+        not_modified = get_conditional_response(request._request, etag=etag)
+        if not_modified is not None:
+            return not_modified
         params = request.query_params
         kind = params.get("class") or params.get("kind")
         bbox = _parse_bbox(params.get("bbox"))
@@ -147,7 +162,12 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             conditions = [Condition.parse(text) for text in params.getlist("where")]
         except ValueError as err:
             raise ValidationError({"where": [str(err)]}) from err
-        return Response(feature_collection(area, kind=kind, bbox=bbox, point=point, conditions=conditions))
+        text = feature_collection(area, kind=kind, bbox=bbox, point=point, conditions=conditions)
+        response = HttpResponse(text, content_type="application/geo+json")
+        response["ETag"] = etag
+        scope = "public" if area.visibility == Area.Visibility.PUBLIC else "private"
+        response["Cache-Control"] = f"{scope}, no-cache"  # revalidate: a new version changes the answer
+        return GZipMiddleware(lambda _: response).process_response(request._request, response)
 
 
 def _parse_point(text: str | None) -> Point | None:
