@@ -31,11 +31,20 @@ class Stack:
     worker: subprocess.Popen
     session: requests.Session
     token: str
+    web_command: list[str]
+    env: dict[str, str]
 
     @property
     def ws_url(self) -> str:
         """Websocket base URL."""
         return self.url.replace("http://", "ws://")
+
+    def restart_web(self) -> None:
+        """Kill the web server (SIGKILL: no clean shutdown) and start it again on the same port."""
+        self.web.kill()
+        self.web.wait(timeout=20)
+        self.web = _start_web(self.web_command, self.env, self.home / "logs" / "web.log")
+        _wait_until_up(self.url, self.web)
 
     def wait_for_job(self, job_id: int, timeout: float = 300) -> dict:
         """Poll the API until the job has finished; return its final state."""
@@ -72,13 +81,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     port = _free_port()
     logs = home / "logs"
     logs.mkdir()
-    web = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"],
-        env=env,
-        cwd=ROOT,
-        stdout=(logs / "web.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    web_command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]
+    web = _start_web(web_command, env, logs / "web.log")
     worker = subprocess.Popen(
         [*manage, "rs3d_worker", "--no-reload", "--interval", "0.2", "--no-startup-delay"],
         env=env,
@@ -87,13 +91,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    stack = None
     try:
         _wait_until_up(url, web)
-        yield Stack(url=url, home=home, web=web, worker=worker, session=_log_in(url), token=token)
+        stack = Stack(url, home, web, worker, _log_in(url), token, web_command, env)
+        yield stack
     finally:
-        for process in (web, worker):
+        processes = (stack.web if stack else web, worker)
+        for process in processes:
             process.terminate()
-        for process in (web, worker):
+        for process in processes:
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -159,15 +166,19 @@ def _log_in(url: str) -> requests.Session:
     return session
 
 
+def _start_web(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(command, env=env, cwd=ROOT, stdout=log.open("a"), stderr=subprocess.STDOUT)
+
+
 def _wait_until_up(url: str, web: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if web.poll() is not None:
             raise RuntimeError(f"the web server exited with {web.returncode}")
         try:
-            if requests.get(url + "/", timeout=2).status_code == 200:
+            if requests.get(url + "/", timeout=10).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused while starting, or slow on a loaded machine
             pass
         time.sleep(0.3)
     raise RuntimeError("the web server did not answer within 60 s")

@@ -9,7 +9,7 @@ import pytest
 import rasterio
 from playwright.sync_api import Page, Route
 
-from tests.integration.test_browser import _watch
+from tests.integration.test_browser import ARTIFACTS, _watch
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -49,6 +49,8 @@ def test_dropped_files_travel_in_chunks_survive_a_break_and_reconstruct(browser,
     assert "1 band, float" in _field(page, "dsm").locator(".upload-file").inner_text()
     assert not _field(page, "epsg").is_visible()
     page.fill("input[name=name]", "Dropped town")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
 
     puts: list[str] = []
     broken: list[str] = []
