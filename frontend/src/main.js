@@ -6,6 +6,8 @@
 import { getArea, getFeatures } from "./api.js";
 import { createFilterTool } from "./filter/filter.js";
 import { createInspector } from "./inspect/inspect.js";
+import { formatValue } from "./inspect/inspectModel.js";
+import { BUILDING_TYPES } from "./layers/buildingTypes.js";
 import { addOrthophoto } from "./layers/imagery.js";
 import { addMapLayers } from "./layers/mapFeatures.js";
 import { addPointCloud } from "./layers/pointcloud.js";
@@ -151,6 +153,18 @@ function mountTools({
         onChange: changed,
       })
     : undefined;
+  if (filter && layerPanel) {
+    // Hierarchical toggles: building types under the Buildings layer.
+    layerPanel.addSubclasses(buildings.layer.name, {
+      title: "Building types",
+      entries: BUILDING_TYPES.map(({ name, colour }) => ({
+        value: name,
+        label: formatValue(name),
+        colour,
+      })),
+      onChange: (hidden) => filter.setHiddenTypes(hidden),
+    });
+  }
   const slice =
     area.bbox_wgs84 && layers.length > 0
       ? createSliceTool({

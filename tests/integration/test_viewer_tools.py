@@ -6,6 +6,7 @@ draws, what a click-measured distance is, and what a shared URL restores.
 """
 
 import math
+import re
 from io import BytesIO
 
 import pytest
@@ -27,6 +28,14 @@ TYPE_COLOURS = {
     "commercial/industrial hall": "#4e79a7",
     "high-rise": "#b07aa1",
     "annex": "#9c9c9c",
+}
+#: The tiles' own colours per type (reconstruction/tiles3d/buildings.py), the layer panel's swatches.
+TILE_TYPE_COLOURS = {
+    "house": "#ecd6b6",
+    "apartment block": "#cca082",
+    "commercial/industrial hall": "#a0aab8",
+    "high-rise": "#8ca4cc",
+    "annex": "#c8c6bc",
 }
 
 
@@ -424,3 +433,43 @@ def test_roads_water_and_land_use_are_draped_and_toggle(browser, stack, area):
     changed = ImageChops.difference(with_roads, _canvas(page)).point(lambda v: 255 if v > 30 else 0)
     assert changed.histogram()[255] > 2000  # the roads were really drawn
     _close(watched)
+
+
+def test_building_type_toggles_under_the_layer_hide_those_types(browser, stack, area):
+    buildings = area["buildings"]
+    everyone = _ids(buildings, lambda p: True)
+    kinds = [b["properties"]["building_type"] for b in buildings]
+    common = max(set(kinds), key=kinds.count)
+    others = _ids(buildings, lambda p: p["building_type"] != common)
+    watched = _open(browser, stack, area)
+    page = watched.page
+    group = page.locator('[data-layer="buildings"] [data-subclasses="buildings"]')
+    assert set(group.locator("[data-subclass]").evaluate_all("es => es.map((e) => e.dataset.subclass)")) == set(
+        TILE_TYPE_COLOURS
+    )
+    group.locator(f'[data-subclass="{common}"] input').uncheck()
+    assert sorted(set(page.evaluate("rs3d.visibleBuildingIds()"))) == others
+    # The filter still applies to the rest: "hide the others" keeps the tall ones of the types still shown.
+    threshold = _threshold(buildings)
+    _apply_filter(page, "height_m", "ge", str(threshold), "hide")
+    expected = _ids(buildings, lambda p: p["building_type"] != common and p["height_m"] >= threshold)
+    assert sorted(set(page.evaluate("rs3d.visibleBuildingIds()"))) == expected
+    listed = page.eval_on_selector_all(".rs3d-results button", "bs => bs.map((b) => Number(b.dataset.buildingId))")
+    assert listed == expected, "the results list leaves out hidden types too"
+    page.click('[data-action="clear"]')
+    group.locator(f'[data-subclass="{common}"] input').check()
+    assert sorted(set(page.evaluate("rs3d.visibleBuildingIds()"))) == everyone
+    assert watched.errors == [] and watched.outside == []
+    _close(watched)
+
+
+def test_layer_panel_swatches_are_the_tiles_colours():
+    # Read as text: this Django-side process must not import the library's geometry stack.
+    python = (ROOT / "reconstruction" / "tiles3d" / "buildings.py").read_text()
+    block = python[python.index("TYPE_COLOURS_SRGB") : python.index("}", python.index("TYPE_COLOURS_SRGB"))]
+    pattern = r'"([^"]+)": \((\d+), (\d+), (\d+)\)'
+    tiles = {name: "#" + "".join(f"{int(v):02x}" for v in rgb) for name, *rgb in re.findall(pattern, block)}
+    assert TILE_TYPE_COLOURS == tiles
+    source = (ROOT / "frontend" / "src" / "layers" / "buildingTypes.js").read_text()
+    for name, colour in TILE_TYPE_COLOURS.items():
+        assert f'{{ name: "{name}", colour: "{colour}" }}' in source

@@ -141,7 +141,12 @@ export function createFilterTool(options) {
   const parts = [];
   let fields = [...DEFAULT_FIELDS];
   let fieldsFromTiles = false;
-  let state = { condition: null, action: "colour", colouring: "none" };
+  let state = {
+    condition: null,
+    action: "colour",
+    colouring: "none",
+    hiddenTypes: [],
+  };
 
   const section = createDisclosure("Filter and colour buildings", {
     name: "filter",
@@ -355,8 +360,11 @@ export function createFilterTool(options) {
     if (count !== listCount) {
       return;
     }
-    const found = all.filter((feature) =>
-      matches(condition, feature.properties),
+    const hidden = new Set(state.hiddenTypes);
+    const found = all.filter(
+      (feature) =>
+        matches(condition, feature.properties) &&
+        !hidden.has(feature.properties?.building_type),
     );
     found.sort(
       (a, b) =>
@@ -411,6 +419,10 @@ export function createFilterTool(options) {
       action: next.action === "hide" ? "hide" : "colour",
       colouring:
         chosenColouring === "filter" && !condition ? "none" : chosenColouring,
+      // The form's own changes carry no types: keep those the layer panel hid.
+      hiddenTypes: Array.isArray(next.hiddenTypes)
+        ? [...new Set(next.hiddenTypes.map(String))].sort()
+        : (state?.hiddenTypes ?? []),
     };
     writeForm();
     restyle();
@@ -450,6 +462,15 @@ export function createFilterTool(options) {
   return {
     /** @returns {object} The filter state (condition, action, colouring). */
     getState: () => structuredClone(state),
+    /**
+     * Hide or show buildings of some types (the layer panel's sub-class
+     * toggles); the filter's own condition still applies to the rest.
+     *
+     * @param {string[]} types The building types to hide.
+     */
+    setHiddenTypes(types) {
+      update({ ...state, hiddenTypes: types });
+    },
     /** @param {object} next A state from getState (or a shared URL). */
     setState(next) {
       update({ ...state, ...next }, { notify: false });

@@ -283,16 +283,27 @@ export function typeColours(fields) {
 /**
  * The Cesium3DTileStyle JSON for a filter state.
  *
- * @param {FilterState} state The filter state (condition already valid).
+ * @param {FilterState} state The filter state (condition already valid),
+ *   with `hiddenTypes`: building types the layer panel hides.
  * @param {FilterField[]} fields The known fields.
  * @returns {{ show?: string, color?: object }|undefined} The style JSON,
  *   or undefined for "no style" (the tiles' own colours).
  */
-export function styleJson({ condition, action, colouring }, fields) {
+export function styleJson(
+  { condition, action, colouring, hiddenTypes = [] },
+  fields,
+) {
   const style = {};
   const expression = condition ? conditionExpression(condition) : undefined;
+  // The layer panel's building-type toggles and "hide the others" both decide what shows.
+  const shown = hiddenTypes.map(
+    (name) => `\${building_type} !== ${literal(name)}`,
+  );
   if (expression && action === "hide") {
-    style.show = expression;
+    shown.unshift(`(${expression})`);
+  }
+  if (shown.length > 0) {
+    style.show = shown.join(" && ");
   }
   if (colouring === "height") {
     style.color = {

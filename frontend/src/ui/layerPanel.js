@@ -171,17 +171,56 @@ export function createLayerPanel(
 ) {
   const parts = [];
   const toggles = new Map();
+  const sections = new Map();
   if (orthophoto) {
     container.append(
       imagerySection(orthophoto, parts, toggles, onChange).element,
     );
   }
   for (const { layer, handle } of layers) {
-    container.append(
-      layerSection(layer, handle, parts, toggles, onChange).element,
-    );
+    const section = layerSection(layer, handle, parts, toggles, onChange);
+    sections.set(layer.name, section);
+    container.append(section.element);
   }
   return {
+    /**
+     * Sub-class toggles under a layer's own (e.g. building types under
+     * Buildings): one checkbox per value with its colour swatch.
+     *
+     * @param {string} layerName The layer's name.
+     * @param {{ title: string, entries: { value: string, label: string,
+     *   colour: string }[], onChange: (hidden: string[]) => void }} model
+     *   What to list, and what to call with the unticked values.
+     */
+    addSubclasses(layerName, { title, entries, onChange: onHidden }) {
+      const section = sections.get(layerName);
+      if (!section || entries.length === 0) {
+        return;
+      }
+      const group = document.createElement("fieldset");
+      group.className = "rs3d-subclasses";
+      group.dataset.subclasses = layerName;
+      const legend = document.createElement("legend");
+      legend.textContent = title;
+      group.append(legend);
+      const hidden = new Set();
+      for (const { value, label, colour } of entries) {
+        const checkbox = createCheckbox({
+          label,
+          swatch: colour,
+          checked: true,
+          onChange: (checked) => {
+            hidden[checked ? "delete" : "add"](value);
+            onHidden([...hidden]);
+          },
+        });
+        checkbox.element.dataset.subclass = value;
+        parts.push(checkbox);
+        group.append(checkbox.element);
+      }
+      section.body.append(group);
+      parts.push({ element: group, destroy: () => group.remove() });
+    },
     getVisibility() {
       return Object.fromEntries(
         [...toggles].map(([name, { input }]) => [name, input.checked]),
