@@ -60,6 +60,7 @@ class _Surfaces:
     image: npt.NDArray[np.float32]
     rgb: npt.NDArray[np.uint8]
     dtm: npt.NDArray[np.float32] | None = None
+    nir: npt.NDArray[np.uint8] | None = None  # the 4th band of an RGB+NIR orthophoto, for the model
     labels: npt.NDArray[np.uint8] | None = None
     prediction: Any = None  # reconstruction.prediction.predict.Prediction when heights were predicted
     refined_confidence: npt.NDArray[np.float32] | None = None  # the model's confidence where it refined ground
@@ -100,6 +101,7 @@ def run_pipeline(
     with stage("imagery", "Resampling the orthophoto"):
         image = read_onto_grid(ortho, grid, Resampling.average)
         rgb = to_rgb8(image[:3], ortho.dtype)
+        nir = to_rgb8(image[3:4], ortho.dtype)[0] if image.shape[0] > 3 else None
         (out_dir / "imagery").mkdir(exist_ok=True)
         rectangle = tiles3d.write_overlay_png(ortho, out_dir / "imagery" / "ortho.png", cfg.output.overlay_max_px)
         pyramid = tiles3d.write_xyz_tiles(
@@ -111,7 +113,7 @@ def run_pipeline(
     if dsm_info is None and lidar_info is None:
         with stage("heights", "Predicting heights and land cover from the orthophoto"):
             try:
-                prediction, model_info = _predict(rgb, _covered(image), grid, cfg, on_progress)
+                prediction, model_info = _predict(rgb, _covered(image), grid, cfg, on_progress, nir=nir)
             except InputError as err:
                 raise MissingHeightError(
                     f"This area has only an orthophoto and its heights cannot be predicted: {err}. "
@@ -122,12 +124,12 @@ def run_pipeline(
                 f"{model_info.label}. Heights are above a flat ground at 0 m and less accurate than measured ones "
                 f"(see the model card); add a DSM or LiDAR for survey-grade heights."
             )
-            surfaces = _Surfaces(grid, prediction.height, image, rgb, prediction=prediction)
+            surfaces = _Surfaces(grid, prediction.height, image, rgb, prediction=prediction, nir=nir)
             ground_z, lidar_points = None, None
     else:
         with stage("heights", "Building the surface model"):
             dsm, ground_z, lidar_points = _surface(dsm_info, lidar_info, grid)
-            surfaces = _Surfaces(grid=grid, dsm=dsm, image=image, rgb=rgb)
+            surfaces = _Surfaces(grid=grid, dsm=dsm, image=image, rgb=rgb, nir=nir)
     with stage("terrain", "Separating ground from objects"):
         dsm = surfaces.dsm
         if surfaces.prediction is not None:  # predicted heights are already above ground
@@ -420,8 +422,9 @@ def _predict(
     cfg: PipelineConfig,
     on_progress: ProgressCallback,
     stage: str = "heights",
+    nir: npt.NDArray[np.uint8] | None = None,
 ) -> tuple[Any, Any]:
-    """Land cover, heights and confidence from the orthophoto, with the configured model.
+    """Land cover, heights and confidence from the orthophoto (RGB, and NIR when it has one), with the configured model.
 
     Raises:
         InputError: the model cannot be loaded, or the grid's resolution is outside its range.
@@ -435,7 +438,7 @@ def _predict(
     def report(_stage: str, fraction: float, message: str) -> None:
         on_progress(stage, fraction, f"{info.label}: {message}")
 
-    return predict_area(model, info, rgb, grid.resolution, valid, device, report), info
+    return predict_area(model, info, rgb, grid.resolution, valid, device, report, nir=nir), info
 
 
 def _refine_ground(s: _Surfaces, cfg: PipelineConfig, on_progress: ProgressCallback, warnings: list[str]) -> Any:
@@ -448,7 +451,7 @@ def _refine_ground(s: _Surfaces, cfg: PipelineConfig, on_progress: ProgressCallb
     """
     assert s.labels is not None
     try:
-        prediction, info = _predict(s.rgb, _covered(s.image), s.grid, cfg, on_progress, "classify")
+        prediction, info = _predict(s.rgb, _covered(s.image), s.grid, cfg, on_progress, "classify", s.nir)
     except InputError as err:
         warnings.append(f"Roads and water were not mapped: {err}")
         return None

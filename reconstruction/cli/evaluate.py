@@ -4,7 +4,8 @@ Each ``--model`` is a shipped model name (``citynet-v1``), a weights file, or a 
 (``last.pt`` / ``best.pt``); ``--baseline`` adds the non-learning colour-threshold baseline. Data
 are real areas (``--area ORTHO LIDAR``: the orthophoto supervised by its classified LiDAR),
 classified LiDAR alone (``--lidar``, point colours as the image) and generated towns
-(``--synthetic SEED``).
+(``--synthetic SEED``, optionally with a NIR band and in another season). An orthophoto with four bands
+(R, G, B, NIR) is given to NIR-capable models with its NIR band; RGB models ignore it.
 """
 
 import argparse
@@ -32,6 +33,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--area", nargs=2, action="append", default=[], metavar=("ORTHO", "LIDAR"), help="real area")
     p.add_argument("--lidar", action="append", default=[], type=Path, help="classified LAS/LAZ (colours as image)")
     p.add_argument("--synthetic", action="append", default=[], type=int, metavar="SEED", help="generated town")
+    p.add_argument("--nir", action="store_true", help="generated towns with a NIR band (R, G, B, NIR)")
+    p.add_argument(
+        "--season", choices=("summer", "spring", "autumn", "winter"), default="summer", help="of generated towns"
+    )
     p.add_argument("--data", nargs="+", default=[], help=argparse.SUPPRESS)  # older spelling: LAZ or synthetic:SEED
     p.add_argument("--epsg", type=int, default=None, help="EPSG of orthophotos without a CRS")
     p.add_argument("--resolution", type=float, default=0.5, help="cell size in metres (default 0.5)")
@@ -85,7 +90,14 @@ def _samples(args: argparse.Namespace) -> list[Any]:
     for path in lidar:
         samples += samples_from_lidar(path, args.resolution)
     for seed in seeds:
-        cfg = SceneConfig(size_m=args.scene_size, gsd_m=args.resolution, ortho_gsd_m=args.resolution / 2, seed=seed)
+        cfg = SceneConfig(
+            size_m=args.scene_size,
+            gsd_m=args.resolution,
+            ortho_gsd_m=args.resolution / 2,
+            seed=seed,
+            nir=args.nir,
+            season=args.season,
+        )
         samples += samples_from_scene(generate_scene(cfg))
     if not samples:
         raise ConfigError("no data: give --area ORTHO LIDAR, --lidar FILE and/or --synthetic SEED")

@@ -12,16 +12,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gsd", type=float, default=0.5, help="DSM pixel size in metres (default 0.5)")
     p.add_argument("--ortho-gsd", type=float, default=0.25, help="orthophoto pixel size in metres (default 0.25)")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same city")
+    p.add_argument("--nir", action="store_true", help="add a near-infrared 4th band to ortho.tif (R, G, B, NIR)")
+    p.add_argument(
+        "--season",
+        choices=("summer", "spring", "autumn", "winter"),
+        default="summer",
+        help="leaf and lawn colours, leaf-off trees and sun elevation (default summer)",
+    )
+    p.add_argument("--footprints", action="store_true", help="also write the building footprints as buildings.gpkg")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate and write the scene; print the folder."""
-    from reconstruction.synthetic import SceneConfig, generate_scene, write_scene
+    from reconstruction.synthetic import SceneConfig, generate_scene, write_footprints, write_scene
 
-    cfg = SceneConfig(size_m=args.size, gsd_m=args.gsd, ortho_gsd_m=args.ortho_gsd, seed=args.seed)
+    cfg = SceneConfig(
+        size_m=args.size, gsd_m=args.gsd, ortho_gsd_m=args.ortho_gsd, seed=args.seed, nir=args.nir, season=args.season
+    )
     args.out.mkdir(parents=True, exist_ok=True)
-    paths = write_scene(generate_scene(cfg), args.out)
+    scene = generate_scene(cfg)
+    paths = write_scene(scene, args.out)
+    if args.footprints:
+        paths["footprints"] = write_footprints(scene, args.out / "buildings.gpkg")
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0

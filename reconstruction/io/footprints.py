@@ -48,13 +48,13 @@ def inspect_footprints(path: Path, epsg: int | None) -> FootprintInfo:
     """
     name = f"footprint file '{Path(path).name}'"
     try:
-        info = pyogrio.read_info(path)
+        info = pyogrio.read_info(path, force_total_bounds=True)  # CSV (WKT) files store no extent
     except Exception as err:  # pyogrio raises its own DataSourceError/DataLayerError and OSError
         raise InputError(
             f"The {name} cannot be read as a vector file ({err}). Use a GeoPackage, GeoJSON or zipped Shapefile."
         ) from err
     geometry = (info.get("geometry_type") or "").upper()
-    if "POLYGON" not in geometry:
+    if "POLYGON" not in geometry and geometry != "UNKNOWN":  # CSV WKT columns say UNKNOWN; reading keeps polygons
         raise InputError(f"The {name} holds {geometry or 'no'} geometries; building footprints must be polygons.")
     count = int(info.get("features") or 0)
     if count <= 0:

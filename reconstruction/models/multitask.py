@@ -83,7 +83,8 @@ class CityNet(nn.Module):
       (aleatoric) loss such as the Gaussian ``0.5 * exp(-s) * (h - h_hat)**2 + 0.5 * s`` (Kendall &
       Gal 2017). A Laplace (L1) loss must keep ``s`` a log-variance: ``s = log(2 b^2)``.
 
-    Inputs are reflectances scaled to about [0, 1]: 3 channels (R, G, B) or 4 (R, G, B, NIR). ``H``
+    Inputs are reflectances scaled to about [0, 1]: 3 channels (R, G, B), 4 (R, G, B, NIR) or 5
+    (R, G, B, NIR, NIR-available flag; see ``reconstruction.training.bands``). ``H``
     and ``W`` must be multiples of ``size_multiple = 2**depth``; padding larger images to that is the
     caller's job (see :func:`reconstruction.training.tiling.predict_tiled`). The network is fully
     convolutional: in eval mode a pixel's outputs depend only on its neighbourhood.
@@ -107,7 +108,7 @@ class CityNet(nn.Module):
         """Create the network (random weights; loading checkpoints is the caller's job).
 
         Args:
-            in_channels: 3 (RGB) or 4 (RGB + NIR); any positive count is accepted.
+            in_channels: 3 (RGB), 4 (RGB + NIR) or 5 (RGB + NIR + flag); any positive count is accepted.
             n_classes: channels of ``logits``; the default matches :data:`CLASSES`.
             width: channels of the full-resolution stage; a positive multiple of 4.
             depth: number of stride-2 stages, 1 to 6.

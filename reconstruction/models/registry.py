@@ -59,7 +59,9 @@ class ModelConfig:
 
     Attributes:
         name: registered network name (see :func:`list_models`).
-        in_channels: image bands: 3 (R, G, B) or 4 (R, G, B, NIR).
+        in_channels: input bands: 3 (R, G, B), 4 (R, G, B, NIR) or 5 (R, G, B, NIR and a flag that is
+            1 where the orthophoto has a NIR band, 0 where it has not and NIR is 0: one network for
+            both kinds of orthophoto; see ``reconstruction.training.bands``).
         n_classes: land-cover classes predicted (6 matches ``multitask.CLASSES``).
         width: channels at full resolution, a multiple of 4 between 4 and 256.
         depth: number of stride-2 stages, 1 to 6; input sides must be multiples of ``2**depth``.
@@ -82,8 +84,10 @@ class ModelConfig:
         """
         if self.name not in get_args(ModelName):
             raise ConfigError(f"model.name {self.name!r} is unknown; choose one of: {', '.join(list_models())}")
-        if self.in_channels not in (3, 4):
-            raise ConfigError(f"model.in_channels must be 3 (RGB) or 4 (RGB + NIR), got {self.in_channels}")
+        if self.in_channels not in (3, 4, 5):
+            raise ConfigError(
+                f"model.in_channels must be 3 (RGB), 4 (RGB + NIR) or 5 (RGB + NIR + NIR flag), got {self.in_channels}"
+            )
         if self.n_classes < 2:
             raise ConfigError(f"model.n_classes must be at least 2, got {self.n_classes}")
         if not 4 <= self.width <= 256 or self.width % 4:

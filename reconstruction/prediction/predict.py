@@ -4,7 +4,8 @@ The network only knows the ground sampling distance it was trained at (``Weights
 the image is resampled to it (area averaging when shrinking, bilinear when enlarging), predicted
 in blended overlapping windows (:func:`reconstruction.training.tiling.predict_tiled`), and the
 outputs are resampled back onto the grid (probabilities and heights bilinearly), so any orthophoto
-from 0.1 to 2 m per pixel works.
+from 0.1 to 2 m per pixel works. A 4-band orthophoto's NIR band goes to the models that read one
+(``WeightsInfo.model.in_channels``; see :mod:`reconstruction.training.bands`).
 """
 
 from __future__ import annotations
@@ -51,21 +52,27 @@ def predict_area(
     valid: npt.NDArray[np.bool_] | None = None,
     device: str | None = None,
     on_progress: ProgressCallback = silent,
+    *,
+    nir: npt.NDArray[np.uint8] | None = None,
 ) -> Prediction:
     """Predict every cell of an orthophoto already resampled to the working grid.
 
     Args:
         model: the network of ``info`` (see :func:`reconstruction.prediction.load_weights`).
-        info: its description (training GSD).
+        info: its description (training GSD, input channels).
         rgb: ``(3, H, W)`` 8-bit colour on the working grid.
         resolution_m: the grid's cell size in metres.
         valid: ``(H, W)`` cells the orthophoto covers; default all.
         device: ``"cuda"`` or ``"cpu"``; default CUDA when available.
         on_progress: receives ``("predict", fraction, message)``.
+        nir: ``(H, W)`` 8-bit near-infrared band of a 4-band orthophoto, or ``None``. A model with a
+            NIR input uses it (a 5-channel model is told whether it is there); an RGB model ignores it.
 
     Raises:
-        InputError: the resolution is outside :data:`GSD_RANGE_M` or the image is empty.
+        InputError: the resolution is outside :data:`GSD_RANGE_M`, the image is empty, or the model
+            needs a NIR band the orthophoto lacks.
     """
+    from reconstruction.training.bands import network_input
     from reconstruction.training.tiling import predict_tiled
 
     lo, hi = GSD_RANGE_M
@@ -77,7 +84,10 @@ def predict_area(
     if rgb.ndim != 3 or rgb.shape[0] != 3 or min(rgb.shape[1:]) < 1:
         raise InputError(f"predict_area expects a (3, H, W) image, got {rgb.shape}")
     h, w = rgb.shape[1:]
-    image = torch.from_numpy(rgb.astype(np.float32) / 255.0)[None]
+    if nir is not None and nir.shape != (h, w):
+        raise InputError(f"the NIR band {nir.shape} does not match the RGB image {(h, w)}")
+    bands = rgb if nir is None else np.concatenate([rgb, nir[None]])
+    image = torch.from_numpy(network_input(bands.astype(np.float32) / 255.0, info.model.in_channels))[None]
     scale = resolution_m / info.gsd_m
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
     if size != (h, w):

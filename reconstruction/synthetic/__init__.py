@@ -1,4 +1,4 @@
-"""Deterministic procedural town: orthophoto, DSM, DTM and labels to try rs3d without data."""
+"""Deterministic procedural town: orthophoto (RGB, optionally NIR; four seasons), DSM, DTM, labels and footprints."""
 
 from reconstruction.synthetic.city import (
     SceneConfig,
@@ -6,5 +6,6 @@ from reconstruction.synthetic.city import (
     generate_scene,
     write_scene,
 )
+from reconstruction.synthetic.vectors import write_footprints
 
-__all__ = ["SceneConfig", "SyntheticScene", "generate_scene", "write_scene"]
+__all__ = ["SceneConfig", "SyntheticScene", "generate_scene", "write_footprints", "write_scene"]

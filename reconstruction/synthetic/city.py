@@ -11,6 +11,7 @@ from reconstruction.synthetic.layout import plan_layout
 from reconstruction.synthetic.ortho import render_ortho
 from reconstruction.synthetic.raster import Canvas, render_elevation
 from reconstruction.synthetic.records import building_records, tree_records
+from reconstruction.synthetic.seasons import season
 
 __all__ = ["SceneConfig", "SyntheticScene", "generate_scene", "write_scene"]
 
@@ -26,17 +27,20 @@ def generate_scene(cfg: SceneConfig = _DEFAULT_CONFIG) -> SyntheticScene:
     ``numpy.random.default_rng(cfg.seed)``: one configuration always yields identical arrays.
 
     Args:
-        cfg: Scene size (metres), pixel sizes (metres), CRS placement and seed.
+        cfg: Scene size (metres), pixel sizes (metres), CRS placement, seed, season and
+            whether to add a near-infrared band.
 
     Returns:
-        The scene: RGB orthophoto at ``cfg.ortho_gsd_m``; DSM, DTM (metres) and ASPRS
+        The scene: RGB (or R, G, B, NIR) orthophoto at ``cfg.ortho_gsd_m``; DSM, DTM (metres) and ASPRS
         labels at ``cfg.gsd_m``; north-up transforms; building and tree records.
     """
     layout_rng, ortho_rng = np.random.default_rng(cfg.seed).spawn(2)
+    season_rng = np.random.default_rng([cfg.seed, 1])  # leaf gaps and NIR noise; never touches the RGB stream
     lay = plan_layout(cfg, layout_rng)
     size = float(cfg.size_m)
     dsm, dtm, labels = render_elevation(lay, Canvas(size, cfg.dsm_shape[0]))
-    ortho = render_ortho(lay, Canvas(size, cfg.ortho_shape[0]), ortho_rng)
+    canvas = Canvas(size, cfg.ortho_shape[0])
+    ortho = render_ortho(lay, canvas, ortho_rng, season(cfg.season), cfg.nir, season_rng)
     x0, y0 = (float(c) for c in cfg.origin)
     return SyntheticScene(
         config=cfg,
@@ -55,9 +59,9 @@ def generate_scene(cfg: SceneConfig = _DEFAULT_CONFIG) -> SyntheticScene:
 def write_scene(scene: SyntheticScene, out_dir: Path) -> dict[str, Path]:
     """Write the scene's rasters as GeoTIFFs.
 
-    Writes ``ortho.tif`` (RGB uint8, photometric RGB, no nodata), ``dsm.tif`` and
-    ``dtm.tif`` (float32 metres, nodata -9999) and ``labels.tif`` (uint8 ASPRS codes,
-    nodata 0), each with the scene's CRS and transform. The folder is created if needed.
+    Writes ``ortho.tif`` (RGB uint8, photometric RGB, no nodata; a fourth NIR band when the scene
+    has one), ``dsm.tif`` and ``dtm.tif`` (float32 metres, nodata -9999) and ``labels.tif`` (uint8
+    ASPRS codes, nodata 0), each with the scene's CRS and transform. The folder is created if needed.
 
     Args:
         scene: A scene from :func:`generate_scene`.

@@ -23,6 +23,9 @@ LABEL_ROAD = 11
 SUN_AZIMUTH_DEG = 155.0
 SUN_ELEVATION_DEG = 50.0
 
+#: Seasons the generator can draw (``SceneConfig.season``); ``"summer"`` is the original look.
+SEASONS: tuple[str, ...] = ("summer", "spring", "autumn", "winter")
+
 #: Array types of the generator: float32 rasters, float64 coordinates, uint8 images and codes.
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -41,6 +44,11 @@ class SceneConfig:
         epsg: EPSG code of a projected CRS in metres.
         origin: Lower-left corner ``(x, y)`` of the scene in that CRS, metres.
         base_height_m: Ground elevation at the origin, metres.
+        nir: Add a near-infrared band to the orthophoto (R, G, B, NIR); off by default, and the
+            R, G, B bands are the same either way.
+        season: ``"summer"`` (the default look), ``"spring"``, ``"autumn"`` or ``"winter"``:
+            leaf and lawn colours and NIR, leaf-off crowns that show the ground, sun elevation
+            (shadow length). Only the orthophoto changes; the DSM, DTM and labels do not.
 
     Raises:
         ConfigError: A value is out of range or the sizes do not divide into pixels.
@@ -53,6 +61,8 @@ class SceneConfig:
     epsg: int = 32631
     origin: tuple[float, float] = (574_000.0, 5_096_000.0)
     base_height_m: float = 170.0
+    nir: bool = False
+    season: str = "summer"
 
     def __post_init__(self) -> None:
         """Validate every field; raise ConfigError with an actionable message."""
@@ -76,6 +86,10 @@ class SceneConfig:
         for axis, value in zip("xy", self.origin, strict=True):
             _finite(f"origin {axis}", value)
         _finite("base_height_m", self.base_height_m)
+        if not isinstance(self.nir, bool):
+            raise ConfigError(f"nir must be true or false, got {self.nir!r}")
+        if self.season not in SEASONS:
+            raise ConfigError(f"season must be one of {', '.join(SEASONS)}, got {self.season!r}")
         problem = _epsg_problem(self.epsg)
         if problem:
             raise ConfigError(problem)
@@ -99,7 +113,8 @@ class SyntheticScene:
 
     Attributes:
         config: The configuration that produced the scene.
-        ortho: ``(3, H_o, W_o)`` RGB orthophoto, uint8.
+        ortho: ``(3, H_o, W_o)`` RGB orthophoto, uint8; ``(4, H_o, W_o)`` R, G, B, NIR when
+            ``config.nir`` is set.
         dsm: ``(H, W)`` surface heights, metres, float32.
         dtm: ``(H, W)`` bare-earth heights, metres, float32 (water surface on water).
         labels: ``(H, W)`` ASPRS codes: 2 ground, 5 trees, 6 building, 9 water, 11 road.

@@ -12,7 +12,8 @@ def write_geotiff(path: Path, bands: npt.NDArray, transform: Affine, crs: str, n
 
     Args:
         path: Destination file.
-        bands: ``(count, rows, cols)`` array; three bands are written as RGB.
+        bands: ``(count, rows, cols)`` array; three bands are written as RGB, four as R, G, B
+            and an unspecified extra band (near-infrared, never alpha).
         transform: Affine of the grid (top-left origin).
         crs: CRS understood by rasterio, e.g. ``"EPSG:32631"``.
         nodata: Nodata value, or None for none.
@@ -37,5 +38,7 @@ def write_geotiff(path: Path, bands: npt.NDArray, transform: Affine, crs: str, n
     }
     if count == 3:
         profile["photometric"] = "RGB"
+    if count == 4:
+        profile |= {"photometric": "RGB", "alpha": "UNSPECIFIED"}
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(bands)

@@ -1,4 +1,4 @@
-"""Surface materials: codes, colours, ASPRS labels, texture amplitudes and roof colours."""
+"""Surface materials: codes, colours, near-infrared, ASPRS labels, texture amplitudes and roof colours."""
 
 import math
 
@@ -37,6 +37,24 @@ _MATERIALS: dict[int, tuple[tuple[int, int, int], int, float, float]] = {
     PARKING_LINE: ((214, 214, 206), LABEL_GROUND, 0.03, 0.04),
     GRAVEL: ((170, 160, 140), LABEL_GROUND, 0.08, 0.12),
 }
+# material: near-infrared reflectance as an 8-bit DN, as a colour-infrared (NIR, R, G) flight records it:
+# healthy leaves reflect strongly (chlorophyll absorbs red, cell structure scatters NIR), dry grass less,
+# water almost nothing, asphalt and dark roofs little, concrete and light membranes about as much as in
+# the visible.
+_NIR: dict[int, int] = {
+    GRASS: 196,
+    DRY_GRASS: 138,
+    PAVED: 158,
+    YARD: 104,
+    ROAD: 70,
+    MARKING: 214,
+    WATER: 14,
+    TREE_MID: 186,
+    TREE_DARK: 160,
+    TREE_LIGHT: 204,
+    PARKING_LINE: 204,
+    GRAVEL: 166,
+}
 #: Colour drift with low-frequency noise (dry and lush patches): RGB DN per unit noise,
 #: scaled per material by ``HUE``.
 HUE_RGB = (6.0, 3.0, -2.0)
@@ -55,6 +73,19 @@ _ROOF_FAMILIES: dict[str, tuple[int, int, int]] = {
     "membrane": (206, 206, 200),
 }
 _ROOF_VARIANTS = 24
+# Near-infrared of each roof family (8-bit DN): clay tiles reflect more NIR than red, slate and
+# bitumen stay dark, metal and membranes bright.
+_ROOF_NIR: dict[str, int] = {
+    "red_tiles": 128,
+    "brown_tiles": 104,
+    "orange_tiles": 140,
+    "slate": 62,
+    "concrete": 146,
+    "gravel": 130,
+    "bitumen": 56,
+    "metal": 168,
+    "membrane": 198,
+}
 # (building kind, roof): ((family, probability), ...)
 _ROOF_CHOICES: dict[tuple[str, str], tuple[tuple[str, float], ...]] = {
     ("house", "gable"): (
@@ -83,9 +114,10 @@ def roof_material(kind: str, roof: str, rng: np.random.Generator) -> int:
     return _ROOF0 + family * _ROOF_VARIANTS + int(rng.integers(_ROOF_VARIANTS))
 
 
-def _build_tables() -> tuple[F32, U8, F32, F32, F32]:
-    """Per-material lookup tables: RGB, label, texture amplitudes, colour drift."""
+def _build_tables() -> tuple[F32, U8, F32, F32, F32, F32]:
+    """Per-material lookup tables: RGB, label, texture amplitudes, colour drift, near-infrared."""
     rgb = np.zeros((256, 3), np.float32)
+    nir = np.zeros(256, np.float32)
     label = np.full(256, LABEL_GROUND, np.uint8)
     amp_low = np.zeros(256, np.float32)
     amp_fine = np.zeros(256, np.float32)
@@ -94,19 +126,23 @@ def _build_tables() -> tuple[F32, U8, F32, F32, F32]:
         rgb[code], label[code], amp_low[code], amp_fine[code] = colour, lab, low, fine
     for code, drift in _HUE_DRIFT.items():
         hue[code] = drift
-    for family, colour in enumerate(_ROOF_FAMILIES.values()):
+    for code, infrared in _NIR.items():
+        nir[code] = infrared
+    for family, (name, colour) in enumerate(_ROOF_FAMILIES.items()):
         for k in range(_ROOF_VARIANTS):
             code = _ROOF0 + family * _ROOF_VARIANTS + k
             scale = 0.84 + 0.32 * k / (_ROOF_VARIANTS - 1)
             tint = 0.06 * math.sin(2.4 * k + family)
             rgb[code] = np.clip(np.array(colour) * scale * (1 + tint, 1, 1 - tint), 0, 255)
+            nir[code] = min(255.0, _ROOF_NIR[name] * scale)
             label[code], amp_low[code], amp_fine[code] = LABEL_BUILDING, 0.03, 0.05
-    return rgb, label, amp_low, amp_fine, hue
+    return rgb, label, amp_low, amp_fine, hue, nir
 
 
 #: Lookup tables indexed by material code (256 rows): RGB colour ``(256, 3)``, ASPRS
-#: label, low-frequency and fine texture amplitudes, and colour drift weight.
-RGB, LABEL, AMP_LOW, AMP_FINE, HUE = _build_tables()
+#: label, low-frequency and fine texture amplitudes, colour drift weight, and near-infrared
+#: reflectance (8-bit DN) of the summer look.
+RGB, LABEL, AMP_LOW, AMP_FINE, HUE, NIR = _build_tables()
 #: 1.0 for roof materials, 0.0 otherwise (roofs cast ray-marched shadows).
 IS_ROOF = (LABEL == LABEL_BUILDING).astype(np.float32)
 #: Materials that keep trees out: buildings, roads and water.

@@ -1,28 +1,54 @@
-"""Render the orthophoto: material colours, texture, sun shading, cast shadows and sensor noise."""
+"""Render the orthophoto: material colours, texture, sun shading, cast shadows, sensor noise and NIR."""
 
 import math
 
 import numpy as np
 import numpy.typing as npt
 
-from reconstruction.synthetic.config import F32, SUN_AZIMUTH_DEG, SUN_ELEVATION_DEG, U8
-from reconstruction.synthetic.materials import AMP_FINE, AMP_LOW, HUE, HUE_RGB, IS_ROOF, RGB
+from reconstruction.synthetic.config import F32, SUN_AZIMUTH_DEG, U8
+from reconstruction.synthetic.materials import AMP_FINE, AMP_LOW, GRASS, HUE, HUE_RGB, IS_ROOF
 from reconstruction.synthetic.model import Layout
-from reconstruction.synthetic.raster import Canvas, crown_base, render_surface
+from reconstruction.synthetic.raster import Canvas, crown_base, draw_layout, render_surface
+from reconstruction.synthetic.seasons import Season, is_tree, leaf_gaps
 
 _SHADOW_TINT = (0.48, 0.51, 0.60)  # RGB factors in cast shadow (bluish ambient light)
+_SHADOW_NIR = 0.38  # NIR factor in cast shadow (sky light holds little near-infrared)
 _AMBIENT = 0.45  # share of sky light in the illumination of flat ground
 
 
-def render_ortho(lay: Layout, canvas: Canvas, rng: np.random.Generator) -> U8:
-    """Orthophoto: material colours, texture, sun shading, cast shadows, sensor noise."""
+def render_ortho(
+    lay: Layout, canvas: Canvas, rng: np.random.Generator, look: Season, nir: bool, season_rng: np.random.Generator
+) -> U8:
+    """Orthophoto: material colours, texture, sun shading, cast shadows, sensor noise.
+
+    Args:
+        lay: the planned town.
+        canvas: the orthophoto grid.
+        rng: the generator of the RGB rendering (texture and noise), drawn in a fixed order.
+        look: the season's colours, NIR, crown cover and sun elevation.
+        nir: also render a near-infrared band.
+        season_rng: the generator of leaf-off gaps and NIR noise (separate, so RGB does not depend on ``nir``).
+
+    Returns:
+        ``(3, H, W)`` RGB, or ``(4, H, W)`` R, G, B, NIR when ``nir``; uint8.
+    """
     mat, ndsm, _ = render_surface(lay, canvas, levels=False)
-    light = _hillshade(ndsm, canvas.res)
-    shadow = _shadows(lay, canvas, mat, ndsm)
+    elevation = look.sun_elevation_deg
+    if look.leaf_cover < 1.0:
+        under = np.full_like(mat, GRASS)
+        draw_layout(lay, canvas, under, None, None)
+        gaps = leaf_gaps(is_tree(mat), look.leaf_cover, season_rng)
+        mat[gaps] = under[gaps]
+        del under, gaps
+    light = _hillshade(ndsm, canvas.res, elevation)
+    shadow = _shadows(lay, canvas, mat, ndsm, elevation, look.leaf_cover, season_rng)
     del ndsm
     low = _value_noise(canvas, 9.0, rng)
     _apply_texture(light, mat, low, canvas, rng)
-    return _colourise(mat, light, shadow, low, rng)
+    rgb = _colourise(mat, light, shadow, low, look.rgb, rng)
+    if not nir:
+        return rgb
+    return np.concatenate([rgb, _infrared(mat, light, shadow, look.nir, season_rng)[None]])
 
 
 def _row_chunks(shape: tuple[int, ...]) -> list[slice]:
@@ -49,7 +75,7 @@ def _value_noise(canvas: Canvas, cell_m: float, rng: np.random.Generator) -> F32
     return out
 
 
-def _hillshade(z: F32, res: float) -> F32:
+def _hillshade(z: F32, res: float, elevation: float) -> F32:
     """Light factor of each pixel relative to flat ground (roof facets, crowns).
 
     Mixes ambient light with direct sun on the local slope; walls are clipped to
@@ -58,19 +84,19 @@ def _hillshade(z: F32, res: float) -> F32:
     shade = np.empty_like(z)
     for chunk in _row_chunks(z.shape):
         lo, hi = max(0, chunk.start - 1), min(z.shape[0], chunk.stop + 1)
-        part = _direct_light(z[lo:hi], res)
+        part = _direct_light(z[lo:hi], res, elevation)
         shade[chunk] = part[chunk.start - lo : chunk.stop - lo]
     shade *= np.float32(1 - _AMBIENT)
     shade += np.float32(_AMBIENT)
     return shade
 
 
-def _direct_light(z: F32, res: float) -> F32:
+def _direct_light(z: F32, res: float, elevation: float) -> F32:
     """Direct sunlight on the slope of ``z`` relative to flat ground, in [0, 1.5]."""
     g_rows, g_cols = np.gradient(z, res)  # callers pass at least two rows
     np.clip(g_cols, -1.5, 1.5, out=g_cols)  # dz/d(east)
     np.clip(g_rows, -1.5, 1.5, out=g_rows)  # dz/d(south)
-    az, el = math.radians(SUN_AZIMUTH_DEG), math.radians(SUN_ELEVATION_DEG)
+    az, el = math.radians(SUN_AZIMUTH_DEG), math.radians(elevation)
     east, north, up = math.sin(az) * math.cos(el), math.cos(az) * math.cos(el), math.sin(el)
     light = (g_rows * np.float32(north) - g_cols * np.float32(east) + np.float32(up)) / (
         np.sqrt(1 + g_cols**2 + g_rows**2) * np.float32(up)
@@ -78,14 +104,14 @@ def _direct_light(z: F32, res: float) -> F32:
     return np.clip(light, 0.0, 1.5, out=light)
 
 
-def _cast_shadow(occluders: F32, surface: F32, res: float) -> npt.NDArray[np.bool_]:
+def _cast_shadow(occluders: F32, surface: F32, res: float, elevation: float) -> npt.NDArray[np.bool_]:
     """Pixels of ``surface`` hidden from the sun by the prisms in ``occluders``.
 
     Ray march towards the sun by doubling steps: after the pass with step ``s`` the
     horizon holds the maximum over ``k < 2 s`` of ``occluders(p + k d) - k rise``.
     ``occluders`` is overwritten (it becomes the horizon).
     """
-    az, el = math.radians(SUN_AZIMUTH_DEG), math.radians(SUN_ELEVATION_DEG)
+    az, el = math.radians(SUN_AZIMUTH_DEG), math.radians(elevation)
     d_row, d_col = -math.cos(az), math.sin(az)  # one pixel towards the sun
     rise = res * math.tan(el)  # ray height gained per pixel step
     reach = float(occluders.max()) / rise
@@ -102,9 +128,9 @@ def _cast_shadow(occluders: F32, surface: F32, res: float) -> npt.NDArray[np.boo
     return horizon > surface
 
 
-def _tree_shadows(lay: Layout, canvas: Canvas, ndsm: F32, shadow: npt.NDArray[np.bool_]) -> None:
+def _tree_shadows(lay: Layout, canvas: Canvas, ndsm: F32, shadow: npt.NDArray[np.bool_], elevation: float) -> None:
     """Add each crown's elliptical shadow and its trunk's thin one to ``shadow``."""
-    az, el = math.radians(SUN_AZIMUTH_DEG), math.radians(SUN_ELEVATION_DEG)
+    az, el = math.radians(SUN_AZIMUTH_DEG), math.radians(elevation)
     away_u, away_v = -math.sin(az), -math.cos(az)  # shadow direction on the ground
     cot = 1 / math.tan(el)
     for u, v, height, radius, _ in lay.trees:
@@ -150,13 +176,26 @@ def _lookup(table: npt.NDArray, mat: U8) -> npt.NDArray:
     return out
 
 
-def _shadows(lay: Layout, canvas: Canvas, mat: U8, ndsm: F32) -> npt.NDArray[np.bool_]:
-    """Cast shadows of buildings (ray marched) and of tree crowns (stamped)."""
+def _shadows(
+    lay: Layout,
+    canvas: Canvas,
+    mat: U8,
+    ndsm: F32,
+    elevation: float,
+    leaf_cover: float,
+    season_rng: np.random.Generator,
+) -> npt.NDArray[np.bool_]:
+    """Cast shadows of buildings (ray marched) and of tree crowns (stamped; leaf-off crowns let light through)."""
     occluders = _lookup(IS_ROOF, mat)
     occluders *= ndsm
-    shadow = _cast_shadow(occluders, ndsm, canvas.res)
+    shadow = _cast_shadow(occluders, ndsm, canvas.res, elevation)
     del occluders
-    _tree_shadows(lay, canvas, ndsm, shadow)
+    if leaf_cover >= 1.0:
+        _tree_shadows(lay, canvas, ndsm, shadow, elevation)
+        return shadow
+    trees = np.zeros_like(shadow)
+    _tree_shadows(lay, canvas, ndsm, trees, elevation)
+    shadow |= trees & ~leaf_gaps(trees, leaf_cover, season_rng)
     return shadow
 
 
@@ -173,11 +212,12 @@ def _colourise(
     light: F32,
     shadow: npt.NDArray[np.bool_],
     low: F32,
+    colours: F32,
     rng: np.random.Generator,
 ) -> U8:
     """RGB bands: material colour x light, colour drift, shadow tint, sensor noise."""
     out = np.empty((3, *mat.shape), np.uint8)
-    rgb = [np.ascontiguousarray(RGB[:, band]) for band in range(3)]
+    rgb = [np.ascontiguousarray(colours[:, band]) for band in range(3)]
     for chunk in _row_chunks(mat.shape):
         m = mat[chunk]
         drift = HUE[m] * low[chunk]
@@ -189,4 +229,16 @@ def _colourise(
             channel += rng.integers(-4, 5, m.shape, dtype=np.int8)
             channel += 0.5
             out[band, chunk] = np.clip(channel, 0, 255, out=channel)
+    return out
+
+
+def _infrared(mat: U8, light: F32, shadow: npt.NDArray[np.bool_], reflectance: F32, rng: np.random.Generator) -> U8:
+    """NIR band: material reflectance x light, darker in cast shadow, sensor noise."""
+    out = np.empty(mat.shape, np.uint8)
+    for chunk in _row_chunks(mat.shape):
+        channel = reflectance[mat[chunk]] * light[chunk]
+        np.multiply(channel, np.float32(_SHADOW_NIR), out=channel, where=shadow[chunk])
+        channel += rng.integers(-4, 5, channel.shape, dtype=np.int8)
+        channel += 0.5
+        out[chunk] = np.clip(channel, 0, 255, out=channel)
     return out

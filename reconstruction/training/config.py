@@ -33,6 +33,14 @@ class DataConfig:
         rotations: extra copies of each synthetic training scene turned by a random angle
             (5-85 degrees), so that streets and roofs are not all axis-aligned.
         rotation_seed: seed of those angles.
+        nir: render generated towns with a near-infrared band (R, G, B, NIR).
+        seasons: every generated town is rendered once per season listed (``"summer"``,
+            ``"spring"``, ``"autumn"``, ``"winter"``): same layout, labels and heights, other colours,
+            crowns and shadows.
+        nir_dropout: for networks with a NIR-available flag (``model.in_channels = 5``), the share of
+            training crops whose NIR band is dropped, so the model also learns RGB-only input.
+        footprint_areas: ``(orthophoto, footprint file)`` pairs used for training: footprints label
+            buildings, every other cell is ignored (see :mod:`reconstruction.training.footprints`).
     """
 
     train_scenes: tuple[int, ...] = (1, 2, 3)
@@ -46,6 +54,10 @@ class DataConfig:
     resolution: float = 0.5
     rotations: int = 0
     rotation_seed: int = 0
+    nir: bool = False
+    seasons: tuple[str, ...] = ("summer",)
+    nir_dropout: float = 0.5
+    footprint_areas: tuple[tuple[Path, Path], ...] = ()
 
     def __post_init__(self) -> None:
         """Normalise lists to tuples and check ranges.
@@ -57,13 +69,23 @@ class DataConfig:
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
         for name in ("train_lidar", "val_lidar", "block_lidar"):
             object.__setattr__(self, name, tuple(Path(v) for v in getattr(self, name)))
+        object.__setattr__(self, "seasons", tuple(self.seasons))
+        if any(len(pair) != 2 for pair in self.footprint_areas):
+            raise ConfigError("data.footprint_areas must list [orthophoto, footprint file] pairs")
+        object.__setattr__(self, "footprint_areas", tuple((Path(o), Path(f)) for o, f in self.footprint_areas))
+        from reconstruction.synthetic.config import SEASONS
+
+        if not self.seasons or not set(self.seasons) <= set(SEASONS) or len(set(self.seasons)) != len(self.seasons):
+            raise ConfigError(f"data.seasons must list distinct seasons from {SEASONS}, got {self.seasons}")
+        if not 0.0 <= self.nir_dropout <= 1.0:
+            raise ConfigError(f"data.nir_dropout must be in 0..1, got {self.nir_dropout}")
         if set(self.train_scenes) & set(self.val_scenes):
             raise ConfigError(
                 f"data.train_scenes and data.val_scenes share seeds {set(self.train_scenes) & set(self.val_scenes)}"
             )
         if set(self.train_lidar) & set(self.val_lidar):
             raise ConfigError("data.train_lidar and data.val_lidar share files; validation must be held out")
-        if not self.train_scenes and not self.train_lidar and not self.block_lidar:
+        if not self.train_scenes and not self.train_lidar and not self.block_lidar and not self.footprint_areas:
             raise ConfigError("data has no training source: set train_scenes, train_lidar or block_lidar")
         if not 10.0 < self.scene_size_m <= 2000.0:
             raise ConfigError(f"data.scene_size_m must be in (10, 2000] metres, got {self.scene_size_m}")
@@ -162,7 +184,7 @@ class TrainConfig:
 def load_train_config(path: Path) -> TrainConfig:
     """Read a TOML file with top-level keys of :class:`TrainConfig` and ``[model]``, ``[data]``, ``[loss]`` tables.
 
-    LiDAR paths in ``[data]`` are relative to the config file's folder.
+    LiDAR and footprint-area paths in ``[data]`` are relative to the config file's folder.
 
     Raises:
         ConfigError: unreadable file, unknown key, or a value out of range.
@@ -177,4 +199,6 @@ def load_train_config(path: Path) -> TrainConfig:
         for key in ("train_lidar", "val_lidar", "block_lidar"):
             if key in data:
                 data[key] = tuple(base / p for p in data[key])
+        if "footprint_areas" in data:
+            data["footprint_areas"] = tuple(tuple(base / p for p in pair) for pair in data["footprint_areas"])
     return build_dataclass(TrainConfig, raw)

@@ -5,6 +5,7 @@ import torch
 from torch.utils.data import Dataset
 
 from reconstruction.errors import ConfigError, InputError
+from reconstruction.training.bands import drop_nir, network_input
 from reconstruction.training.samples import IGNORE, Sample
 
 
@@ -17,27 +18,44 @@ class TileDataset(Dataset[dict[str, torch.Tensor]]):
     Samples smaller than the tile are padded with zeros (image), 255 (labels) and NaN (height).
     """
 
-    def __init__(self, samples: list[Sample], tile: int, length: int, seed: int = 0, augment: bool = True) -> None:
+    def __init__(
+        self,
+        samples: list[Sample],
+        tile: int,
+        length: int,
+        seed: int = 0,
+        augment: bool = True,
+        in_channels: int | None = None,
+        nir_dropout: float = 0.0,
+    ) -> None:
         """Store the samples and crop parameters.
 
         Args:
-            samples: at least one sample; all with the same channel count.
+            samples: at least one sample; all with the same channel count unless ``in_channels`` is given.
             tile: crop side in pixels.
             length: number of items.
             seed: base seed of every crop.
             augment: apply random flips, 90-degree rotations and :func:`photometric_jitter`.
+            in_channels: the network's input channels; crops are turned into its bands with
+                :func:`reconstruction.training.bands.network_input` (RGB and RGB+NIR samples may then
+                be mixed). ``None`` returns the sample's bands as they are.
+            nir_dropout: for ``in_channels = 5`` with augmentation, the probability that a crop's NIR
+                band is dropped (NIR 0, flag 0), so one model learns both inputs.
 
         Raises:
-            ConfigError: ``tile`` or ``length`` is not positive.
+            ConfigError: ``tile`` or ``length`` is not positive, or ``nir_dropout`` is outside 0..1.
             InputError: no samples, or samples with different channel counts.
         """
         if tile < 1 or length < 1:
             raise ConfigError(f"tile and length must be positive, got {tile} and {length}")
+        if not 0.0 <= nir_dropout <= 1.0:
+            raise ConfigError(f"nir_dropout must be in 0..1, got {nir_dropout}")
         if not samples:
             raise InputError("TileDataset needs at least one sample; check the data section of the config")
-        if len({s.image.shape[0] for s in samples}) != 1:
+        if in_channels is None and len({s.image.shape[0] for s in samples}) != 1:
             raise InputError("all samples must have the same number of image channels")
         self.samples, self.tile, self.length, self.seed, self.augment = samples, tile, length, seed, augment
+        self.in_channels, self.nir_dropout = in_channels, nir_dropout
         areas = np.array([s.labels.size for s in samples], dtype=np.float64)
         self._weights = areas / areas.sum()
 
@@ -67,6 +85,10 @@ class TileDataset(Dataset[dict[str, torch.Tensor]]):
             if flip:
                 image, labels, height = (a[..., ::-1] for a in (image, labels, height))
             image = photometric_jitter(image, rng)
+            if self.in_channels == 5 and image.shape[0] > 3 and rng.random() < self.nir_dropout:
+                image = drop_nir(image)
+        if self.in_channels is not None:
+            image = network_input(np.asarray(image, dtype=np.float32), self.in_channels)
         return {
             "image": torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)),
             "labels": torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64)),

@@ -26,17 +26,23 @@ def evaluate(model: nn.Module, samples: list[Sample], tile: int = 256, device: s
 
     Args:
         model: a network returning ``{"logits", "height", "height_logvar"}``.
-        samples: held-out samples (labels 255 and NaN heights are left out of the scores).
+        samples: held-out samples (labels 255 and NaN heights are left out of the scores); RGB or
+            RGB+NIR images, given to the network as its input layout needs (see
+            :func:`reconstruction.training.bands.network_input`).
         tile: inference window in pixels.
         device: see :func:`reconstruction.training.tiling.predict_tiled`.
 
     Returns:
         The :meth:`RasterScores.report` dict plus ``"regions"``.
     """
+    from reconstruction.training.bands import network_input
     from reconstruction.training.tiling import predict_tiled
 
+    channels = int(getattr(model, "in_channels", 3))
+
     def predict(image: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.float32]]:
-        pred = predict_tiled(model, image, tile=tile, overlap=min(64, tile // 4), device=device)
+        bands = network_input(image, channels)
+        pred = predict_tiled(model, bands, tile=tile, overlap=min(64, tile // 4), device=device)
         return pred["probabilities"].argmax(axis=0), pred["height"]
 
     return evaluate_predictor(predict, samples)

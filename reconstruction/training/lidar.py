@@ -52,11 +52,11 @@ def samples_from_area(
 
     Classes and heights come from the LiDAR exactly as in :func:`samples_from_lidar`; the image is
     the orthophoto averaged onto the same cells (8-bit bands scaled to 0..1, 16-bit ones stretched
-    as :func:`reconstruction.io.to_rgb8` does). The sample is cropped to the cells the orthophoto
-    covers; cells it misses inside that box get label 255 and height NaN.
+    as :func:`reconstruction.io.to_rgb8` does; a fourth band is kept as NIR). The sample is cropped
+    to the cells the orthophoto covers; cells it misses inside that box get label 255 and height NaN.
 
     Args:
-        ortho_path: the orthophoto GeoTIFF (RGB or RGB + NIR; only RGB is used).
+        ortho_path: the orthophoto GeoTIFF (RGB, or RGB + NIR: the sample then has four bands).
         laz_path: classified LAS/LAZ of the same place.
         resolution: cell size in metres.
         epsg: CRS of the orthophoto when the file carries none.
@@ -78,7 +78,7 @@ def samples_from_area(
     h, w = raster.labels.shape
     grid = Grid(raster.crs, Affine(resolution, 0.0, raster.left, 0.0, -resolution, raster.top), w, h)
     ortho = inspect_raster(Path(ortho_path), "orthophoto", epsg, max_pixels=400_000_000)
-    bands = read_onto_grid(ortho, grid, Resampling.average)[:3]
+    bands = read_onto_grid(ortho, grid, Resampling.average)[:4]
     covered = np.asarray(np.isfinite(bands).all(axis=0), dtype=bool)
     if not covered.any():
         raise InputError(f"the orthophoto {ortho_path} does not overlap the LiDAR {laz_path}")

@@ -87,8 +87,18 @@ def train(
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: _cosine(s, cfg.steps))
     loss_fn = MultiTaskLoss(**asdict(cfg.loss), ignore_index=IGNORE)
-    data = TileDataset(train_samples, cfg.tile, cfg.steps * cfg.batch_size, seed=cfg.seed)
-    val_data = TileDataset(val_samples, cfg.tile, cfg.val_crops, cfg.seed + 1, augment=False) if val_samples else None
+    channels = cfg.model.in_channels
+    data = TileDataset(
+        train_samples,
+        cfg.tile,
+        cfg.steps * cfg.batch_size,
+        seed=cfg.seed,
+        in_channels=channels,
+        nir_dropout=cfg.data.nir_dropout,
+    )
+    val_data = None
+    if val_samples:
+        val_data = TileDataset(val_samples, cfg.tile, cfg.val_crops, cfg.seed + 1, augment=False, in_channels=channels)
 
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     last, best_path, log_path = cfg.run_dir / "last.pt", cfg.run_dir / "best.pt", cfg.run_dir / "log.jsonl"

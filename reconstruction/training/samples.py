@@ -220,10 +220,16 @@ def load_data(cfg: DataConfig) -> tuple[list[Sample], list[Sample]]:
     def scenes(seeds: tuple[int, ...]) -> list[Sample]:
         out: list[Sample] = []
         for seed in seeds:
-            scene_cfg = SceneConfig(
-                size_m=cfg.scene_size_m, gsd_m=cfg.resolution, ortho_gsd_m=cfg.resolution / 2, seed=seed
-            )
-            out += samples_from_scene(generate_scene(scene_cfg))
+            for season in cfg.seasons:
+                scene_cfg = SceneConfig(
+                    size_m=cfg.scene_size_m,
+                    gsd_m=cfg.resolution,
+                    ortho_gsd_m=cfg.resolution / 2,
+                    seed=seed,
+                    nir=cfg.nir,
+                    season=season,
+                )
+                out += samples_from_scene(generate_scene(scene_cfg))
         return out
 
     def with_rotations(samples: list[Sample]) -> list[Sample]:
@@ -242,4 +248,9 @@ def load_data(cfg: DataConfig) -> tuple[list[Sample], list[Sample]]:
             west, east = split_blocks(sample, cfg.block_val_fraction, cfg.block_gap)
             train.append(west)
             val.append(east)
+    if cfg.footprint_areas:
+        from reconstruction.training.footprints import samples_from_footprints
+
+        for ortho, footprints in cfg.footprint_areas:
+            train += samples_from_footprints(ortho, footprints, cfg.resolution)
     return train, val

@@ -163,7 +163,15 @@ def test_registry_builds_citynet_and_names_the_valid_models():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("name", "unet"), ("in_channels", 5), ("n_classes", 1), ("width", 30), ("width", 512), ("depth", 0)],
+    [
+        ("name", "unet"),
+        ("in_channels", 6),
+        ("in_channels", 2),
+        ("n_classes", 1),
+        ("width", 30),
+        ("width", 512),
+        ("depth", 0),
+    ],
 )
 def test_model_config_rejects_out_of_range_fields(field, value):
     with pytest.raises(ConfigError, match=f"model.{field}"):
