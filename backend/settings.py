@@ -108,6 +108,10 @@ if database_url := os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(database_url, conn_max_age=0, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+    if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis":
+        # An unreachable server fails a connection attempt in 5 s instead of the kernel's minutes, so a
+        # database outage stalls no web thread for long (workers retry their writes: backend.jobs.dbretry).
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
     if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.spatialite":
         DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
 else:
@@ -136,12 +140,14 @@ if redis_url := os.environ.get("REDIS_URL"):
     _redis = {"address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 5}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_redis]}}}
     # Upload rate limits (DRF throttles) count in the cache: in Redis every web process shares one count,
-    # where the default per-process memory cache would give each process its own allowance.
+    # where the default per-process memory cache would give each process its own allowance. While Redis is
+    # unreachable the cache misses instead of failing: uploads are accepted uncounted (backend.jobs.cache).
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "backend.jobs.cache.FailSoftRedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": "rs3d",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:

@@ -36,24 +36,41 @@ def publish(area: Area, staging: Path) -> Publication:
     """Make the run in ``staging`` the area's current version.
 
     The folder is renamed to ``v<N>`` in one step (same filesystem), so a reader sees either nothing
-    or the complete result; if the database step then fails, the folder is removed again. Before that,
+    or the complete result; if the database step then fails (or its commit does), the folder is renamed
+    back to ``staging``, so the call can be repeated once the database is back. Before that,
     compressible files get brotli and gzip copies beside them (see :func:`precompress`).
+
+    Raises:
+        OSError: writing the compressed copies failed (a full disk: ENOSPC); ``staging`` holds no partial copy.
+        DatabaseError: recording the version failed; nothing was published and ``staging`` is as it was.
     """
     manifest = json.loads((staging / MANIFEST).read_text())
     precompress(staging)
-    with transaction.atomic():
-        area = Area.objects.select_for_update().get(pk=area.pk)
-        version = (area.publications.aggregate(v=Max("version"))["v"] or 0) + 1
-        target = area.folder / f"v{version}"
-        if target.exists():  # left by a run that died between the rename and the database commit
-            shutil.rmtree(target)
-        os.replace(staging, target)
-        try:
+    target: Path | None = None
+    try:
+        with transaction.atomic():
+            area = Area.objects.select_for_update().get(pk=area.pk)
+            version = (area.publications.aggregate(v=Max("version"))["v"] or 0) + 1
+            folder = area.folder / f"v{version}"
+            if folder.exists():  # left by a run that died between the rename and the database commit
+                shutil.rmtree(folder)
+            os.replace(staging, folder)
+            target = folder
             publication = _record(area, version, manifest, target)
-        except Exception:
-            shutil.rmtree(target, ignore_errors=True)
-            raise
+    except BaseException:
+        if target is not None:
+            _unpublish(target, staging)
+        raise
     return publication
+
+
+def _unpublish(target: Path, staging: Path) -> None:
+    """Put a version whose database step failed back into its staging folder (removed if that fails)."""
+    try:
+        os.replace(target, staging)
+    except OSError:
+        logger.exception("could not move %s back to %s; removing it", target, staging)
+        shutil.rmtree(target, ignore_errors=True)
 
 
 def precompress(folder: Path) -> tuple[int, int]:
@@ -86,13 +103,18 @@ def _compress(source: Path) -> tuple[int, int]:
     """Brotli and gzip ``source`` in one streamed pass into ``<name>.br.part`` and ``<name>.gz.part``; their sizes."""
     br_path, gz_path = (source.with_name(f"{source.name}{suffix}.part") for suffix in PRECOMPRESSED.values())
     compressor = brotli.Compressor(quality=_BROTLI_QUALITY)
-    with source.open("rb") as src, br_path.open("wb") as br_file, gz_path.open("wb") as gz_raw:
-        # mtime=0 and no file name: the same bytes give the same .gz, whenever and wherever published.
-        with gzip.GzipFile(filename="", mode="wb", fileobj=gz_raw, compresslevel=9, mtime=0) as gz_file:
-            while chunk := src.read(_CHUNK):
-                br_file.write(compressor.process(chunk))
-                gz_file.write(chunk)
-        br_file.write(compressor.finish())
+    try:
+        with source.open("rb") as src, br_path.open("wb") as br_file, gz_path.open("wb") as gz_raw:
+            # mtime=0 and no file name: the same bytes give the same .gz, whenever and wherever published.
+            with gzip.GzipFile(filename="", mode="wb", fileobj=gz_raw, compresslevel=9, mtime=0) as gz_file:
+                while chunk := src.read(_CHUNK):
+                    br_file.write(compressor.process(chunk))
+                    gz_file.write(chunk)
+            br_file.write(compressor.finish())
+    except OSError:  # a full disk: leave no truncated copy behind
+        br_path.unlink(missing_ok=True)
+        gz_path.unlink(missing_ok=True)
+        raise
     return br_path.stat().st_size, gz_path.stat().st_size
 
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.text import get_valid_filename
 
 from backend.areas.models import Area, Source
+from backend.jobs.diskspace import DiskFull, is_disk_full
 from backend.jobs.runner import check_inputs_process
 from backend.jobs.services import start_job
 from backend.models_registry.models import ModelVersion
@@ -118,8 +119,8 @@ def create_area(
         The area and warnings for the user; with ``start`` the area's first job is queued.
 
     Raises:
-        UploadRejected: a file is too large, unreadable, has no CRS, or the files do not overlap; the
-            database and media folder are left exactly as they were.
+        UploadRejected: a file is too large, unreadable, has no CRS, or the files do not overlap, or the
+            disk holding the media folder is full; the database and media folder are left exactly as they were.
     """
     _check_combination(upload)
     files = upload.files()
@@ -137,6 +138,11 @@ def create_area(
         stored = _save(files, incoming)
         warnings = _validate(stored, upload.epsg, upload.register_dsm)
         return _store(upload, files, stored, incoming, owner, start), warnings
+    except OSError as err:
+        if not is_disk_full(err):
+            raise
+        lead = "The server could not store the files; nothing was kept."
+        raise UploadRejected(str(DiskFull(Path(settings.MEDIA_ROOT), lead))) from err
     finally:
         shutil.rmtree(incoming, ignore_errors=True)
         with contextlib.suppress(OSError):

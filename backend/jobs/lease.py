@@ -6,7 +6,7 @@ A worker stamps ``Job.heartbeat`` every few seconds while its child process runs
 :func:`fail_lost_jobs` marks such jobs failed with the stage they stopped at, removes their staging
 folder (never published, so the area's current version stays as it was) and fails the queue's task
 row. Workers run it at start-up and periodically; readers of a job (websocket) run
-:func:`expire_if_lost` on it.
+:func:`expire_if_lost` on it. Training runs use the same lease (:mod:`backend.models_registry.lease`).
 """
 
 import logging
@@ -96,14 +96,14 @@ def _fail_if_stale(job_id: int, limit: datetime) -> bool:
         area = Area.objects.select_for_update().get(pk=job.area_id)
         area.status = Area.Status.READY if area.current_id else Area.Status.FAILED
         area.save(update_fields=["status"])
-        _fail_task_row(job.task_id, error)
+        fail_task_row(job.task_id, error)
     logger.warning("job %s lost its worker at stage %s; marked failed", job_id, stage)
     shutil.rmtree(job.area.folder / ".staging" / f"job-{job.pk}", ignore_errors=True)
     notify_job_changed(job_id)
     return True
 
 
-def _fail_task_row(task_id: str, error: str) -> None:
+def fail_task_row(task_id: str, error: str) -> None:
     """Mark the queue's row of the task failed, so the queue agrees with the job."""
     from django_tasks_db.compat import TaskResultStatus
     from django_tasks_db.models import DBTaskResult

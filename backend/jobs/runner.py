@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from backend.jobs.diskspace import DiskFull, is_nearly_full, mentions_disk_full
 from reconstruction import PipelineInputs, RS3DError
 from reconstruction.children import die_with_parent
 from reconstruction.errors import ProcessingError
@@ -55,6 +56,7 @@ def run_pipeline_process(
 
     Raises:
         PipelineFailed: the pipeline refused the inputs or failed with a message for the user.
+        DiskFull: the child could not write because the disk holding ``out_dir`` is full.
         ProcessingError: the process died (crash, killed, out of memory).
         Cancelled: ``on_progress`` raised it; the child has been stopped. Anything else ``on_progress``
             or ``on_tick`` raises also stops the child, then propagates.
@@ -62,7 +64,7 @@ def run_pipeline_process(
     command = _command("run", inputs) + ["--progress", "json", "--out", str(out_dir)]
     if model:
         command += ["--model", model]
-    result = _supervise(command, on_progress, on_tick, tick_seconds)
+    result = _supervise(command, out_dir, on_progress, on_tick, tick_seconds)
     return list(result.get("warnings", []))
 
 
@@ -83,22 +85,24 @@ def finetune_process(
     backend reads that file instead of the weights, so it never loads torch.
 
     Raises:
-        PipelineFailed, ProcessingError, Cancelled: as :func:`run_pipeline_process`.
+        PipelineFailed, DiskFull, ProcessingError, Cancelled: as :func:`run_pipeline_process` (DiskFull names
+        the folder of ``out``).
     """
     command = [sys.executable, "-m", "reconstruction", "finetune", "--ortho", str(ortho), "--lidar", str(lidar)]
     command += ["--out", str(out), "--report", str(report), "--steps", str(steps), "--progress", "json"]
     if epsg is not None:
         command += ["--epsg", str(epsg)]
-    _supervise(command, on_progress, on_tick, tick_seconds)
+    _supervise(command, out.parent, on_progress, on_tick, tick_seconds)
 
 
 def _supervise(
     command: list[str],
+    writes_to: Path,
     on_progress: ProgressCallback,
     on_tick: Callable[[], None] | None,
     tick_seconds: float,
 ) -> dict:
-    """Run a ``--progress json`` child to its end, relaying progress; return its result line."""
+    """Run a ``--progress json`` child (writing under ``writes_to``) to its end, relaying progress; its result line."""
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
     result: dict = {}
     error: dict[str, str] | None = None
@@ -123,9 +127,15 @@ def _supervise(
     code = child.wait()
     if code == 0:
         return result
+    reported = stderr.decode("utf-8", "replace") if error is None else error["message"]
+    # Some writers hide ENOSPC (libpng through GDAL: "No IDATs written into file"): a crash or a processing
+    # error while the disk is (nearly) full counts as a full disk too; refused inputs never do.
+    resource_failure = error is None or error.get("error") == "ProcessingError"
+    if mentions_disk_full(reported) or (resource_failure and is_nearly_full(writes_to)):
+        raise DiskFull(writes_to)
     if error is not None:
         raise PipelineFailed(error["message"])
-    raise ProcessingError(_death_message(code, stderr.decode("utf-8", "replace")))
+    raise ProcessingError(_death_message(code, reported))
 
 
 def _lines(

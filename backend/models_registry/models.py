@@ -27,11 +27,16 @@ class ModelVersion(models.Model):
     card = models.JSONField(default=dict, help_text='held-out east block scores: {"before": {...}, "after": {...}}')
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     progress = models.FloatField(default=0.0, help_text="0..1 of the training steps")
+    stage = models.CharField(max_length=50, blank=True, help_text="start, finetune or evaluate while training")
     message = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True, help_text="why training failed, in words for the user")
     task_id = models.CharField(max_length=64, blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(
+        null=True, blank=True, help_text="last sign of life from the worker training it (see models_registry.lease)"
+    )
 
     class Meta:
         ordering = ["-created"]
@@ -48,6 +53,11 @@ class ModelVersion(models.Model):
     def weights_file(self) -> Path:
         """Absolute path of the weights file (``MEDIA_ROOT/models/<id>.pt``)."""
         return Path(settings.MEDIA_ROOT) / "models" / f"{self.pk}.pt"
+
+    @property
+    def partial_weights_file(self) -> Path:
+        """Where the training child writes the weights; renamed to :attr:`weights_file` once it succeeded."""
+        return Path(settings.MEDIA_ROOT) / "models" / ".partial" / f"{self.pk}.pt"
 
     @property
     def is_usable(self) -> bool:
