@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from backend.areas.models import Source, StagedUpload
 from backend.areas.uploads import UploadRejected
+from backend.jobs.diskspace import is_disk_full
 
 #: The most bytes one PUT may carry (the page sends 8 MB chunks).
 MAX_CHUNK_BYTES = 64 * 1024**2
@@ -93,18 +94,31 @@ def append_chunk(staged: StagedUpload, content_range: str | None, body: IO[bytes
         raise StagingError(f"The range {first}-{last} does not fit a file of {total} bytes.")
     if expected > MAX_CHUNK_BYTES or length > MAX_CHUNK_BYTES:
         raise StagingError(f"A chunk may hold at most {MAX_CHUNK_BYTES // 1024**2} MB.", 413)
-    written = 0
-    with staged.path.open("r+b") as out:
+    written, full = 0, False
+    with staged.path.open("r+b", buffering=0) as out:  # unbuffered: a full disk fails the write that hit it
         out.seek(first)
-        while written < expected:
-            block = body.read(min(1024**2, expected - written))
-            if not block:
-                break
-            out.write(block)
-            written += len(block)
+        try:
+            while written < expected:
+                block = memoryview(body.read(min(1024**2, expected - written)))
+                if not block:
+                    break
+                while block:
+                    done = out.write(block)
+                    written += done
+                    block = block[done:]
+        except OSError as err:
+            if not is_disk_full(err):
+                raise
+            full = True
         out.truncate(first + written)
     staged.received = first + written  # keep what arrived: the client resumes from `received` either way
     staged.save(update_fields=["received", "updated"])
+    if full:
+        raise StagingError(
+            f"The server's disk is full after {staged.received} bytes of '{staged.filename}'; the bytes so far are "
+            f"kept. Try again later (resume from byte {staged.received}) or ask the administrator to free space.",
+            507,
+        )
     if written != expected:
         raise StagingError(f"The chunk ended after {written} of {expected} bytes; resume from byte {staged.received}.")
     return staged

@@ -239,6 +239,33 @@ def test_an_upload_onto_a_full_disk_is_refused_clearly_and_leaves_nothing(api, s
     assert post().status_code == 201
 
 
+@pytest.mark.django_db
+def test_a_chunk_onto_a_full_disk_keeps_what_arrived_and_resumes_once_freed(api, settings, small_disk):
+    settings.MEDIA_ROOT = small_disk / "media"
+    settings.MEDIA_ROOT.mkdir()
+    payload = os.urandom(3 << 20)
+    upload = api.post("/api/uploads/", {"filename": "ortho.tif", "size": len(payload)}, format="json").json()
+    ballast = _fill(small_disk, leave=1 << 20)  # room for about a third of the file
+
+    def put(first: int):
+        chunk = payload[first:]
+        return api.put(
+            f"/api/uploads/{upload['id']}/",
+            chunk,
+            content_type="application/octet-stream",
+            HTTP_CONTENT_RANGE=f"bytes {first}-{len(payload) - 1}/{len(payload)}",
+        )
+
+    refused = put(0)
+    assert refused.status_code == 507 and "disk is full" in refused.json()["detail"]
+    received = api.get(f"/api/uploads/{upload['id']}/").json()["received"]
+    assert 0 < received < len(payload)  # the bytes that fitted are kept, and exactly those
+    ballast.unlink()
+    assert put(received).json()["complete"] is True
+    staged = next((settings.MEDIA_ROOT / "staged").iterdir())
+    assert staged.read_bytes() == payload
+
+
 # --- SQLite locked (embedded mode) ------------------------------------------------------------------
 
 
