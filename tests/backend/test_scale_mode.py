@@ -100,10 +100,9 @@ def test_channel_layer_carries_messages_between_processes_through_redis(tmp_path
 def test_upload_rate_limits_are_counted_in_redis_for_every_web_process(tmp_path):
     require_scale("REDIS_URL")
     from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
 
     from backend.api.throttles import UploadRateThrottle
-
-    from django.core.cache.backends.redis import RedisCache
 
     cache = caches["default"]
     assert isinstance(cache, RedisCache)  # backend.jobs.cache.FailSoftRedisCache: Redis, degrading softly
