@@ -1,8 +1,8 @@
 """Benchmark the 3D Tiles outputs: points and buildings to tiles, bytes per km² per layer, time to first view.
 
-Usage: .venv/bin/python -m bench.bench_tiles [--points] [--buildings] [--bytes] [--view] [--quick]
+Usage: .venv/bin/python -m bench.bench_tiles [--points] [--buildings] [--bytes] [--view] [--lod] [--quick]
 
-With no part flag all four run; each prints a markdown table with the machine facts and the load average.
+With no part flag all five run; each prints a markdown table with the machine facts and the load average.
 
 1. ``--points``: each LAS/LAZ of ../shared/data (or $RS3D_DATA) is decompressed with laspy and converted to
    LAS 1.4 point format 7, the kind of LAS the pipeline hands its tiler; then timed through our path
@@ -18,6 +18,12 @@ With no part flag all four run; each prints a markdown table with the machine fa
    headless Chromium (SwiftShader software WebGL) in a fresh context each run: navigation start -> viewer
    ready -> every tileset of the first view loaded (the page's ``#status`` turning ready). ``--hide trees``
    adds runs with that layer hidden through the URL hash (as a shared link does), to see what each layer costs.
+5. ``--lod``: what the distance levels of detail and pickable points cost. The layers of a generated city
+   (the pipeline's own extraction of buildings, trees and roads, its TIN, one point per DSM cell, and the
+   same points with a LiDAR-like intensity) are written twice by the ``tiles3d`` writers: as they are, and
+   with the simplified parents and the per-point ``BATCH_ID``/intensity switched off by patching the
+   writers' private helpers in this process (the tileset as it was before them). Bytes per km², tiling
+   seconds (best of the repeats), tiles, and the triangles (points) of the root against all the leaves.
 """
 
 import argparse
@@ -375,6 +381,168 @@ def _bytes_row(label: str, paths: list[Path], km2: float) -> list[str]:
     ]
 
 
+# --- 5. what levels of detail and pickable points cost ----------------------------------------------------
+
+
+def _lod_inputs(size_m: float) -> dict[str, object]:
+    """The generated city's layers as the pipeline hands them to ``tiles3d`` (seed 7)."""
+    import numpy as np
+    from pyproj import CRS
+
+    from reconstruction import objects, pointcloud, terrain
+    from reconstruction.config import BuildingConfig, TinConfig, TreeConfig
+    from reconstruction.io.grid import Grid
+    from reconstruction.objects.feature import Feature
+    from reconstruction.synthetic import SceneConfig, generate_scene
+
+    scene = generate_scene(SceneConfig(size_m=size_m, seed=7))
+    height, width = scene.dsm.shape
+    grid = Grid(CRS.from_user_input(scene.crs), scene.dsm_transform, width, height)
+    ndsm = (scene.dsm - scene.dtm).astype("float32")
+    buildings = objects.extract_buildings(scene.labels == 6, ndsm, scene.dtm, grid, BuildingConfig())
+    found = objects.detect_trees(scene.labels == 5, ndsm, scene.dtm, grid, TreeConfig())
+    keys = ("height_m", "crown_diameter_m", "ground_m")
+    trees = [Feature("tree", t.crown, {**{k: getattr(t, k) for k in keys}, "top_x": t.x, "top_y": t.y}) for t in found]
+    roads = [
+        Feature("road", r.polygon, r.attributes) for r in objects.extract_roads(scene.labels == 11, scene.dtm, grid)
+    ]
+    tin, report = terrain.build_tin(scene.dtm, grid, TinConfig())
+    rgb = np.zeros((3, height, width), np.uint8)
+    cloud = pointcloud.points_from_raster(scene.dsm, scene.labels.astype("uint8"), rgb, grid)
+    rng = np.random.default_rng(7)
+    lidar = pointcloud.PointCloud(
+        cloud.xyz, cloud.rgb, cloud.classification, rng.integers(1, 4096, len(cloud), np.uint16)
+    )
+    return {
+        "grid": grid,
+        "scene": scene,
+        "buildings": buildings,
+        "trees": trees,
+        "roads": roads,
+        "tin": (tin, report),
+        "points": cloud,
+        "lidar": lidar,
+    }
+
+
+def _without_lod():
+    """Patches that write the tilesets as before: no stand-ins in parents, pnts left as py3dtiles wrote them."""
+    from contextlib import ExitStack
+    from unittest import mock
+
+    stack = ExitStack()
+    for target, value in [
+        # stand-ins are made lazily, by the parents that need them: none asked, none made
+        ("reconstruction.tiles3d.tileset._choose_stand_ins", lambda *a: ([], 0.0)),
+        ("reconstruction.tiles3d.pointcloud._one_feature_per_point", lambda *a: None),
+        ("reconstruction.tiles3d.pointcloud._has_intensity", lambda *a: False),
+    ]:
+        stack.enter_context(mock.patch(target, value))
+    return stack
+
+
+def _root_and_leaves(tileset: Path) -> tuple[int, int]:
+    """Triangles (glb) or points (pnts) of the root tile and of all the leaves."""
+    from reconstruction.tiles3d.content.glb import Glb
+    from reconstruction.tiles3d.content.pnts import Pnts
+
+    def size(tile: dict) -> int:
+        uri = tile.get("content", {}).get("uri")
+        if not uri:
+            return 0
+        path = tileset.parent / uri
+        return len(Pnts.from_file(path)) if path.suffix == ".pnts" else len(Glb.from_file(path).mesh().indices)
+
+    def leaves(tile: dict) -> int:
+        children = tile.get("children", [])
+        return sum(leaves(c) for c in children) if children else size(tile)
+
+    root = json.loads(tileset.read_text())["root"]
+    return size(root), leaves(root)
+
+
+def bench_lod(work: Path, quick: bool, size_m: float, repeat: int) -> str:
+    """Bytes per km², tiling time and root/leaf sizes of each layer, with and without levels of detail."""
+    from reconstruction import tiles3d
+    from reconstruction.pointcloud import write_las
+
+    if quick:
+        size_m = min(size_m, 300.0)
+    inputs = _lod_inputs(size_m)
+    grid = inputs["grid"]
+    las = {name: write_las(inputs[name], work / f"{name}.las", grid.crs) for name in ("points", "lidar")}
+    tin, report = inputs["tin"]
+    writers: dict[str, Callable[[Path], Path]] = {
+        "buildings": lambda out: tiles3d.write_building_tileset(inputs["buildings"], grid.crs, out),
+        "terrain": lambda out: tiles3d.write_terrain_tileset(tin, grid.crs, out, report.max_error_m),
+        "trees": lambda out: tiles3d.write_tree_tileset(inputs["trees"], grid.crs, out),
+        "roads": lambda out: tiles3d.write_road_tileset(inputs["roads"], inputs["scene"].dtm, grid, out),
+        "points (DSM)": lambda out: tiles3d.write_pointcloud_tileset(las["points"], out, grid.crs, 1),
+        "points (LiDAR, intensity)": lambda out: tiles3d.write_pointcloud_tileset(las["lidar"], out, grid.crs, 1),
+    }
+    km2 = size_m * size_m / 1e6
+    writers["points (DSM)"](work / "warm-up")  # py3dtiles' numba functions compile on first use: not counted
+    rows = []
+    for name, write in writers.items():
+        result = {}
+        for lod in (False, True):
+            times = []
+            for r in range(repeat):
+                out = work / f"{name.split()[0]}-{lod}-{r}"
+                shutil.rmtree(out, ignore_errors=True)
+                start = time.perf_counter()
+                if lod:
+                    path = write(out)
+                else:
+                    with _without_lod():
+                        path = write(out)
+                times.append(time.perf_counter() - start)
+            _, size = _folder_stats(out)
+            result[lod] = (size, min(times), _tile_count(out), *_root_and_leaves(path), json.loads(path.read_text()))
+        (b0, t0, n0, _, _, _), (b1, t1, n1, root1, leaves1, ts1) = result[False], result[True]
+        rows.append(
+            [
+                name,
+                f"{b0 / 1e6 / km2:.2f} → {b1 / 1e6 / km2:.2f}",
+                f"{b1 / max(b0, 1) - 1:+.0%}",
+                f"{t0:.2f} → {t1:.2f}",
+                f"{n0} → {n1}",
+                f"{root1:,} / {leaves1:,}",
+                f"{ts1['root']['geometricError']:.2f}",
+            ]
+        )
+    # The pnts rewrite alone (BATCH_ID per point), on a copy of the DSM points as py3dtiles wrote them.
+    from reconstruction.tiles3d.pointcloud import _one_feature_per_point
+
+    copy = work / "rewrite"
+    shutil.copytree(work / f"points-False-{repeat - 1}", copy)
+    start = time.perf_counter()
+    for pnts in copy.rglob("*.pnts"):
+        _one_feature_per_point(pnts)
+    rewrite_s = time.perf_counter() - start
+    header = [
+        "layer",
+        "MB/km² before → after",
+        "bytes",
+        "tiling s before → after",
+        "tiles",
+        "root / leaves",
+        "root error m",
+    ]
+    return "\n".join(
+        [
+            f"### Levels of detail and pickable points, generated city {size_m:.0f} m (seed 7), best of {repeat}",
+            "",
+            _table(header, rows),
+            "",
+            "Before: no stand-ins in parent tiles (inner glb tiles empty) and pnts as py3dtiles writes them (no "
+            "BATCH_ID, no intensity). Root / leaves: triangles (points for pnts) in the root tile and in all the "
+            f"leaves together. Points tiled with 1 process; the pnts rewrite alone (BATCH_ID) takes {rewrite_s:.2f} s "
+            f"of that for the DSM points. {_facts()}",
+        ]
+    )
+
+
 # --- 4. time to first view ------------------------------------------------------------------------------
 
 
@@ -443,6 +611,7 @@ def main() -> None:
     parser.add_argument("--buildings", action="store_true", help="part 2: LoD1 buildings to tiles")
     parser.add_argument("--bytes", action="store_true", help="part 3: bytes per km² per layer")
     parser.add_argument("--view", action="store_true", help="part 4: time to first view in headless Chromium")
+    parser.add_argument("--lod", action="store_true", help="part 5: what levels of detail and pickable points cost")
     parser.add_argument("--quick", action="store_true", help="small inputs and fewer repeats, to try the script")
     parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), help="tiler processes (part 1)")
     parser.add_argument("--repeat", type=int, default=2, help="repeats per case, best kept (parts 1 and 2)")
@@ -453,11 +622,12 @@ def main() -> None:
     parser.add_argument("--hide", nargs="*", default=[], help="also time the view with each of these layers hidden")
     parser.add_argument("--timeout", type=float, default=900.0, help="limit per external step, seconds")
     args = parser.parse_args()
-    chosen = [p for p in ("points", "buildings", "bytes", "view") if getattr(args, p)] or [
+    chosen = [p for p in ("points", "buildings", "bytes", "view", "lod") if getattr(args, p)] or [
         "points",
         "buildings",
         "bytes",
         "view",
+        "lod",
     ]
     repeat = 1 if args.quick else args.repeat
     parts: dict[str, Callable[[Path], str]] = {
@@ -465,6 +635,7 @@ def main() -> None:
         "buildings": lambda w: bench_buildings(w, args.quick, args.counts, repeat),
         "bytes": lambda w: bench_bytes(w, args.quick, args.size, args.timeout),
         "view": lambda w: bench_view(args.quick, args.demo_size, args.runs, args.hide, args.timeout),
+        "lod": lambda w: bench_lod(w, args.quick, args.size, repeat),
     }
     for name in chosen:
         work = Path(tempfile.mkdtemp(prefix=f"rs3d-bench-{name}-"))

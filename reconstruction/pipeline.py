@@ -510,6 +510,7 @@ def _point_cloud(surfaces: _Surfaces, lidar_points: Any, lidar_info: LidarInfo |
         surfaces.labels,
         surfaces.rgb,
         surfaces.grid,
+        intensity=lidar_points.intensity,
     )
 
 

@@ -46,6 +46,7 @@ class LidarPoints:
 
     xyz: npt.NDArray[np.float64]  # (N, 3)
     classification: npt.NDArray[np.uint8]  # (N,) ASPRS codes
+    intensity: npt.NDArray[np.uint16] | None = None  # (N,) return strength; None when every point has 0
 
 
 def inspect_lidar(path: Path, epsg: int | None, max_points: int) -> LidarInfo:
@@ -142,7 +143,7 @@ def _header_crs(header: laspy.LasHeader) -> CRS | None:
 def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds) -> LidarPoints:
     """Read the points inside ``bounds`` (given in ``crs_out``), reprojected to ``crs_out``."""
     to_out = Transformer.from_crs(info.crs, crs_out, always_xy=True)
-    parts_xyz, parts_cls = [], []
+    parts_xyz, parts_cls, parts_int = [], [], []
     try:
         with laspy.open(info.path) as reader:
             for chunk in reader.chunk_iterator(_CHUNK):
@@ -150,11 +151,13 @@ def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds) -> LidarPoints:
                 keep = (x >= bounds[0]) & (x < bounds[2]) & (y > bounds[1]) & (y <= bounds[3])
                 parts_xyz.append(np.column_stack([x[keep], y[keep], np.asarray(chunk.z)[keep]]))
                 parts_cls.append(np.asarray(chunk.classification, dtype=np.uint8)[keep])
+                parts_int.append(np.asarray(chunk.intensity, dtype=np.uint16)[keep])
     except Exception as err:  # noqa: BLE001 - as in inspect_lidar: any reader failure means damaged data
         raise InputError(f"Reading the {info.label} failed part-way ({_short(err)}).") from err
     xyz = np.concatenate(parts_xyz) if parts_xyz else np.empty((0, 3))
     cls = np.concatenate(parts_cls) if parts_cls else np.empty(0, dtype=np.uint8)
-    return LidarPoints(xyz=xyz, classification=cls)
+    intensity = np.concatenate(parts_int) if parts_int else np.empty(0, dtype=np.uint16)
+    return LidarPoints(xyz=xyz, classification=cls, intensity=intensity if intensity.any() else None)
 
 
 def _short(err: Exception) -> str:

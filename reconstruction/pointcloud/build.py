@@ -32,11 +32,13 @@ def points_from_lidar(
     labels: npt.NDArray[np.uint8],
     rgb: npt.NDArray[np.uint8],
     grid: Grid,
+    intensity: npt.NDArray[np.uint16] | None = None,
 ) -> PointCloud:
     """Keep LiDAR returns as points, colour them from the orthophoto grid and classify them.
 
     LiDAR classes are kept where the file has them (anything but 0 never-classified and 1 unclassified);
-    other points take the class of their grid cell.
+    other points take the class of their grid cell. ``intensity`` (one per return, as in the file) is kept
+    for the returns inside the grid; None when the file has none.
     """
     idx = cell_index(grid, xyz[:, 0], xyz[:, 1])
     inside = idx >= 0
@@ -46,4 +48,5 @@ def points_from_lidar(
         own = classification[inside]
         flat_labels = np.where(own > 1, own, flat_labels).astype(np.uint8)
     colours = rgb.reshape(3, -1)[:, idx].T.copy()
-    return PointCloud(xyz=xyz, rgb=colours, classification=flat_labels)
+    kept = None if intensity is None else np.asarray(intensity, dtype=np.uint16)[inside]
+    return PointCloud(xyz=xyz, rgb=colours, classification=flat_labels, intensity=kept)

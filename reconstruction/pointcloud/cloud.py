@@ -1,4 +1,4 @@
-"""The point cloud as plain arrays: positions, colours, ASPRS classes."""
+"""The point cloud as plain arrays: positions, colours, ASPRS classes and, for LiDAR, intensity."""
 
 from dataclasses import dataclass
 
@@ -13,6 +13,9 @@ class PointCloud:
     xyz: npt.NDArray[np.float64]  # (N, 3)
     rgb: npt.NDArray[np.uint8]  # (N, 3)
     classification: npt.NDArray[np.uint8]  # (N,) ASPRS codes
+    # (N,) LiDAR return strength as the sensor recorded it (LAS intensity); None for points made from a DSM or a
+    # prediction, which have no intensity: they are written with LAS intensity 0 and tiled without the property.
+    intensity: npt.NDArray[np.uint16] | None = None
 
     def __len__(self) -> int:
         """Number of points."""

@@ -137,7 +137,10 @@ def _check_finite(xyz: npt.NDArray[np.float64]) -> None:
 
 
 def _take(cloud: PointCloud, index: npt.NDArray[np.intp]) -> PointCloud:
-    return PointCloud(xyz=cloud.xyz[index], rgb=cloud.rgb[index], classification=cloud.classification[index])
+    intensity = None if cloud.intensity is None else cloud.intensity[index]
+    return PointCloud(
+        xyz=cloud.xyz[index], rgb=cloud.rgb[index], classification=cloud.classification[index], intensity=intensity
+    )
 
 
 def _voxel_representatives(xyz: npt.NDArray[np.float64], voxel_m: float) -> npt.NDArray[np.intp]:

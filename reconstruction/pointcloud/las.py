@@ -24,5 +24,7 @@ def write_las(cloud: PointCloud, path: Path, crs: CRS) -> Path:
     # LAS colours are 16 bit; scale 0..255 to 0..65535 so readers agree on brightness.
     las.red, las.green, las.blue = (cloud.rgb[:, i].astype(np.uint16) * 257 for i in range(3))
     las.classification = cloud.classification
+    if cloud.intensity is not None:
+        las.intensity = cloud.intensity
     las.write(path)
     return path

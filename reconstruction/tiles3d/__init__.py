@@ -1,7 +1,9 @@
 """3D Tiles and viewer imagery.
 
-- :func:`write_pointcloud_tileset` -- LAS to a pnts tileset in ECEF with per-point classes.
-- :func:`write_building_tileset` -- LoD1 buildings to a glb tileset with per-building metadata.
+- :func:`write_pointcloud_tileset` -- LAS to a pnts tileset in ECEF, one pickable feature per point
+  (class, and LiDAR intensity).
+- :func:`write_building_tileset` -- LoD1 buildings to a glb tileset with per-building metadata and
+  simplified parents (all glb layers have them: distance levels of detail).
 - :func:`write_terrain_tileset` -- the terrain TIN to a glb tileset of patches with per-patch metadata.
 - :func:`write_tree_tileset` -- trees to a glb tileset of low-poly trees with per-tree metadata.
 - :func:`write_road_tileset` -- road polygons draped on the DTM to a glb tileset with per-road metadata.

@@ -3,20 +3,34 @@
 The hierarchy, ENU frame and glb layout are shared with the other mesh layers
 (:func:`reconstruction.tiles3d.tileset.write_feature_tileset`); this module builds each building's
 triangles and declares the ``building`` metadata class.
+
+Parent tiles (distance levels of detail) show the largest buildings as one plain block each: the outer
+ring of each polygon of the union of its parts, simplified (Douglas-Peucker, ``COARSE_SIMPLIFY_SHARE`` of
+the square root of its area, at least ``COARSE_SIMPLIFY_MIN_M``; courtyards filled, never more corners than
+before), extruded from the building's lowest ground to its highest roof. The block's error is the largest
+of the outline's Hausdorff distance to the simplified one and the height differences to the parts' roofs
+and floors, metres.
 """
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import shapely
 from pyproj import CRS
+from shapely.geometry import MultiPolygon, Polygon
 
 from reconstruction.errors import ConfigError, InputError
-from reconstruction.objects.buildings import Building
+from reconstruction.objects.buildings import Building, BuildingPart
 from reconstruction.objects.lod1 import lod1_solid, triangulate
 from reconstruction.tiles3d.frame import EnuFrame, Float64s, Int64s, face_normals, linear_rgba, unit
 from reconstruction.tiles3d.metadata import MetadataClass, Property
-from reconstruction.tiles3d.tileset import FeatureMesh, write_feature_tileset
+from reconstruction.tiles3d.tileset import Coarse, FeatureMesh, TileFeature, write_feature_tileset
+
+#: Simplification tolerance of the blocks in parent tiles: this share of the square root of the footprint
+#: area, and at least this many metres.
+COARSE_SIMPLIFY_SHARE, COARSE_SIMPLIFY_MIN_M = 0.1, 1.0
 
 #: Enum values in storage order (the stored integer is the index).
 BUILDING_TYPES: tuple[str, ...] = ("house", "apartment block", "commercial/industrial hall", "high-rise", "annex")
@@ -80,25 +94,60 @@ def write_building_tileset(
     with_parts = [b for b in buildings if b.parts]
     if not with_parts:
         raise InputError("There are no buildings with LoD1 parts to write; check the building extraction.")
-    local = [_local_solid(b) for b in with_parts]
+    local = [_local_solid(b.parts, b.id) for b in with_parts]
     frame = EnuFrame.around(crs, np.concatenate([v for v, _, _ in local]))
     colours = {kind: linear_rgba(TYPE_COLOURS_SRGB[kind]) for kind in BUILDING_TYPES}
     features = []
     for building, (vertices, triangles, surfaces) in zip(with_parts, local, strict=True):
-        enu = frame(vertices)
         colour = colours.get(str(building.attributes.get("building_type")), linear_rgba((200, 200, 200)))
-        mesh = FeatureMesh(enu, _surface_normals(enu, triangles, surfaces), triangles, np.tile(colour, (len(enu), 1)))
-        features.append((mesh, {**building.attributes, "id": building.id}, f"Building {building.id}"))
+        mesh = _mesh(frame, vertices, triangles, surfaces, colour)
+        attributes = {**building.attributes, "id": building.id}
+        block = functools.cache(functools.partial(_coarse_blocks, building, frame, colour))
+        features.append(TileFeature(mesh, attributes, f"Building {building.id}", block))
     return write_feature_tileset(features, BUILDING, frame, out_dir, max_features_per_tile)
 
 
-def _local_solid(building: Building) -> tuple[Float64s, Int64s, Int64s]:
+def _mesh(frame: EnuFrame, vertices: Float64s, triangles: Int64s, surfaces: Int64s, colour: np.ndarray) -> FeatureMesh:
+    enu = frame(vertices)
+    return FeatureMesh(enu, _surface_normals(enu, triangles, surfaces), triangles, np.tile(colour, (len(enu), 1)))
+
+
+def _coarse_blocks(building: Building, frame: EnuFrame, colour: np.ndarray) -> tuple[Coarse, ...]:
+    """The stand-in of a building: one simplified block per polygon, with its error in metres.
+
+    The error is the largest distance to the LoD1 parts; there is no stand-in when the simplified outline is
+    not a valid polygon.
+    """
+    ground = min(p.ground_m for p in building.parts)
+    roof = max(p.ground_m + p.height_m for p in building.parts)
+    union = shapely.union_all([p.footprint for p in building.parts])
+    polygons = union.geoms if isinstance(union, MultiPolygon) else [union]
+    parts, error = [], 0.0
+    for polygon in polygons:
+        outline = Polygon(polygon.exterior)
+        tolerance = max(COARSE_SIMPLIFY_MIN_M, COARSE_SIMPLIFY_SHARE * np.sqrt(outline.area))
+        simple = outline.simplify(tolerance, preserve_topology=True)
+        if not isinstance(simple, Polygon) or simple.is_empty or not simple.is_valid:
+            return ()
+        if len(simple.exterior.coords) > len(polygon.exterior.coords):  # never more corners than the parts
+            simple = Polygon(polygon.exterior)
+        error = max(error, float(shapely.hausdorff_distance(polygon, simple, densify=0.25)))
+        parts.append(BuildingPart(simple, ground, roof - ground))
+    vertical = max(max(roof - p.ground_m - p.height_m, p.ground_m - ground) for p in building.parts)
+    try:
+        vertices, triangles, surfaces = _local_solid(parts, building.id)
+    except InputError:
+        return ()
+    return (Coarse(_mesh(frame, vertices, triangles, surfaces, colour), float(max(error, vertical))),)
+
+
+def _local_solid(parts: Sequence[BuildingPart], building_id: int) -> tuple[Float64s, Int64s, Int64s]:
     """CRS vertices duplicated per surface, triangles into them and the surface of each vertex."""
     vertices: list[Float64s] = []
     triangles: list[Int64s] = []
     surfaces: list[Int64s] = []
     count = 0
-    for part in building.parts:
+    for part in parts:
         points, shell = lod1_solid(part)
         for surface in shell:
             _, tri = triangulate(points, [surface])
@@ -110,7 +159,7 @@ def _local_solid(building: Building) -> tuple[Float64s, Int64s, Int64s]:
             surfaces.append(np.full(len(used), len(surfaces), np.int64))
             count += len(used)
     if not vertices:
-        raise InputError(f"Building {building.id} has no surface to triangulate; check its footprints.")
+        raise InputError(f"Building {building_id} has no surface to triangulate; check its footprints.")
     return np.concatenate(vertices), np.concatenate(triangles), np.concatenate(surfaces)
 
 

@@ -5,8 +5,15 @@ triangle spans much terrain; the pieces are triangulated with earcut (``mapbox_e
 takes the DTM's height there (bilinear) plus ``lift_m``, so that the road shows above the terrain mesh.
 Normals are smooth (area-weighted over the triangles at a vertex), pointing up. The hierarchy and glb
 layout are those of :func:`reconstruction.tiles3d.tileset.write_feature_tileset`.
+
+Parent tiles (distance levels of detail) show the widest roads simplified: the polygon simplified
+(Douglas-Peucker, ``COARSE_SIMPLIFY_M``), cut into ``COARSE_CELL_M`` squares with rings densified to
+``COARSE_SEGMENT_M``, draped the same way. The stand-in's error is the larger of the outline's Hausdorff
+distance and the largest vertical gap, at the full mesh's vertices, between the full and the coarse surface.
+A road left out of a parent costs its width (``width_m``, else the narrow side of its extent).
 """
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +21,8 @@ import mapbox_earcut
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
-from shapely import box, segmentize
+from scipy.interpolate import LinearNDInterpolator
+from shapely import box, hausdorff_distance, segmentize
 from shapely.geometry import MultiPolygon, Polygon
 
 from reconstruction.errors import ConfigError, InputError
@@ -23,10 +31,12 @@ from reconstruction.objects.feature import Feature
 from reconstruction.objects.roads import GRADES
 from reconstruction.tiles3d.frame import EnuFrame, Float64s, Int64s, face_normals, linear_rgba, smooth_normals
 from reconstruction.tiles3d.metadata import MetadataClass, Property
-from reconstruction.tiles3d.tileset import FeatureMesh, write_feature_tileset
+from reconstruction.tiles3d.tileset import Coarse, FeatureMesh, TileFeature, write_feature_tileset
 
 #: Size of the squares roads are cut into, and the longest ring segment, metres.
 CELL_M, SEGMENT_M = 10.0, 5.0
+#: The same for the coarse stand-ins of parent tiles, and their outline simplification tolerance, metres.
+COARSE_CELL_M, COARSE_SEGMENT_M, COARSE_SIMPLIFY_M = 40.0, 20.0, 1.0
 
 ROAD_GRADES: tuple[str, ...] = tuple(name for _, name in GRADES)
 GRADE_SRGB: dict[str, tuple[int, int, int]] = {"primary": (84, 84, 92), "secondary": (112, 112, 118)}
@@ -97,26 +107,69 @@ def write_road_tileset(
     frame = EnuFrame.around(grid.crs, np.concatenate([v for _, v, _ in local]))
     features = []
     for road, vertices, triangles in local:
-        enu = frame(vertices)
         colour = linear_rgba(GRADE_SRGB.get(str(road.attributes.get("grade")), LOCAL_SRGB))
-        mesh = FeatureMesh(enu, smooth_normals(enu, triangles), triangles, np.tile(colour, (len(enu), 1)))
-        features.append((mesh, road.attributes, f"Road {road.attributes.get('road_id')}"))
+        mesh = _mesh(frame, vertices, triangles, colour)
+        coarse = functools.cache(
+            functools.partial(_coarse_road, road.geometry, vertices, filled, grid, lift_m, frame, colour)
+        )
+        x0, y0, x1, y1 = road.geometry.bounds
+        width = road.attributes.get("width_m")
+        drop = float(width) if isinstance(width, int | float) and width > 0 else min(x1 - x0, y1 - y0)
+        label = f"Road {road.attributes.get('road_id')}"
+        features.append(TileFeature(mesh, road.attributes, label, coarse, drop))
     return write_feature_tileset(features, ROAD, frame, out_dir, max_features_per_tile)
 
 
-def _triangulate(geometry: Polygon | MultiPolygon) -> tuple[Float64s, Int64s]:
-    """Vertices (shared, (N, 2)) and counter-clockwise triangles of the polygon cut into ``CELL_M`` squares."""
+def _mesh(frame: EnuFrame, vertices: Float64s, triangles: Int64s, colour: npt.NDArray[np.uint8]) -> FeatureMesh:
+    enu = frame(vertices)
+    return FeatureMesh(enu, smooth_normals(enu, triangles), triangles, np.tile(colour, (len(enu), 1)))
+
+
+def _coarse_road(
+    geometry: Polygon | MultiPolygon,
+    full: Float64s,
+    dtm: Float64s,
+    grid: Grid,
+    lift_m: float,
+    frame: EnuFrame,
+    colour: npt.NDArray[np.uint8],
+) -> tuple[Coarse, ...]:
+    """The simplified, coarsely draped road and its error against the full mesh ``full`` (CRS), metres.
+
+    There is no stand-in when the simplified outline has no area to triangulate.
+    """
+    simple = geometry.simplify(COARSE_SIMPLIFY_M, preserve_topology=True)
+    if simple.is_empty or not simple.area > 0:
+        return ()
+    xy, triangles = _triangulate(simple, COARSE_CELL_M, COARSE_SEGMENT_M)
+    if not len(triangles) or len(xy) < 3:
+        return ()
+    z = _heights(dtm, grid, xy) + lift_m
+    try:
+        between = LinearNDInterpolator(xy, z)(full[:, 0], full[:, 1])
+    except ValueError:  # a degenerate (collinear) outline: no surface to compare
+        return ()
+    gaps = np.abs(between - full[:, 2])
+    vertical = float(np.nanmax(gaps)) if np.isfinite(gaps).any() else 0.0
+    error = max(float(hausdorff_distance(geometry, simple, densify=0.25)), vertical)
+    return (Coarse(_mesh(frame, np.column_stack([xy, z]), triangles, colour), error),)
+
+
+def _triangulate(
+    geometry: Polygon | MultiPolygon, cell_m: float = CELL_M, segment_m: float = SEGMENT_M
+) -> tuple[Float64s, Int64s]:
+    """Vertices (shared, (N, 2)) and counter-clockwise triangles of the polygon cut into ``cell_m`` squares."""
     x0, y0, x1, y1 = geometry.bounds
     points: list[Float64s] = []
     triangles: list[Int64s] = []
     count = 0
-    for gx in np.arange(np.floor(x0 / CELL_M) * CELL_M, x1, CELL_M):
-        for gy in np.arange(np.floor(y0 / CELL_M) * CELL_M, y1, CELL_M):
-            piece = geometry.intersection(box(gx, gy, gx + CELL_M, gy + CELL_M))
+    for gx in np.arange(np.floor(x0 / cell_m) * cell_m, x1, cell_m):
+        for gy in np.arange(np.floor(y0 / cell_m) * cell_m, y1, cell_m):
+            piece = geometry.intersection(box(gx, gy, gx + cell_m, gy + cell_m))
             for polygon in getattr(piece, "geoms", [piece]):
                 if not isinstance(polygon, Polygon) or polygon.area <= 1e-6:
                     continue
-                polygon = segmentize(polygon, SEGMENT_M)
+                polygon = segmentize(polygon, segment_m)
                 rings = [np.asarray(r.coords)[:-1, :2] for r in (polygon.exterior, *polygon.interiors)]
                 xy = np.concatenate(rings)
                 ends = np.cumsum([len(r) for r in rings]).astype(np.uint32)

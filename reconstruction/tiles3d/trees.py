@@ -6,6 +6,11 @@ hexagonal prism up to ``TRUNK_TOP`` of the height, its crown a ten-sided bipyram
 24 vertices and 32 triangles, smooth-shaded (area-weighted vertex normals), so that the trunk reads as a
 cylinder and the crown as a rounded mass rather than as facets. The hierarchy and glb layout are those of
 :func:`reconstruction.tiles3d.tileset.write_feature_tileset`.
+
+Parent tiles (distance levels of detail) show the tallest trees as a four-sided bipyramid each (6 vertices,
+8 triangles): the crown's widest ring as a square of the crown radius, its top apex at the tree's top and
+its bottom apex on the ground, standing in for the trunk. Its error is bounded by half the crown radius
+(the square against the ten-sided ring, the lower crown) plus the trunk radius, metres.
 """
 
 from collections.abc import Sequence
@@ -18,7 +23,7 @@ from reconstruction.errors import ConfigError, InputError
 from reconstruction.objects.feature import Feature
 from reconstruction.tiles3d.frame import EnuFrame, Float64s, Int64s, linear_rgba, smooth_normals
 from reconstruction.tiles3d.metadata import MetadataClass, Property
-from reconstruction.tiles3d.tileset import FeatureMesh, write_feature_tileset
+from reconstruction.tiles3d.tileset import Coarse, FeatureMesh, TileFeature, write_feature_tileset
 
 #: Crown and trunk proportions, as fractions of the tree's height above ground.
 CROWN_BOTTOM, CROWN_WIDEST, TRUNK_TOP = 0.3, 0.6, 0.45
@@ -73,7 +78,16 @@ def write_tree_tileset(trees: Sequence[Feature], crs: CRS, out_dir: Path, max_fe
     for i, (tree, (vertices, triangles, colours)) in enumerate(zip(trees, local, strict=True)):
         enu = frame(vertices)
         mesh = FeatureMesh(enu, smooth_normals(enu, triangles), triangles, colours)
-        features.append((mesh, {**tree.attributes, "tree_id": i + 1}, f"Tree {i + 1}"))
+        coarse_xyz, coarse_triangles, error = _coarse_tree(vertices)
+        coarse_enu = frame(coarse_xyz)
+        coarse = FeatureMesh(
+            coarse_enu,
+            smooth_normals(coarse_enu, coarse_triangles),
+            coarse_triangles,
+            np.tile(linear_rgba(CROWN_SRGB), (len(coarse_xyz), 1)),
+        )
+        label = f"Tree {i + 1}"
+        features.append(TileFeature(mesh, {**tree.attributes, "tree_id": i + 1}, label, (Coarse(coarse, error),)))
     return write_feature_tileset(features, TREE, frame, out_dir, max_features_per_tile)
 
 
@@ -109,6 +123,21 @@ def _tree_solid(number: int, tree: Feature) -> tuple[Float64s, Int64s, np.ndarra
     kinds = np.array([0] * 2 * TRUNK_SIDES + [1] * (CROWN_SIDES + 2))
     colours = np.array([linear_rgba(TRUNK_SRGB), linear_rgba(CROWN_SRGB)])[kinds]
     return vertices, np.asarray(triangles, dtype=np.int64), colours
+
+
+def _coarse_tree(vertices: Float64s) -> tuple[Float64s, Int64s, float]:
+    """The stand-in bipyramid of a tree from its full vertices (CRS), its triangles and its error, metres."""
+    foot = vertices[: 2 * TRUNK_SIDES]
+    ring = vertices[2 * TRUNK_SIDES : 2 * TRUNK_SIDES + CROWN_SIDES]
+    top = vertices[-1]
+    centre = ring.mean(axis=0)
+    crown = float(np.linalg.norm(ring[0, :2] - centre[:2]))
+    trunk = float(np.linalg.norm(foot[0, :2] - foot[:TRUNK_SIDES, :2].mean(axis=0)))
+    ground = np.array([centre[0], centre[1], foot[0, 2]])
+    square = np.column_stack([_ring(4, crown), np.zeros(4)]) + centre
+    coarse = np.vstack([square, [top, ground]])
+    triangles = np.array([t for k in range(4) for t in ((k, (k + 1) % 4, 4), ((k + 1) % 4, k, 5))], dtype=np.int64)
+    return coarse, triangles, 0.5 * crown + trunk
 
 
 def _ring(sides: int, radius: float) -> Float64s:

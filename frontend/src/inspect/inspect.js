@@ -1,15 +1,57 @@
 /**
- * Click-to-inspect: a left click picks a building or point, highlights the
- * building and lists its attributes in a panel; for buildings the panel
- * links the matching database feature as a GeoJSON download.
+ * Click-to-inspect: a left click picks a building, another 3D feature or a
+ * single point of the point cloud (each point is a feature: pnts with
+ * BATCH_ID), highlights buildings and points and lists the attributes in a
+ * panel (for points: class, LiDAR intensity when there is one, height); for
+ * buildings the panel links the matching database feature as a GeoJSON
+ * download.
  */
 import { getFeatures } from "../api.js";
 import { createSection } from "../ui/controls.js";
 import { Cesium } from "../viewer/cesium.js";
 import { describePick } from "./inspectModel.js";
 
-/** Colour given to the picked building. */
+/** Colour given to the picked building or point. */
 const HIGHLIGHT = Cesium.Color.fromCssColorString("#ffd54f");
+
+/**
+ * Where a click hit a tileset, in the data's own frame: the depth-buffer
+ * position with the layer's display shift (its model matrix: the viewer
+ * lowers 3D layers to the draped orthophoto) taken off again.
+ *
+ * @param {Cesium.Scene} scene The scene.
+ * @param {Cesium.Cartesian2} position The window position clicked.
+ * @param {Cesium.Cesium3DTileset} [tileset] The picked feature's tileset.
+ * @returns {{ lon: number, lat: number, height: number }|undefined}
+ *   Degrees and metres (ellipsoidal, i.e. the data's heights), if known.
+ */
+function dataPosition(scene, position, tileset) {
+  if (!tileset || !scene.pickPositionSupported) {
+    return undefined;
+  }
+  const world = scene.pickPosition(position);
+  if (!Cesium.defined(world)) {
+    return undefined;
+  }
+  const inverse = Cesium.Matrix4.inverse(
+    tileset.modelMatrix,
+    new Cesium.Matrix4(),
+  );
+  const local = Cesium.Matrix4.multiplyByPoint(
+    inverse,
+    world,
+    new Cesium.Cartesian3(),
+  );
+  const where = Cesium.Cartographic.fromCartesian(local);
+  if (!where) {
+    return undefined;
+  }
+  return {
+    lon: Cesium.Math.toDegrees(where.longitude),
+    lat: Cesium.Math.toDegrees(where.latitude),
+    height: where.height,
+  };
+}
 
 function table(rows) {
   const element = document.createElement("table");
@@ -135,13 +177,18 @@ export function createInspector({ viewer, container, featuresUrl }) {
     note.replaceChildren(link);
   };
 
-  const show = (result) => {
+  const show = (result, where) => {
     clearPanel();
     section = createSection(result.title);
     const { element, body } = section;
     element.id = "inspector";
     element.dataset.kind = result.kind;
     element.dataset.featureId = String(result.id ?? "");
+    if (where) {
+      element.dataset.lon = where.lon.toFixed(8);
+      element.dataset.lat = where.lat.toFixed(8);
+      element.dataset.height = where.height.toFixed(3);
+    }
     const close = document.createElement("button");
     close.type = "button";
     close.className = "rs3d-close";
@@ -163,20 +210,24 @@ export function createInspector({ viewer, container, featuresUrl }) {
     }
     clickCount += 1;
     const picked = viewer.scene.pick(position);
-    const result = describePick(picked);
+    const where =
+      picked instanceof Cesium.Cesium3DTileFeature
+        ? dataPosition(viewer.scene, position, picked.tileset)
+        : undefined;
+    const result = describePick(picked, { height: where?.height });
     unhighlight();
     if (result.kind === null) {
       clear();
       return;
     }
-    if (result.kind === "building") {
+    if (result.kind === "building" || result.kind === "point") {
       highlighted = {
         feature: picked,
         colour: Cesium.Color.clone(picked.color),
       };
       picked.color = HIGHLIGHT;
     }
-    show(result);
+    show(result, result.kind === "point" ? where : undefined);
     viewer.scene.requestRender();
   }, Cesium.ScreenSpaceEventType.LEFT_CLICK);
 

@@ -3,7 +3,10 @@
  * the view (inspect.js) renders what this module returns.
  */
 import { classByCode } from "../layers/classes.js";
-import { CLASS_PROPERTY_NAMES } from "../layers/pointStyle.js";
+import {
+  CLASS_PROPERTY_NAMES,
+  INTENSITY_PROPERTY,
+} from "../layers/pointStyle.js";
 
 /**
  * @typedef {object} InspectRow
@@ -147,23 +150,38 @@ export function describeBuilding(feature) {
 }
 
 /**
- * Result for a point with ASPRS class `code`.
+ * Result for a point with ASPRS class `code`, and what else is known of it.
  *
  * @param {number} code ASPRS classification code.
+ * @param {{ intensity?: number, height?: number }} [details] The LiDAR
+ *   intensity (only LiDAR points have one) and the height in the data's
+ *   vertical datum, metres, when known.
  * @returns {InspectResult} The point result.
  */
-export function describePoint(code) {
+export function describePoint(code, { intensity, height } = {}) {
   const known = classByCode(code);
   const name = known?.name ?? `Class ${code}`;
-  return {
-    kind: "point",
-    id: code,
-    title: `Point: ${name}`,
-    rows: [
-      { name: "class", label: "Class", value: name, unit: "" },
-      { name: "code", label: "ASPRS code", value: String(code), unit: "" },
-    ],
-  };
+  const rows = [
+    { name: "class", label: "Class", value: name, unit: "" },
+    { name: "code", label: "ASPRS code", value: String(code), unit: "" },
+  ];
+  if (Number.isFinite(intensity)) {
+    rows.push({
+      name: INTENSITY_PROPERTY,
+      label: "Intensity",
+      value: formatValue(intensity, 0),
+      unit: "",
+    });
+  }
+  if (Number.isFinite(height)) {
+    rows.push({
+      name: "height_m",
+      label: "Height",
+      value: formatValue(height, 2),
+      unit: "m",
+    });
+  }
+  return { kind: "point", id: code, title: `Point: ${name}`, rows };
 }
 
 /**
@@ -206,19 +224,29 @@ function classOf(feature) {
   return Number.isFinite(code) ? code : undefined;
 }
 
+function intensityOf(feature) {
+  if (!propertyIds(feature).includes(INTENSITY_PROPERTY)) {
+    return undefined;
+  }
+  const value = Number(feature.getProperty(INTENSITY_PROPERTY));
+  return Number.isFinite(value) ? value : undefined;
+}
+
 /**
  * Describe whatever `scene.pick` returned.
  *
  * @param {*} picked The picked object (a Cesium3DTileFeature or undefined).
+ * @param {{ height?: number }} [where] For points: the picked height in the
+ *   data's vertical datum, metres.
  * @returns {InspectResult} `kind` is null when nothing inspectable was hit.
  */
-export function describePick(picked) {
+export function describePick(picked, { height } = {}) {
   if (!picked || typeof picked.getProperty !== "function") {
     return EMPTY;
   }
   const code = classOf(picked);
   if (code !== undefined) {
-    return describePoint(code);
+    return describePoint(code, { intensity: intensityOf(picked), height });
   }
   const names = propertyIds(picked);
   if (names.includes("id") || names.includes("building_type")) {

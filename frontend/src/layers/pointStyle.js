@@ -1,6 +1,7 @@
 /**
- * Cesium3DTileStyle construction for point clouds: class colours, class
- * visibility and point size, whatever the classification property's name.
+ * Cesium3DTileStyle construction for point clouds: photo, class or
+ * intensity colours, class visibility and point size, whatever the
+ * classification property's name.
  */
 import { Cesium } from "../viewer/cesium.js";
 import { OTHER_CLASS_COLOUR, POINT_CLASSES } from "./classes.js";
@@ -10,6 +11,38 @@ export const CLASS_PROPERTY_NAMES = Object.freeze([
   "Classification",
   "classification",
 ]);
+
+/** Batch-table name of the LiDAR intensity (DSM or predicted points have none). */
+export const INTENSITY_PROPERTY = "intensity";
+
+/** Colour of every point in "intensity" mode for clouds without intensity. */
+export const NO_INTENSITY_COLOUR = "#9e9e9e";
+
+/**
+ * The intensity that maps to white: the 99th percentile of the intensities
+ * of up to `limit` points of a loaded tile (sensors record 8, 12 or 16 bit
+ * values, so the scale comes from the data).
+ *
+ * @param {Cesium.Cesium3DTileContent} content A loaded tile's content.
+ * @param {number} [limit=5000] Most points read.
+ * @returns {number|undefined} The scale, if the tile has intensities.
+ */
+export function intensityScale(content, limit = 5000) {
+  const count = content.featuresLength;
+  if (!(count > 0) || !content.hasProperty(0, INTENSITY_PROPERTY)) {
+    return undefined;
+  }
+  const step = Math.max(1, Math.floor(count / limit));
+  const values = [];
+  for (let i = 0; i < count; i += step) {
+    const feature = content.getFeature(i);
+    values.push(Number(feature.getProperty(INTENSITY_PROPERTY)));
+  }
+  values.sort((a, b) => a - b);
+  const rank = Math.min(values.length - 1, Math.floor(values.length * 0.99));
+  const high = values[rank];
+  return Math.max(1, high);
+}
 
 /**
  * Find which classification property a loaded tile carries.
@@ -52,14 +85,42 @@ export function classIs(property, code) {
 }
 
 /**
+ * Style expression of a grey level from the point's intensity: black at 0,
+ * (almost) white at `scale` and above.
+ *
+ * @param {number|undefined} scale See {@link intensityScale}; without it
+ *   (no intensity in the cloud) every point is plain grey.
+ * @returns {string} A 3D Tiles styling colour expression.
+ */
+export function intensityColour(scale) {
+  if (!(scale > 0)) {
+    return `color('${NO_INTENSITY_COLOUR}')`;
+  }
+  const value = `\${${INTENSITY_PROPERTY}}`;
+  // At most 0.99: Cesium draws a white feature colour as the photo colour.
+  const level = `clamp(${value} / ${scale.toFixed(1)}, 0.0, 0.99)`;
+  return `hsl(0.0, 0.0, ${level})`;
+}
+
+/**
  * Build the tileset style from the current display settings.
  *
- * @param {{ mode: "photo"|"class", hidden: Set<number>, pointSize: number,
- *   property?: string }} settings Display settings.
+ * @param {{ mode: "photo"|"class"|"intensity", hidden: Set<number>,
+ *   pointSize: number, property?: string, intensityScale?: number }}
+ *   settings Display settings.
  * @returns {Cesium.Cesium3DTileStyle} The style.
  */
-export function buildStyle({ mode, hidden, pointSize, property }) {
+export function buildStyle({
+  mode,
+  hidden,
+  pointSize,
+  property,
+  intensityScale: scale,
+}) {
   const style = { pointSize: String(pointSize) };
+  if (mode === "intensity") {
+    style.color = intensityColour(scale);
+  }
   if (mode === "class") {
     const conditions = POINT_CLASSES.map(({ code, colour }) => [
       classIs(property, code),

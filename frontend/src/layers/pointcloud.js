@@ -1,12 +1,44 @@
 /**
- * Point-cloud layer (py3dtiles pnts): photo or per-class colours, per-class
- * visibility and point size, all through one Cesium3DTileStyle.
+ * Point-cloud layer (pnts, one feature per point): photo, per-class or
+ * intensity colours and per-class visibility through one Cesium3DTileStyle,
+ * point size through a custom shader.
+ *
+ * Every point is a feature (pnts with BATCH_ID) so that a click picks it.
+ * CesiumJS then evaluates the style per point on the CPU, and ignores its
+ * `pointSize` (point clouds with a batch table are not styled on the GPU),
+ * so the size is a uniform of a custom vertex shader instead.
  */
-import { buildStyle, detectClassProperty } from "./pointStyle.js";
+import { Cesium } from "../viewer/cesium.js";
+import {
+  buildStyle,
+  detectClassProperty,
+  intensityScale,
+} from "./pointStyle.js";
 import { loadTileset } from "./tileset.js";
 
 /** Default point size in pixels. */
 export const DEFAULT_POINT_SIZE = 3;
+
+/**
+ * A custom shader that draws every point `size` CSS pixels wide.
+ *
+ * @param {number} size Point size in CSS pixels.
+ * @returns {Cesium.CustomShader} The shader; set `u_rs3dPointSize` to resize.
+ */
+function pointSizeShader(size) {
+  return new Cesium.CustomShader({
+    uniforms: {
+      u_rs3dPointSize: { type: Cesium.UniformType.FLOAT, value: size },
+    },
+    vertexShaderText: `
+      void vertexMain(VertexInput vsInput, inout czm_modelVertexOutput vsOutput) {
+        vsOutput.pointSize = u_rs3dPointSize * czm_pixelRatio;
+      }`,
+  });
+}
+
+/** Colour modes of {@link addPointCloud}, in menu order. */
+export const COLOUR_MODES = Object.freeze(["photo", "class", "intensity"]);
 
 /**
  * Load a point-cloud layer and return its display controls.
@@ -14,11 +46,12 @@ export const DEFAULT_POINT_SIZE = 3;
  * @param {{ viewer: Cesium.Viewer, layer: object, heightOffset?: number,
  *   bbox?: number[] }} options The viewer and the API layer description.
  * @returns {Promise<{ tileset: Cesium.Cesium3DTileset,
- *   setColourMode: (mode: "photo"|"class") => void,
+ *   setColourMode: (mode: "photo"|"class"|"intensity") => void,
  *   setClassVisible: (code: number, visible: boolean) => void,
  *   setPointSize: (pixels: number) => void,
  *   setVisible: (visible: boolean) => void,
  *   classProperty: () => string|undefined,
+ *   hasIntensity: () => boolean,
  *   destroy: () => void }>} The layer handle.
  */
 export async function addPointCloud({ viewer, layer, heightOffset, bbox }) {
@@ -33,27 +66,36 @@ export async function addPointCloud({ viewer, layer, heightOffset, bbox }) {
     hidden: new Set(),
     pointSize: DEFAULT_POINT_SIZE,
     property: undefined,
+    intensityScale: undefined,
   };
+  const sizeShader = pointSizeShader(settings.pointSize);
+  tileset.customShader = sizeShader;
+  // Style colours replace the photo colours (the default multiplies them);
+  // a white style colour still means "photo colour".
+  tileset.colorBlendMode = Cesium.Cesium3DTileColorBlendMode.REPLACE;
   const restyle = () => {
     tileset.style = buildStyle(settings);
     viewer.scene.requestRender();
   };
   let removeTileLoad = tileset.tileLoad.addEventListener((tile) => {
     const property = detectClassProperty(tile.content);
-    if (property) {
-      console.debug(`rs3d: ${layer.name} classes are in "${property}"`);
-      settings.property = property;
-      removeTileLoad();
-      removeTileLoad = () => {};
-      restyle();
+    if (!property) {
+      return;
     }
+    console.debug(`rs3d: ${layer.name} classes are in "${property}"`);
+    settings.property = property;
+    // The first tile is the root: a subsample of the whole cloud.
+    settings.intensityScale = intensityScale(tile.content);
+    removeTileLoad();
+    removeTileLoad = () => {};
+    restyle();
   });
   restyle();
 
   return {
     tileset,
     setColourMode(mode) {
-      settings.mode = mode === "class" ? "class" : "photo";
+      settings.mode = COLOUR_MODES.includes(mode) ? mode : "photo";
       restyle();
     },
     setClassVisible(code, visible) {
@@ -66,6 +108,7 @@ export async function addPointCloud({ viewer, layer, heightOffset, bbox }) {
     },
     setPointSize(pixels) {
       settings.pointSize = Math.max(1, Number(pixels) || DEFAULT_POINT_SIZE);
+      sizeShader.setUniform("u_rs3dPointSize", settings.pointSize);
       restyle();
     },
     setVisible(visible) {
@@ -73,6 +116,7 @@ export async function addPointCloud({ viewer, layer, heightOffset, bbox }) {
       viewer.scene.requestRender();
     },
     classProperty: () => settings.property,
+    hasIntensity: () => settings.intensityScale !== undefined,
     destroy() {
       removeTileLoad();
       viewer.scene.primitives.remove(tileset);

@@ -19,6 +19,7 @@ import {
 const COLOUR_MODES = [
   { value: "photo", label: "Photo colours" },
   { value: "class", label: "By class" },
+  { value: "intensity", label: "By intensity (LiDAR)" },
 ];
 
 /** Name of the orthophoto toggle in visibility maps. */

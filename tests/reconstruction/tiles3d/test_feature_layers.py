@@ -77,8 +77,10 @@ def layers(small_scene, tmp_path_factory):
     }
 
 
-def _contents(layers, name):
-    return [t for t in read_glb_tiles(layers["paths"][name]) if "glb" in t]
+def _contents(layers, name, leaves_only=True):
+    """Tiles with content: the full-detail leaves, or with ``leaves_only=False`` the simplified parents too."""
+    tiles = read_glb_tiles(layers["paths"][name])
+    return [t for t in tiles if "glb" in t and not (leaves_only and t["tile"].get("children"))]
 
 
 def _to_crs(ecef, crs):
@@ -104,7 +106,7 @@ def test_hierarchy_boxes_contain_their_content(layers, name):
     assert sum("glb" in t for t in tiles) >= 2  # the small limits force a split
     for entry in tiles:
         tile = entry["tile"]
-        assert (tile["geometricError"] == 0) == ("content" in tile)
+        assert (tile["geometricError"] == 0) == (not tile.get("children"))
         assert all(child["geometricError"] <= tile["geometricError"] for child in tile.get("children", []))
         if "frame_xyz" in entry:
             for box_owner in (entry, *entry["ancestors"]):
@@ -113,7 +115,7 @@ def test_hierarchy_boxes_contain_their_content(layers, name):
 
 @pytest.mark.parametrize("name", LAYERS)
 def test_normals_are_unit_and_face_like_the_triangles(layers, name):
-    for entry in _contents(layers, name):
+    for entry in _contents(layers, name, leaves_only=False):
         mesh, glb = entry["mesh"], entry["glb"]
         assert np.allclose(np.linalg.norm(mesh.normals, axis=1), 1, atol=1e-5)
         p = mesh.positions.astype(np.float64)

@@ -32,3 +32,103 @@ def test_tileset_holds_every_point_with_its_class_and_colour(tmp_path):
     assert distance.max() < 0.01  # every input point is in the tiles, to the centimetre
     assert len(np.unique(nearest)) == n  # and no two inputs share one tile point
     assert np.array_equal(np.bincount(classes, minlength=7), np.bincount(cloud.classification, minlength=7))
+
+
+def _write(tmp_path, intensity, n=20_000, seed=7):
+    rng = np.random.default_rng(seed)
+    xyz = np.column_stack([rng.uniform(770500, 770600, n), rng.uniform(6277500, 6277600, n), rng.uniform(20, 40, n)])
+    cloud = PointCloud(
+        xyz=xyz,
+        rgb=rng.integers(0, 256, (n, 3), dtype=np.uint8),
+        classification=rng.choice(np.array([2, 5, 6], np.uint8), n),
+        intensity=rng.integers(1, 60_000, n).astype(np.uint16) if intensity else None,
+    )
+    las = write_las(cloud, tmp_path / "in.las", CRS.from_epsg(2154))
+    return cloud, write_pointcloud_tileset(las, tmp_path / "tiles", CRS.from_epsg(2154), jobs=1)
+
+
+def test_every_point_is_a_feature_with_its_class_and_lidar_intensity(tmp_path):
+    cloud, path = _write(tmp_path, intensity=True)
+    tiles = read_tileset_points(path)
+    for tile in tiles.values():
+        n = len(tile["xyz"])
+        assert np.array_equal(tile["batch_ids"], np.arange(n))  # BATCH_ID: one pickable feature per point
+        assert set(tile["properties"]) == {"classification", "intensity"}
+        assert tile["properties"]["intensity"].dtype == np.uint16 and len(tile["properties"]["intensity"]) == n
+    leaves = [t for t in tiles.values() if not t["tile"].get("children")]
+    ecef = np.concatenate([t["xyz"] for t in leaves])
+    intensity = np.concatenate([t["properties"]["intensity"] for t in leaves])
+    classes = np.concatenate([t["classification"] for t in leaves])
+    x, y, z = Transformer.from_crs(4978, 2154, always_xy=True).transform(ecef[:, 0], ecef[:, 1], ecef[:, 2])
+    distance, nearest = cKDTree(cloud.xyz).query(np.column_stack([x, y, z]))
+    assert distance.max() < 0.01
+    assert np.array_equal(intensity, cloud.intensity[nearest])  # each point keeps its own intensity
+    assert np.array_equal(classes, cloud.classification[nearest])
+
+
+def test_points_without_intensity_do_not_pretend_to_have_one(tmp_path):
+    _, path = _write(tmp_path, intensity=False)
+    for tile in read_tileset_points(path).values():
+        assert set(tile["properties"]) == {"classification"}
+
+
+def test_point_parents_hold_a_subsample_with_shrinking_errors(tmp_path):
+    _, path = _write(tmp_path, intensity=False, n=60_000)
+    tiles = read_tileset_points(path)
+
+    def leaf_points(tile):
+        children = tile.get("children", [])
+        if not children:
+            return len(tiles[tile["content"]["uri"]]["xyz"])
+        return sum(leaf_points(c) for c in children)
+
+    root = json.loads(path.read_text())["root"]
+    assert leaf_points(root) == 60_000
+    parents = [t for t in tiles.values() if t["tile"].get("children")]
+    assert parents and len(tiles[root["content"]["uri"]]["xyz"]) < 60_000 / 4  # the far view: a subsample
+    for tile in parents:
+        assert len(tile["xyz"]) < leaf_points(tile["tile"])
+        assert all(c["geometricError"] <= tile["tile"]["geometricError"] for c in tile["tile"]["children"])
+
+
+def test_pnts_round_trips_through_bytes(tmp_path):
+    from reconstruction.tiles3d.content.pnts import Pnts
+
+    _, path = _write(tmp_path, intensity=True)
+    for pnts in (path.parent).rglob("*.pnts"):
+        data = pnts.read_bytes()
+        assert Pnts.from_bytes(data).to_bytes() == data
+        assert len(data) % 8 == 0
+
+
+def test_real_lidar_intensity_survives_cleaning_and_tiling(montpellier, tmp_path):
+    import laspy
+    from affine import Affine
+
+    from reconstruction.config import FilterConfig
+    from reconstruction.io.grid import Grid
+    from reconstruction.pointcloud import clean_point_cloud, points_from_lidar
+
+    las = laspy.read(montpellier / "lidar_77055_627760.laz")
+    xyz = np.column_stack([las.x, las.y, las.z])
+    x0, y1 = np.floor(xyz[:, 0].min()), np.ceil(xyz[:, 1].max())
+    width, height = int(np.ceil(xyz[:, 0].max() - x0)) + 1, int(np.ceil(y1 - xyz[:, 1].min())) + 1
+    grid = Grid(CRS.from_epsg(2154), Affine(1.0, 0, x0, 0, -1.0, y1), width, height)
+    labels = np.full((height, width), 2, np.uint8)
+    rgb = np.zeros((3, height, width), np.uint8)
+    intensity = np.asarray(las.intensity, dtype=np.uint16)
+    cloud = points_from_lidar(xyz, np.asarray(las.classification), labels, rgb, grid, intensity=intensity)
+    cloud, report = clean_point_cloud(cloud, FilterConfig())
+    assert cloud.intensity is not None and len(cloud.intensity) == len(cloud) and report.outliers > 0
+    path = write_pointcloud_tileset(write_las(cloud, tmp_path / "in.las", grid.crs), tmp_path / "t", grid.crs, 1)
+    leaves = [t for t in read_tileset_points(path).values() if not t["tile"].get("children")]
+    ecef = np.concatenate([t["xyz"] for t in leaves])
+    tiled = np.concatenate([t["properties"]["intensity"] for t in leaves])
+    back = np.column_stack(Transformer.from_crs(4978, 2154, always_xy=True).transform(*ecef.T))
+    tree = cKDTree(xyz)
+    distance, nearest = tree.query(back)
+    assert distance.max() < 0.01
+    differ = np.flatnonzero(tiled != intensity[nearest])  # only where returns share a position
+    assert len(differ) < len(tiled) / 100
+    for i in differ:  # every tiled value is the file's own value of a return at that position
+        assert tiled[i] in intensity[tree.query_ball_point(back[i], 0.01)]

@@ -4,15 +4,17 @@ import json
 from pathlib import Path
 
 import numpy as np
-from py3dtiles.tileset.content import read_binary_tile_content
 
 
 def read_tileset_points(tileset_json: Path, leaves_only: bool = False) -> dict[str, dict[str, np.ndarray]]:
-    """Contents of the tileset: {uri: {"xyz": (N, 3) ECEF metres, "classification": (N,), "rgb": (N, 3)}}.
+    """Contents of the tileset: {uri: {"xyz": (N, 3) ECEF metres, "classification": (N,), "rgb": (N, 3),
+    "batch_ids": (N,) or None, "properties": {name: per-row values}, "tile": the tile's JSON}}.
 
     With ``leaves_only`` only tiles without children are read: for py3dtiles' octree their union is the
     full-resolution cloud (inner tiles hold subsampled copies for distant views).
     """
+    from reconstruction.tiles3d.content.pnts import Pnts
+
     root_dir = tileset_json.parent
     tileset = json.loads(tileset_json.read_text())
     out: dict[str, dict[str, np.ndarray]] = {}
@@ -21,15 +23,21 @@ def read_tileset_points(tileset_json: Path, leaves_only: bool = False) -> dict[s
         matrix = parent @ np.array(tile.get("transform", np.eye(4).T.ravel()), dtype=np.float64).reshape(4, 4).T
         uri = tile.get("content", {}).get("uri")
         if uri and not (leaves_only and tile.get("children")):
-            body = read_binary_tile_content(root_dir / uri).body
-            ft = body.feature_table
-            n = ft.nb_points()
-            positions = ft.body.position.reshape(-1, 3).astype(np.float64)
-            homogeneous = np.column_stack([positions, np.ones(n)])
-            xyz = (matrix @ homogeneous.T).T[:, :3]
-            colours = ft.body.color.reshape(-1, 3) if ft.body.color is not None else np.zeros((n, 3), np.uint8)
-            classes = np.asarray(body.batch_table.get_binary_property("classification")).reshape(-1)
-            out[uri] = {"xyz": xyz, "classification": classes, "rgb": colours}
+            pnts = Pnts.from_file(root_dir / uri)
+            n = len(pnts)
+            positions = pnts.positions.astype(np.float64)
+            if pnts.rtc_center is not None:
+                positions += pnts.rtc_center
+            xyz = (matrix @ np.column_stack([positions, np.ones(n)]).T).T[:, :3]
+            rows = pnts.batch_ids if pnts.batch_ids is not None else np.arange(n)
+            out[uri] = {
+                "xyz": xyz,
+                "classification": pnts.properties["classification"][rows],
+                "rgb": pnts.rgb if pnts.rgb is not None else np.zeros((n, 3), np.uint8),
+                "batch_ids": pnts.batch_ids,
+                "properties": pnts.properties,
+                "tile": tile,
+            }
         for child in tile.get("children", []):
             walk(child, matrix)
 
