@@ -169,7 +169,14 @@ def run_pipeline(
         las_path.unlink()
         if buildings:
             on_progress("tiles", 0.9, f"LoD1 buildings: {len(buildings)}")
-            layers["buildings"] = tiles3d.write_building_tileset(buildings, grid.crs, out_dir / "tiles" / "buildings")
+            confidences = {
+                f.attributes["building_id"]: f.attributes["class_confidence"]
+                for f in mapped["buildings"]
+                if "class_confidence" in f.attributes
+            }
+            layers["buildings"] = tiles3d.write_building_tileset(
+                buildings, grid.crs, out_dir / "tiles" / "buildings", class_confidence=confidences
+            )
         if len(tin):
             on_progress("tiles", 0.93, f"Terrain TIN: {len(tin)} triangles")
             layers["terrain"] = tiles3d.write_terrain_tileset(

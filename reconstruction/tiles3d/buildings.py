@@ -13,7 +13,7 @@ and floors, metres.
 """
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -61,13 +61,18 @@ BUILDING = MetadataClass(
         Property("area_m2", "SCALAR", "FLOAT32", "Footprint area, square metres."),
         Property("ground_m", "SCALAR", "FLOAT32", "Ground elevation (median of the DTM), metres in the CRS datum."),
         Property("floors", "SCALAR", "UINT16", "Estimated number of storeys above ground."),
+        Property("class_confidence", "SCALAR", "FLOAT32", "Mean model confidence in the building class (0-1).", -1.0),
     ),
     enums={"BuildingType": (BUILDING_TYPES, "Use class of a building."), "RoofType": (ROOF_TYPES, "Roof shape.")},
 )
 
 
 def write_building_tileset(
-    buildings: Sequence[Building], crs: CRS, out_dir: Path, max_features_per_tile: int = 500
+    buildings: Sequence[Building],
+    crs: CRS,
+    out_dir: Path,
+    max_features_per_tile: int = 500,
+    class_confidence: Mapping[int, float] | None = None,
 ) -> Path:
     """Write LoD1 buildings as a 3D Tiles 1.1 tileset of glb tiles with per-building metadata.
 
@@ -80,6 +85,8 @@ def write_building_tileset(
         crs: Projected metric CRS of the footprints; heights are taken as ellipsoidal.
         out_dir: Folder to create; receives ``tileset.json`` and ``tiles/*.glb``.
         max_features_per_tile: Most buildings in one glb.
+        class_confidence: The model's mean confidence in the building class by building id, for areas whose
+            classes it predicted; buildings without one store the noData value -1.
 
     Returns:
         Path of the written ``tileset.json``.
@@ -102,6 +109,8 @@ def write_building_tileset(
         colour = colours.get(str(building.attributes.get("building_type")), linear_rgba((200, 200, 200)))
         mesh = _mesh(frame, vertices, triangles, surfaces, colour)
         attributes = {**building.attributes, "id": building.id}
+        if class_confidence and building.id in class_confidence:
+            attributes["class_confidence"] = class_confidence[building.id]
         block = functools.cache(functools.partial(_coarse_blocks, building, frame, colour))
         features.append(TileFeature(mesh, attributes, f"Building {building.id}", block))
     return write_feature_tileset(features, BUILDING, frame, out_dir, max_features_per_tile)

@@ -473,3 +473,36 @@ def test_layer_panel_swatches_are_the_tiles_colours():
     source = (ROOT / "frontend" / "src" / "layers" / "buildingTypes.js").read_text()
     for name, colour in TILE_TYPE_COLOURS.items():
         assert f'{{ name: "{name}", colour: "{colour}" }}' in source
+
+
+CONFIDENCE_COLOURS = [(0.5, "#d7191c"), (0.7, "#fdae61"), (0.85, "#a6d96a"), (math.inf, "#1a9641")]
+NOT_PREDICTED = "#bdbdbd"  # frontend/src/filter/filterModel.js
+
+
+def test_colour_by_confidence_follows_the_model_and_greys_measured_heights(browser, stack, scene, area):
+    watched = _open(browser, stack, area)  # heights from a DSM: classes by rules, no model confidence
+    _open_tool(watched.page, "filter")
+    watched.page.click('[data-action="preset-confidence"]')
+    assert {s["colour"] for s in watched.page.evaluate("rs3d.buildingStates()")} == {NOT_PREDICTED}
+    assert "class confidence" in watched.page.locator(".rs3d-filter-legend").inner_text().lower()
+    _close(watched)
+
+    with scene["ortho"].open("rb") as ortho:  # the orthophoto alone: the model predicts the classes
+        body = stack.session.post(
+            f"{stack.url}/api/areas/", data={"name": "Predicted town"}, files={"ortho": ortho}, timeout=120
+        ).json()
+    assert stack.wait_for_job(body["job"]["id"])["status"] == "succeeded"
+    predicted = stack.session.get(f"{stack.url}/api/areas/{body['id']}/", timeout=10).json()
+    rows = stack.session.get(f"{stack.url}{predicted['features_url']}", params={"class": "building"}, timeout=30)
+    confidence = {f["properties"]["building_id"]: f["properties"]["class_confidence"] for f in rows.json()["features"]}
+    assert confidence, "the model should find buildings in the generated town"
+    watched = _open(browser, stack, predicted)
+    _open_tool(watched.page, "filter")
+    watched.page.click('[data-action="preset-confidence"]')
+    states = watched.page.evaluate("rs3d.buildingStates()")
+    assert {s["id"] for s in states} == set(confidence)
+    for state in states:
+        expected = next(colour for below, colour in CONFIDENCE_COLOURS if confidence[state["id"]] < below)
+        assert state["colour"] == expected, (state, confidence[state["id"]])
+    assert watched.errors == [] and watched.outside == []
+    _close(watched)

@@ -34,6 +34,7 @@ const COLOURINGS = [
   { value: "none", label: "Original (by type)" },
   { value: "height", label: "By height" },
   { value: "type", label: "By type (vivid)" },
+  { value: "confidence", label: "By class confidence" },
   { value: "filter", label: "Filter matches" },
 ];
 
@@ -237,6 +238,15 @@ export function createFilterTool(options) {
       label: "Colour by type",
       name: "preset-type",
       onClick: () => update({ ...state, colouring: "type" }),
+    }),
+    presets,
+  );
+  add(
+    createButton({
+      label: "Colour by confidence",
+      name: "preset-confidence",
+      title: "The model's confidence in each building's class (areas it predicted)",
+      onClick: () => update({ ...state, colouring: "confidence" }),
     }),
     presets,
   );

@@ -61,6 +61,22 @@ export const HEIGHT_CLASSES = Object.freeze([
   { below: Infinity, colour: "#bd0026", label: "≥ 35 m" },
 ]);
 
+/**
+ * Classes of the "colour by confidence" preset: the model's mean class
+ * confidence over each building (tile property `class_confidence`, -1 or
+ * absent where the classes came from measured heights and rules).
+ */
+export const CONFIDENCE_CLASSES = Object.freeze([
+  { below: 0.5, colour: "#d7191c", label: "< 50 %" },
+  { below: 0.7, colour: "#fdae61", label: "50–70 %" },
+  { below: 0.85, colour: "#a6d96a", label: "70–85 %" },
+  { below: Infinity, colour: "#1a9641", label: "≥ 85 %" },
+]);
+export const NO_CONFIDENCE = Object.freeze({
+  colour: "#bdbdbd",
+  label: "Not predicted (measured heights)",
+});
+
 /** Colours of the "colour by type" preset, by building type name. */
 export const TYPE_COLOURS = Object.freeze({
   house: "#f6c85f",
@@ -322,6 +338,19 @@ export function styleJson(
         ["true", `color('${OTHER_COLOUR}')`],
       ],
     };
+  } else if (colouring === "confidence") {
+    style.color = {
+      conditions: [
+        [
+          "${class_confidence} === undefined || ${class_confidence} < 0",
+          `color('${NO_CONFIDENCE.colour}')`,
+        ],
+        ...CONFIDENCE_CLASSES.map(({ below, colour }) => [
+          Number.isFinite(below) ? `\${class_confidence} < ${below}` : "true",
+          `color('${colour}')`,
+        ]),
+      ],
+    };
   } else if (colouring === "filter" && expression) {
     style.color = {
       conditions: [
@@ -346,6 +375,15 @@ export function legendFor({ condition, colouring }, fields) {
     return {
       title: "Height above ground",
       entries: HEIGHT_CLASSES.map(({ label, colour }) => ({ label, colour })),
+    };
+  }
+  if (colouring === "confidence") {
+    return {
+      title: "Class confidence (model)",
+      entries: [
+        ...CONFIDENCE_CLASSES.map(({ label, colour }) => ({ label, colour })),
+        NO_CONFIDENCE,
+      ],
     };
   }
   if (colouring === "type") {

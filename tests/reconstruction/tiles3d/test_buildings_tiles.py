@@ -155,3 +155,14 @@ def test_bad_arguments_raise_domain_errors(small_tileset, tmp_path):
         write_building_tileset(buildings, crs, tmp_path / "a", max_features_per_tile=0)
     with pytest.raises(InputError):
         write_building_tileset([], crs, tmp_path / "b")
+
+
+def test_class_confidence_travels_into_the_tiles_and_missing_ones_are_no_data(small_scene, tmp_path):
+    buildings, crs = _buildings(small_scene)
+    given = {b.id: round(0.5 + 0.1 * (b.id % 4), 2) for b in buildings[::2]}  # every other building predicted
+    path = write_building_tileset(buildings, crs, tmp_path / "bt", class_confidence=given)
+    rows = [row for t in read_glb_tiles(path) if "glb" in t for row in t["glb"].property_table().decoded()]
+    seen = {row["id"]: row["class_confidence"] for row in rows}
+    assert set(seen) == {b.id for b in buildings}
+    for building_id, value in seen.items():
+        assert value == pytest.approx(given.get(building_id, -1.0))
