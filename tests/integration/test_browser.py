@@ -62,6 +62,11 @@ def _canvas(page: Page) -> Image.Image:
     return Image.open(BytesIO(page.locator("#viewer canvas").first.screenshot())).convert("L")
 
 
+def _rgb(page: Page) -> Image.Image:
+    page.wait_for_timeout(500)
+    return Image.open(BytesIO(page.locator("#viewer canvas").first.screenshot())).convert("RGB")
+
+
 def _assert_buildings_are_drawn(page: Page) -> None:
     """With the point cloud hidden, toggling the LoD1 layer must change the picture."""
     cloud = page.locator('[data-layer="pointcloud"] input[type=checkbox]').first
@@ -156,6 +161,29 @@ def _click_until_building(page: Page) -> str:
     raise AssertionError("no click on a drawn building opened the inspector")
 
 
+def _hover_lights_a_building_up(page: Page) -> None:
+    """The building under the mouse takes the hover colour and gets it back when the mouse leaves."""
+    box = page.locator("#viewer canvas").first.bounding_box()
+    assert box is not None
+    x, y = next(
+        (x, y)
+        for x, y in _building_pixels(page)
+        if page.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y)?.tagName === 'CANVAS'", [box["x"] + x, box["y"] + y]
+        )
+    )
+    before = _rgb(page).getpixel((x, y))
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    page.wait_for_selector('#viewer[data-hover^="building:"]', timeout=10_000)
+    lit = _rgb(page).getpixel((x, y))
+    # The hover colour (#90caf9) multiplies the warm roof colours: red falls most.
+    assert before[0] - lit[0] > 30 and sum(abs(a - b) for a, b in zip(before, lit, strict=True)) > 40, (before, lit)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 8)  # empty space above the area
+    page.wait_for_function("() => !document.querySelector('#viewer').dataset.hover", timeout=10_000)
+    after = _rgb(page).getpixel((x, y))
+    assert all(abs(a - b) <= 12 for a, b in zip(before, after, strict=True)), (before, after)
+
+
 def _cell(page: Page, name: str) -> str:
     return page.locator(f'#inspector tr[data-name="{name}"] td').inner_text()
 
@@ -170,6 +198,7 @@ def test_clicking_a_building_shows_its_database_attributes(browser, stack, scene
     page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
     page.locator('[data-layer="pointcloud"] input[type=checkbox]').first.uncheck()
 
+    _hover_lights_a_building_up(page)
     feature_id = _click_until_building(page)
     assert feature_id.isdigit()
     rows = stack.session.get(f"{stack.url}{area['features_url']}", params={"class": "building"}, timeout=30).json()

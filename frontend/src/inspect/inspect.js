@@ -1,5 +1,6 @@
 /**
- * Click-to-inspect: a left click picks a building, another 3D feature or a
+ * Click-to-inspect: the 3D feature under the mouse lights up (hover); a
+ * left click picks a building, another 3D feature or a
  * single point of the point cloud (each point is a feature: pnts with
  * BATCH_ID), highlights buildings and points and lists the attributes in a
  * panel (for points: class, LiDAR intensity when there is one, height); for
@@ -13,6 +14,8 @@ import { describePick } from "./inspectModel.js";
 
 /** Colour given to the picked building or point. */
 const HIGHLIGHT = Cesium.Color.fromCssColorString("#ffd54f");
+/** Colour of the 3D feature under the mouse (not points: one point is too small to show it). */
+const HOVER = Cesium.Color.fromCssColorString("#90caf9");
 
 /**
  * Where a click hit a tileset, in the data's own frame: the depth-buffer
@@ -91,6 +94,8 @@ export function createInspector({ viewer, container, featuresUrl }) {
   let buildings; // Promise<Map<id, Feature>>, fetched on the first building.
   let section;
   let highlighted; // { feature, colour }
+  let hovered; // { feature, colour }
+  let moveAt; // the latest mouse position, picked once per frame
   let downloadUrl;
   let clickCount = 0;
   let enabled = true;
@@ -127,6 +132,44 @@ export function createInspector({ viewer, container, featuresUrl }) {
       }
       highlighted = undefined;
     }
+  };
+
+  const unhover = () => {
+    if (hovered) {
+      try {
+        // Only undo our own colour: a click may have made it the selection meanwhile.
+        if (Cesium.Color.equals(hovered.feature.color, HOVER)) {
+          hovered.feature.color = hovered.colour;
+        }
+      } catch {
+        // The tile was unloaded meanwhile: nothing left to restore.
+      }
+      hovered = undefined;
+    }
+    delete viewer.container.dataset.hover;
+    viewer.canvas.style.cursor = "";
+  };
+
+  const hover = (position) => {
+    const picked = viewer.scene.pick(position);
+    const result =
+      picked instanceof Cesium.Cesium3DTileFeature
+        ? describePick(picked)
+        : { kind: null };
+    const feature = result.kind && result.kind !== "point" ? picked : undefined;
+    if (feature === hovered?.feature) {
+      return;
+    }
+    unhover();
+    if (feature) {
+      viewer.canvas.style.cursor = "pointer";
+      viewer.container.dataset.hover = `${result.kind}:${result.id ?? ""}`;
+      if (feature !== highlighted?.feature) {
+        hovered = { feature, colour: Cesium.Color.clone(feature.color) };
+        feature.color = HOVER;
+      }
+    }
+    viewer.scene.requestRender();
   };
 
   const clearPanel = () => {
@@ -204,10 +247,28 @@ export function createInspector({ viewer, container, featuresUrl }) {
     }
   };
 
+  handler.setInputAction(({ endPosition }) => {
+    if (!enabled) {
+      return;
+    }
+    const first = moveAt === undefined;
+    moveAt = Cesium.Cartesian2.clone(endPosition, moveAt);
+    if (first) {
+      requestAnimationFrame(() => {
+        const at = moveAt;
+        moveAt = undefined;
+        if (enabled && at) {
+          hover(at);
+        }
+      });
+    }
+  }, Cesium.ScreenSpaceEventType.MOUSE_MOVE);
+
   handler.setInputAction(({ position }) => {
     if (!enabled) {
       return;
     }
+    unhover(); // the selection must keep the feature's own colour, not the hover colour
     clickCount += 1;
     const picked = viewer.scene.pick(position);
     const where =
@@ -236,12 +297,14 @@ export function createInspector({ viewer, container, featuresUrl }) {
       enabled = Boolean(value);
       if (!enabled) {
         clickCount += 1;
+        unhover();
         clear();
       }
     },
     destroy() {
       aborter.abort();
       handler.destroy();
+      unhover();
       clear();
     },
   };
