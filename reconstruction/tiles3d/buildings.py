@@ -16,6 +16,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import mapbox_earcut
 import numpy as np
 import shapely
 from pyproj import CRS
@@ -23,7 +24,7 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from reconstruction.errors import ConfigError, InputError
 from reconstruction.objects.buildings import Building, BuildingPart
-from reconstruction.objects.lod1 import lod1_solid, triangulate
+from reconstruction.objects.lod1 import lod1_solid
 from reconstruction.tiles3d.frame import EnuFrame, Float64s, Int64s, face_normals, linear_rgba, unit
 from reconstruction.tiles3d.metadata import MetadataClass, Property
 from reconstruction.tiles3d.tileset import Coarse, FeatureMesh, TileFeature, write_feature_tileset
@@ -151,25 +152,52 @@ def _coarse_blocks(building: Building, frame: EnuFrame, colour: np.ndarray) -> t
 
 
 def _local_solid(parts: Sequence[BuildingPart], building_id: int) -> tuple[Float64s, Int64s, Int64s]:
-    """CRS vertices duplicated per surface, triangles into them and the surface of each vertex."""
+    """CRS vertices duplicated per surface, triangles into them and the surface of each vertex.
+
+    The bottom and the top are ear-clipped (they may be any polygon with holes); the walls are
+    rectangles, so all of a part's walls become two triangles each in one numpy step: ear-clipping
+    them one by one was most of the buildings' tiling time.
+    """
     vertices: list[Float64s] = []
     triangles: list[Int64s] = []
     surfaces: list[Int64s] = []
-    count = 0
+    count = n_surfaces = 0
     for part in parts:
         points, shell = lod1_solid(part)
-        for surface in shell:
-            _, tri = triangulate(points, [surface])
-            if not len(tri):
-                continue
-            used, inverse = np.unique(tri, return_inverse=True)
-            vertices.append(points[used])
-            triangles.append(inverse.reshape(-1, 3).astype(np.int64) + count)
-            surfaces.append(np.full(len(used), len(surfaces), np.int64))
-            count += len(used)
-    if not vertices:
+        n = len(points) // 2  # bottom ring vertices, then the same on top
+        top = _horizontal_triangles(points[n:, :2], [len(ring) for ring in shell[1]])
+        for layer, tri in ((points[:n], top[:, ::-1]), (points[n:], top)):  # bottom faces down, top up
+            vertices.append(layer)
+            triangles.append(tri + count)
+            surfaces.append(np.full(n, n_surfaces, np.int64))
+            count += n
+            n_surfaces += 1
+        walls = np.asarray([surface[0] for surface in shell[2:]], dtype=np.int64).reshape(-1, 4)  # a, b, b', a'
+        first = count + 4 * np.arange(len(walls))[:, None]
+        vertices.append(points[walls].reshape(-1, 3))
+        # Both triangles keep the ring's order (counter-clockwise seen from outside), so normals point out.
+        triangles.append(np.concatenate([first + [0, 1, 2], first + [0, 2, 3]], axis=1).reshape(-1, 3))
+        surfaces.append(np.repeat(n_surfaces + np.arange(len(walls)), 4))
+        count += 4 * len(walls)
+        n_surfaces += len(walls)
+    if not count:
         raise InputError(f"Building {building_id} has no surface to triangulate; check its footprints.")
     return np.concatenate(vertices), np.concatenate(triangles), np.concatenate(surfaces)
+
+
+def _horizontal_triangles(xy: Float64s, ring_lengths: list[int]) -> Int64s:
+    """Ear-clip a horizontal polygon (outer ring, then holes) into triangles counter-clockwise from above.
+
+    Flat roofs and floors need no projection onto their plane (``objects.lod1.triangulate`` does that for
+    any surface, at a cost the buildings' tiling time felt).
+    """
+    local = xy - xy.mean(axis=0)
+    ends = np.cumsum(ring_lengths).astype(np.uint32)
+    tri = np.asarray(mapbox_earcut.triangulate_float64(local, ends), dtype=np.int64).reshape(-1, 3)
+    a, b, c = (local[tri[:, k]] for k in range(3))
+    clockwise = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]) < 0
+    tri[clockwise] = tri[clockwise][:, ::-1]
+    return tri
 
 
 def _surface_normals(enu: Float64s, triangles: Int64s, surfaces: Int64s) -> Float64s:
