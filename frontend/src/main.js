@@ -7,10 +7,10 @@ import { getArea, getFeatures } from "./api.js";
 import { createFilterTool } from "./filter/filter.js";
 import { createInspector } from "./inspect/inspect.js";
 import { formatValue } from "./inspect/inspectModel.js";
-import { BUILDING_TYPES } from "./layers/buildingTypes.js";
 import { addOrthophoto } from "./layers/imagery.js";
 import { addMapLayers } from "./layers/mapFeatures.js";
 import { addPointCloud } from "./layers/pointcloud.js";
+import { BUILDING_TYPES, ROAD_GRADES } from "./layers/subclasses.js";
 import { addTilesetLayer } from "./layers/tileset.js";
 import { createMeasureTool } from "./measure/measure.js";
 import { createShareTool } from "./share/share.js";
@@ -163,6 +163,18 @@ function mountTools({
         colour,
       })),
       onChange: (hidden) => filter.setHiddenTypes(hidden),
+    });
+  }
+  const roads = layers.find(({ layer }) => layer.name === "roads");
+  if (roads?.handle.setHidden && layerPanel) {
+    layerPanel.addSubclasses(roads.layer.name, {
+      title: "Road grades",
+      entries: ROAD_GRADES.map(({ name, colour }) => ({
+        value: name,
+        label: formatValue(name),
+        colour,
+      })),
+      onChange: (hidden) => roads.handle.setHidden("grade", hidden),
     });
   }
   const slice =

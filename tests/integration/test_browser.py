@@ -211,6 +211,20 @@ def test_clicking_a_building_shows_its_database_attributes(browser, stack, scene
     assert _cell(page, "building_type").lower() == expected["building_type"].replace("_", " ").lower()
     assert _cell(page, "roof_type").lower() == expected["roof_type"].replace("_", " ").lower()
 
+    # Zoom to: the camera comes down to the building and keeps it in view.
+    camera = page.evaluate("rs3d.camera()")
+    page.click('#inspector [data-action="zoom-to"]')
+    page.wait_for_timeout(2500)  # the flight takes 1.2 s
+    closer = page.evaluate("rs3d.camera()")
+    assert closer["height"] < 0.8 * camera["height"], (camera, closer)
+    geometry = matches[0]["geometry"]
+    ring = (geometry["coordinates"][0] if geometry["type"] == "Polygon" else geometry["coordinates"][0][0])[:-1]
+    lon, lat = (sum(c[i] for c in ring) / len(ring) for i in (0, 1))
+    # The viewer lowers the 3D layers so the ground meets the orthophoto on the ellipsoid (height 0).
+    xy = page.evaluate(f"rs3d.toWindow({lon}, {lat}, {expected['height_m'] / 2})")
+    box = page.locator("#viewer canvas").first.bounding_box()
+    assert xy and 0 <= xy[0] <= box["width"] and 0 <= xy[1] <= box["height"]
+
     link = page.locator("#inspector a", has_text="Download as GeoJSON")
     link.wait_for(timeout=10_000)
     download = page.evaluate("href => fetch(href).then((r) => r.json())", link.get_attribute("href"))

@@ -470,7 +470,7 @@ def test_layer_panel_swatches_are_the_tiles_colours():
     pattern = r'"([^"]+)": \((\d+), (\d+), (\d+)\)'
     tiles = {name: "#" + "".join(f"{int(v):02x}" for v in rgb) for name, *rgb in re.findall(pattern, block)}
     assert TILE_TYPE_COLOURS == tiles
-    source = (ROOT / "frontend" / "src" / "layers" / "buildingTypes.js").read_text()
+    source = (ROOT / "frontend" / "src" / "layers" / "subclasses.js").read_text()
     for name, colour in TILE_TYPE_COLOURS.items():
         assert f'{{ name: "{name}", colour: "{colour}" }}' in source
 
@@ -506,3 +506,57 @@ def test_colour_by_confidence_follows_the_model_and_greys_measured_heights(brows
         assert state["colour"] == expected, (state, confidence[state["id"]])
     assert watched.errors == [] and watched.outside == []
     _close(watched)
+
+
+def _changed_share(a: Image.Image, b: Image.Image) -> float:
+    """Share of the canvas whose grey level moved by more than 20."""
+    changed = ImageChops.difference(a, b).point(lambda v: 255 if v > 20 else 0)
+    return ImageStat.Stat(changed).mean[0] / 255
+
+
+def test_layer_opacity_and_road_grade_toggles_change_what_is_drawn(browser, stack, area):
+    watched = _open(browser, stack, area)
+    page = watched.page
+    _set_layer(page, "pointcloud", False)  # the roads lie under the points
+    page.wait_for_timeout(3000)  # let the imagery settle at this zoom
+    start = _canvas(page)
+    opacity = page.locator('[data-layer="buildings"] [data-field="opacity"] input')
+    opacity.fill("0")
+    see_through = _canvas(page)
+    vanished = _changed_share(start, see_through)
+    assert vanished > 0.01, "buildings at 0 % opacity must vanish"
+    opacity.fill("100")
+    back = _canvas(page)
+    # Back to opaque: what changed is a small part of what vanished (the globe's imagery may still refine).
+    assert _changed_share(start, back) < 0.25 * vanished, (_changed_share(start, back), vanished)
+    start = back
+
+    grades = page.locator('[data-subclasses="roads"] [data-subclass]')
+    names = grades.evaluate_all("es => es.map((e) => e.dataset.subclass)")
+    assert names == ["primary", "secondary", "local"]
+    present = {f["properties"]["grade"] for f in _roads(stack, area)}
+    assert present, "the generated town should have roads"
+    for name in present:
+        page.locator(f'[data-subclasses="roads"] [data-subclass="{name}"] input').uncheck()
+    assert _changed_share(start, _canvas(page)) > 0.002, "hiding every road grade must change the picture"
+    for name in present:
+        page.locator(f'[data-subclasses="roads"] [data-subclass="{name}"] input').check()
+    assert _changed_share(start, _canvas(page)) < 0.002
+    assert watched.errors == [] and watched.outside == []
+    _close(watched)
+
+
+def _roads(stack: Stack, area: dict) -> list[dict]:
+    rows = stack.session.get(f"{stack.url}{area['features_url']}", params={"class": "road"}, timeout=30)
+    return rows.json()["features"]
+
+
+def test_road_grade_swatches_are_the_tiles_colours():
+    python = (ROOT / "reconstruction" / "tiles3d" / "roads.py").read_text()
+    pattern = r'"(\w+)": \((\d+), (\d+), (\d+)\)'
+    tiles = {name: "#" + "".join(f"{int(v):02x}" for v in rgb) for name, *rgb in re.findall(pattern, python)}
+    local = re.search(r"LOCAL_SRGB = \((\d+), (\d+), (\d+)\)", python)
+    tiles["local"] = "#" + "".join(f"{int(v):02x}" for v in local.groups())
+    source = (ROOT / "frontend" / "src" / "layers" / "subclasses.js").read_text()
+    for name, colour in tiles.items():
+        assert f'{{ name: "{name}", colour: "{colour}" }}' in source

@@ -3,7 +3,8 @@
  * left click picks a building, another 3D feature or a
  * single point of the point cloud (each point is a feature: pnts with
  * BATCH_ID), highlights buildings and points and lists the attributes in a
- * panel (for points: class, LiDAR intensity when there is one, height); for
+ * panel with a "Zoom to" button (for points: class, LiDAR intensity when
+ * there is one, height); for
  * buildings the panel links the matching database feature as a GeoJSON
  * download.
  */
@@ -220,7 +221,23 @@ export function createInspector({ viewer, container, featuresUrl }) {
     note.replaceChildren(link);
   };
 
-  const show = (result, where) => {
+  /**
+   * Fly to a clicked feature: a sphere around the clicked spot, sized by the
+   * feature (its footprint area when it has one), seen from above at 35°.
+   */
+  const zoomTo = (world, size) => {
+    const radius = Math.max(8, size);
+    viewer.camera.flyToBoundingSphere(new Cesium.BoundingSphere(world, radius), {
+      offset: new Cesium.HeadingPitchRange(
+        viewer.camera.heading,
+        Cesium.Math.toRadians(-35),
+        radius * 4,
+      ),
+      duration: 1.2,
+    });
+  };
+
+  const show = (result, where, zoom) => {
     clearPanel();
     section = createSection(result.title);
     const { element, body } = section;
@@ -241,6 +258,14 @@ export function createInspector({ viewer, container, featuresUrl }) {
     close.addEventListener("click", clear);
     element.prepend(close);
     body.append(table(result.rows));
+    if (zoom) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.action = "zoom-to";
+      button.textContent = "Zoom to";
+      button.addEventListener("click", zoom);
+      body.append(button);
+    }
     container.append(element);
     if (result.kind === "building" && result.id !== null) {
       addDownload(body, result.id, clickCount);
@@ -288,7 +313,14 @@ export function createInspector({ viewer, container, featuresUrl }) {
       };
       picked.color = HIGHLIGHT;
     }
-    show(result, result.kind === "point" ? where : undefined);
+    const world = viewer.scene.pickPositionSupported
+      ? viewer.scene.pickPosition(position)
+      : undefined;
+    const area = Number(picked?.getProperty?.("area_m2"));
+    const zoom = Cesium.defined(world)
+      ? () => zoomTo(world, Number.isFinite(area) && area > 0 ? Math.sqrt(area) : 15)
+      : undefined;
+    show(result, result.kind === "point" ? where : undefined, zoom);
     viewer.scene.requestRender();
   }, Cesium.ScreenSpaceEventType.LEFT_CLICK);
 

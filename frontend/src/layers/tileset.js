@@ -2,6 +2,7 @@
  * Generic 3D Tiles loading shared by every 3D layer kind.
  */
 import { Cesium } from "../viewer/cesium.js";
+import { hideValuesStyle } from "./subclasses.js";
 
 /**
  * Translation that moves a tileset `heightOffset` metres along the ellipsoid
@@ -63,6 +64,32 @@ export async function loadTileset({ viewer, url, heightOffset = 0, bbox }) {
 }
 
 /**
+ * Make a mesh tileset see-through: a custom shader scales every fragment's
+ * alpha, after the style's colour (so it works with any filter or colouring).
+ *
+ * @param {Cesium.Cesium3DTileset} tileset A glb tileset.
+ * @param {number} alpha 0 (invisible) to 1 (opaque).
+ */
+export function setTilesetOpacity(tileset, alpha) {
+  const value = Math.min(1, Math.max(0, Number(alpha)));
+  if (value >= 1) {
+    tileset.customShader = undefined; // opaque again: back to the opaque pass and its depth writes
+    return;
+  }
+  if (!tileset.customShader) {
+    tileset.customShader = new Cesium.CustomShader({
+      uniforms: { u_opacity: { type: Cesium.UniformType.FLOAT, value } },
+      translucencyMode: Cesium.CustomShaderTranslucencyMode.TRANSLUCENT,
+      fragmentShaderText: `
+        void fragmentMain(FragmentInput fsInput, inout czm_modelMaterial material) {
+          material.alpha *= u_opacity;
+        }`,
+    });
+  }
+  tileset.customShader.setUniform("u_opacity", value);
+}
+
+/**
  * Layers that start hidden: the terrain mesh lies on the ground the
  * orthophoto is draped on, and would hide it.
  */
@@ -89,6 +116,22 @@ export async function addTilesetLayer({ viewer, layer, heightOffset, bbox }) {
     tileset,
     setVisible(visible) {
       tileset.show = Boolean(visible);
+      viewer.scene.requestRender();
+    },
+    /** @param {number} alpha 0 (invisible) to 1 (opaque). */
+    setOpacity(alpha) {
+      setTilesetOpacity(tileset, alpha);
+      viewer.scene.requestRender();
+    },
+    /**
+     * Hide the features whose `property` is one of `values` (sub-class toggles).
+     *
+     * @param {string} property A metadata property, e.g. "grade".
+     * @param {string[]} values The values to hide.
+     */
+    setHidden(property, values) {
+      const json = hideValuesStyle(property, values);
+      tileset.style = json ? new Cesium.Cesium3DTileStyle(json) : undefined;
       viewer.scene.requestRender();
     },
     destroy() {

@@ -149,6 +149,18 @@ function layerSection(layer, handle, parts, toggles, onChange) {
   );
   if (layer.kind === "pointcloud") {
     pointCloudControls(layer, handle, add);
+  } else if (handle.setOpacity) {
+    const opacity = createRange({
+      label: "Opacity",
+      min: 0,
+      max: 100,
+      step: 5,
+      value: 100,
+      unit: " %",
+      onInput: (value) => handle.setOpacity(value / 100),
+    });
+    opacity.element.dataset.field = "opacity";
+    add(opacity);
   }
   return section;
 }
