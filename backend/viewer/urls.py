@@ -14,6 +14,7 @@ urlpatterns = [
     path("areas/<int:area_id>/train/", views.area_train, name="area-train"),
     path("areas/<int:area_id>/view/", views.area_view, name="area-view"),
     path("areas/<int:area_id>/data/<int:version>/<path:path>", views.area_data, name="area-data"),
+    path("areas/<int:area_id>/thumbnail/<int:version>.webp", views.area_thumbnail, name="area-thumbnail"),
     path("jobs/<int:job_id>/", views.job_page, name="job"),
     path("jobs/<int:job_id>/cancel/", views.job_cancel, name="job-cancel"),
     path("jobs/<int:job_id>/retry/", views.job_retry, name="job-retry"),

@@ -24,6 +24,7 @@ from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
 from backend.jobs.services import cancel_job, retry_job
 from backend.models_registry.services import CannotTrain, can_train_on, held_out_rows, start_training
+from backend.viewer import previews
 from backend.viewer.delivery import is_precompressed_copy, serve_file
 from backend.viewer.quality import input_quality
 
@@ -32,8 +33,22 @@ from backend.viewer.quality import input_quality
 def area_list(request: HttpRequest) -> HttpResponse:
     """The areas this user may see, with their status and latest job."""
     areas = Area.objects.select_related("current", "owner").prefetch_related("jobs").order_by("-created")
-    rows = [(area, area.jobs.order_by("-created").first()) for area in visible_areas(request.user, areas)]
+    rows = [
+        (area, area.jobs.order_by("-created").first(), _preview(area)) for area in visible_areas(request.user, areas)
+    ]
     return render(request, "viewer/area_list.html", {"rows": rows})
+
+
+def _preview(area: Area) -> dict[str, Any] | None:
+    """The list's thumbnail URL and sizes of an area's current version; None without one."""
+    publication = area.current
+    if publication is None:
+        return None
+    publication.area = area  # the cache folder is the area's: no second query
+    return {
+        "thumbnail_url": reverse("viewer:area-thumbnail", args=[area.pk, publication.version]),
+        "sizes": previews.sizes(publication),
+    }
 
 
 @login_required
@@ -193,6 +208,20 @@ def area_data(request: HttpRequest, area_id: int, version: int, path: str) -> Ht
     # may be kept by shared caches.
     scope = "public" if area.visibility == Area.Visibility.PUBLIC else "private"
     return serve_file(request, target, cache_control=f"{scope}, max-age=31536000, immutable")
+
+
+@require_safe
+def area_thumbnail(request: HttpRequest, area_id: int, version: int) -> HttpResponseBase:
+    """A small WebP of a version's orthophoto preview, made on first request; the same 404s as its files."""
+    area = Area.objects.filter(pk=area_id, visibility=Area.Visibility.PUBLIC).first() or _visible_area_or_404(
+        request, area_id
+    )
+    publication = get_object_or_404(Publication, area=area, version=version)
+    path = previews.thumbnail(publication)
+    if path is None:
+        raise Http404("This version has no orthophoto preview.")
+    scope = "public" if area.visibility == Area.Visibility.PUBLIC else "private"
+    return serve_file(request, path, cache_control=f"{scope}, max-age=31536000, immutable")
 
 
 def _published_manifest(job: Job) -> dict[str, Any] | None:

@@ -143,6 +143,12 @@ function mountTools({
   );
   let share;
   const changed = () => share?.update();
+  // Click-to-inspect pauses while any tool takes the clicks (measure, drawing).
+  const busy = new Set();
+  const pauseInspector = (tool) => (active) => {
+    busy[active ? "add" : "delete"](tool);
+    inspector.setEnabled(busy.size === 0);
+  };
   const filter = buildings
     ? createFilterTool({
         viewer,
@@ -185,12 +191,13 @@ function mountTools({
           tilesets: layers.map(({ handle }) => handle.tileset),
           bbox: area.bbox_wgs84,
           onChange: changed,
+          onActiveChange: pauseInspector("slice"),
         })
       : undefined;
   const measure = createMeasureTool({
     viewer,
     container: panel,
-    onActiveChange: (active) => inspector.setEnabled(!active),
+    onActiveChange: pauseInspector("measure"),
   });
   share = createShareTool({
     viewer,

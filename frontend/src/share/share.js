@@ -1,7 +1,7 @@
 /**
- * Share and export: keep the camera, layer toggles, filter and slice in the
- * URL hash (opening that URL restores them), copy the link, and save the
- * current view as a PNG.
+ * Share and export: keep the camera, layer toggles, filter, slice, section
+ * line and clip polygon in the URL hash (opening that URL restores them),
+ * copy the link, and save the current view as a PNG.
  */
 import { createButton, createDisclosure } from "../ui/controls.js";
 import { Cesium } from "../viewer/cesium.js";
@@ -124,7 +124,8 @@ export function createShareTool(options) {
   field.setAttribute("aria-label", "Link to this view");
   const note = document.createElement("p");
   note.className = "rs3d-hint";
-  note.textContent = "The link keeps the camera, layers, filter and slice.";
+  note.textContent =
+    "The link keeps the camera, layers, filter, slice, section and polygon.";
   const buttons = document.createElement("div");
   buttons.className = "rs3d-buttons";
   section.body.append(field, note, buttons);
@@ -143,6 +144,8 @@ export function createShareTool(options) {
       action: filterState?.action,
       colouring: filterState?.colouring,
       slice: sliceState?.enabled ? sliceState.height : null,
+      section: sliceState?.section ?? null,
+      polygon: sliceState?.polygon ?? null,
     };
   };
 
@@ -178,6 +181,12 @@ export function createShareTool(options) {
     }
     if (slice && state.slice !== undefined) {
       slice.setState({ enabled: true, height: state.slice });
+    }
+    if (slice) {
+      slice.setState({
+        section: state.section ?? null,
+        polygon: state.polygon ?? null,
+      });
     }
     if (state.camera) {
       setCamera(viewer.camera, state.camera);

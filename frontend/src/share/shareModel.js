@@ -1,9 +1,13 @@
 /**
  * The viewer state in the URL hash, without DOM: camera, layer toggles,
- * filter and slice height, e.g.
+ * filter, slice height, section line and clip polygon, e.g.
  * `#view=3.87651,43.61102,250,0,-45,0&layers=orthophoto:1,pointcloud:0
- * &filter=height_m:ge:20&action=hide&colour=height&slice=12.5`.
+ * &filter=height_m:ge:20&action=hide&colour=height&slice=12.5
+ * &section=3.87601,43.61090,3.87702,43.61110&flip=1&slab=20
+ * &polygon=3.876,43.611,3.877,43.611,3.877,43.612&keep=outside`.
+ * Every key is optional, so older links still decode.
  */
+import { normalisePolygon, normaliseSection } from "../slice/sectionModel.js";
 
 /**
  * @typedef {object} SharedCamera
@@ -24,11 +28,16 @@
  * @property {"colour"|"hide"} [action] What the filter does.
  * @property {string} [colouring] The active building colouring.
  * @property {number|null} [slice] Slice height in metres, null when off.
+ * @property {import("../slice/sectionModel.js").SectionState|null} [section]
+ *   The vertical section, null when off.
+ * @property {import("../slice/sectionModel.js").PolygonState|null} [polygon]
+ *   The clip polygon, null when off.
  */
 
 const CAMERA_KEYS = ["lon", "lat", "height", "heading", "pitch", "roll"];
 const CAMERA_DIGITS = [7, 7, 2, 3, 3, 3];
 const WRAPPED = new Set(["heading", "roll"]);
+const LON_LAT_DIGITS = 7;
 
 /** Characters left readable in the hash (URLSearchParams reads them back). */
 function encodeValue(text) {
@@ -53,6 +62,29 @@ function angle(degrees, digits) {
 function finite(text) {
   const value = Number(text);
   return text !== "" && Number.isFinite(value) ? value : undefined;
+}
+
+/** [[lon, lat], ...] → "lon,lat,lon,lat,..." (degrees, 7 decimals). */
+function encodePoints(points) {
+  return points
+    .flat()
+    .map((v) => Number(Number(v).toFixed(LON_LAT_DIGITS)))
+    .join(",");
+}
+
+/** "lon,lat,lon,lat,..." → [[lon, lat], ...], or undefined if malformed. */
+function decodePoints(text) {
+  const values = String(text ?? "")
+    .split(",")
+    .map(finite);
+  if (values.length < 4 || values.length % 2 || values.includes(undefined)) {
+    return undefined;
+  }
+  const points = [];
+  for (let i = 0; i < values.length; i += 2) {
+    points.push([values[i], values[i + 1]]);
+  }
+  return points;
 }
 
 /**
@@ -87,6 +119,21 @@ export function encodeState(state) {
   }
   if (state.slice !== null && state.slice !== undefined) {
     params.set("slice", String(state.slice));
+  }
+  const section = normaliseSection(state.section);
+  if (section) {
+    params.set("section", encodePoints(section.points));
+    if (section.flip) {
+      params.set("flip", "1");
+    }
+    if (section.width > 0) {
+      params.set("slab", String(section.width));
+    }
+  }
+  const polygon = normalisePolygon(state.polygon);
+  if (polygon) {
+    params.set("polygon", encodePoints(polygon.points));
+    params.set("keep", polygon.keep);
   }
   return [...params]
     .map(([key, value]) => `${key}=${encodeValue(value)}`)
@@ -136,6 +183,21 @@ export function decodeState(hash) {
   const slice = finite(params.get("slice") ?? "");
   if (slice !== undefined) {
     state.slice = slice;
+  }
+  const section = normaliseSection({
+    points: decodePoints(params.get("section")),
+    flip: params.get("flip") === "1",
+    width: finite(params.get("slab") ?? "") ?? 0,
+  });
+  if (section) {
+    state.section = section;
+  }
+  const polygon = normalisePolygon({
+    points: decodePoints(params.get("polygon")),
+    keep: params.get("keep"),
+  });
+  if (polygon) {
+    state.polygon = polygon;
   }
   return state;
 }

@@ -1,7 +1,9 @@
 /**
- * Horizontal slice: one clipping plane per 3D layer at a chosen height
- * above the area's ground; everything above it is cut away and the cut
- * edges of the buildings are outlined.
+ * Slice: one clipping plane collection per 3D layer, in the area's ground
+ * frame. A horizontal plane at a chosen height cuts away everything above
+ * it, a vertical section along a drawn line cuts away one side (or keeps a
+ * slab), and all of them apply together; the cut edges are outlined. A
+ * drawn polygon keeps only its inside or outside (see polygonClip.js).
  */
 import {
   createCheckbox,
@@ -9,6 +11,10 @@ import {
   createRange,
 } from "../ui/controls.js";
 import { Cesium } from "../viewer/cesium.js";
+import { createPointPicker } from "./pickPoints.js";
+import { createPolygonControls } from "./polygonClip.js";
+import { createSectionControls } from "./section.js";
+import { NEUTRAL_PLANE } from "./sectionModel.js";
 
 /** Outline drawn where the plane cuts a building. */
 const EDGE_COLOUR = Cesium.Color.fromCssColorString("#ffd54f");
@@ -17,6 +23,8 @@ const EDGE_WIDTH = 2;
 /** Default slider range and start, metres above the area's ground. */
 export const DEFAULT_MAX_HEIGHT = 60;
 const DEFAULT_HEIGHT = 10;
+/** Planes per collection: the horizontal slice, then the section's two. */
+const PLANE_COUNT = 3;
 
 /**
  * East-north-up frame at the area centre on the ellipsoid: the tilesets
@@ -65,10 +73,17 @@ export function planeMatrix(tileset, frame, result = new Cesium.Matrix4()) {
  * @param {number[]} options.bbox The area's [west, south, east, north].
  * @param {number} [options.maxHeight] Slider maximum, metres.
  * @param {() => void} [options.onChange] Called when the slice changes.
- * @returns {{ getState: () => { enabled: boolean, height: number },
- *   setState: (state: { enabled?: boolean, height?: number }) => void,
+ * @param {(active: boolean) => void} [options.onActiveChange] Called when
+ *   drawing a section line or polygon starts or stops (the page pauses
+ *   click-to-inspect).
+ * @returns {{ getState: () => { enabled: boolean, height: number,
+ *   section: object|null, polygon: object|null },
+ *   setState: (state: { enabled?: boolean, height?: number,
+ *   section?: object|null, polygon?: object|null }) => void,
  *   setMaxHeight: (metres: number) => void,
- *   planes: () => object[], destroy: () => void }} The tool.
+ *   planes: () => object[], polygons: () => object[],
+ *   destroy: () => void }} The tool; section and polygon are
+ *   sectionModel.js's SectionState and PolygonState.
  */
 export function createSliceTool(options) {
   const { viewer, container, tilesets, bbox } = options;
@@ -82,13 +97,24 @@ export function createSliceTool(options) {
   const scene = viewer.scene;
   const state = { enabled: false, height: DEFAULT_HEIGHT };
   const parts = [];
+  let sectionPlanes = [];
   let removeExtraFrame;
 
+  // A fixed number of planes (unused ones neutral) keeps the shaders as
+  // they are when the section changes. unionClippingRegions: a point is cut
+  // when it is outside ANY plane, so the slice and the section both apply.
   const collections = tilesets.map((tileset) => {
+    const planes = Array.from(
+      { length: PLANE_COUNT },
+      () =>
+        new Cesium.ClippingPlane(
+          Cesium.Cartesian3.fromArray(NEUTRAL_PLANE.normal),
+          NEUTRAL_PLANE.distance,
+        ),
+    );
     const collection = new Cesium.ClippingPlaneCollection({
-      planes: [
-        new Cesium.ClippingPlane(new Cesium.Cartesian3(0, 0, -1), state.height),
-      ],
+      planes,
+      unionClippingRegions: true,
       edgeColor: EDGE_COLOUR,
       edgeWidth: EDGE_WIDTH,
       enabled: false,
@@ -96,11 +122,12 @@ export function createSliceTool(options) {
     tileset.clippingPlanes = collection;
     return { tileset, collection };
   });
+  const active = () => state.enabled || sectionPlanes.length > 0;
 
   // The tilesets' origin can change (model matrix, first frame): keep the
   // planes in the ground frame before every render.
   const removePreRender = scene.preRender.addEventListener(() => {
-    if (!state.enabled) {
+    if (!active()) {
       return;
     }
     for (const { tileset, collection } of collections) {
@@ -112,10 +139,21 @@ export function createSliceTool(options) {
     }
   });
 
+  const setPlane = (plane, { normal, distance }) => {
+    Cesium.Cartesian3.fromArray(normal, 0, plane.normal);
+    plane.distance = distance;
+  };
+
   const apply = () => {
+    const horizontal = state.enabled
+      ? { normal: [0, 0, -1], distance: state.height }
+      : NEUTRAL_PLANE;
     for (const { collection } of collections) {
-      collection.enabled = state.enabled;
-      collection.get(0).distance = state.height;
+      collection.enabled = active();
+      setPlane(collection.get(0), horizontal);
+      for (let i = 1; i < PLANE_COUNT; i += 1) {
+        setPlane(collection.get(i), sectionPlanes[i - 1] ?? NEUTRAL_PLANE);
+      }
     }
     section.element.dataset.enabled = String(state.enabled);
     section.element.dataset.height = String(state.height);
@@ -171,11 +209,47 @@ export function createSliceTool(options) {
   hint.textContent =
     "Metres above the area's ground. Cut edges are outlined in yellow.";
   section.body.append(hint);
+  const picker = createPointPicker({
+    viewer,
+    onActiveChange: options.onActiveChange,
+  });
+  const lineCut = createSectionControls({
+    viewer,
+    container: section.body,
+    frame,
+    picker,
+    onPlanes: (planes) => {
+      sectionPlanes = planes;
+      apply();
+    },
+    onChange,
+  });
+  const polygonClip = createPolygonControls({
+    viewer,
+    container: section.body,
+    tilesets,
+    frame,
+    picker,
+    onChange,
+  });
   apply();
 
   return {
-    getState: () => ({ ...state }),
+    getState: () => ({
+      ...state,
+      section: lineCut.getState(),
+      polygon: polygonClip.getState(),
+    }),
     setState(next) {
+      if (next.section !== undefined) {
+        lineCut.setState(next.section);
+      }
+      if (next.polygon !== undefined) {
+        polygonClip.setState(next.polygon);
+      }
+      if (next.section || next.polygon) {
+        section.element.open = true;
+      }
       if (next.height !== undefined && Number.isFinite(Number(next.height))) {
         const height = Math.max(0, Number(next.height));
         if (height > Number(range.input.max)) {
@@ -202,12 +276,23 @@ export function createSliceTool(options) {
     },
     planes: () =>
       collections.map(({ collection }) => ({
-        enabled: collection.enabled,
+        enabled: collection.enabled && state.enabled,
         distance: collection.get(0).distance,
         normal: Cesium.Cartesian3.pack(collection.get(0).normal, []),
         edgeWidth: collection.edgeWidth,
+        union: collection.unionClippingRegions,
+        section: collection.enabled
+          ? sectionPlanes.map((_, i) => ({
+              normal: Cesium.Cartesian3.pack(collection.get(i + 1).normal, []),
+              distance: collection.get(i + 1).distance,
+            }))
+          : [],
       })),
+    polygons: () => polygonClip.polygons(),
     destroy() {
+      picker.destroy();
+      lineCut.destroy();
+      polygonClip.destroy();
       removePreRender();
       removeExtraFrame?.();
       for (const { tileset } of collections) {
