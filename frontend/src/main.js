@@ -112,6 +112,15 @@ function fileNameFor(area) {
   return `rs3d-${slug || "area"}.png`;
 }
 
+/** Layer-panel rows of sub-class toggles: value, readable label and swatch. */
+function subclassEntries(list) {
+  return list.map(({ name, colour }) => ({
+    value: name,
+    label: formatValue(name),
+    colour,
+  }));
+}
+
 /**
  * Mount the planner's tools (filter, slice, measure, share) below the
  * layers, restore the state a shared URL carries and define `window.rs3d`.
@@ -163,11 +172,7 @@ function mountTools({
     // Hierarchical toggles: building types under the Buildings layer.
     layerPanel.addSubclasses(buildings.layer.name, {
       title: "Building types",
-      entries: BUILDING_TYPES.map(({ name, colour }) => ({
-        value: name,
-        label: formatValue(name),
-        colour,
-      })),
+      entries: subclassEntries(BUILDING_TYPES),
       onChange: (hidden) => filter.setHiddenTypes(hidden),
     });
   }
@@ -175,11 +180,7 @@ function mountTools({
   if (roads?.handle.setHidden && layerPanel) {
     layerPanel.addSubclasses(roads.layer.name, {
       title: "Road grades",
-      entries: ROAD_GRADES.map(({ name, colour }) => ({
-        value: name,
-        label: formatValue(name),
-        colour,
-      })),
+      entries: subclassEntries(ROAD_GRADES),
       onChange: (hidden) => roads.handle.setHidden("grade", hidden),
     });
   }

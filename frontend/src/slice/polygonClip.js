@@ -5,10 +5,9 @@
  */
 import { createButton, createSelect } from "../ui/controls.js";
 import { Cesium } from "../viewer/cesium.js";
-import { normalisePolygon, toGround, toLonLat } from "./sectionModel.js";
+import { liftedPoint, normalisePolygon, toLonLat } from "./sectionModel.js";
 
 const OUTLINE = Cesium.Color.fromCssColorString("#7c4dff");
-const LIFT_M = 0.2; // above the area's ground, so the globe does not hide it
 /** Frames rendered after a change: tiles rebuild their shaders, then draw. */
 const SETTLE_FRAMES = 3;
 
@@ -111,14 +110,7 @@ export function createPolygonControls(options) {
     keepSelect.select.disabled = true;
   }
 
-  const lifted = ([lon, lat]) => {
-    const [east, north] = toGround(frame, [lon, lat]);
-    return Cesium.Matrix4.multiplyByPoint(
-      frame,
-      new Cesium.Cartesian3(east, north, LIFT_M),
-      new Cesium.Cartesian3(),
-    );
-  };
+  const lifted = (lonLat) => liftedPoint(frame, lonLat);
 
   const removeDrawn = () => {
     for (const entity of drawn) {

@@ -10,6 +10,7 @@ import {
 } from "../ui/controls.js";
 import { Cesium } from "../viewer/cesium.js";
 import {
+  liftedPoint,
   normaliseSection,
   sectionPlanes,
   toGround,
@@ -17,7 +18,6 @@ import {
 } from "./sectionModel.js";
 
 const LINE_COLOUR = Cesium.Color.fromCssColorString("#ff4081");
-const LINE_LIFT_M = 0.2; // above the ground, so the globe does not hide it
 
 /**
  * Mount the section controls.
@@ -112,14 +112,7 @@ export function createSectionControls(options) {
   width.input.placeholder = "whole side";
   element.append(hint);
 
-  const ground = ([lon, lat]) => {
-    const [east, north] = toGround(frame, [lon, lat]);
-    return Cesium.Matrix4.multiplyByPoint(
-      frame,
-      new Cesium.Cartesian3(east, north, LINE_LIFT_M),
-      new Cesium.Cartesian3(),
-    );
-  };
+  const ground = (lonLat) => liftedPoint(frame, lonLat);
 
   const removeDrawn = () => {
     for (const entity of drawn) {

@@ -59,6 +59,26 @@ export function toGround(frame, [lon, lat]) {
   return [local.x, local.y];
 }
 
+/** Drawn marks sit this far above the area's ground, so the globe does not hide them. */
+export const MARK_LIFT_M = 0.2;
+
+/**
+ * World position of a drawn vertex: its ground-frame east/north, lifted a
+ * little above the area's ground.
+ *
+ * @param {Cesium.Matrix4} frame The area's ground frame.
+ * @param {number[]} lonLat [lon, lat] in degrees.
+ * @returns {Cesium.Cartesian3} The position.
+ */
+export function liftedPoint(frame, lonLat) {
+  const [east, north] = toGround(frame, lonLat);
+  return Cesium.Matrix4.multiplyByPoint(
+    frame,
+    new Cesium.Cartesian3(east, north, MARK_LIFT_M),
+    new Cesium.Cartesian3(),
+  );
+}
+
 /**
  * An ECEF position → [lon, lat] in degrees.
  *

@@ -38,6 +38,21 @@ function toggle(toggles, name, setVisible, onChange, checked = true) {
   return checkbox;
 }
 
+/** An "Opacity" slider in percent that reports 0-1. */
+function opacityRange(onOpacity) {
+  const range = createRange({
+    label: "Opacity",
+    min: 0,
+    max: 100,
+    step: 5,
+    value: 100,
+    unit: " %",
+    onInput: (value) => onOpacity(value / 100),
+  });
+  range.element.dataset.field = "opacity";
+  return range;
+}
+
 function imagerySection(orthophoto, parts, toggles, onChange) {
   const section = createSection("Imagery");
   parts.push(section);
@@ -53,17 +68,7 @@ function imagerySection(orthophoto, parts, toggles, onChange) {
       onChange,
     ),
   );
-  add(
-    createRange({
-      label: "Opacity",
-      min: 0,
-      max: 100,
-      step: 5,
-      value: 100,
-      unit: " %",
-      onInput: (value) => orthophoto.setAlpha(value / 100),
-    }),
-  );
+  add(opacityRange((alpha) => orthophoto.setAlpha(alpha)));
   return section;
 }
 
@@ -150,17 +155,7 @@ function layerSection(layer, handle, parts, toggles, onChange) {
   if (layer.kind === "pointcloud") {
     pointCloudControls(layer, handle, add);
   } else if (handle.setOpacity) {
-    const opacity = createRange({
-      label: "Opacity",
-      min: 0,
-      max: 100,
-      step: 5,
-      value: 100,
-      unit: " %",
-      onInput: (value) => handle.setOpacity(value / 100),
-    });
-    opacity.element.dataset.field = "opacity";
-    add(opacity);
+    add(opacityRange((alpha) => handle.setOpacity(alpha)));
   }
   return section;
 }
