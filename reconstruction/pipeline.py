@@ -17,6 +17,9 @@ from rasterio.enums import Resampling
 from shapely.geometry.base import BaseGeometry
 
 from reconstruction import gis, objects, pointcloud, terrain, tiles3d
+from reconstruction.chips.extent import Extent
+from reconstruction.chips.plan import Chip, ChipPlan
+from reconstruction.chips.seams import densify_border
 from reconstruction.config import PipelineConfig, PipelineInputs
 from reconstruction.errors import InputError, MissingHeightError, OverlapError
 from reconstruction.io import (
@@ -67,9 +70,18 @@ class _Surfaces:
 
 
 def run_pipeline(
-    inputs: PipelineInputs, cfg: PipelineConfig, out_dir: Path, on_progress: ProgressCallback = silent
+    inputs: PipelineInputs,
+    cfg: PipelineConfig,
+    out_dir: Path,
+    on_progress: ProgressCallback = silent,
+    chip: tuple[ChipPlan, Chip] | None = None,
 ) -> Result:
     """Reconstruct one area and write every output under ``out_dir`` (created; must be empty or absent).
+
+    With ``chip`` = (plan, chip) it reconstructs one chip of a large area instead (:mod:`reconstruction.chips`):
+    every stage computes on the chip's window, the outputs keep its core, the orthophoto's web imagery and
+    the terrain tiles are left to the merge (which needs the neighbours), and the TIN is kept as
+    ``terrain/tin.npz``. ``inputs`` must then be the plan's.
 
     Raises:
         InputError: an input is invalid (the message says which and why).
@@ -96,19 +108,14 @@ def run_pipeline(
     with stage("inputs", "Checking the input files"):
         ortho, dsm_info, lidar_info = _inspect_inputs(inputs, cfg)
         warnings += [w for info in (ortho, dsm_info, lidar_info) if info for w in info.warnings]
-        grid = _working_grid(ortho, dsm_info, lidar_info, cfg)
+        extent = _extent(_working_grid(ortho, dsm_info, lidar_info, cfg, check_size=chip is None), chip, cfg)
+        grid = extent.grid
         footprints = _footprints(inputs, grid, warnings)
     with stage("imagery", "Resampling the orthophoto"):
         image = read_onto_grid(ortho, grid, Resampling.average)
         rgb = to_rgb8(image[:3], ortho.dtype)
         nir = to_rgb8(image[3:4], ortho.dtype)[0] if image.shape[0] > 3 else None
-        (out_dir / "imagery").mkdir(exist_ok=True)
-        rectangle = tiles3d.write_overlay_png(ortho, out_dir / "imagery" / "ortho.png", cfg.output.overlay_max_px)
-        pyramid = tiles3d.write_xyz_tiles(
-            ortho,
-            out_dir / "imagery" / "ortho",
-            lambda fraction: on_progress("imagery", fraction, "Cutting the orthophoto into web tiles"),
-        )
+        imagery = {} if chip else write_imagery(ortho, cfg, out_dir, on_progress)
     model_info = None
     if dsm_info is None and lidar_info is None:
         with stage("heights", "Predicting heights and land cover from the orthophoto"):
@@ -140,7 +147,7 @@ def run_pipeline(
             surfaces.dtm, _ = terrain.extract_dtm(dsm, grid.resolution, cfg.ground, on_progress)
         ndsm = np.where(np.isfinite(dsm), np.maximum(dsm - surfaces.dtm, 0), np.nan).astype(np.float32)
         on_progress("terrain", 0.9, "Triangulating the terrain (TIN)")
-        tin, tin_report = terrain.build_tin(surfaces.dtm, grid, cfg.tin)
+        tin, tin_report = _terrain_tin(surfaces.dtm, extent, cfg)
     with stage("classify", "Classifying land cover"):
         if surfaces.prediction is not None:
             surfaces.labels = surfaces.prediction.asprs
@@ -153,11 +160,14 @@ def run_pipeline(
         filter_report = None
         if lidar_points is not None or cfg.filter.on_dsm_points:
             cloud, filter_report = pointcloud.clean_point_cloud(cloud, cfg.filter)
+        cloud = _keep_points(cloud, extent.keeps_xy(cloud.xyz[:, 0], cloud.xyz[:, 1]))
         las_path = _write_points(cloud, out_dir, grid.crs)
     with stage("features", "Modelling buildings (LoD1), trees and low vegetation"):
-        vectors, feature_counts, buildings, mapped = _write_features(surfaces, ndsm, tin, footprints, cfg, out_dir)
+        vectors, feature_counts, buildings, mapped = _write_features(
+            surfaces, ndsm, tin, footprints, cfg, out_dir, extent
+        )
     with stage("rasters", "Writing GeoTIFF rasters"):
-        rasters = _write_rasters(surfaces, ndsm, out_dir)
+        rasters = _write_rasters(surfaces, ndsm, out_dir, extent)
         if "second_image" in registration:
             rasters["second_image_registered"] = registration["second_image"]["path"]
     with stage("tiles", "Writing 3D Tiles"):
@@ -177,11 +187,14 @@ def run_pipeline(
             layers["buildings"] = tiles3d.write_building_tileset(
                 buildings, grid.crs, out_dir / "tiles" / "buildings", class_confidence=confidences
             )
-        if len(tin):
+        if len(tin) and chip is None:
             on_progress("tiles", 0.93, f"Terrain TIN: {len(tin)} triangles")
             layers["terrain"] = tiles3d.write_terrain_tileset(
                 tin, grid.crs, out_dir / "tiles" / "terrain", tin_report.max_error_m
             )
+        elif len(tin):  # the merge snaps the seams to its neighbours' heights, then tiles it
+            (out_dir / "terrain").mkdir(exist_ok=True)
+            np.savez(out_dir / "terrain" / "tin.npz", vertices=tin.vertices, triangles=tin.triangles)
         if mapped["trees"]:
             layers["trees"] = tiles3d.write_tree_tileset(mapped["trees"], grid.crs, out_dir / "tiles" / "trees")
         if mapped["roads"] and surfaces.dtm is not None:
@@ -189,6 +202,7 @@ def run_pipeline(
                 mapped["roads"], surfaces.dtm, grid, out_dir / "tiles" / "roads"
             )
 
+    kept = extent.core_grid
     manifest = {
         "crs": crs_label(grid.crs),
         "crs_wkt": grid.crs.to_wkt(),
@@ -196,18 +210,12 @@ def run_pipeline(
         "rasters": rasters,
         "vectors": vectors,
         "pointclouds": {"points": "pointcloud/points.laz"},
-        "imagery": {
-            "ortho": {
-                "path": "imagery/ortho.png",
-                "rectangle_wgs84": list(rectangle),
-                "tiles": pyramid.to_dict("imagery/ortho"),
-            }
-        },
-        "bbox_wgs84": _bbox_wgs84(grid),
+        "imagery": imagery,
+        "bbox_wgs84": _bbox_wgs84(kept),
         "height_source": ("stereo" if stereo else "dsm") if dsm_info else "lidar" if lidar_info else "predicted",
         "model": _describe_model(model_info),
-        "ground_height_m": round(float(np.nanmedian(surfaces.dtm)), 3),
-        "grid": {"resolution_m": grid.resolution, "width": grid.width, "height": grid.height},
+        "ground_height_m": round(float(np.nanmedian(extent.crop(surfaces.dtm))), 3),
+        "grid": {"resolution_m": kept.resolution, "width": kept.width, "height": kept.height},
         "stats": {
             "points": len(cloud),
             "point_classes": cloud.class_counts(),
@@ -220,6 +228,10 @@ def run_pipeline(
         "warnings": warnings,
         "timings": timings,
     }
+    if chip is not None:
+        manifest["chip"] = {"index": chip[1].index, "core": list(chip[1].core), "window": list(chip[1].window)}
+        if len(tin):
+            manifest["terrain_tin"] = {"path": "terrain/tin.npz", "max_error_m": tin_report.max_error_m}
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return Result(out_dir=out_dir, manifest=manifest, warnings=warnings)
 
@@ -372,8 +384,15 @@ def _inspect_inputs(
     return ortho, dsm, lidar
 
 
-def _working_grid(ortho: RasterInfo, dsm: RasterInfo | None, lidar: LidarInfo | None, cfg: PipelineConfig) -> Grid:
-    """One metric CRS (the height source's when metric), extent = orthophoto ∩ height source."""
+def _working_grid(
+    ortho: RasterInfo, dsm: RasterInfo | None, lidar: LidarInfo | None, cfg: PipelineConfig, check_size: bool = True
+) -> Grid:
+    """One metric CRS (the height source's when metric), extent = orthophoto ∩ height source.
+
+    Raises:
+        InputError: with ``check_size``, the grid has more cells than one job processes (a chip plan
+            checks each chip's window instead).
+    """
     candidates = [info.crs for info in (dsm, lidar, ortho) if info is not None]
     crs = next((c for c in candidates if is_metric_projected(c)), None)
     if crs is None:
@@ -395,12 +414,66 @@ def _working_grid(ortho: RasterInfo, dsm: RasterInfo | None, lidar: LidarInfo | 
         bounds = intersect(ortho_bounds, lidar_bounds, ortho.label, lidar.label)
         resolution, anchor = cfg.resolution_m or 0.5, (0.0, 0.0)
     grid = Grid.covering(crs, bounds, resolution, anchor)
+    if check_size:
+        _check_size(grid, cfg, "Upload a smaller area or choose a coarser resolution")
+    return grid
+
+
+def _check_size(grid: Grid, cfg: PipelineConfig, advice: str) -> None:
     if grid.width * grid.height > cfg.limits.max_grid_pixels:
         raise InputError(
-            f"The area is {grid.width} x {grid.height} cells at {resolution} m, more than one job processes "
-            f"({cfg.limits.max_grid_pixels:,} cells). Upload a smaller area or choose a coarser resolution."
+            f"The area is {grid.width} x {grid.height} cells at {grid.resolution} m, more than one job processes "
+            f"({cfg.limits.max_grid_pixels:,} cells). {advice}."
         )
-    return grid
+
+
+def _extent(grid: Grid, chip: tuple[ChipPlan, Chip] | None, cfg: PipelineConfig) -> Extent:
+    """The whole ``grid``, or the chip's window of it (checking the inputs still give the planned grid)."""
+    if chip is None:
+        return Extent.whole(grid)
+    plan, one = chip
+    if grid != plan.grid:
+        raise InputError(
+            "The input files no longer give the grid this chip plan was made on (they changed since planning); "
+            "plan the area again."
+        )
+    extent = Extent.of_chip(plan, one)
+    _check_size(extent.grid, cfg, "Plan smaller chips")
+    return extent
+
+
+def write_imagery(
+    ortho: RasterInfo, cfg: PipelineConfig, out_dir: Path, on_progress: ProgressCallback
+) -> dict[str, Any]:
+    """The orthophoto as a draped overlay PNG and an XYZ tile pyramid; the manifest's ``imagery`` entry."""
+    (out_dir / "imagery").mkdir(exist_ok=True)
+    rectangle = tiles3d.write_overlay_png(ortho, out_dir / "imagery" / "ortho.png", cfg.output.overlay_max_px)
+    pyramid = tiles3d.write_xyz_tiles(
+        ortho,
+        out_dir / "imagery" / "ortho",
+        lambda fraction: on_progress("imagery", fraction, "Cutting the orthophoto into web tiles"),
+    )
+    return {
+        "ortho": {
+            "path": "imagery/ortho.png",
+            "rectangle_wgs84": list(rectangle),
+            "tiles": pyramid.to_dict("imagery/ortho"),
+        }
+    }
+
+
+def _terrain_tin(dtm: npt.NDArray[np.float32], extent: Extent, cfg: PipelineConfig) -> tuple[terrain.Tin, Any]:
+    """The terrain TIN of what the run keeps; a chip's gets a vertex at every border cell (see chips.seams)."""
+    tin_dtm, tin_grid = dtm[extent.tin_cells()], extent.tin_grid()
+    tin, report = terrain.build_tin(tin_dtm, tin_grid, cfg.tin)
+    return (tin if extent.chip is None else densify_border(tin, tin_grid, tin_dtm)), report
+
+
+def _keep_points(cloud: pointcloud.PointCloud, keep: npt.NDArray[np.bool_]) -> pointcloud.PointCloud:
+    if keep.all():
+        return cloud
+    intensity = None if cloud.intensity is None else cloud.intensity[keep]
+    return pointcloud.PointCloud(cloud.xyz[keep], cloud.rgb[keep], cloud.classification[keep], intensity)
 
 
 def _footprints(inputs: PipelineInputs, grid: Grid, warnings: list[str]) -> list[Any] | None:
@@ -535,8 +608,13 @@ def _write_features(
     footprints: list[Any] | None,
     cfg: PipelineConfig,
     out_dir: Path,
+    extent: Extent,
 ) -> tuple[dict[str, str], dict[str, int], list[objects.Building], dict[str, list[objects.Feature]]]:
     """Buildings (LoD1, with attributes) and vegetation patches as GeoPackage, GeoJSON and CityJSON.
+
+    Buildings and trees are modelled on the whole grid and kept when the extent keeps them (whole, never
+    cut); area features (vegetation, roads, water, land use) are traced on the kept core only, so that
+    a chip's pieces meet its neighbours' along the core's edge.
 
     Returns:
         The written files (manifest ``vectors``), counts per class, the LoD1 buildings, and the mapped
@@ -546,14 +624,20 @@ def _write_features(
     folder = out_dir / "vectors"
     folder.mkdir(exist_ok=True)
     mask = s.labels == objects.rules.BUILDING
-    buildings = objects.extract_buildings(mask, ndsm, s.dtm, s.grid, cfg.buildings, footprints)
+    buildings = [
+        dataclasses.replace(b, id=b.id + extent.id_offset)
+        for b in objects.extract_buildings(mask, ndsm, s.dtm, s.grid, cfg.buildings, footprints)
+        if extent.keeps(b.footprint)
+    ]
     trees = objects.detect_trees(s.labels == objects.rules.HIGH_VEGETATION, ndsm, s.dtm, s.grid, cfg.trees)
-    low = objects.low_vegetation_areas(
-        s.labels == objects.rules.LOW_VEGETATION, s.grid, cfg.features.min_low_vegetation_m2
-    )
-    roads = objects.extract_roads(s.labels == ROAD, s.dtm, s.grid)
-    water = objects.water_bodies(s.labels, s.grid)
-    blocks = objects.land_use_blocks(s.labels, s.grid)
+    trees = [t for t in trees if extent.keeps_xy(np.array([t.x]), np.array([t.y]))[0]]
+    labels, dtm, core = extent.crop(s.labels), extent.crop(s.dtm), extent.core_grid
+    low = objects.low_vegetation_areas(labels == objects.rules.LOW_VEGETATION, core, cfg.features.min_low_vegetation_m2)
+    roads = [
+        dataclasses.replace(r, id=r.id + extent.id_offset) for r in objects.extract_roads(labels == ROAD, dtm, core)
+    ]
+    water = objects.water_bodies(labels, core)
+    blocks = objects.land_use_blocks(labels, core)
     confidence = _feature_confidence(s, s.prediction.class_confidence if s.prediction is not None else None)
     refined = _feature_confidence(s, s.refined_confidence)
     found = {
@@ -584,7 +668,9 @@ def _write_features(
         vectors["road_centrelines"] = _rel(
             gis.write_gpkg(centrelines, folder / "road_centrelines.gpkg", s.grid.crs, "road_centrelines"), out_dir
         )
-    city = gis.write_cityjson(buildings, folder / "city.json", s.grid.crs, tin=(tin.vertices, tin.triangles))
+    # A chip's TIN joins the city model at the merge, once its seams are closed.
+    whole_tin = (tin.vertices, tin.triangles) if extent.chip is None else None
+    city = gis.write_cityjson(buildings, folder / "city.json", s.grid.crs, tin=whole_tin)
     vectors["cityjson"] = _rel(city, out_dir)
     everything = [feature for features in found.values() for feature in features]
     counts = {
@@ -626,19 +712,22 @@ def _tree_attributes(tree: objects.Tree) -> dict[str, float]:
     }
 
 
-def _write_rasters(s: _Surfaces, ndsm: npt.NDArray[np.float32], out_dir: Path) -> dict[str, str]:
+def _write_rasters(s: _Surfaces, ndsm: npt.NDArray[np.float32], out_dir: Path, extent: Extent) -> dict[str, str]:
+    """The kept part of the surfaces as COGs."""
     assert s.labels is not None and s.dtm is not None
     folder = out_dir / "rasters"
     folder.mkdir(exist_ok=True)
+    core, crop = extent.core_grid, extent.crop
     written = {
-        "dsm": gis.write_cog(s.dsm, s.grid, folder / "dsm.tif", -9999.0),
-        "dtm": gis.write_cog(s.dtm, s.grid, folder / "dtm.tif", -9999.0),
-        "ndsm": gis.write_cog(ndsm, s.grid, folder / "ndsm.tif", -9999.0),
-        "labels": gis.write_cog(s.labels, s.grid, folder / "labels.tif", 0),
+        "dsm": gis.write_cog(crop(s.dsm), core, folder / "dsm.tif", -9999.0),
+        "dtm": gis.write_cog(crop(s.dtm), core, folder / "dtm.tif", -9999.0),
+        "ndsm": gis.write_cog(crop(ndsm), core, folder / "ndsm.tif", -9999.0),
+        "labels": gis.write_cog(crop(s.labels), core, folder / "labels.tif", 0),
     }
     if s.prediction is not None:
-        written["confidence"] = gis.write_cog(s.prediction.class_confidence, s.grid, folder / "confidence.tif", -1.0)
-        written["height_std"] = gis.write_cog(s.prediction.height_std, s.grid, folder / "height_std.tif", -9999.0)
+        p = s.prediction
+        written["confidence"] = gis.write_cog(crop(p.class_confidence), core, folder / "confidence.tif", -1.0)
+        written["height_std"] = gis.write_cog(crop(p.height_std), core, folder / "height_std.tif", -9999.0)
     return {name: _rel(path, out_dir) for name, path in written.items()}
 
 

@@ -9,3 +9,10 @@ ProgressCallback = Callable[[str, float, str], None]
 
 def silent(stage: str, fraction: float, message: str) -> None:
     """Progress callback that ignores every report."""
+
+
+def json_lines(stage: str, fraction: float, message: str) -> None:
+    """One JSON line per report on stdout, flushed at once, for a supervising process to read."""
+    import json
+
+    print(json.dumps({"type": "progress", "stage": stage, "fraction": fraction, "message": message}), flush=True)

@@ -9,12 +9,14 @@ from reconstruction.cli import check as check_cmd
 from reconstruction.cli import evaluate as evaluate_cmd
 from reconstruction.cli import finetune as finetune_cmd
 from reconstruction.cli import fuse as fuse_cmd
+from reconstruction.cli import merge as merge_cmd
+from reconstruction.cli import plan as plan_cmd
 from reconstruction.cli import run as run_cmd
 from reconstruction.cli import synthetic as synthetic_cmd
 from reconstruction.cli import train as train_cmd
 from reconstruction.errors import RS3DError
 
-_COMMANDS = (run_cmd, check_cmd, synthetic_cmd, train_cmd, evaluate_cmd, finetune_cmd, fuse_cmd)
+_COMMANDS = (run_cmd, plan_cmd, merge_cmd, check_cmd, synthetic_cmd, train_cmd, evaluate_cmd, finetune_cmd, fuse_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,238 @@
+"""Merge the chips of a plan into one output folder, as a whole-area run would have written it.
+
+Rasters are mosaicked, the terrain's seams closed (each chip's border vertices take the merged DTM's
+heights) before it is tiled, points and vector files concatenated, each 3D Tiles layer gets a root
+over the chips' tilesets, and the orthophoto's web imagery is cut once from the original. The folder
+then has the same manifest shape as a whole-area run (plus ``chips``), so publishing does not care.
+"""
+
+import json
+import shutil
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from reconstruction import tiles3d
+from reconstruction.chips.mosaic import mosaic_raster, read_cells
+from reconstruction.chips.plan import Chip, ChipPlan
+from reconstruction.chips.points import merge_las
+from reconstruction.chips.seams import snap_border_heights
+from reconstruction.chips.tilesets import write_root_tileset
+from reconstruction.chips.vectors import merge_cityjson, merge_geojson, merge_gpkg
+from reconstruction.config import PipelineConfig
+from reconstruction.errors import ConfigError
+from reconstruction.io import Grid, crs_label, inspect_raster
+from reconstruction.progress import ProgressCallback, silent
+from reconstruction.stages import MANIFEST
+from reconstruction.terrain import Tin
+
+STAGE = "merge"
+
+
+def merge_chips(
+    plan: ChipPlan,
+    chip_dirs: Sequence[Path],
+    out_dir: Path,
+    cfg: PipelineConfig,
+    on_progress: ProgressCallback = silent,
+) -> dict[str, Any]:
+    """Merge the chip folders (chip k's at index k) into ``out_dir``; return the manifest.
+
+    Raises:
+        ConfigError: a chip folder is missing, unfinished or belongs to another chip.
+    """
+    start = time.perf_counter()
+    manifests = _chip_manifests(plan, chip_dirs)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    steps = 6
+
+    def report(step: int, message: str) -> None:
+        on_progress(STAGE, step / steps, message)
+
+    report(0, f"Stitching the rasters of {len(plan.chips)} chips")
+    rasters = {}
+    for name in manifests[0]["rasters"]:
+        parts = [d / m["rasters"][name] for d, m in zip(chip_dirs, manifests, strict=True)]
+        rasters[name] = _rel(mosaic_raster(plan, parts, out_dir / "rasters" / f"{name}.tif"), out_dir)
+    report(1, "Closing the terrain's seams")
+    tins = [
+        _seamed_tin(plan, chip, d, m, out_dir / rasters["dtm"])
+        for chip, d, m in zip(plan.chips, chip_dirs, manifests, strict=True)
+    ]
+    layers = {}
+    terrain_parts = []
+    for chip, tin, manifest in zip(plan.chips, tins, manifests, strict=True):
+        if tin is not None:
+            folder = out_dir / "tiles" / "terrain" / f"chip-{chip.index}"
+            error = manifest["terrain_tin"]["max_error_m"]
+            terrain_parts.append(tiles3d.write_terrain_tileset(tin, plan.grid.crs, folder, error))
+    if terrain_parts:
+        layers["terrain"] = write_root_tileset(terrain_parts, out_dir / "tiles" / "terrain" / "tileset.json")
+    report(2, "Joining the 3D Tiles layers")
+    for name in sorted({layer for m in manifests for layer in m["layers"]}):
+        parts = []
+        for chip, folder, manifest in zip(plan.chips, chip_dirs, manifests, strict=True):
+            if name in manifest["layers"]:
+                source = (folder / manifest["layers"][name]).parent
+                target = out_dir / "tiles" / name / f"chip-{chip.index}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(source, target)
+                parts.append(target / "tileset.json")
+        layers[name] = write_root_tileset(parts, out_dir / "tiles" / name / "tileset.json")
+    report(3, "Joining the point clouds")
+    points = merge_las(
+        [d / m["pointclouds"]["points"] for d, m in zip(chip_dirs, manifests, strict=True)],
+        out_dir / "pointcloud" / "points.laz",
+        plan.grid.crs,
+    )
+    report(4, "Joining the vector layers")
+    vectors = _merge_vectors(chip_dirs, manifests, tins, out_dir)
+    report(5, "Cutting the orthophoto into web tiles")
+    from reconstruction.pipeline import write_imagery  # the pipeline imports this package
+
+    assert plan.inputs.ortho is not None
+    ortho = inspect_raster(plan.inputs.ortho, "orthophoto", plan.inputs.epsg, cfg.limits.max_raster_pixels)
+    imagery = write_imagery(ortho, cfg, out_dir, lambda _s, f, m: on_progress(STAGE, (5 + f) / steps, m))
+    manifest = _manifest(plan, manifests, layers, rasters, vectors, imagery, out_dir, points)
+    manifest["timings"][STAGE] = round(time.perf_counter() - start, 3)
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    report(6, "Merged")
+    return manifest
+
+
+def _chip_manifests(plan: ChipPlan, chip_dirs: Sequence[Path]) -> list[dict[str, Any]]:
+    if len(chip_dirs) != len(plan.chips):
+        raise ConfigError(f"The plan has {len(plan.chips)} chips but {len(chip_dirs)} chip folders were given.")
+    manifests = []
+    for chip, folder in zip(plan.chips, chip_dirs, strict=True):
+        path = folder / MANIFEST
+        if not path.is_file():
+            raise ConfigError(f"{folder} holds no finished chip (no {MANIFEST}); run chip {chip.index} first.")
+        manifest = json.loads(path.read_text())
+        if manifest.get("chip") != {"index": chip.index, "core": list(chip.core), "window": list(chip.window)}:
+            raise ConfigError(f"{folder} is not chip {chip.index} of this plan.")
+        manifests.append(manifest)
+    return manifests
+
+
+def _seamed_tin(plan: ChipPlan, chip: Chip, folder: Path, manifest: dict[str, Any], dtm: Path) -> Tin | None:
+    """The chip's TIN with its border vertices at the merged DTM's heights (shared with its neighbours)."""
+    if "terrain_tin" not in manifest:
+        return None
+    with np.load(folder / manifest["terrain_tin"]["path"]) as saved:
+        tin = Tin(vertices=saved["vertices"], triangles=saved["triangles"])
+    r0, r1, c0, c1 = chip.core
+    cells = (r0, min(r1 + 1, plan.grid.height), c0, min(c1 + 1, plan.grid.width))
+    grid = plan.subgrid(cells)
+    heights = read_cells(dtm, slice(cells[0], cells[1]), slice(cells[2], cells[3]))
+    return snap_border_heights(tin, grid, lambda xy: _lookup(heights, grid, xy))
+
+
+def _lookup(heights: npt.NDArray[np.float64], grid: Grid, xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    t = grid.transform
+    cols = np.clip(np.floor((xy[:, 0] - t.c) / t.a).astype(np.int64), 0, grid.width - 1)
+    rows = np.clip(np.floor((xy[:, 1] - t.f) / t.e).astype(np.int64), 0, grid.height - 1)
+    return heights[rows, cols]
+
+
+def _merge_vectors(
+    chip_dirs: Sequence[Path], manifests: list[dict[str, Any]], tins: Sequence[Tin | None], out_dir: Path
+) -> dict[str, str]:
+    folder = out_dir / "vectors"
+    folder.mkdir(parents=True, exist_ok=True)
+    vectors = {}
+    names = sorted({n for m in manifests for n in m["vectors"]} - {"cityjson", "features"})
+    for name in names:
+        parts = [d / m["vectors"][name] for d, m in zip(chip_dirs, manifests, strict=True) if name in m["vectors"]]
+        vectors[name] = _rel(merge_gpkg(parts, folder / f"{name}.gpkg", name), out_dir)
+    city = [d / m["vectors"]["cityjson"] for d, m in zip(chip_dirs, manifests, strict=True)]
+    tin_arrays = [None if t is None else (t.vertices, t.triangles) for t in tins]
+    vectors["cityjson"] = _rel(merge_cityjson(city, tin_arrays, folder / "city.json"), out_dir)
+    features = [d / m["vectors"]["features"] for d, m in zip(chip_dirs, manifests, strict=True)]
+    vectors["features"] = _rel(merge_geojson(features, folder / "features.geojson"), out_dir)
+    return vectors
+
+
+def _manifest(
+    plan: ChipPlan,
+    manifests: list[dict[str, Any]],
+    layers: dict[str, Path],
+    rasters: dict[str, str],
+    vectors: dict[str, str],
+    imagery: dict[str, Any],
+    out_dir: Path,
+    points: int,
+) -> dict[str, Any]:
+    """The whole area's manifest: the chips' figures summed (largest errors kept), the full grid."""
+    from reconstruction.pipeline import _bbox_wgs84  # the pipeline imports this package
+
+    first = manifests[0]
+    stats = [m["stats"] for m in manifests]
+    tins = [s["terrain_tin"] for s in stats]
+    cells = sum(t["cells"] for t in tins) or 1
+    return {
+        "crs": crs_label(plan.grid.crs),
+        "crs_wkt": plan.grid.crs.to_wkt(),
+        "layers": {name: _rel(path, out_dir) for name, path in layers.items()},
+        "rasters": rasters,
+        "vectors": vectors,
+        "pointclouds": {"points": "pointcloud/points.laz"},
+        "imagery": imagery,
+        "bbox_wgs84": _bbox_wgs84(plan.grid),
+        "height_source": first["height_source"],
+        "model": first["model"],
+        # The median of the chips' medians: close to the area's, without reading the whole DTM.
+        "ground_height_m": round(float(np.median([m["ground_height_m"] for m in manifests])), 3),
+        "grid": {"resolution_m": plan.grid.resolution, "width": plan.grid.width, "height": plan.grid.height},
+        "stats": {
+            "points": points,
+            "point_classes": _sum_counts(s["point_classes"] for s in stats),
+            "features": _sum_counts(s["features"] for s in stats),
+            "terrain_tin": {
+                "cells": cells,
+                "vertices": sum(t["vertices"] for t in tins),
+                "triangles": sum(t["triangles"] for t in tins),
+                "max_error_m": max(t["max_error_m"] for t in tins),
+                "rmse_m": float(np.sqrt(sum(t["rmse_m"] ** 2 * t["cells"] for t in tins) / cells)),
+                "capped": any(t["capped"] for t in tins),
+            },
+            "point_filter": _merge_filter([s["point_filter"] for s in stats]),
+        },
+        "registration": {},
+        "stereo": {},
+        "warnings": list(dict.fromkeys(w for m in manifests for w in m["warnings"])),
+        "timings": dict(_sum_counts(m["timings"] for m in manifests)),
+        "chips": {"count": len(plan.chips), "chip_m": plan.chip_m, "margin_m": plan.margin_m},
+    }
+
+
+def _sum_counts(dicts: Any) -> dict[str, Any]:
+    total: Counter = Counter()
+    for d in dicts:
+        total.update({str(k): v for k, v in d.items()})
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in total.items()}
+
+
+def _merge_filter(reports: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Point counts summed; thresholds differ per chip, so the largest is reported."""
+    present = [r for r in reports if r]
+    if not present:
+        return None
+    merged: dict[str, Any] = {}
+    for key in present[0]:
+        values = [r[key] for r in present]
+        if all(isinstance(v, int) for v in values):
+            merged[key] = sum(values)
+        else:
+            finite = [v for v in values if v is not None]
+            merged[key] = max(finite) if finite else None
+    return merged
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()

@@ -1,0 +1,34 @@
+"""``merge``: join the finished chips of a plan into one output folder with a manifest.json."""
+
+import argparse
+import json
+from pathlib import Path
+
+from reconstruction.chips import ChipPlan
+from reconstruction.chips.merge import merge_chips
+from reconstruction.config import PipelineConfig, load_config
+from reconstruction.progress import json_lines, silent
+from reconstruction.stages import MANIFEST
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the subcommand."""
+    p = sub.add_parser("merge", help="join the chips of a plan", description=__doc__)
+    p.add_argument("--plan", type=Path, required=True, help="the plan from `plan`")
+    p.add_argument("--config", type=Path, help="TOML file overriding stage parameters")
+    p.add_argument("--out", type=Path, required=True, help="output folder (created)")
+    p.add_argument("chips", type=Path, nargs="+", help="the chips' output folders, chip 0 first")
+    p.add_argument("--progress", choices=["json", "none"], default="none", help="json: progress lines on stdout")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Merge and print the manifest path (a JSON result line with ``--progress json``)."""
+    cfg = load_config(args.config) if args.config else PipelineConfig()
+    progress = json_lines if args.progress == "json" else silent
+    merge_chips(ChipPlan.load(args.plan), args.chips, args.out, cfg, progress)
+    if args.progress == "json":
+        print(json.dumps({"type": "result", "manifest": str(args.out / MANIFEST), "warnings": []}), flush=True)
+    else:
+        print(args.out / MANIFEST)
+    return 0
