@@ -1,6 +1,8 @@
 """Chips: the plan tiles the grid, a chipped run equals a whole-area run, and the terrain's seams close."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -163,3 +165,26 @@ def test_areas_aligned_as_whole_images_are_not_chipped(small_scene_files: dict) 
     inputs = PipelineInputs(ortho=small_scene_files["ortho"], second_image=small_scene_files["ortho"])
     with pytest.raises(ConfigError, match="one job"):
         plan_chips(inputs, PipelineConfig(), CHIP_M, MARGIN_M)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reconstruction", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_plan_command_and_chip_arguments_errors(small_scene_files: dict, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    inputs = ["--ortho", str(small_scene_files["ortho"]), "--dsm", str(small_scene_files["dsm"])]
+    done = _cli("plan", *inputs, "--chip-size", str(CHIP_M), "--margin", "8", "--out", str(plan), "--progress", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"type": "result", "chips": 4, "plan": str(plan)}
+    assert ChipPlan.load(plan).chips[3].window == (120 - 16, 240, 120 - 16, 240)  # 8 m margin = 16 cells
+    out = str(tmp_path / "out")
+    for arguments, message in (
+        (("--chip", str(plan)), "--chip needs --chip-index"),
+        (("--chip", str(plan), "--chip-index", "9"), "Chip 9 does not exist: the plan has chips 0 to 3"),
+        (("--chip", str(plan), "--chip-index", "0", *inputs), "give no input files with it"),
+        (("--chip", str(tmp_path / "none.json"), "--chip-index", "0"), "is not a chip plan"),
+    ):
+        done = _cli("run", *arguments, "--out", out, "--progress", "none")
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
