@@ -3,7 +3,11 @@
  * (double-click or Finish closes it); a ClippingPolygonCollection on every
  * 3D layer keeps only the inside or only the outside of it.
  */
-import { createButton, createSelect } from "../ui/controls.js";
+import {
+  createButton,
+  createSelect,
+  createSubtool,
+} from "../ui/controls.js";
 import { Cesium } from "../viewer/cesium.js";
 import { liftedPoint, normalisePolygon, toLonLat } from "./sectionModel.js";
 
@@ -31,7 +35,6 @@ export function createPolygonControls(options) {
   const onChange = options.onChange ?? (() => {});
   const scene = viewer.scene;
   const supported = Cesium.ClippingPolygonCollection.isSupported(scene);
-  const parts = [];
   let state = null;
   let keep = "inside";
   let pending = [];
@@ -40,20 +43,10 @@ export function createPolygonControls(options) {
   let removeSettle;
   let collections; // one per tileset, made on first use
 
-  const element = document.createElement("div");
-  element.className = "rs3d-subtool";
-  element.dataset.part = "polygon";
-  const heading = document.createElement("h3");
-  heading.textContent = "Clip to a polygon";
-  const hint = document.createElement("p");
-  hint.className = "rs3d-hint";
-  element.append(heading);
-  container.append(element);
-  const add = (item, parent = element) => {
-    parts.push(item);
-    parent.append(item.element);
-    return item;
-  };
+  const { element, hint, add, parts } = createSubtool(container, {
+    title: "Clip to a polygon",
+    part: "polygon",
+  });
   const keepSelect = add(
     createSelect({
       label: "Show",

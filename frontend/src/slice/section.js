@@ -7,6 +7,7 @@ import {
   createButton,
   createCheckbox,
   createNumberInput,
+  createSubtool,
 } from "../ui/controls.js";
 import { Cesium } from "../viewer/cesium.js";
 import {
@@ -38,26 +39,15 @@ export function createSectionControls(options) {
   const { viewer, container, frame, picker, onPlanes } = options;
   const onChange = options.onChange ?? (() => {});
   const scene = viewer.scene;
-  const parts = [];
   let state = null;
   let pending = [];
   let drawing = false;
   let drawn = [];
 
-  const element = document.createElement("div");
-  element.className = "rs3d-subtool";
-  element.dataset.part = "section";
-  const heading = document.createElement("h3");
-  heading.textContent = "Section along a line";
-  const hint = document.createElement("p");
-  hint.className = "rs3d-hint";
-  element.append(heading);
-  container.append(element);
-  const add = (item, parent = element) => {
-    parts.push(item);
-    parent.append(item.element);
-    return item;
-  };
+  const { element, hint, add, parts } = createSubtool(container, {
+    title: "Section along a line",
+    part: "section",
+  });
   const buttons = document.createElement("div");
   buttons.className = "rs3d-buttons";
   element.append(buttons);

@@ -48,6 +48,37 @@ export function createSection(title) {
 }
 
 /**
+ * A titled sub-tool inside a tool's section (class `rs3d-subtool`): its
+ * element, a hint line for the caller to place and fill, and `add`, which
+ * mounts a control (into the sub-tool or `parent`) and keeps it in `parts`
+ * for the caller's destroy.
+ *
+ * @param {HTMLElement} container Element the sub-tool goes into.
+ * @param {{ title: string, part: string }} options Heading and `data-part`.
+ * @returns {{ element: HTMLDivElement, hint: HTMLParagraphElement,
+ *   add: <T extends { element: HTMLElement }>(item: T, parent?: HTMLElement) => T,
+ *   parts: { element: HTMLElement, destroy?: () => void }[] }} The parts.
+ */
+export function createSubtool(container, { title, part }) {
+  const element = document.createElement("div");
+  element.className = "rs3d-subtool";
+  element.dataset.part = part;
+  const heading = document.createElement("h3");
+  heading.textContent = title;
+  const hint = document.createElement("p");
+  hint.className = "rs3d-hint";
+  element.append(heading);
+  container.append(element);
+  const parts = [];
+  const add = (item, parent = element) => {
+    parts.push(item);
+    parent.append(item.element);
+    return item;
+  };
+  return { element, hint, add, parts };
+}
+
+/**
  * One legend row: a colour chip and its label.
  *
  * @param {string} label The text.
