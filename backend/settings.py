@@ -133,6 +133,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 # A running job's worker stamps Job.heartbeat every few seconds; a running job silent for longer than
 # this is marked failed ("the worker stopped responding") by workers and by readers of the job.
 RS3D_JOB_LEASE_SECONDS = float(os.environ.get("RS3D_JOB_LEASE_SECONDS", 60))
+# Areas wider or taller than this (metres) are split into overlapping chips of this size, one background
+# task each, so several workers share one area; 0 never splits. Chips overlap by the margin (metres).
+RS3D_CHIP_SIZE_M = float(os.environ.get("RS3D_CHIP_SIZE_M", 1000))
+RS3D_CHIP_MARGIN_M = float(os.environ.get("RS3D_CHIP_MARGIN_M", 64))
 if redis_url := os.environ.get("REDIS_URL"):
     # Job changes are pushed to websocket consumers through Redis, whichever machine runs them.
     # redis-py 8 reads with a 5 s socket timeout by default, which cuts channels-redis's blocking 5 s

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from backend.areas.models import Area, Layer, StagedUpload
 from backend.areas.permissions import can_edit
 from backend.jobs.models import Job
-from backend.jobs.serialize import job_state
+from backend.jobs.serialize import chip_states, job_state
 from backend.models_registry.models import ModelVersion
 from backend.models_registry.services import DEFAULT_STEPS, MAX_STEPS, MIN_STEPS
 
@@ -136,7 +136,9 @@ class AreaSharingSerializer(serializers.Serializer):
 
 
 class JobSerializer(serializers.ModelSerializer):
-    """A job's state."""
+    """A job's state; a large area's job lists its chips (``index``, ``status``, ``worker``, ``progress``)."""
+
+    chips = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
@@ -153,8 +155,13 @@ class JobSerializer(serializers.ModelSerializer):
             "created",
             "started",
             "finished",
+            "chips",
         ]
         read_only_fields = fields
+
+    def get_chips(self, job: Job) -> list[dict[str, Any]]:
+        """The job's chips in plan order; empty for a job run whole."""
+        return chip_states(job)
 
 
 class AreaSerializer(serializers.ModelSerializer):

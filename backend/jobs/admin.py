@@ -2,7 +2,17 @@
 
 from django.contrib import admin
 
-from backend.jobs.models import Job, JobEvent
+from backend.jobs.models import ChipRun, Job, JobEvent
+
+
+class ChipRunInline(admin.TabularInline):
+    """A large area's chips inside their job: who runs each and how far it got."""
+
+    model = ChipRun
+    fields = ("index", "status", "worker", "progress", "stage", "message", "heartbeat")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
 
 
 @admin.register(Job)
@@ -11,6 +21,7 @@ class JobAdmin(admin.ModelAdmin):
 
     list_display = ("id", "area", "status", "stage", "progress", "created")
     list_filter = ("status",)
+    inlines = [ChipRunInline]
 
 
 admin.site.register(JobEvent)

@@ -5,8 +5,10 @@ A worker stamps ``Job.heartbeat`` every few seconds while its child process runs
 (``RS3D_JOB_LEASE_SECONDS``, 60 s by default) lost its worker: killed, out of memory, machine gone.
 :func:`fail_lost_jobs` marks such jobs failed with the stage they stopped at, removes their staging
 folder (never published, so the area's current version stays as it was) and fails the queue's task
-row. Workers run it at start-up and periodically; readers of a job (websocket) run
-:func:`expire_if_lost` on it. Training runs use the same lease (:mod:`backend.models_registry.lease`).
+row. A large area's job (:mod:`backend.jobs.chips`) is lost when one of its running chips stops beating
+(each chip stamps ``ChipRun.heartbeat``); its chips waiting for a free worker are not. Workers run it at
+start-up and periodically; readers of a job (websocket) run :func:`expire_if_lost` on it. Training runs
+use the same lease (:mod:`backend.models_registry.lease`).
 """
 
 import logging
@@ -15,11 +17,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from backend.areas.models import Area
-from backend.jobs.models import Job, JobEvent
+from backend.jobs.models import ChipRun, Job, JobEvent
 from backend.jobs.notify import notify_job_changed
 
 logger = logging.getLogger(__name__)
@@ -48,55 +50,96 @@ def beat(job_id: int) -> bool:
     return bool(Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(heartbeat=timezone.now()))
 
 
-def fail_lost_jobs(exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
-    """Mark every running job whose heartbeat is older than the lease as failed.
+def beat_chip(chip_id: int) -> bool:
+    """Stamp a chip's heartbeat now.
+
+    Returns:
+        False if the chip is no longer running (declared lost).
+    """
+    return bool(ChipRun.objects.filter(pk=chip_id, status=ChipRun.Status.RUNNING).update(heartbeat=timezone.now()))
+
+
+def fail_lost_jobs(
+    exclude: set[int] | frozenset[int] = frozenset(), exclude_chips: set[int] | frozenset[int] = frozenset()
+) -> list[int]:
+    """Mark every running job that lost its worker as failed.
+
+    A job run whole (or merging its chips) is lost when its heartbeat is older than the lease. A chipped
+    job is lost when one of its running chips' heartbeat is; chips still queued, waiting for a free
+    worker, are not a sign of a lost job.
 
     Args:
         exclude: ids of jobs the calling process runs itself (alive by definition).
+        exclude_chips: ids of chips (:class:`ChipRun`) the calling process runs itself.
 
     Returns:
         The ids of the jobs marked failed.
     """
     limit = timezone.now() - timedelta(seconds=lease_seconds())
-    stale = Q(heartbeat__lt=limit) | Q(heartbeat__isnull=True, started__lt=limit)
-    candidates = Job.objects.filter(stale, status=Job.Status.RUNNING).exclude(pk__in=exclude)
-    return [job_id for job_id in candidates.values_list("pk", flat=True) if _fail_if_stale(job_id, limit)]
+    unchipped = ~Exists(ChipRun.objects.filter(job=OuterRef("pk")))
+    whole = Job.objects.filter(_stale(limit), unchipped | Q(merge_started__isnull=False), status=Job.Status.RUNNING)
+    chips = ChipRun.objects.filter(
+        _stale(limit), status=ChipRun.Status.RUNNING, job__status=Job.Status.RUNNING, job__merge_started__isnull=True
+    ).exclude(pk__in=exclude_chips)
+    candidates = set(whole.values_list("pk", flat=True)) | set(chips.values_list("job_id", flat=True))
+    return [job_id for job_id in sorted(candidates - set(exclude)) if _fail_if_stale(job_id, limit, exclude_chips)]
 
 
 def expire_if_lost(job: Job) -> Job:
-    """Fail ``job`` if it is running without a fresh heartbeat; return it as it now is."""
+    """Fail ``job`` if it is running and lost its worker (see :func:`fail_lost_jobs`); return it as it now is."""
     limit = timezone.now() - timedelta(seconds=lease_seconds())
-    last_sign = job.heartbeat or job.started
-    # Only a job that looks stale takes the row lock (on SQLite a write lock): readers poll often.
-    if job.status == Job.Status.RUNNING and last_sign is not None and last_sign < limit:
-        if _fail_if_stale(job.pk, limit):
+    # Only a job that looks lost takes the row lock (on SQLite a write lock): readers poll often.
+    if job.status == Job.Status.RUNNING and _lost(job, limit, frozenset()) is not None:
+        if _fail_if_stale(job.pk, limit, frozenset()):
             job.refresh_from_db()
     return job
 
 
-def _fail_if_stale(job_id: int, limit: datetime) -> bool:
+def _stale(limit: datetime) -> Q:
+    """A job or chip whose last sign of life is older than ``limit``."""
+    return Q(heartbeat__lt=limit) | Q(heartbeat__isnull=True, started__lt=limit)
+
+
+def _lost(job: Job, limit: datetime, exclude_chips: set[int] | frozenset[int]) -> tuple[ChipRun | None, str] | None:
+    """The chip whose worker was lost (None: the job's own worker) and the error for the user; None if alive."""
+    chips = list(ChipRun.objects.filter(job_id=job.pk)) if job.merge_started is None else []
+    signs = [(chip, chip.heartbeat or chip.started) for chip in chips if chip.status == ChipRun.Status.RUNNING]
+    if not chips:
+        signs = [(None, job.heartbeat or job.started)]
+    for chip, last_sign in signs:
+        if last_sign is None or last_sign >= limit or (chip is not None and chip.pk in exclude_chips):
+            continue
+        silent = (timezone.now() - last_sign).total_seconds()
+        worker = "The worker" if chip is None else f"The worker running chip {chip.index + 1}"
+        stage = (job.stage if chip is None else chip.stage) or "start"
+        return chip, (
+            f"{worker} stopped responding at the '{stage}' stage (no sign of life for {silent:.0f} s: "
+            "the process or its machine was stopped or ran out of memory). Nothing of this run was published; "
+            "retry the job."
+        )
+    return None
+
+
+def _fail_if_stale(job_id: int, limit: datetime, exclude_chips: set[int] | frozenset[int]) -> bool:
     with transaction.atomic():
         job = Job.objects.select_for_update().select_related("area").filter(pk=job_id).first()
         if job is None or job.status != Job.Status.RUNNING:
             return False
-        last_sign = job.heartbeat or job.started
-        if last_sign is None or last_sign >= limit:
+        lost = _lost(job, limit, exclude_chips)
+        if lost is None:
             return False
-        silent = (timezone.now() - last_sign).total_seconds()
-        stage = job.stage or "start"
-        error = (
-            f"The worker stopped responding at the '{stage}' stage (no sign of life for {silent:.0f} s: "
-            "the process or its machine was stopped or ran out of memory). Nothing of this run was published; "
-            "retry the job."
-        )
-        Job.objects.filter(pk=job.pk).update(
-            status=Job.Status.FAILED, error=error, message="Failed", finished=timezone.now()
-        )
+        chip, error = lost
+        stage = (job.stage if chip is None else chip.stage) or "start"
+        now = timezone.now()
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error=error, message="Failed", finished=now)
         JobEvent.objects.create(job=job, stage=stage, progress=job.progress, message=error[:500])
+        if chip is not None:
+            ChipRun.objects.filter(pk=chip.pk).update(status=ChipRun.Status.FAILED, message=error[:500], finished=now)
+            ChipRun.cancel_queued(job.pk)
         area = Area.objects.select_for_update().get(pk=job.area_id)
         area.status = Area.Status.READY if area.current_id else Area.Status.FAILED
         area.save(update_fields=["status"])
-        fail_task_row(job.task_id, error)
+        fail_task_row(job.task_id if chip is None else chip.task_id, error)
     logger.warning("job %s lost its worker at stage %s; marked failed", job_id, stage)
     shutil.rmtree(job.area.folder / ".staging" / f"job-{job.pk}", ignore_errors=True)
     notify_job_changed(job_id)

@@ -1,4 +1,4 @@
-"""Run the reconstruction CLI in a child process: input checks for uploads, and whole runs for jobs.
+"""Run the reconstruction CLI in a child process: input checks for uploads, whole runs, chips and merges for jobs.
 
 A child process keeps the worker alive whatever happens inside the native stack (GDAL, PROJ, numba,
 torch): a segmentation fault or an out-of-memory kill fails one job instead of the worker, memory is
@@ -64,6 +64,92 @@ def run_pipeline_process(
     command = _command("run", inputs) + ["--progress", "json", "--out", str(out_dir)]
     if model:
         command += ["--model", model]
+    result = _supervise(command, out_dir, on_progress, on_tick, tick_seconds)
+    return list(result.get("warnings", []))
+
+
+def plan_chips_process(
+    inputs: PipelineInputs,
+    plan: Path,
+    chip_m: float,
+    margin_m: float,
+    on_progress: ProgressCallback,
+    on_tick: Callable[[], None] | None = None,
+    tick_seconds: float = 5.0,
+) -> int:
+    """Run ``python -m reconstruction plan``: cut the area of ``inputs`` into chips, written to ``plan`` (JSON).
+
+    The child reads only the files' headers. The plan holds the inputs, so the chip runs and the merge
+    need nothing else.
+
+    Args:
+        inputs: the area's files (no stereo pair, second image or DSM registration: those are never chipped).
+        plan: the plan file to write.
+        chip_m: side of a chip's core, metres.
+        margin_m: how far each chip reads beyond its core, metres.
+        on_progress: called for every progress line of the child.
+        on_tick: called at least every ``tick_seconds`` while the child runs (the job's heartbeat).
+        tick_seconds: see ``on_tick``.
+
+    Returns:
+        How many chips the area needs (1: it fits one chip).
+
+    Raises:
+        PipelineFailed, DiskFull, ProcessingError, Cancelled: as :func:`run_pipeline_process`.
+    """
+    command = _command("plan", inputs) + ["--chip-size", f"{chip_m:g}", "--margin", f"{margin_m:g}"]
+    command += ["--out", str(plan), "--progress", "json"]
+    result = _supervise(command, plan.parent, on_progress, on_tick, tick_seconds)
+    if "chips" not in result:
+        raise ProcessingError("Planning the chips of the area ended without saying how many there are.")
+    return int(result["chips"])
+
+
+def run_chip_process(
+    plan: Path,
+    index: int,
+    out_dir: Path,
+    on_progress: ProgressCallback,
+    on_tick: Callable[[], None] | None = None,
+    tick_seconds: float = 5.0,
+    model: str | None = None,
+) -> list[str]:
+    """Run ``python -m reconstruction run --chip``: chip ``index`` of ``plan`` into ``out_dir`` (not publishable).
+
+    Returns:
+        The chip run's warnings for the user.
+
+    Raises:
+        PipelineFailed, DiskFull, ProcessingError, Cancelled: as :func:`run_pipeline_process`.
+    """
+    command = [sys.executable, "-m", "reconstruction", "run", "--chip", str(plan), "--chip-index", str(index)]
+    command += ["--out", str(out_dir), "--progress", "json"]
+    if model:
+        command += ["--model", model]
+    result = _supervise(command, out_dir, on_progress, on_tick, tick_seconds)
+    return list(result.get("warnings", []))
+
+
+def merge_chips_process(
+    plan: Path,
+    chip_dirs: list[Path],
+    out_dir: Path,
+    on_progress: ProgressCallback,
+    on_tick: Callable[[], None] | None = None,
+    tick_seconds: float = 5.0,
+) -> list[str]:
+    """Run ``python -m reconstruction merge``: stitch the chips' folders (in index order) into ``out_dir``.
+
+    ``out_dir`` then is an ordinary run's output folder, ready for :func:`backend.areas.publish.publish`.
+
+    Returns:
+        The merge's warnings for the user.
+
+    Raises:
+        PipelineFailed, DiskFull, ProcessingError, Cancelled: as :func:`run_pipeline_process`.
+    """
+    command = [sys.executable, "-m", "reconstruction", "merge", "--plan", str(plan), "--out", str(out_dir)]
+    command += ["--progress", "json", *map(str, chip_dirs)]
     result = _supervise(command, out_dir, on_progress, on_tick, tick_seconds)
     return list(result.get("warnings", []))
 

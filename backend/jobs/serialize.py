@@ -1,10 +1,10 @@
-"""The JSON shape of a job and its log events, shared by the REST API and the websocket."""
+"""The JSON shape of a job, its chips and its log events, shared by the REST API and the websocket."""
 
 from typing import Any
 
 from django.urls import reverse
 
-from backend.jobs.models import Job, JobEvent
+from backend.jobs.models import ChipRun, Job, JobEvent
 
 
 def job_state(job: Job) -> dict[str, Any]:
@@ -20,8 +20,17 @@ def job_state(job: Job) -> dict[str, Any]:
         "error": job.error,
         "warnings": job.warnings,
         "version": job.version,
+        "chips": chip_states(job),
         "url": reverse("api:job-detail", args=[job.pk]),
     }
+
+
+def chip_states(job: Job) -> list[dict[str, Any]]:
+    """The job's chips in plan order (index from 0): who runs each and how far it got; empty for a job run whole."""
+    chips = ChipRun.objects.filter(job_id=job.pk).order_by("index")
+    return [
+        {"index": chip.index, "status": chip.status, "worker": chip.worker, "progress": chip.progress} for chip in chips
+    ]
 
 
 def event_message(event: JobEvent) -> dict[str, Any]:

@@ -46,6 +46,17 @@ class Stack:
         self.web = _start_web(self.web_command, self.env, self.home / "logs" / "web.log")
         _wait_until_up(self.url, self.web)
 
+    def start_worker(self, log_name: str, **extra_env: str) -> subprocess.Popen:
+        """Start one more worker like the stack's (same command line and env, plus ``extra_env``), logging
+        into ``logs/<log_name>``; the caller stops it (:func:`stop_process`)."""
+        return _start_worker({**self.env, **extra_env}, self.home / "logs" / log_name)
+
+    def restart_worker(self, **extra_env: str) -> None:
+        """Stop the stack's worker (it finishes its task first) and start it again with ``extra_env`` added to the
+        session's env; with no arguments, as the session started it."""
+        stop_process(self.worker)
+        self.worker = self.start_worker("worker.log", **extra_env)
+
     def wait_for_job(self, job_id: int, timeout: float = 300) -> dict:
         """Poll the API until the job has finished; return its final state."""
         deadline = time.monotonic() + timeout
@@ -83,13 +94,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     logs.mkdir()
     web_command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]
     web = _start_web(web_command, env, logs / "web.log")
-    worker = subprocess.Popen(
-        [*manage, "rs3d_worker", "--no-reload", "--interval", "0.2", "--no-startup-delay"],
-        env=env,
-        cwd=ROOT,
-        stdout=(logs / "worker.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    worker = _start_worker(env, logs / "worker.log")
     url = f"http://127.0.0.1:{port}"
     stack = None
     try:
@@ -97,7 +102,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack = Stack(url, home, web, worker, _log_in(url), token, web_command, env)
         yield stack
     finally:
-        processes = (stack.web if stack else web, worker)
+        processes = (stack.web if stack else web, stack.worker if stack else worker)
         for process in processes:
             process.terminate()
         for process in processes:
@@ -164,6 +169,25 @@ def _log_in(url: str) -> requests.Session:
     assert response.status_code == 302 and "sessionid" in session.cookies, "logging in through the page failed"
     session.headers["X-CSRFToken"] = session.cookies["csrftoken"]  # rotated at login
     return session
+
+
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start ``manage.py rs3d_worker`` as scripts/demo.sh does, appending to ``log``."""
+    command = [sys.executable, str(ROOT / "manage.py"), "rs3d_worker", "--no-reload", "--interval", "0.2"]
+    return subprocess.Popen(
+        [*command, "--no-startup-delay"], env=env, cwd=ROOT, stdout=log.open("a"), stderr=subprocess.STDOUT
+    )
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 60) -> None:
+    """Stop ``process`` with SIGTERM (a worker finishes its task first); SIGKILL it after ``timeout`` seconds."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _start_web(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -21,7 +21,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from backend.jobs.lease import fail_lost_jobs, lease_seconds
-from backend.jobs.services import active_job_ids
+from backend.jobs.services import active_chip_ids, active_job_ids
 from backend.models_registry.lease import fail_lost_trainings
 from backend.models_registry.services import active_training_ids
 
@@ -77,7 +77,7 @@ def _check_every(seconds: float, stop: threading.Event) -> None:
 def _check() -> None:
     try:
         close_old_connections()
-        lost = fail_lost_jobs(exclude=active_job_ids())
+        lost = fail_lost_jobs(exclude=active_job_ids(), exclude_chips=active_chip_ids())
         lost_trainings = fail_lost_trainings(exclude=active_training_ids())
     except (OperationalError, InterfaceError) as err:
         logger.warning("the lost-job check could not reach the database (%s); trying again later", err)

@@ -1,0 +1,48 @@
+"""A large area on real processes: two workers share its chips, one merges them, the web serves the result."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import generated_city
+from tests.integration.conftest import Stack, stop_process, upload
+
+pytestmark = pytest.mark.integration
+
+#: 100 m chips with a 32 m margin cut the 200 m city into four chips.
+CHIPS = {"RS3D_CHIP_SIZE_M": "100", "RS3D_CHIP_MARGIN_M": "32"}
+
+
+@pytest.fixture(scope="module")
+def big_scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A generated 200 m city."""
+    return generated_city(tmp_path_factory.mktemp("big-scene"), size_m=200, seed=4)
+
+
+def test_two_workers_share_the_chips_of_a_large_area(stack: Stack, big_scene):
+    # Both workers (the stack's, restarted, and a second one) cut areas into 100 m chips.
+    stack.restart_worker(**CHIPS)
+    second = stack.start_worker("worker-chips.log", **CHIPS)
+    try:
+        body = upload(stack, big_scene, "Chipped town")
+        job = stack.wait_for_job(body["job"]["id"], timeout=600)
+        assert second.poll() is None, "the second worker died"
+    finally:
+        stop_process(second)
+        stack.restart_worker()  # as the session started it, for the tests after this one
+    assert job["status"] == "succeeded", job["error"]
+    chips = job["chips"]
+    assert [chip["index"] for chip in chips] == [0, 1, 2, 3]
+    assert all(chip["status"] == "succeeded" and chip["progress"] == 1.0 for chip in chips), chips
+    assert len({chip["worker"] for chip in chips}) >= 2, chips  # "hostname:pid" of each chip's worker
+
+    area = stack.session.get(f"{stack.url}/api/areas/{body['id']}/", timeout=10).json()
+    assert area["status"] == "ready" and area["version"] == 1
+    for layer in area["layers"]:
+        tileset = stack.session.get(stack.url + layer["tileset_url"], timeout=10)
+        assert tileset.status_code == 200 and tileset.json()["asset"]["version"], layer["name"]
+    for kind, least in (("building", 1), ("tree", 10)):  # the whole-area run of this city finds 2 and 145
+        features = stack.session.get(stack.url + area["features_url"], params={"class": kind}, timeout=10).json()
+        assert len(features["features"]) >= least, kind
+    folder = stack.home / "media" / "areas" / str(body["id"])
+    assert (folder / "v1" / "manifest.json").is_file() and not (folder / ".staging" / f"job-{job['id']}").exists()
