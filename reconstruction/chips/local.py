@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,22 +70,23 @@ def run_chipped(
 def _child(name: str, arguments: list[str], on_progress: ProgressCallback, done: int, total: int) -> ChildRun:
     command = [sys.executable, "-m", "reconstruction", *arguments, "--progress", "json"]
     start = time.perf_counter()
-    child = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=die_with_parent
-    )
-    assert child.stdout is not None and child.stderr is not None
     error = None
-    for line in child.stdout:
-        message = _parse(line)
-        if message.get("type") == "progress":
-            on_progress(message["stage"], (done + _fraction(message)) / total, f"{name}: {message['message']}")
-        elif message.get("type") == "error":
-            error = message["message"]
-    stderr = child.stderr.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
+    # stderr goes to a file: a pipe read only after stdout ends would block a child with much to say there.
+    with tempfile.TemporaryFile("w+") as stderr:
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, preexec_fn=die_with_parent)
+        assert child.stdout is not None
+        for line in child.stdout:
+            message = _parse(line)
+            if message.get("type") == "progress":
+                on_progress(message["stage"], (done + _fraction(message)) / total, f"{name}: {message['message']}")
+            elif message.get("type") == "error":
+                error = message["message"]
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        stderr.seek(0)
+        said = stderr.read()
     if child.returncode != 0:
-        tail = error or (stderr.strip().splitlines() or ["no message"])[-1]
+        tail = error or (said.strip().splitlines() or ["no message"])[-1]
         raise ProcessingError(f"{name} failed (exit {child.returncode}): {tail}")
     return ChildRun(name, time.perf_counter() - start, usage.ru_maxrss / 1024)
 

@@ -16,7 +16,7 @@ from reconstruction.chips import ChipPlan, plan_chips, run_chipped
 from reconstruction.chips.merge import merge_chips
 from reconstruction.chips.plan import cut_grid
 from reconstruction.chips.seams import border_mask, densify_border
-from reconstruction.errors import ConfigError, InputError
+from reconstruction.errors import ConfigError, InputError, ProcessingError
 from reconstruction.io import Grid
 from reconstruction.pipeline import run_pipeline
 from reconstruction.terrain import TinConfig, build_tin
@@ -188,3 +188,14 @@ def test_plan_command_and_chip_arguments_errors(small_scene_files: dict, tmp_pat
         done = _cli("run", *arguments, "--out", out, "--progress", "none")
         assert done.returncode == 2 and message in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_a_failing_chip_names_itself_and_its_reason(small_scene_files: dict, tmp_path: Path) -> None:
+    copies = {}
+    for name in ("ortho", "dsm"):
+        copies[name] = tmp_path / f"{name}.tif"
+        copies[name].write_bytes(small_scene_files[name].read_bytes())
+    plan = plan_chips(PipelineInputs(ortho=copies["ortho"], dsm=copies["dsm"]), PipelineConfig(), CHIP_M, MARGIN_M)
+    copies["dsm"].unlink()
+    with pytest.raises(ProcessingError, match=r"chip 0 failed \(exit 2\): The chip plan names .*dsm.tif, which no"):
+        run_chipped(plan, tmp_path / "out")
