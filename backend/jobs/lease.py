@@ -82,7 +82,24 @@ def fail_lost_jobs(
         _stale(limit), status=ChipRun.Status.RUNNING, job__status=Job.Status.RUNNING, job__merge_started__isnull=True
     ).exclude(pk__in=exclude_chips)
     candidates = set(whole.values_list("pk", flat=True)) | set(chips.values_list("job_id", flat=True))
-    return [job_id for job_id in sorted(candidates - set(exclude)) if _fail_if_stale(job_id, limit, exclude_chips)]
+    lost = [job_id for job_id in sorted(candidates - set(exclude)) if _fail_if_stale(job_id, limit, exclude_chips)]
+    _stop_orphan_chips(limit, exclude_chips)
+    return lost
+
+
+def _stop_orphan_chips(limit: datetime, exclude_chips: set[int] | frozenset[int]) -> int:
+    """Mark cancelled the chips still "running" for a job that ended, whose worker went silent.
+
+    A live chip of an ended job stops itself at its next heartbeat; one whose worker died never does.
+    """
+    orphans = ChipRun.objects.filter(_stale(limit), status=ChipRun.Status.RUNNING).exclude(
+        job__status=Job.Status.RUNNING
+    )
+    return orphans.exclude(pk__in=exclude_chips).update(
+        status=ChipRun.Status.CANCELLED,
+        message="Stopped: the job ended and this chip's worker went silent.",
+        finished=timezone.now(),
+    )
 
 
 def expire_if_lost(job: Job) -> Job:

@@ -12,6 +12,7 @@ planning), so chips planned on one machine line up cell for cell on another.
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,17 +64,17 @@ class ChipPlan:
         r0, r1, c0, c1 = cells
         return Grid(self.grid.crs, self.grid.transform @ Affine.translation(c0, r0), c1 - c0, r1 - r0)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON: paths as strings, the grid as CRS WKT + transform + size."""
+    def to_dict(self, base: Path) -> dict[str, Any]:
+        """Plain JSON: input paths relative to ``base``, the grid as CRS WKT + transform + size."""
         i = self.inputs
         return {
             "version": 1,
             "inputs": {
-                "ortho": _str(i.ortho),
-                "dsm": _str(i.dsm),
-                "lidar": _str(i.lidar),
+                "ortho": _relative(i.ortho, base),
+                "dsm": _relative(i.dsm, base),
+                "lidar": _relative(i.lidar, base),
                 "epsg": i.epsg,
-                "footprints": _str(i.footprints),
+                "footprints": _relative(i.footprints, base),
             },
             "grid": {
                 "crs_wkt": self.grid.crs.to_wkt(),
@@ -87,9 +88,13 @@ class ChipPlan:
         }
 
     def save(self, path: Path) -> Path:
-        """Write the plan as JSON to ``path``."""
+        """Write the plan as JSON to ``path``.
+
+        Input paths are stored relative to the plan's folder, so that machines which mount a shared folder
+        holding both at different places read the same files.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1))
+        path.write_text(json.dumps(self.to_dict(path.parent), indent=1))
         return path
 
     @classmethod
@@ -101,13 +106,13 @@ class ChipPlan:
         """
         try:
             data = json.loads(Path(path).read_text())
-            i, g = data["inputs"], data["grid"]
+            i, g, base = data["inputs"], data["grid"], Path(path).parent
             inputs = PipelineInputs(
-                ortho=_path(i["ortho"]),
-                dsm=_path(i["dsm"]),
-                lidar=_path(i["lidar"]),
+                ortho=_path(i["ortho"], base),
+                dsm=_path(i["dsm"], base),
+                lidar=_path(i["lidar"], base),
                 epsg=i["epsg"],
-                footprints=_path(i["footprints"]),
+                footprints=_path(i["footprints"], base),
             )
             grid = Grid(CRS.from_wkt(g["crs_wkt"]), Affine(*g["transform"]), int(g["width"]), int(g["height"]))
             chips = tuple(Chip(int(c["index"]), tuple(c["core"]), tuple(c["window"])) for c in data["chips"])
@@ -182,14 +187,14 @@ def _cuts(length: int, side: int) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
-def _str(path: Path | None) -> str | None:
-    return None if path is None else str(Path(path).resolve())
+def _relative(path: Path | None, base: Path) -> str | None:
+    return None if path is None else os.path.relpath(Path(path).resolve(), base.resolve())
 
 
-def _path(value: str | None) -> Path | None:
+def _path(value: str | None, base: Path) -> Path | None:
     if value is None:
         return None
-    path = Path(value)
+    path = base / value  # an absolute value stays as it is
     if not path.is_file():
         raise InputError(f"The chip plan names {path}, which no longer exists; plan the area again.")
     return path

@@ -321,6 +321,20 @@ def test_a_chipped_job_is_lost_when_a_running_chip_stops_beating(settings, area)
 
 
 @pytest.mark.django_db
+def test_a_dead_chip_of_an_ended_job_does_not_stay_running(settings, area):
+    settings.RS3D_JOB_LEASE_SECONDS = 5
+    job = _chipped_job(area, count=2)
+    now, silent = timezone.now(), timezone.now() - timedelta(seconds=30)
+    Job.objects.filter(pk=job.pk).update(status="failed", finished=now)  # another chip failed it
+    ChipRun.objects.filter(job=job, index=0).update(status="running", started=silent, heartbeat=silent)
+    ChipRun.objects.filter(job=job, index=1).update(status="running", started=now, heartbeat=now)
+    assert fail_lost_jobs(exclude_chips={_chip(job, 0).pk}) == [] and _chip(job, 0).status == "running"
+    assert fail_lost_jobs() == []
+    assert _chip(job, 0).status == "cancelled" and "worker went silent" in _chip(job, 0).message
+    assert _chip(job, 1).status == "running"  # alive: it stops itself at its next heartbeat
+
+
+@pytest.mark.django_db
 def test_a_chipped_job_is_lost_when_its_merging_worker_stops_beating(settings, area):
     settings.RS3D_JOB_LEASE_SECONDS = 5
     job = _chipped_job(area, count=2)

@@ -158,7 +158,21 @@ def test_a_chip_refuses_inputs_that_changed_since_planning(small_scene_files: di
     stale = ChipPlan(plan.inputs, moved, plan.chip_m, plan.margin_m, plan.chips)
     with pytest.raises(InputError, match="plan the area again"):
         run_pipeline(inputs, PipelineConfig(), tmp_path, chip=(stale, stale.chip(0)))
-    assert ChipPlan.load(plan.save(tmp_path / "plan.json")) == plan
+    saved = plan.save(tmp_path / "plan.json")
+    assert ChipPlan.load(saved).chips == plan.chips and ChipPlan.load(saved).grid == plan.grid
+    assert not Path(json.loads(saved.read_text())["inputs"]["ortho"]).is_absolute()  # any mount point
+
+
+def test_a_plan_moved_with_its_inputs_still_finds_them(small_scene_files: dict, tmp_path: Path) -> None:
+    first, second = tmp_path / "machine-a", tmp_path / "machine-b"
+    (first / "sources").mkdir(parents=True)
+    for name in ("ortho", "dsm"):
+        (first / "sources" / f"{name}.tif").write_bytes(small_scene_files[name].read_bytes())
+    inputs = PipelineInputs(ortho=first / "sources/ortho.tif", dsm=first / "sources/dsm.tif")
+    plan_chips(inputs, PipelineConfig(), CHIP_M, MARGIN_M).save(first / "staging" / "plan.json")
+    first.rename(second)  # the same shared folder, mounted elsewhere
+    moved = ChipPlan.load(second / "staging" / "plan.json")
+    assert moved.inputs.ortho is not None and moved.inputs.ortho.resolve() == (second / "sources/ortho.tif").resolve()
 
 
 def test_areas_aligned_as_whole_images_are_not_chipped(small_scene_files: dict) -> None:
