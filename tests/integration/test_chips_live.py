@@ -6,11 +6,14 @@ import pytest
 
 from tests.conftest import generated_city
 from tests.integration.conftest import Stack, stop_process, upload
+from tests.integration.test_browser import ARTIFACTS, _click_until_building, _watch
 
 pytestmark = pytest.mark.integration
 
 #: 100 m chips with a 32 m margin cut the 200 m city into four chips.
 CHIPS = {"RS3D_CHIP_SIZE_M": "100", "RS3D_CHIP_MARGIN_M": "32"}
+#: reconstruction.chips.plan.ID_BLOCK (not imported: the library's GEOS must stay out of Django's process).
+ID_BLOCK = 1_000_000
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +22,9 @@ def big_scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return generated_city(tmp_path_factory.mktemp("big-scene"), size_m=200, seed=4)
 
 
-def test_two_workers_share_the_chips_of_a_large_area(stack: Stack, big_scene):
+@pytest.fixture(scope="module")
+def chipped(stack: Stack, big_scene: dict[str, Path]) -> tuple[dict, dict]:
+    """The city uploaded and run by two workers in 100 m chips: (upload response, finished job)."""
     # Both workers (the stack's, restarted, and a second one) cut areas into 100 m chips.
     stack.restart_worker(**CHIPS)
     second = stack.start_worker("worker-chips.log", **CHIPS)
@@ -30,6 +35,11 @@ def test_two_workers_share_the_chips_of_a_large_area(stack: Stack, big_scene):
     finally:
         stop_process(second)
         stack.restart_worker()  # as the session started it, for the tests after this one
+    return body, job
+
+
+def test_two_workers_share_the_chips_of_a_large_area(stack: Stack, chipped):
+    body, job = chipped
     assert job["status"] == "succeeded", job["error"]
     chips = job["chips"]
     assert [chip["index"] for chip in chips] == [0, 1, 2, 3]
@@ -46,3 +56,22 @@ def test_two_workers_share_the_chips_of_a_large_area(stack: Stack, big_scene):
         assert len(features["features"]) >= least, kind
     folder = stack.home / "media" / "areas" / str(body["id"])
     assert (folder / "v1" / "manifest.json").is_file() and not (folder / ".staging" / f"job-{job['id']}").exists()
+
+
+@pytest.mark.browser
+def test_the_viewer_shows_a_chipped_area_and_its_buildings_pick_their_rows(browser, stack: Stack, chipped):
+    body, job = chipped
+    assert job["status"] == "succeeded", job["error"]
+    area = stack.session.get(f"{stack.url}/api/areas/{body['id']}/", timeout=10).json()
+    watched = _watch(browser, stack)
+    page = watched.page
+    page.goto(f"{stack.url}/areas/{body['id']}/view/")
+    page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)  # every chip's tiles loaded
+    page.locator('[data-layer="pointcloud"] input[type=checkbox]').first.uncheck()
+    feature_id = int(_click_until_building(page))
+    assert feature_id >= ID_BLOCK, "building ids of chip k start at (k + 1) * 1e6"
+    rows = stack.session.get(f"{stack.url}{area['features_url']}", params={"class": "building"}, timeout=30).json()
+    assert [f["properties"]["building_id"] for f in rows["features"]].count(feature_id) == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chipped.png"))
+    assert watched.errors == [] and watched.outside == []
