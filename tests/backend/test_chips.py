@@ -1,7 +1,7 @@
 """Large areas: a job split into chips that several workers share, merged and published once.
 
-The end-to-end test runs the real CLI children (plan, one run per chip, merge) on a generated 200 m city
-cut into 100 m chips; the others stand in a fake for the chip child, to reach each branch in a second.
+The end-to-end test runs the real CLI children (plan, one run per chip, merge) on the generated 100 m city
+cut into 50 m chips; the others stand in a fake for the chip child, to reach each branch in a second.
 """
 
 import os
@@ -27,23 +27,17 @@ from backend.jobs.runner import PipelineFailed
 from backend.jobs.services import cancel_job, run_job, start_job
 from reconstruction import Cancelled, PipelineInputs, overall_fraction
 from tests.backend.conftest import listing
-from tests.conftest import generated_city
 
 MERGE_TASK = "backend.jobs.tasks.merge_chips"
 CHIP_TASK = "backend.jobs.tasks.reconstruct_chip"
 THIS_WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
-@pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A generated 200 m city: four 100 m chips."""
-    return generated_city(tmp_path_factory.mktemp("city200"), size_m=200, seed=4)
-
-
 @pytest.fixture
 def small_chips(settings) -> None:
-    settings.RS3D_CHIP_SIZE_M = 100
-    settings.RS3D_CHIP_MARGIN_M = 32
+    """50 m chips with a 16 m margin: the 100 m ``scene_files`` city in four chips."""
+    settings.RS3D_CHIP_SIZE_M = 50
+    settings.RS3D_CHIP_MARGIN_M = 16
 
 
 @pytest.fixture
@@ -86,8 +80,8 @@ def _tasks(path: str) -> list[DBTaskResult]:
 
 
 @pytest.mark.django_db
-def test_a_large_area_runs_chip_by_chip_then_merges_and_publishes_once(small_chips, city, user, api, media_root):
-    with city["ortho"].open("rb") as ortho, city["dsm"].open("rb") as dsm:
+def test_a_large_area_runs_chip_by_chip_then_merges_and_publishes_once(small_chips, scene_files, user, api, media_root):
+    with scene_files["ortho"].open("rb") as ortho, scene_files["dsm"].open("rb") as dsm:
         upload = AreaUpload(name="Big town", ortho=File(ortho, "ortho.tif"), dsm=File(dsm, "dsm.tif"))
         area, _ = create_area(upload, owner=user)
     job = start_job(area)
@@ -130,8 +124,9 @@ def test_a_large_area_runs_chip_by_chip_then_merges_and_publishes_once(small_chi
 
 
 @pytest.mark.django_db
-def test_an_area_that_fits_one_chip_runs_whole_without_chips(settings, scene_files, user, api):
+def test_an_area_that_fits_one_chip_runs_whole_without_chips(monkeypatch, settings, scene_files, user, api):
     settings.RS3D_CHIP_SIZE_M = 1000
+    monkeypatch.setattr(chips_module, "_fits_one_chip", lambda ortho, chip_m: False)  # ask the plan child
     with scene_files["ortho"].open("rb") as ortho, scene_files["dsm"].open("rb") as dsm:
         upload = AreaUpload(name="Small", ortho=File(ortho, "ortho.tif"), dsm=File(dsm, "dsm.tif"))
         area, _ = create_area(upload, owner=user)
@@ -141,6 +136,14 @@ def test_an_area_that_fits_one_chip_runs_whole_without_chips(settings, scene_fil
     assert job.status == "succeeded" and not job.chips.exists(), job.error
     assert api.get(f"/api/jobs/{job.pk}/").json()["chips"] == []
     assert "v1/plan.json" not in listing(area.folder) and "v1/manifest.json" in listing(area.folder)
+
+
+def test_an_orthophoto_within_one_chip_skips_the_plan(settings, scene_files):
+    ortho = scene_files["ortho"]  # 100 m square, UTM
+    settings.RS3D_CHIP_SIZE_M = 100
+    assert not chippable(PipelineInputs(ortho=ortho, dsm=scene_files["dsm"]))
+    settings.RS3D_CHIP_SIZE_M = 99
+    assert chippable(PipelineInputs(ortho=ortho, dsm=scene_files["dsm"]))
 
 
 def test_only_areas_without_whole_area_inputs_are_chipped(settings):
