@@ -62,10 +62,7 @@ def run_pipeline_process(
             or ``on_tick`` raises also stops the child, then propagates.
     """
     command = _command("run", inputs) + ["--progress", "json", "--out", str(out_dir)]
-    if model:
-        command += ["--model", model]
-    result = _supervise(command, out_dir, on_progress, on_tick, tick_seconds)
-    return list(result.get("warnings", []))
+    return _run_for_warnings(command, model, out_dir, on_progress, on_tick, tick_seconds)
 
 
 def plan_chips_process(
@@ -124,8 +121,20 @@ def run_chip_process(
     """
     command = [sys.executable, "-m", "reconstruction", "run", "--chip", str(plan), "--chip-index", str(index)]
     command += ["--out", str(out_dir), "--progress", "json"]
+    return _run_for_warnings(command, model, out_dir, on_progress, on_tick, tick_seconds)
+
+
+def _run_for_warnings(
+    command: list[str],
+    model: str | None,
+    out_dir: Path,
+    on_progress: ProgressCallback,
+    on_tick: Callable[[], None] | None,
+    tick_seconds: float,
+) -> list[str]:
+    """Run a reconstruction child (with ``--model`` when given) into ``out_dir``; its warnings for the user."""
     if model:
-        command += ["--model", model]
+        command = [*command, "--model", model]
     result = _supervise(command, out_dir, on_progress, on_tick, tick_seconds)
     return list(result.get("warnings", []))
 

@@ -75,17 +75,23 @@ def _fake_chip_child(monkeypatch, behaviour) -> None:
     monkeypatch.setattr(chips_module, "run_chip_process", fake)
 
 
+def _run_job_of(scene: dict[str, Path], user) -> tuple[Area, Job]:
+    """Upload the scene's orthophoto and DSM as a new area and run its job's own task once."""
+    with scene["ortho"].open("rb") as ortho, scene["dsm"].open("rb") as dsm:
+        upload = AreaUpload(name="Town", ortho=File(ortho, "ortho.tif"), dsm=File(dsm, "dsm.tif"))
+        area, _ = create_area(upload, owner=user)
+    job = start_job(area)
+    run_job(job.pk)
+    return area, job
+
+
 def _tasks(path: str) -> list[DBTaskResult]:
     return list(DBTaskResult.objects.filter(task_path=path).order_by("enqueued_at"))
 
 
 @pytest.mark.django_db
 def test_a_large_area_runs_chip_by_chip_then_merges_and_publishes_once(small_chips, scene_files, user, api, media_root):
-    with scene_files["ortho"].open("rb") as ortho, scene_files["dsm"].open("rb") as dsm:
-        upload = AreaUpload(name="Big town", ortho=File(ortho, "ortho.tif"), dsm=File(dsm, "dsm.tif"))
-        area, _ = create_area(upload, owner=user)
-    job = start_job(area)
-    run_job(job.pk)
+    area, job = _run_job_of(scene_files, user)
     job.refresh_from_db()
     # Planned and handed over: still running, four queued chips with their tasks, nothing published.
     assert job.status == "running" and "4 chips" in job.message
@@ -127,11 +133,7 @@ def test_a_large_area_runs_chip_by_chip_then_merges_and_publishes_once(small_chi
 def test_an_area_that_fits_one_chip_runs_whole_without_chips(monkeypatch, settings, scene_files, user, api):
     settings.RS3D_CHIP_SIZE_M = 1000
     monkeypatch.setattr(chips_module, "_fits_one_chip", lambda ortho, chip_m: False)  # ask the plan child
-    with scene_files["ortho"].open("rb") as ortho, scene_files["dsm"].open("rb") as dsm:
-        upload = AreaUpload(name="Small", ortho=File(ortho, "ortho.tif"), dsm=File(dsm, "dsm.tif"))
-        area, _ = create_area(upload, owner=user)
-    job = start_job(area)
-    run_job(job.pk)
+    area, job = _run_job_of(scene_files, user)
     job.refresh_from_db()
     assert job.status == "succeeded" and not job.chips.exists(), job.error
     assert api.get(f"/api/jobs/{job.pk}/").json()["chips"] == []
