@@ -19,42 +19,37 @@ from pathlib import Path
 import psutil
 
 
-def _peak_rss_mb(process: subprocess.Popen) -> float:
+def peak_rss_mb(process: subprocess.Popen, proportional: bool = False) -> float:
+    """Largest summed resident memory of ``process`` and its descendants until it ends, MB.
+
+    Summed RSS counts the pages forked helpers share with their parent once per process; with
+    ``proportional`` each shared page is split between its sharers (PSS, from smaps: slower to sample),
+    which is what the machine really holds.
+    """
     parent = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None:
         try:
             tree = [parent, *parent.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            sizes = (p.memory_full_info().pss if proportional else p.memory_info().rss for p in tree if p.is_running())
+            peak = max(peak, sum(sizes))
         except psutil.Error:
             pass
-        time.sleep(0.05)
+        time.sleep(0.1 if proportional else 0.05)
     return peak / 2**20
+
+
+def generate_city(side_m: int, gsd: float, seed: int, folder: Path) -> Path:
+    """A square generated city of ``side_m`` metres (DSM at ``gsd``, orthophoto at half) in ``folder``."""
+    command = [sys.executable, "-m", "reconstruction", "synthetic", "--out", str(folder), "--size", str(side_m)]
+    command += ["--gsd", str(gsd), "--ortho-gsd", str(gsd / 2), "--seed", str(seed)]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return folder
 
 
 def bench(size_km2: float, gsd: float, seed: int, work: Path) -> dict:
     side = round(math.sqrt(size_km2) * 1000)
-    scene = work / f"scene-{side}"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reconstruction",
-            "synthetic",
-            "--out",
-            str(scene),
-            "--size",
-            str(side),
-            "--gsd",
-            str(gsd),
-            "--ortho-gsd",
-            str(gsd / 2),
-            "--seed",
-            str(seed),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    scene = generate_city(side, gsd, seed, work / f"scene-{side}")
     out = work / f"out-{side}"
     start = time.perf_counter()
     run = subprocess.Popen(
@@ -74,7 +69,7 @@ def bench(size_km2: float, gsd: float, seed: int, work: Path) -> dict:
         ],
         stdout=subprocess.DEVNULL,
     )
-    peak = _peak_rss_mb(run)
+    peak = peak_rss_mb(run)
     seconds = time.perf_counter() - start
     if run.returncode != 0:
         raise SystemExit(f"run failed for {size_km2} km²")
