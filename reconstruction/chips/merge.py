@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reconstruction import tiles3d
+from reconstruction.chips.extent import Extent
 from reconstruction.chips.mosaic import mosaic_raster, read_cells
 from reconstruction.chips.plan import Chip, ChipPlan
 from reconstruction.chips.points import merge_las
@@ -126,10 +127,11 @@ def _seamed_tin(plan: ChipPlan, chip: Chip, folder: Path, manifest: dict[str, An
         return None
     with np.load(folder / manifest["terrain_tin"]["path"]) as saved:
         tin = Tin(vertices=saved["vertices"], triangles=saved["triangles"])
-    r0, r1, c0, c1 = chip.core
-    cells = (r0, min(r1 + 1, plan.grid.height), c0, min(c1 + 1, plan.grid.width))
-    grid = plan.subgrid(cells)
-    heights = read_cells(dtm, slice(cells[0], cells[1]), slice(cells[2], cells[3]))
+    extent = Extent.of_chip(plan, chip)  # the cells the chip's TIN covers, as the chip run chose them
+    rows, cols = extent.tin_cells()
+    grid = extent.tin_grid()
+    r0, c0 = chip.window[0], chip.window[2]
+    heights = read_cells(dtm, slice(r0 + rows.start, r0 + rows.stop), slice(c0 + cols.start, c0 + cols.stop))
     return snap_border_heights(tin, grid, lambda xy: _lookup(heights, grid, xy))
 
 
