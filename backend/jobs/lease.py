@@ -36,6 +36,11 @@ def lease_seconds() -> float:
     return float(settings.RS3D_JOB_LEASE_SECONDS)
 
 
+def lease_limit() -> datetime:
+    """The moment before which a last sign of life means the worker is lost."""
+    return timezone.now() - timedelta(seconds=lease_seconds())
+
+
 def heartbeat_seconds() -> float:
     """How often a worker stamps its running job: a quarter of the lease, between 0.5 and 10 s."""
     return min(10.0, max(0.5, lease_seconds() / 4))
@@ -75,11 +80,16 @@ def fail_lost_jobs(
     Returns:
         The ids of the jobs marked failed.
     """
-    limit = timezone.now() - timedelta(seconds=lease_seconds())
+    limit = lease_limit()
     unchipped = ~Exists(ChipRun.objects.filter(job=OuterRef("pk")))
-    whole = Job.objects.filter(_stale(limit), unchipped | Q(merge_started__isnull=False), status=Job.Status.RUNNING)
+    whole = Job.objects.filter(
+        silent_since(limit), unchipped | Q(merge_started__isnull=False), status=Job.Status.RUNNING
+    )
     chips = ChipRun.objects.filter(
-        _stale(limit), status=ChipRun.Status.RUNNING, job__status=Job.Status.RUNNING, job__merge_started__isnull=True
+        silent_since(limit),
+        status=ChipRun.Status.RUNNING,
+        job__status=Job.Status.RUNNING,
+        job__merge_started__isnull=True,
     ).exclude(pk__in=exclude_chips)
     candidates = set(whole.values_list("pk", flat=True)) | set(chips.values_list("job_id", flat=True))
     lost = [job_id for job_id in sorted(candidates - set(exclude)) if _fail_if_stale(job_id, limit, exclude_chips)]
@@ -92,7 +102,7 @@ def _stop_orphan_chips(limit: datetime, exclude_chips: set[int] | frozenset[int]
 
     A live chip of an ended job stops itself at its next heartbeat; one whose worker died never does.
     """
-    orphans = ChipRun.objects.filter(_stale(limit), status=ChipRun.Status.RUNNING).exclude(
+    orphans = ChipRun.objects.filter(silent_since(limit), status=ChipRun.Status.RUNNING).exclude(
         job__status=Job.Status.RUNNING
     )
     return orphans.exclude(pk__in=exclude_chips).update(
@@ -104,7 +114,7 @@ def _stop_orphan_chips(limit: datetime, exclude_chips: set[int] | frozenset[int]
 
 def expire_if_lost(job: Job) -> Job:
     """Fail ``job`` if it is running and lost its worker (see :func:`fail_lost_jobs`); return it as it now is."""
-    limit = timezone.now() - timedelta(seconds=lease_seconds())
+    limit = lease_limit()
     # Only a job that looks lost takes the row lock (on SQLite a write lock): readers poll often.
     if job.status == Job.Status.RUNNING and _lost(job, limit, frozenset()) is not None:
         if _fail_if_stale(job.pk, limit, frozenset()):
@@ -112,8 +122,8 @@ def expire_if_lost(job: Job) -> Job:
     return job
 
 
-def _stale(limit: datetime) -> Q:
-    """A job or chip whose last sign of life is older than ``limit``."""
+def silent_since(limit: datetime) -> Q:
+    """A job, chip or training whose last sign of life (heartbeat, else start) is older than ``limit``."""
     return Q(heartbeat__lt=limit) | Q(heartbeat__isnull=True, started__lt=limit)
 
 

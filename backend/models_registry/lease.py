@@ -9,13 +9,12 @@ trained is ever usable; a retry (:func:`backend.models_registry.services.retry_t
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from backend.jobs.lease import fail_task_row, lease_seconds
+from backend.jobs.lease import fail_task_row, lease_limit, silent_since
 from backend.models_registry.models import ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -40,9 +39,10 @@ def fail_lost_trainings(exclude: set[int] | frozenset[int] = frozenset()) -> lis
     Returns:
         The ids of the versions marked failed.
     """
-    limit = timezone.now() - timedelta(seconds=lease_seconds())
-    stale = Q(heartbeat__lt=limit) | Q(heartbeat__isnull=True, started__lt=limit)
-    candidates = ModelVersion.objects.filter(stale, status=ModelVersion.Status.RUNNING).exclude(pk__in=exclude)
+    limit = lease_limit()
+    candidates = ModelVersion.objects.filter(silent_since(limit), status=ModelVersion.Status.RUNNING).exclude(
+        pk__in=exclude
+    )
     return [pk for pk in candidates.values_list("pk", flat=True) if _fail_if_stale(pk, limit)]
 
 
