@@ -84,7 +84,7 @@ def _small_image(views):
     [
         (lambda views: views[2].update(labels="gone.png"), "label image of view 'cam2', "),
         (_small_image, "is 480 x 360 pixels but its camera is 400 x 360"),
-        (lambda views: views[0].pop("camera"), "needs at least \"labels\""),
+        (lambda views: views[0].pop("camera"), 'needs at least "labels"'),
     ],
 )
 def test_bad_views_exit_2_with_one_clear_line(inputs, tmp_path, capsys, change, words):
