@@ -15,6 +15,7 @@ from reconstruction.cli import run as run_cmd
 from reconstruction.cli import synthetic as synthetic_cmd
 from reconstruction.cli import train as train_cmd
 from reconstruction.errors import RS3DError
+from reconstruction.io.gdal_cache import bound_block_cache
 
 _COMMANDS = (run_cmd, plan_cmd, merge_cmd, check_cmd, synthetic_cmd, train_cmd, evaluate_cmd, finetune_cmd, fuse_cmd)
 
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         command.add_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    bound_block_cache()  # before any raster is read: GDAL sizes its cache once
     try:
         return int(args.handler(args))
     except RS3DError as err:
