@@ -33,6 +33,8 @@ from reconstruction.stages import MANIFEST
 from reconstruction.terrain import Tin
 
 STAGE = "merge"
+#: Scratch folder (inside the output folder) for the seam-closed TINs between the terrain and CityJSON steps.
+SEAMED_TINS = ".seamed-tins"
 
 
 def merge_chips(
@@ -61,17 +63,21 @@ def merge_chips(
         parts = [d / m["rasters"][name] for d, m in zip(chip_dirs, manifests, strict=True)]
         rasters[name] = _rel(mosaic_raster(plan, parts, out_dir / "rasters" / f"{name}.tif"), out_dir)
     report(1, "Closing the terrain's seams")
-    tins = [
-        _seamed_tin(plan, chip, d, m, out_dir / rasters["dtm"])
-        for chip, d, m in zip(plan.chips, chip_dirs, manifests, strict=True)
-    ]
     layers = {}
     terrain_parts = []
-    for chip, tin, manifest in zip(plan.chips, tins, manifests, strict=True):
-        if tin is not None:
-            folder = out_dir / "tiles" / "terrain" / f"chip-{chip.index}"
-            error = manifest["terrain_tin"]["max_error_m"]
-            terrain_parts.append(tiles3d.write_terrain_tileset(tin, plan.grid.crs, folder, error))
+    # Per chip, its seam-closed TIN saved for the CityJSON join: one chip's TIN in memory at a time.
+    seamed: list[Path | None] = []
+    for chip, folder, manifest in zip(plan.chips, chip_dirs, manifests, strict=True):
+        tin = _seamed_tin(plan, chip, folder, manifest, out_dir / rasters["dtm"])
+        if tin is None:
+            seamed.append(None)
+            continue
+        target = out_dir / "tiles" / "terrain" / f"chip-{chip.index}"
+        error = manifest["terrain_tin"]["max_error_m"]
+        terrain_parts.append(tiles3d.write_terrain_tileset(tin, plan.grid.crs, target, error))
+        seamed.append(out_dir / SEAMED_TINS / f"chip-{chip.index}.npz")
+        seamed[-1].parent.mkdir(parents=True, exist_ok=True)
+        np.savez(seamed[-1], vertices=tin.vertices, triangles=tin.triangles)
     if terrain_parts:
         layers["terrain"] = write_root_tileset(terrain_parts, out_dir / "tiles" / "terrain" / "tileset.json")
     report(2, "Joining the 3D Tiles layers")
@@ -92,7 +98,8 @@ def merge_chips(
         plan.grid.crs,
     )
     report(4, "Joining the vector layers")
-    vectors = _merge_vectors(chip_dirs, manifests, tins, out_dir)
+    vectors = _merge_vectors(chip_dirs, manifests, seamed, out_dir)
+    shutil.rmtree(out_dir / SEAMED_TINS, ignore_errors=True)
     report(5, "Cutting the orthophoto into web tiles")
     from reconstruction.pipeline import write_imagery  # the pipeline imports this package
 
@@ -143,7 +150,7 @@ def _lookup(heights: npt.NDArray[np.float64], grid: Grid, xy: npt.NDArray[np.flo
 
 
 def _merge_vectors(
-    chip_dirs: Sequence[Path], manifests: list[dict[str, Any]], tins: Sequence[Tin | None], out_dir: Path
+    chip_dirs: Sequence[Path], manifests: list[dict[str, Any]], tins: Sequence[Path | None], out_dir: Path
 ) -> dict[str, str]:
     folder = out_dir / "vectors"
     folder.mkdir(parents=True, exist_ok=True)
@@ -153,8 +160,7 @@ def _merge_vectors(
         parts = [d / m["vectors"][name] for d, m in zip(chip_dirs, manifests, strict=True) if name in m["vectors"]]
         vectors[name] = _rel(merge_gpkg(parts, folder / f"{name}.gpkg", name), out_dir)
     city = [d / m["vectors"]["cityjson"] for d, m in zip(chip_dirs, manifests, strict=True)]
-    tin_arrays = [None if t is None else (t.vertices, t.triangles) for t in tins]
-    vectors["cityjson"] = _rel(merge_cityjson(city, tin_arrays, folder / "city.json"), out_dir)
+    vectors["cityjson"] = _rel(merge_cityjson(city, tins, folder / "city.json"), out_dir)
     features = [d / m["vectors"]["features"] for d, m in zip(chip_dirs, manifests, strict=True)]
     vectors["features"] = _rel(merge_geojson(features, folder / "features.geojson"), out_dir)
     return vectors

@@ -41,12 +41,12 @@ def merge_geojson(parts: Sequence[Path], out: Path) -> Path:
 Tin = tuple[npt.NDArray[np.float64], npt.NDArray[np.integer[Any]]]
 
 
-def merge_cityjson(parts: Sequence[Path], tins: Sequence[Tin | None], out: Path) -> Path:
+def merge_cityjson(parts: Sequence[Path], tins: Sequence[Path | None], out: Path) -> Path:
     """One CityJSON 2.0 document with every part's city objects and each chip's TIN as a TINRelief.
 
     Args:
         parts: the chips' city.json files (buildings only).
-        tins: per chip, its seam-closed terrain (vertices, triangles) or None.
+        tins: per chip, an ``.npz`` of its seam-closed terrain (``vertices``, ``triangles``) or None.
         out: the file to write.
     """
     translate, extent, reference = _common_frame(parts, tins)
@@ -58,8 +58,9 @@ def merge_cityjson(parts: Sequence[Path], tins: Sequence[Tin | None], out: Path)
         metadata = {"geographicalExtent": extent, **({"referenceSystem": reference} if reference else {})}
         dst.write(',"metadata":' + json.dumps(metadata) + ',"CityObjects":{')
         first = True
-        for index, (part, tin) in enumerate(zip(parts, tins, strict=True)):
+        for index, (part, tin_path) in enumerate(zip(parts, tins, strict=True)):
             document = json.loads(part.read_text())
+            tin = _load_tin(tin_path)
             points = np.asarray(document["vertices"], dtype=np.float64).reshape(-1, 3)
             points = points * document["transform"]["scale"] + document["transform"]["translate"]
             objects = document["CityObjects"]
@@ -89,12 +90,13 @@ def merge_cityjson(parts: Sequence[Path], tins: Sequence[Tin | None], out: Path)
 
 
 def _common_frame(
-    parts: Sequence[Path], tins: Sequence[Tin | None]
+    parts: Sequence[Path], tins: Sequence[Path | None]
 ) -> tuple[npt.NDArray[np.float64], list[float], str | None]:
     """The translate (lowest corner, whole millimetres), the extent and the reference system of all parts."""
     lows, highs, reference = [], [], None
-    for part, tin in zip(parts, tins, strict=True):
+    for part, tin_path in zip(parts, tins, strict=True):
         metadata = json.loads(part.read_text())["metadata"]
+        tin = _load_tin(tin_path)
         reference = reference or metadata.get("referenceSystem")
         extent = metadata["geographicalExtent"]
         if any(extent):
@@ -108,6 +110,13 @@ def _common_frame(
     low, high = np.min(lows, axis=0), np.max(highs, axis=0)
     translate = np.floor(low / SCALE_M) * SCALE_M
     return translate, [round(float(v), 3) for v in (*low, *high)], reference
+
+
+def _load_tin(path: Path | None) -> Tin | None:
+    if path is None:
+        return None
+    with np.load(path) as saved:
+        return saved["vertices"], saved["triangles"]
 
 
 def _shift(boundaries: Any, offset: int) -> Any:

@@ -13,7 +13,7 @@ from pyproj import CRS
 
 from reconstruction import PipelineConfig, PipelineInputs
 from reconstruction.chips import ChipPlan, plan_chips, run_chipped
-from reconstruction.chips.merge import merge_chips
+from reconstruction.chips.merge import SEAMED_TINS, merge_chips
 from reconstruction.chips.plan import cut_grid
 from reconstruction.chips.seams import border_mask, densify_border
 from reconstruction.errors import ConfigError, InputError, ProcessingError
@@ -75,6 +75,7 @@ def runs(small_scene_files: dict[str, Path], tmp_path_factory: pytest.TempPathFa
     children = run_chipped(plan_chips(inputs, cfg, CHIP_M, MARGIN_M), chipped)
     assert [c.name for c in children] == ["chip 0", "chip 1", "chip 2", "chip 3", "merge"]
     assert not (chipped / ".chips").exists(), "the chips' own folders are removed after the merge"
+    assert not (chipped / SEAMED_TINS).exists(), "so is the merge's scratch"
     manifests = [json.loads((folder / "manifest.json").read_text()) for folder in (whole, chipped)]
     return manifests[0], manifests[1], whole, chipped
 
