@@ -75,9 +75,10 @@ def merge_chips(
         target = out_dir / "tiles" / "terrain" / f"chip-{chip.index}"
         error = manifest["terrain_tin"]["max_error_m"]
         terrain_parts.append(tiles3d.write_terrain_tileset(tin, plan.grid.crs, target, error))
-        seamed.append(out_dir / SEAMED_TINS / f"chip-{chip.index}.npz")
-        seamed[-1].parent.mkdir(parents=True, exist_ok=True)
-        np.savez(seamed[-1], vertices=tin.vertices, triangles=tin.triangles)
+        saved = out_dir / SEAMED_TINS / f"chip-{chip.index}.npz"
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(saved, vertices=tin.vertices, triangles=tin.triangles)
+        seamed.append(saved)
     if terrain_parts:
         layers["terrain"] = write_root_tileset(terrain_parts, out_dir / "tiles" / "terrain" / "tileset.json")
     report(2, "Joining the 3D Tiles layers")
