@@ -8,6 +8,7 @@ draws, what a click-measured distance is, and what a shared URL restores.
 import math
 import re
 from io import BytesIO
+from urllib.parse import quote
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
@@ -101,6 +102,13 @@ def _canvas(page: Page) -> Image.Image:
 
 def _ids(buildings: list[dict], keep) -> list[int]:
     return sorted(b["properties"]["building_id"] for b in buildings if keep(b["properties"]))
+
+
+def _most_common_type(buildings: list[dict]) -> tuple[str, list[int]]:
+    """The most common building type, and the ids of the buildings of other types."""
+    kinds = [b["properties"]["building_type"] for b in buildings]
+    common = max(set(kinds), key=kinds.count)
+    return common, _ids(buildings, lambda p: p["building_type"] != common)
 
 
 def _threshold(buildings: list[dict]) -> float:
@@ -410,6 +418,215 @@ def test_tool_models_on_known_values(browser, stack, area):
     _close(watched)
 
 
+#: A state with every layer-panel key, odd characters in the names and values it keeps.
+PANEL_STATE = {
+    "layers": {"orthophoto": True, "pointcloud": False},
+    "opacity": {"orthophoto": 40, "buildings": 0, "odd layer,1": 55},
+    "hidden": {"buildings": ["commercial/industrial hall", "a,b:c|d", "50% & #1 +x=y", "é ü"], "roads": ["local"]},
+    "classes": {"pointcloud": [2, 5]},
+    "points": {"pointcloud": {"mode": "class", "size": 4}},
+}
+#: Malformed entries beside good ones: a bad escape, no name, no value, out of range, not a class code, a bad mode.
+MALFORMED = (
+    "#hide=buildings:%E0%A4%A|house,:x,roads&classes=pointcloud:2|x|-1|5.5|7|2"
+    "&opacity=orthophoto:150,buildings:abc,trees:30,a:1:2&points=pointcloud:Class!:2,other:intensity:4,p:class:-1"
+)
+OLD_LINK = "view=3.9569544,46.0131172,130.01,0.000,-45.002,0.000&layers=orthophoto:1,pointcloud:0&colour=height&slice=6"
+
+
+def test_share_model_and_layer_panel_keep_opacity_subclasses_and_point_style(browser, stack, area):
+    """The share model round-trips the panel's keys; the panel sets its controls and layers, in any order."""
+    watched = _open(browser, stack, area)
+    results = watched.page.evaluate(
+        """async ([state, malformed, oldLink]) => {
+            const share = await import("/static/rs3d/share/shareModel.js");
+            const { createLayerPanel } = await import("/static/rs3d/ui/layerPanel.js");
+            const calls = [];
+            const log = (name) => (...args) => calls.push([name, ...args]);
+            const make = () => {
+                const host = document.createElement("div");
+                const panel = createLayerPanel(host, {
+                    orthophoto: { setVisible: log("ortho.visible"), setAlpha: log("ortho.alpha") },
+                    layers: [
+                        {
+                            layer: { name: "buildings", kind: "buildings" },
+                            handle: { setVisible: log("b.visible"), setOpacity: log("b.opacity") },
+                        },
+                        {
+                            layer: { name: "pointcloud", kind: "pointcloud", classes: { 2: 10, 6: 5 } },
+                            handle: {
+                                setVisible: log("pc.visible"), setColourMode: log("pc.mode"),
+                                setPointSize: log("pc.size"), setClassVisible: log("pc.class"),
+                            },
+                        },
+                    ],
+                    onChange: log("changed"),
+                });
+                return { host, panel };
+            };
+            const subclasses = (panel, hiddenCalls) => panel.addSubclasses("buildings", {
+                title: "Types",
+                entries: [
+                    { value: "a b|c", label: "A", colour: "#ffffff" },
+                    { value: "house", label: "H", colour: "#000000" },
+                ],
+                onChange: (hidden) => hiddenCalls.push(hidden),
+            });
+            const unticked = (host) => [...host.querySelectorAll("input[type=checkbox]")]
+                .filter((input) => !input.checked)
+                .map((input) => {
+                    const row = input.closest("[data-subclass], [data-class-code], [data-layer]");
+                    return row.dataset.subclass ?? row.dataset.classCode ?? row.dataset.layer;
+                });
+            // A shared state restored before the sub-classes are listed; unknown layers and values ignored.
+            const first = make();
+            const firstHidden = [];
+            first.panel.setState({
+                layers: { buildings: false, nowhere: true },
+                opacity: { orthophoto: 42, buildings: 30, nowhere: 5 },
+                hidden: { buildings: ["a b|c", "unknown"], nowhere: ["x"] },
+                classes: { pointcloud: [6, 99] },
+                points: { pointcloud: { mode: "class", size: 5 }, nowhere: { mode: "class" } },
+            });
+            subclasses(first.panel, firstHidden);
+            const restored = {
+                calls: calls.splice(0),
+                hiddenCalls: firstHidden.splice(0),
+                state: first.panel.getState(),
+                unticked: unticked(first.host),
+                ranges: [...first.host.querySelectorAll("input[type=range]")].map((i) => i.value),
+                outputs: [...first.host.querySelectorAll("output")].map((o) => o.textContent),
+                mode: first.host.querySelector("select").value,
+                legendMode: first.host.querySelector(".rs3d-legend").dataset.mode,
+            };
+            // The sub-classes listed first, then the link: the same result.
+            const second = make();
+            const secondHidden = [];
+            subclasses(second.panel, secondHidden);
+            calls.splice(0);
+            second.panel.setState(share.decodeState(share.encodeState(first.panel.getState())));
+            const again = { state: second.panel.getState(), hiddenCalls: secondHidden.splice(0) };
+            // Keys given but empty: back to how the panel started; a user's click reports a change.
+            second.panel.setState({ opacity: {}, hidden: {}, classes: {}, points: {} });
+            const reset = { state: second.panel.getState(), calls: calls.splice(0), hiddenCalls: secondHidden };
+            document.body.append(second.host);  // a detached checkbox fires no change event
+            second.host.querySelector("[data-class-code='2'] input").click();
+            second.host.remove();
+            const clicked = calls.splice(0);
+            first.panel.destroy();
+            second.panel.destroy();
+            return {
+                restored, again, reset, clicked,
+                shared: share.decodeState(share.encodeState(state)),
+                hash: share.encodeState(state),
+                malformed: share.decodeState(malformed),
+                old: share.decodeState(oldLink),
+                defaults: share.encodeState({ opacity: { buildings: 100 }, hidden: { buildings: [] }, classes: {} }),
+            };
+        }""",
+        [PANEL_STATE, MALFORMED, OLD_LINK],
+    )
+    assert results["shared"] == PANEL_STATE
+    hash_ = results["hash"]
+    assert "opacity=orthophoto:40,buildings:0,odd%20layer%2C1:55" in hash_
+    assert "hide=buildings:commercial/industrial%20hall|a%2Cb%3Ac%7Cd|" in hash_ and ",roads:local" in hash_
+    assert "classes=pointcloud:2|5" in hash_ and "points=pointcloud:class:4" in hash_
+    assert results["malformed"] == {
+        "opacity": {"trees": 30},
+        "hidden": {"buildings": ["house"]},
+        "classes": {"pointcloud": [2, 7]},
+        "points": {"other": {"mode": "intensity", "size": 4}, "p": {"mode": "class"}},
+    }
+    assert results["old"] == {
+        "camera": {"lon": 3.9569544, "lat": 46.0131172, "height": 130.01, "heading": 0, "pitch": -45.002, "roll": 0},
+        "layers": {"orthophoto": True, "pointcloud": False},
+        "colouring": "height",
+        "slice": 6,
+    }
+    assert results["defaults"] == "", "settings at their defaults stay out of the link"
+
+    restored = results["restored"]
+    assert restored["calls"] == [
+        ["b.visible", False],
+        ["ortho.alpha", 0.4],  # 42 % snaps to the slider's 5 % steps
+        ["b.opacity", 0.3],
+        ["pc.class", 6, False],
+        ["pc.mode", "class"],
+        ["pc.size", 5],
+    ]
+    assert restored["hiddenCalls"] == [["a b|c"]]
+    assert restored["state"] == {
+        "layers": {"orthophoto": True, "buildings": False, "pointcloud": True},
+        "opacity": {"orthophoto": 40, "buildings": 30},
+        "hidden": {"buildings": ["a b|c"], "pointcloud": []},
+        "classes": {"pointcloud": [6]},
+        "points": {"pointcloud": {"mode": "class", "size": 5}},
+    }
+    assert restored["unticked"] == ["buildings", "a b|c", "6"]
+    assert restored["ranges"] == ["40", "30", "5"] and restored["outputs"] == ["40 %", "30 %", "5 px"]
+    assert restored["mode"] == "class" and restored["legendMode"] == "class"
+    assert results["again"]["state"] == restored["state"]
+    assert results["again"]["hiddenCalls"] == [["a b|c"]]
+    reset = results["reset"]
+    assert reset["state"]["opacity"] == {"orthophoto": 100, "buildings": 100}
+    assert reset["state"]["hidden"]["buildings"] == [] and reset["state"]["classes"] == {"pointcloud": []}
+    assert reset["state"]["points"] == {"pointcloud": {"mode": "photo", "size": 3}}
+    assert ["pc.class", 6, True] in reset["calls"] and ["changed"] not in reset["calls"]
+    assert reset["hiddenCalls"][-1] == []
+    assert results["clicked"] == [["pc.class", 2, False], ["changed"]]
+    assert watched.errors == [] and watched.outside == []
+    _close(watched)
+
+
+def test_shared_url_restores_opacity_subclasses_point_classes_and_colours(browser, stack, area):
+    common, others = _most_common_type(area["buildings"])
+    watched = _open(browser, stack, area)
+    page = watched.page
+    cloud = page.locator('[data-layer="pointcloud"]')
+    code = cloud.locator("[data-class-code]").first.get_attribute("data-class-code")
+    page.locator(f'[data-subclasses="buildings"] [data-subclass="{common}"] input').uncheck()
+    # Each change rewrites the hash through the panel's onChange, as the layer toggles do.
+    page.wait_for_function("location.hash.includes('hide=buildings:')", polling=200, timeout=30_000)
+    cloud.locator(f'[data-class-code="{code}"] input').uncheck()
+    page.locator('[data-layer="buildings"] [data-field="opacity"] input').fill("40")
+    page.locator('[data-layer="orthophoto"] [data-field="opacity"] input').fill("65")
+    cloud.locator("select").first.select_option("class")
+    cloud.locator('[data-field="point-size"] input').fill("6")
+    page.wait_for_function("location.hash.includes('points=pointcloud:class:6')", polling=200, timeout=30_000)
+    _open_tool(page, "share")
+    page.click('[data-action="copy-link"]')
+    link = page.locator(".rs3d-link").input_value()
+    hash_ = link.split("#", 1)[1]
+    assert f"classes=pointcloud:{code}" in hash_ and "opacity=orthophoto:65,buildings:40" in hash_
+    assert f"hide=buildings:{quote(common, safe='/')}" in hash_
+    assert watched.errors == [] and watched.outside == []
+    _close(watched)
+
+    restored = _open(browser, stack, area, "#" + hash_)
+    page = restored.page
+    cloud = page.locator('[data-layer="pointcloud"]')
+    subclasses = page.locator('[data-subclasses="buildings"] [data-subclass]')
+    ticked = dict(
+        subclasses.evaluate_all("es => es.map((e) => [e.dataset.subclass, e.querySelector('input').checked])")
+    )
+    assert ticked == {name: name != common for name in TILE_TYPE_COLOURS}
+    assert sorted(set(page.evaluate("rs3d.visibleBuildingIds()"))) == others, "the filter hides the type too"
+    classes = dict(
+        cloud.locator("[data-class-code]").evaluate_all(
+            "es => es.map((e) => [e.dataset.classCode, e.querySelector('input').checked])"
+        )
+    )
+    assert classes[code] is False and all(checked for c, checked in classes.items() if c != code)
+    assert page.locator('[data-layer="buildings"] [data-field="opacity"] input').input_value() == "40"
+    assert page.locator('[data-layer="buildings"] [data-field="opacity"] output').inner_text() == "40 %"
+    assert page.locator('[data-layer="orthophoto"] [data-field="opacity"] input').input_value() == "65"
+    assert cloud.locator("select").first.input_value() == "class"
+    assert cloud.locator(".rs3d-legend").get_attribute("data-mode") == "class"
+    assert cloud.locator('[data-field="point-size"] input').input_value() == "6"
+    assert restored.errors == [] and restored.outside == []
+    _close(restored)
+
+
 def test_roads_water_and_land_use_are_draped_and_toggle(browser, stack, area):
     counts = {}
     for kind in ("road", "water", "land_use"):
@@ -439,9 +656,7 @@ def test_roads_water_and_land_use_are_draped_and_toggle(browser, stack, area):
 def test_building_type_toggles_under_the_layer_hide_those_types(browser, stack, area):
     buildings = area["buildings"]
     everyone = _ids(buildings, lambda p: True)
-    kinds = [b["properties"]["building_type"] for b in buildings]
-    common = max(set(kinds), key=kinds.count)
-    others = _ids(buildings, lambda p: p["building_type"] != common)
+    common, others = _most_common_type(buildings)
     watched = _open(browser, stack, area)
     page = watched.page
     group = page.locator('[data-layer="buildings"] [data-subclasses="buildings"]')

@@ -1,7 +1,8 @@
 /**
- * Share and export: keep the camera, layer toggles, filter, slice, section
- * line and clip polygon in the URL hash (opening that URL restores them),
- * copy the link, and save the current view as a PNG.
+ * Share and export: keep the camera, the layer panel (toggles, opacity,
+ * sub-classes, point classes, point colours and size), filter, slice,
+ * section line and clip polygon in the URL hash (opening that URL restores
+ * them), copy the link, and save the current view as a PNG.
  */
 import { createButton, createDisclosure } from "../ui/controls.js";
 import { Cesium } from "../viewer/cesium.js";
@@ -93,8 +94,8 @@ export function saveScreenshot(viewer, fileName) {
  * @param {object} options
  * @param {Cesium.Viewer} options.viewer The viewer.
  * @param {HTMLElement} options.container Element the section is added to.
- * @param {{ getVisibility: () => object, setVisibility: (v: object) => void }}
- *   [options.layers] The layer panel.
+ * @param {{ getState: () => object, setState: (s: object) => void }}
+ *   [options.layers] The layer panel (see ui/layerPanel.js PanelState).
  * @param {{ getState: () => object, setState: (s: object) => void }}
  *   [options.filter] The filter tool.
  * @param {{ getState: () => object, setState: (s: object) => void }}
@@ -125,7 +126,8 @@ export function createShareTool(options) {
   const note = document.createElement("p");
   note.className = "rs3d-hint";
   note.textContent =
-    "The link keeps the camera, layers, filter, slice, section and polygon.";
+    "The link keeps the camera, layers (opacity, sub-classes, point " +
+    "classes and colours too), filter, slice, section and polygon.";
   const buttons = document.createElement("div");
   buttons.className = "rs3d-buttons";
   section.body.append(field, note, buttons);
@@ -139,7 +141,7 @@ export function createShareTool(options) {
     const sliceState = slice?.getState();
     return {
       camera: cameraState(viewer.camera),
-      layers: layers?.getVisibility(),
+      ...layers?.getState(),
       condition: filterState?.condition ?? null,
       action: filterState?.action,
       colouring: filterState?.colouring,
@@ -169,9 +171,15 @@ export function createShareTool(options) {
   const restore = () => {
     const hash = window.location.hash.replace(/^#/, "");
     const state = decodeState(hash);
-    if (state.layers) {
-      layers?.setVisibility(state.layers);
-    }
+    // Like the section and polygon, panel settings the link leaves out go
+    // back to how they started (visibility is only set where given).
+    layers?.setState({
+      layers: state.layers,
+      opacity: state.opacity ?? {},
+      hidden: state.hidden ?? {},
+      classes: state.classes ?? {},
+      points: state.points ?? {},
+    });
     if (filter && (state.condition || state.colouring)) {
       filter.setState({
         condition: state.condition ?? null,

@@ -5,7 +5,15 @@
  * &filter=height_m:ge:20&action=hide&colour=height&slice=12.5
  * &section=3.87601,43.61090,3.87702,43.61110&flip=1&slab=20
  * &polygon=3.876,43.611,3.877,43.611,3.877,43.612&keep=outside`.
- * Every key is optional, so older links still decode.
+ * The layer panel adds, per layer name: `opacity=orthophoto:40,buildings:0`
+ * (percent; layers at 100 are left out),
+ * `hide=buildings:house|apartment%20block` (unticked sub-class values),
+ * `classes=pointcloud:2|5` (hidden ASPRS classes) and
+ * `points=pointcloud:class:4` (colour mode and point size). In
+ * these four keys each name and value is percent-encoded on its own (all but
+ * "/"), so values may hold spaces, ",", ":" or "|" and decode back exactly.
+ * Every key is optional, so older links still decode; malformed entries are
+ * left out.
  */
 import { normalisePolygon, normaliseSection } from "../slice/sectionModel.js";
 
@@ -32,6 +40,14 @@ import { normalisePolygon, normaliseSection } from "../slice/sectionModel.js";
  *   The vertical section, null when off.
  * @property {import("../slice/sectionModel.js").PolygonState|null} [polygon]
  *   The clip polygon, null when off.
+ * @property {Record<string, number>} [opacity] Opacity in percent (0-100) by
+ *   layer name.
+ * @property {Record<string, string[]>} [hidden] Unticked sub-class values by
+ *   layer name.
+ * @property {Record<string, number[]>} [classes] Hidden ASPRS class codes by
+ *   point-cloud layer name.
+ * @property {Record<string, { mode?: string, size?: number }>} [points]
+ *   Colour mode and point size (pixels) by point-cloud layer name.
  */
 
 const CAMERA_KEYS = ["lon", "lat", "height", "heading", "pitch", "roll"];
@@ -39,12 +55,34 @@ const CAMERA_DIGITS = [7, 7, 2, 3, 3, 3];
 const WRAPPED = new Set(["heading", "roll"]);
 const LON_LAT_DIGITS = 7;
 
-/** Characters left readable in the hash (URLSearchParams reads them back). */
-function encodeValue(text) {
-  return encodeURIComponent(text)
-    .replace(/%2C/g, ",")
-    .replace(/%3A/g, ":")
-    .replace(/%2F/g, "/");
+const READABLE = { "%2C": ",", "%3A": ":", "%2F": "/" };
+
+/**
+ * Percent-encode a value for the hash, leaving some characters readable
+ * (URLSearchParams reads them back).
+ *
+ * @param {string} text The value.
+ * @param {string} [keep=",:/"] Characters of ",:/" to leave as they are.
+ * @returns {string} The encoded value.
+ */
+function encodeValue(text, keep = ",:/") {
+  return encodeURIComponent(text).replace(/%2C|%3A|%2F/g, (code) =>
+    keep.includes(READABLE[code]) ? READABLE[code] : code,
+  );
+}
+
+/** One name or value of a per-layer key: only "/" stays readable. */
+function encodePart(text) {
+  return encodeValue(String(text), "/");
+}
+
+/** The reverse of encodePart ("+" reads as a space); undefined if malformed. */
+function decodePart(text) {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -85,6 +123,160 @@ function decodePoints(text) {
     points.push([values[i], values[i + 1]]);
   }
   return points;
+}
+
+/**
+ * `{ name: [value, ...] }` → "name:value|value,name:value" (parts encoded,
+ * empty lists left out).
+ *
+ * @param {Record<string, Array<string|number>>} [lists] Values by layer.
+ * @returns {string} The key's text ("" when there is nothing to keep).
+ */
+function encodeLists(lists) {
+  return Object.entries(lists ?? {})
+    .filter(([, values]) => Array.isArray(values) && values.length > 0)
+    .map(
+      ([name, values]) =>
+        `${encodePart(name)}:${values.map(encodePart).join("|")}`,
+    )
+    .join(",");
+}
+
+/**
+ * The raw (still encoded) value of each key in a hash; the first one wins,
+ * like URLSearchParams.get.
+ *
+ * @param {string} hash The hash without "#".
+ * @returns {Map<string, string>} Raw value by key.
+ */
+function rawParams(hash) {
+  const raw = new Map();
+  for (const entry of hash.split("&")) {
+    const at = entry.indexOf("=");
+    const key = decodePart(at < 0 ? entry : entry.slice(0, at));
+    if (key && at >= 0 && !raw.has(key)) {
+      raw.set(key, entry.slice(at + 1));
+    }
+  }
+  return raw;
+}
+
+/**
+ * Per-layer entries of a raw "name:field:field,name:field" value: the name
+ * decoded, each field split on "|" and decoded. Entries with an empty or
+ * malformed name, or without fields, are left out; so are malformed items.
+ *
+ * @param {string|undefined} text The raw value.
+ * @returns {Array<[string, string[][]]>} [name, [items of each field]].
+ */
+function layerEntries(text) {
+  const entries = [];
+  for (const entry of (text ?? "").split(",")) {
+    const [name, ...fields] = entry.split(":");
+    const decoded = decodePart(name);
+    if (decoded && fields.length > 0) {
+      const items = fields.map((field) =>
+        field
+          .split("|")
+          .map(decodePart)
+          .filter((item) => item !== undefined && item !== ""),
+      );
+      entries.push([decoded, items]);
+    }
+  }
+  return entries;
+}
+
+/**
+ * Collect `{ name: value }` from per-layer entries, keeping what `read`
+ * accepts (it returns undefined to leave an entry out).
+ *
+ * @param {string|undefined} text The raw value.
+ * @param {(fields: string[][]) => *} read Field items → value.
+ * @returns {object|undefined} The map, undefined when empty.
+ */
+function readLayerEntries(text, read) {
+  const found = {};
+  for (const [name, fields] of layerEntries(text)) {
+    const value = read(fields);
+    if (value !== undefined) {
+      found[name] = value;
+    }
+  }
+  return Object.keys(found).length > 0 ? found : undefined;
+}
+
+const WHOLE = /^\d+$/;
+const PERCENT = /^\d+(\.\d+)?$/;
+const MODE = /^[a-z]+$/;
+
+/** The distinct values, or undefined when there are none. */
+function distinct(values) {
+  return values.length > 0 ? [...new Set(values)] : undefined;
+}
+
+/**
+ * The hash text of the layer panel's keys.
+ *
+ * @param {SharedState} state The state.
+ * @returns {Array<[string, string]>} [hash key, text] ("" to leave it out).
+ */
+function encodePanel(state) {
+  const opacity = Object.entries(state.opacity ?? {})
+    .filter(([, percent]) => Number.isFinite(percent) && percent !== 100)
+    .map(([name, percent]) => {
+      const value = Math.round(Math.min(100, Math.max(0, percent)));
+      return `${encodePart(name)}:${value}`;
+    });
+  const points = Object.entries(state.points ?? {})
+    .filter(([, point]) => MODE.test(point?.mode ?? ""))
+    .map(([name, { mode, size }]) => {
+      const fields = [encodePart(name), mode];
+      if (Number.isFinite(size) && size > 0) {
+        fields.push(String(size));
+      }
+      return fields.join(":");
+    });
+  return [
+    ["opacity", opacity.join(",")],
+    ["hide", encodeLists(state.hidden)],
+    ["classes", encodeLists(state.classes)],
+    ["points", points.join(",")],
+  ];
+}
+
+/**
+ * The layer panel's part of a state.
+ *
+ * @param {Map<string, string>} raw The hash's raw values (see rawParams).
+ * @returns {SharedState} `opacity`, `hidden`, `classes` and `points`, each
+ *   undefined when missing or wholly malformed.
+ */
+function decodePanel(raw) {
+  // Entries with one field ("name:a|b"), and one item in it ("name:a").
+  const one = (fields) => (fields.length === 1 ? fields[0] : []);
+  const single = (fields) => (one(fields).length === 1 ? one(fields)[0] : "");
+  return {
+    opacity: readLayerEntries(raw.get("opacity"), (fields) => {
+      const text = single(fields);
+      return PERCENT.test(text) && Number(text) <= 100
+        ? Number(text)
+        : undefined;
+    }),
+    hidden: readLayerEntries(raw.get("hide"), (fields) =>
+      distinct(one(fields)),
+    ),
+    classes: readLayerEntries(raw.get("classes"), (fields) =>
+      distinct(one(fields).filter((code) => WHOLE.test(code)).map(Number)),
+    ),
+    points: readLayerEntries(raw.get("points"), ([mode, size = []]) => {
+      if (mode?.length !== 1 || !MODE.test(mode[0]) || size.length > 1) {
+        return undefined;
+      }
+      const pixels = finite(size[0] ?? "");
+      return pixels > 0 ? { mode: mode[0], size: pixels } : { mode: mode[0] };
+    }),
+  };
 }
 
 /**
@@ -135,9 +327,13 @@ export function encodeState(state) {
     params.set("polygon", encodePoints(polygon.points));
     params.set("keep", polygon.keep);
   }
-  return [...params]
-    .map(([key, value]) => `${key}=${encodeValue(value)}`)
-    .join("&");
+  const encoded = [...params].map(([key, value]) => [key, encodeValue(value)]);
+  for (const [key, text] of encodePanel(state)) {
+    if (text) {
+      encoded.push([key, text]);
+    }
+  }
+  return encoded.map(([key, value]) => `${key}=${value}`).join("&");
 }
 
 /**
@@ -147,7 +343,8 @@ export function encodeState(state) {
  * @returns {SharedState} The state found.
  */
 export function decodeState(hash) {
-  const params = new URLSearchParams(String(hash ?? "").replace(/^#/, ""));
+  const text = String(hash ?? "").replace(/^#/, "");
+  const params = new URLSearchParams(text);
   const state = {};
   const view = params.get("view")?.split(",").map(finite);
   if (
@@ -198,6 +395,11 @@ export function decodeState(hash) {
   });
   if (polygon) {
     state.polygon = polygon;
+  }
+  for (const [key, value] of Object.entries(decodePanel(rawParams(text)))) {
+    if (value) {
+      state[key] = value;
+    }
   }
   return state;
 }

@@ -153,7 +153,9 @@ export function createSelect({ label, options, value, onChange }) {
  *   value: number, unit?: string, onInput: (value: number) => void }}
  *   options Range, initial value, unit suffix, and callback.
  * @returns {{ element: HTMLElement, input: HTMLInputElement,
- *   destroy: () => void }} The control.
+ *   setValue: (value: number) => number, destroy: () => void }} The
+ *   control; `setValue` moves the slider (clamped and stepped like a drag)
+ *   without calling `onInput`, and returns the value it shows.
  */
 export function createRange(options) {
   const { label, min, max, step = 1, value, unit = "", onInput } = options;
@@ -174,7 +176,12 @@ export function createRange(options) {
     show();
     onInput(Number(input.value));
   };
-  return control(element, input, "input", handler, { input });
+  const setValue = (next) => {
+    input.value = String(next);
+    show();
+    return Number(input.value);
+  };
+  return control(element, input, "input", handler, { input, setValue });
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * The side panel: orthophoto toggle, one section per 3D layer with its
  * toggles, and for point clouds the colour mode, point size and the class
- * legend (each legend entry doubles as a visibility checkbox).
+ * legend (each legend entry doubles as a visibility checkbox). Its whole
+ * state (visibility, opacity, hidden sub-classes and point classes, point
+ * colours and size) can be read and set, for the share link.
  */
 import {
   OTHER_CLASS_COLOUR,
@@ -25,21 +27,154 @@ const COLOUR_MODES = [
 /** Name of the orthophoto toggle in visibility maps. */
 export const ORTHOPHOTO = "orthophoto";
 
+/**
+ * @typedef {object} Setting A control the panel can read and set for the
+ *   share link; `write(undefined)` puts it back as it started, a value it
+ *   does not know is ignored, and the layer's callback runs only when the
+ *   control changes (the panel's `onChange` reports only the user's own
+ *   changes).
+ * @property {() => *} read The control's value.
+ * @property {(value?: *) => void} write Set the control and the layer.
+ */
+
+/**
+ * A control's callback: apply its value to the layer, then report it.
+ *
+ * @param {(...args: *[]) => void} apply What the control changes.
+ * @param {() => void} onChange The panel's change callback.
+ * @returns {(...args: *[]) => void} The callback.
+ */
+function reporting(apply, onChange) {
+  return (...args) => {
+    apply(...args);
+    onChange();
+  };
+}
+
 function toggle(toggles, name, setVisible, onChange, checked = true) {
   const checkbox = createCheckbox({
     label: name === ORTHOPHOTO ? "Orthophoto" : "Visible",
     checked,
-    onChange: (checked) => {
-      setVisible(checked);
-      onChange();
-    },
+    onChange: reporting(setVisible, onChange),
   });
   toggles.set(name, { input: checkbox.input, setVisible });
   return checkbox;
 }
 
-/** An "Opacity" slider in percent that reports 0-1. */
-function opacityRange(onOpacity) {
+/**
+ * A slider made by createRange as a {@link Setting}.
+ *
+ * @param {{ input: HTMLInputElement, setValue: (value: number) => number }}
+ *   range The slider.
+ * @param {number} initial Its starting value.
+ * @param {(value: number) => void} apply What its `onInput` applies.
+ * @returns {Setting} The setting (a number).
+ */
+function rangeSetting(range, initial, apply) {
+  const read = () => Number(range.input.value);
+  return {
+    read,
+    write(value = initial) {
+      const before = read();
+      if (Number.isFinite(value) && range.setValue(value) !== before) {
+        apply(read());
+      }
+    },
+  };
+}
+
+/**
+ * A drop-down made by createSelect as a {@link Setting}.
+ *
+ * @param {HTMLSelectElement} select The drop-down.
+ * @param {string} initial Its starting value.
+ * @param {(value: string) => void} apply What its `onChange` applies.
+ * @returns {Setting} The setting (one of the options' values).
+ */
+function selectSetting(select, initial, apply) {
+  return {
+    read: () => select.value,
+    write(value = initial) {
+      const offered = [...select.options].some((o) => o.value === value);
+      if (offered && value !== select.value) {
+        select.value = value;
+        apply(value);
+      }
+    },
+  };
+}
+
+/**
+ * Checkboxes that each show one value of a layer (a sub-class, a point
+ * class), all ticked at first; as a {@link Setting}, the unticked values.
+ *
+ * @param {(value: *, visible: boolean, hidden: *[]) => void} onToggle
+ *   Called when a value is ticked or unticked, with the unticked values.
+ * @param {() => void} onChange The panel's change callback.
+ * @returns {Setting & { add: (value: *, options: { label: string,
+ *   swatch: string }) => ReturnType<typeof createCheckbox> }} The group;
+ *   `add` makes the checkbox of one value.
+ */
+function checkboxGroup(onToggle, onChange) {
+  const inputs = new Map();
+  const read = () =>
+    [...inputs].filter(([, input]) => !input.checked).map(([value]) => value);
+  const toggleValue = (value, visible) => onToggle(value, visible, read());
+  return {
+    read,
+    write(hidden = []) {
+      if (!Array.isArray(hidden)) {
+        return;
+      }
+      for (const [value, input] of inputs) {
+        const visible = !hidden.includes(value);
+        if (input.checked !== visible) {
+          input.checked = visible;
+          toggleValue(value, visible);
+        }
+      }
+    },
+    add(value, { label, swatch }) {
+      const checkbox = createCheckbox({
+        label,
+        swatch,
+        onChange: reporting((visible) => toggleValue(value, visible), onChange),
+      });
+      inputs.set(value, checkbox.input);
+      return checkbox;
+    },
+  };
+}
+
+/**
+ * Sub-class values to hide, kept until addSubclasses lists the layer's
+ * sub-classes (a shared link may be restored first).
+ *
+ * @returns {Setting} The setting (the values).
+ */
+function pendingSubclasses() {
+  let hidden = [];
+  return {
+    read: () => hidden,
+    write(values = []) {
+      if (Array.isArray(values)) {
+        hidden = values;
+      }
+    },
+  };
+}
+
+/**
+ * An "Opacity" slider in percent that reports 0-1, kept in `opacities`.
+ *
+ * @param {Map<string, Setting>} opacities Opacity settings by layer name.
+ * @param {string} name The layer's name.
+ * @param {(alpha: number) => void} onOpacity The layer's callback.
+ * @param {() => void} onChange The panel's change callback.
+ * @returns {ReturnType<typeof createRange>} The slider.
+ */
+function opacityRange(opacities, name, onOpacity, onChange) {
+  const apply = (percent) => onOpacity(percent / 100);
   const range = createRange({
     label: "Opacity",
     min: 0,
@@ -47,14 +182,16 @@ function opacityRange(onOpacity) {
     step: 5,
     value: 100,
     unit: " %",
-    onInput: (value) => onOpacity(value / 100),
+    onInput: reporting(apply, onChange),
   });
   range.element.dataset.field = "opacity";
+  opacities.set(name, rangeSetting(range, 100, apply));
   return range;
 }
 
-function imagerySection(orthophoto, parts, toggles, onChange) {
+function imagerySection(orthophoto, parts, toggles, settings, onChange) {
   const section = createSection("Imagery");
+  section.element.dataset.layer = ORTHOPHOTO;
   parts.push(section);
   const add = (item) => {
     parts.push(item);
@@ -68,7 +205,14 @@ function imagerySection(orthophoto, parts, toggles, onChange) {
       onChange,
     ),
   );
-  add(opacityRange((alpha) => orthophoto.setAlpha(alpha)));
+  add(
+    opacityRange(
+      settings.opacity,
+      ORTHOPHOTO,
+      (alpha) => orthophoto.setAlpha(alpha),
+      onChange,
+    ),
+  );
   return section;
 }
 
@@ -95,47 +239,75 @@ function legendClasses(layer) {
     }));
 }
 
-function pointCloudControls(layer, handle, add) {
+/**
+ * A point cloud's colour mode, point size and class legend.
+ *
+ * @param {object} layer The API layer.
+ * @param {object} handle Its handle (see layers/pointcloud.js).
+ * @param {(item: { element: HTMLElement }, parent?: HTMLElement) => void}
+ *   add Mounts a control in the layer's section.
+ * @param {() => void} onChange The panel's change callback.
+ * @returns {{ classes: Setting, points: Setting }} The hidden class codes,
+ *   and `{ mode, size }` (colour mode and point size in pixels).
+ */
+function pointCloudControls(layer, handle, add, onChange) {
   const legend = document.createElement("div");
   legend.className = "rs3d-legend";
   legend.dataset.mode = "photo";
+  const setMode = (value) => {
+    legend.dataset.mode = value;
+    handle.setColourMode(value);
+  };
+  const setSize = (value) => handle.setPointSize(value);
   const mode = createSelect({
     label: "Colours",
     options: COLOUR_MODES,
     value: "photo",
-    onChange: (value) => {
-      legend.dataset.mode = value;
-      handle.setColourMode(value);
-    },
+    onChange: reporting(setMode, onChange),
   });
   add(mode);
-  add(
-    createRange({
-      label: "Point size",
-      min: 1,
-      max: 10,
-      value: DEFAULT_POINT_SIZE,
-      unit: " px",
-      onInput: (value) => handle.setPointSize(value),
-    }),
-  );
+  const size = createRange({
+    label: "Point size",
+    min: 1,
+    max: 10,
+    value: DEFAULT_POINT_SIZE,
+    unit: " px",
+    onInput: reporting(setSize, onChange),
+  });
+  size.element.dataset.field = "point-size";
+  add(size);
   const heading = document.createElement("h3");
   heading.textContent = "Classes";
   add({ element: heading, destroy: () => heading.remove() });
+  const classes = checkboxGroup(
+    (code, visible) => handle.setClassVisible(code, visible),
+    onChange,
+  );
   for (const { code, name, colour, count } of legendClasses(layer)) {
-    const checkbox = createCheckbox({
+    const checkbox = classes.add(code, {
       label:
         count === undefined ? name : `${name} (${count.toLocaleString("en")})`,
       swatch: colour,
-      onChange: (checked) => handle.setClassVisible(code, checked),
     });
     checkbox.element.dataset.classCode = String(code);
     add(checkbox, legend);
   }
   add({ element: legend, destroy: () => legend.remove() });
+  const modeSetting = selectSetting(mode.select, "photo", setMode);
+  const sizeSetting = rangeSetting(size, DEFAULT_POINT_SIZE, setSize);
+  const points = {
+    read: () => ({ mode: modeSetting.read(), size: sizeSetting.read() }),
+    write(value) {
+      if (value === undefined || (value && typeof value === "object")) {
+        modeSetting.write(value?.mode);
+        sizeSetting.write(value?.size);
+      }
+    },
+  };
+  return { classes, points };
 }
 
-function layerSection(layer, handle, parts, toggles, onChange) {
+function layerSection(layer, handle, parts, toggles, settings, onChange) {
   const section = createSection(layer.title || layer.name);
   section.element.dataset.layer = layer.name;
   parts.push(section);
@@ -153,12 +325,38 @@ function layerSection(layer, handle, parts, toggles, onChange) {
     ),
   );
   if (layer.kind === "pointcloud") {
-    pointCloudControls(layer, handle, add);
+    const { classes, points } = pointCloudControls(
+      layer,
+      handle,
+      add,
+      onChange,
+    );
+    settings.classes.set(layer.name, classes);
+    settings.points.set(layer.name, points);
   } else if (handle.setOpacity) {
-    add(opacityRange((alpha) => handle.setOpacity(alpha)));
+    add(
+      opacityRange(
+        settings.opacity,
+        layer.name,
+        (alpha) => handle.setOpacity(alpha),
+        onChange,
+      ),
+    );
   }
+  settings.hidden.set(layer.name, pendingSubclasses());
   return section;
 }
+
+/**
+ * @typedef {object} PanelState The panel's controls, by layer name
+ *   (ORTHOPHOTO for the imagery); the same keys as the share link's state.
+ * @property {Record<string, boolean>} [layers] Visibility.
+ * @property {Record<string, number>} [opacity] Opacity in percent.
+ * @property {Record<string, string[]>} [hidden] Unticked sub-class values.
+ * @property {Record<string, number[]>} [classes] Unticked point classes.
+ * @property {Record<string, { mode?: string, size?: number }>} [points]
+ *   Point-cloud colour mode and point size in pixels.
+ */
 
 /**
  * Fill the panel with the legend and layer toggles.
@@ -167,11 +365,16 @@ function layerSection(layer, handle, parts, toggles, onChange) {
  * @param {{ orthophoto?: object, layers: { layer: object,
  *   handle: object }[], onChange?: () => void }} model The orthophoto
  *   handle (if any), each API layer description paired with the handle its
- *   module returned, and a callback for visibility changes.
- * @returns {{ getVisibility: () => Record<string, boolean>,
+ *   module returned, and a callback for changes the user makes.
+ * @returns {{ addSubclasses: (layerName: string, model: object) => void,
+ *   getVisibility: () => Record<string, boolean>,
  *   setVisibility: (visible: Record<string, boolean>) => void,
- *   destroy: () => void }} Read or set which layers show (by layer name,
- *   ORTHOPHOTO for the imagery); remove the controls and listeners.
+ *   getState: () => PanelState, setState: (state: PanelState) => void,
+ *   destroy: () => void }} Add sub-class toggles; read or set which layers
+ *   show, or every control (setState: each key given sets the controls and
+ *   layers, unknown layers and values are ignored; in every key but
+ *   `layers`, a known layer left out goes back to how it started); remove
+ *   the controls and listeners.
  */
 export function createLayerPanel(
   container,
@@ -180,20 +383,49 @@ export function createLayerPanel(
   const parts = [];
   const toggles = new Map();
   const sections = new Map();
+  /** @type {Record<string, Map<string, Setting>>} By state key, layer name. */
+  const settings = {
+    opacity: new Map(),
+    hidden: new Map(),
+    classes: new Map(),
+    points: new Map(),
+  };
   if (orthophoto) {
     container.append(
-      imagerySection(orthophoto, parts, toggles, onChange).element,
+      imagerySection(orthophoto, parts, toggles, settings, onChange).element,
     );
   }
   for (const { layer, handle } of layers) {
-    const section = layerSection(layer, handle, parts, toggles, onChange);
+    const section = layerSection(
+      layer,
+      handle,
+      parts,
+      toggles,
+      settings,
+      onChange,
+    );
     sections.set(layer.name, section);
     container.append(section.element);
   }
+  const getVisibility = () =>
+    Object.fromEntries(
+      [...toggles].map(([name, { input }]) => [name, input.checked]),
+    );
+  const setVisibility = (visible) => {
+    for (const [name, value] of Object.entries(visible ?? {})) {
+      const found = toggles.get(name);
+      if (found && typeof value === "boolean") {
+        found.input.checked = value;
+        found.setVisible(value);
+      }
+    }
+  };
   return {
     /**
      * Sub-class toggles under a layer's own (e.g. building types under
      * Buildings): one checkbox per value with its colour swatch.
+     *
+     * Values hidden by setState before this call are unticked now.
      *
      * @param {string} layerName The layer's name.
      * @param {{ title: string, entries: { value: string, label: string,
@@ -211,35 +443,43 @@ export function createLayerPanel(
       const legend = document.createElement("legend");
       legend.textContent = title;
       group.append(legend);
-      const hidden = new Set();
+      const values = checkboxGroup(
+        (_value, _visible, hidden) => onHidden(hidden),
+        onChange,
+      );
       for (const { value, label, colour } of entries) {
-        const checkbox = createCheckbox({
-          label,
-          swatch: colour,
-          checked: true,
-          onChange: (checked) => {
-            hidden[checked ? "delete" : "add"](value);
-            onHidden([...hidden]);
-          },
-        });
+        const checkbox = values.add(value, { label, swatch: colour });
         checkbox.element.dataset.subclass = value;
         parts.push(checkbox);
         group.append(checkbox.element);
       }
       section.body.append(group);
       parts.push({ element: group, destroy: () => group.remove() });
+      const pending = settings.hidden.get(layerName)?.read() ?? [];
+      settings.hidden.set(layerName, values);
+      values.write(pending);
     },
-    getVisibility() {
-      return Object.fromEntries(
-        [...toggles].map(([name, { input }]) => [name, input.checked]),
-      );
+    getVisibility,
+    setVisibility,
+    getState() {
+      const state = { layers: getVisibility() };
+      for (const [key, byLayer] of Object.entries(settings)) {
+        state[key] = Object.fromEntries(
+          [...byLayer].map(([name, setting]) => [name, setting.read()]),
+        );
+      }
+      return state;
     },
-    setVisibility(visible) {
-      for (const [name, value] of Object.entries(visible ?? {})) {
-        const found = toggles.get(name);
-        if (found && typeof value === "boolean") {
-          found.input.checked = value;
-          found.setVisible(value);
+    setState(state) {
+      setVisibility(state?.layers);
+      for (const [key, byLayer] of Object.entries(settings)) {
+        const values = state?.[key];
+        if (values && typeof values === "object") {
+          for (const [name, setting] of byLayer) {
+            setting.write(
+              Object.hasOwn(values, name) ? values[name] : undefined,
+            );
+          }
         }
       }
     },
