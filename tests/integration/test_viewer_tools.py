@@ -92,8 +92,14 @@ def _apply_filter(page: Page, prop: str, operator: str, value: str, action: str)
 
 
 def _canvas(page: Page) -> Image.Image:
-    """The canvas left of the panel (the panel's own changes must not count), in grey levels."""
-    page.wait_for_timeout(1500)
+    """The canvas left of the panel (the panel's own changes must not count), in grey levels.
+
+    Taken once the globe's imagery and the tilesets have loaded what the view needs (a fixed wait let
+    the imagery still refine between two pictures on a loaded machine), then a moment for the frame.
+    """
+    page.wait_for_timeout(500)  # the change just made reaches the scene's next render
+    page.wait_for_function("() => window.rs3d.settled()", timeout=60_000)
+    page.wait_for_timeout(1000)
     canvas = page.locator("#viewer canvas").first.bounding_box()
     panel = page.locator("#panel").bounding_box()
     clip = {**canvas, "width": panel["x"] - canvas["x"] - 4}

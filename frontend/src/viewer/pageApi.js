@@ -1,7 +1,8 @@
 /**
  * `window.rs3d`: a small read-only view of the page's state for scripts
  * and the browser tests (which buildings the active style shows, the
- * camera, the slice planes, the measurement). It changes nothing.
+ * camera, the slice planes, the measurement, whether the scene has
+ * finished loading). It changes nothing.
  */
 import { cameraState } from "../share/share.js";
 import { Cesium } from "./cesium.js";
@@ -66,6 +67,18 @@ export function exposePageApi({
     measurement: () => measure?.result() ?? null,
     /** @returns {string|null} The shareable link of the current view. */
     shareLink: () => share?.link() ?? null,
+    /**
+     * @returns {boolean} Whether the globe's imagery and every shown 3D
+     *   Tiles layer have loaded what the current view needs (a picture taken
+     *   now will not still refine).
+     */
+    settled: () => {
+      const { primitives, globe } = viewer.scene;
+      const tilesets = Array.from({ length: primitives.length }, (_, i) =>
+        primitives.get(i),
+      ).filter((p) => p instanceof Cesium.Cesium3DTileset && p.show);
+      return globe.tilesLoaded && tilesets.every((t) => t.tilesLoaded);
+    },
   });
   Object.defineProperty(window, "rs3d", { value: api, configurable: true });
   return {
