@@ -57,9 +57,21 @@ def test_viewer_renders_the_area_offline(browser, stack, scene):
     watched.page.close()
 
 
-def _canvas(page: Page) -> Image.Image:
-    page.wait_for_timeout(1500)
-    return Image.open(BytesIO(page.locator("#viewer canvas").first.screenshot())).convert("L")
+def canvas_picture(page: Page, mode: str = "L", left_of_panel: bool = False) -> Image.Image:
+    """The viewer's canvas (or its part left of the panel, whose own changes must not count) as ``mode``.
+
+    Taken once the globe's imagery and the tilesets have loaded what the view needs: after a fixed wait
+    the imagery could still refine between two pictures on a loaded machine and fail a comparison.
+    """
+    page.wait_for_timeout(500)  # the change just made reaches the scene's next render
+    page.wait_for_function("() => window.rs3d.settled()", timeout=60_000)
+    page.wait_for_timeout(1000)
+    canvas = page.locator("#viewer canvas").first
+    if not left_of_panel:
+        return Image.open(BytesIO(canvas.screenshot())).convert(mode)
+    box, panel = canvas.bounding_box(), page.locator("#panel").bounding_box()
+    clip = {**box, "width": panel["x"] - box["x"] - 4}
+    return Image.open(BytesIO(page.screenshot(clip=clip))).convert(mode)
 
 
 def _rgb(page: Page) -> Image.Image:
@@ -72,9 +84,9 @@ def _assert_buildings_are_drawn(page: Page) -> None:
     cloud = page.locator('[data-layer="pointcloud"] input[type=checkbox]').first
     buildings = page.locator('[data-layer="buildings"] input[type=checkbox]').first
     cloud.uncheck()
-    with_buildings = _canvas(page)
+    with_buildings = canvas_picture(page)
     buildings.uncheck()
-    without = _canvas(page)
+    without = canvas_picture(page)
     buildings.check()
     cloud.check()
     changed = ImageStat.Stat(ImageChops.difference(with_buildings, without)).mean[0]
@@ -129,9 +141,9 @@ def test_job_page_shows_why_a_job_failed(browser, stack, scene, tmp_path):
 def _building_pixels(page: Page) -> list[tuple[int, int]]:
     """Canvas pixels well inside drawn buildings: where hiding the LoD1 layer changes the picture most."""
     buildings = page.locator('[data-layer="buildings"] input[type=checkbox]').first
-    with_buildings = _canvas(page)
+    with_buildings = canvas_picture(page)
     buildings.uncheck()
-    without = _canvas(page)
+    without = canvas_picture(page)
     buildings.check()
     page.wait_for_timeout(1000)
     changed = ImageChops.difference(with_buildings, without).point(lambda v: 255 if v > 20 else 0)

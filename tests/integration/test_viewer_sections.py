@@ -9,7 +9,7 @@ still differs from the canvas without buildings, on each side of the cut.
 import json
 import math
 from collections.abc import Iterator
-from io import BytesIO
+from functools import partial
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw
@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import ROOT
 from tests.integration.conftest import CHROMIUM_ARGS, Stack, upload
-from tests.integration.test_browser import Watched
+from tests.integration.test_browser import Watched, canvas_picture
 from tests.integration.test_viewer_tools import _click_at, _close, _open, _open_tool, _set_layer
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -69,13 +69,8 @@ def _top_down(browser, stack: Stack, area: dict) -> Watched:
     return watched
 
 
-def _canvas(page: Page) -> Image.Image:
-    """The canvas left of the panel, in colour."""
-    page.wait_for_timeout(1500)
-    canvas = page.locator("#viewer canvas").first.bounding_box()
-    panel = page.locator("#panel").bounding_box()
-    clip = {**canvas, "width": panel["x"] - canvas["x"] - 4}
-    return Image.open(BytesIO(page.screenshot(clip=clip))).convert("RGB")
+#: The canvas left of the panel, in colour.
+_canvas = partial(canvas_picture, mode="RGB", left_of_panel=True)
 
 
 def _differs(a: Image.Image, b: Image.Image) -> Image.Image:

@@ -7,7 +7,7 @@ draws, what a click-measured distance is, and what a shared URL restores.
 
 import math
 import re
-from io import BytesIO
+from functools import partial
 from urllib.parse import quote
 
 import pytest
@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.conftest import ROOT
 from tests.integration.conftest import Stack, upload
-from tests.integration.test_browser import Watched
+from tests.integration.test_browser import Watched, canvas_picture
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -91,19 +91,8 @@ def _apply_filter(page: Page, prop: str, operator: str, value: str, action: str)
     page.wait_for_selector('.rs3d-results-summary[data-state="ready"]', timeout=30_000)
 
 
-def _canvas(page: Page) -> Image.Image:
-    """The canvas left of the panel (the panel's own changes must not count), in grey levels.
-
-    Taken once the globe's imagery and the tilesets have loaded what the view needs (a fixed wait let
-    the imagery still refine between two pictures on a loaded machine), then a moment for the frame.
-    """
-    page.wait_for_timeout(500)  # the change just made reaches the scene's next render
-    page.wait_for_function("() => window.rs3d.settled()", timeout=60_000)
-    page.wait_for_timeout(1000)
-    canvas = page.locator("#viewer canvas").first.bounding_box()
-    panel = page.locator("#panel").bounding_box()
-    clip = {**canvas, "width": panel["x"] - canvas["x"] - 4}
-    return Image.open(BytesIO(page.screenshot(clip=clip))).convert("L")
+#: The canvas left of the panel, in grey levels.
+_canvas = partial(canvas_picture, left_of_panel=True)
 
 
 def _ids(buildings: list[dict], keep) -> list[int]:
