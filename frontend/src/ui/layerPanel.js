@@ -367,14 +367,11 @@ function layerSection(layer, handle, parts, toggles, settings, onChange) {
  *   handle (if any), each API layer description paired with the handle its
  *   module returned, and a callback for changes the user makes.
  * @returns {{ addSubclasses: (layerName: string, model: object) => void,
- *   getVisibility: () => Record<string, boolean>,
- *   setVisibility: (visible: Record<string, boolean>) => void,
  *   getState: () => PanelState, setState: (state: PanelState) => void,
- *   destroy: () => void }} Add sub-class toggles; read or set which layers
- *   show, or every control (setState: each key given sets the controls and
- *   layers, unknown layers and values are ignored; in every key but
- *   `layers`, a known layer left out goes back to how it started); remove
- *   the controls and listeners.
+ *   destroy: () => void }} Add sub-class toggles; read or set every control
+ *   (setState: each key given sets the controls and layers, unknown layers
+ *   and values are ignored; in every key but `layers`, a known layer left
+ *   out goes back to how it started); remove the controls and listeners.
  */
 export function createLayerPanel(
   container,
@@ -459,8 +456,6 @@ export function createLayerPanel(
       settings.hidden.set(layerName, values);
       values.write(pending);
     },
-    getVisibility,
-    setVisibility,
     getState() {
       const state = { layers: getVisibility() };
       for (const [key, byLayer] of Object.entries(settings)) {
