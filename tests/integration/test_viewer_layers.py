@@ -5,7 +5,7 @@ from PIL import ImageChops, ImageFilter, ImageStat
 from playwright.sync_api import Page
 
 from tests.integration.conftest import upload
-from tests.integration.test_browser import ARTIFACTS, _canvas, _watch
+from tests.integration.test_browser import ARTIFACTS, _watch, canvas_picture
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -16,9 +16,9 @@ def _toggle(page: Page, layer: str):
 
 def _layer_pixels(page: Page, layer: str) -> list[tuple[int, int]]:
     """Canvas pixels well inside what ``layer`` draws: where hiding it changes the picture."""
-    shown = _canvas(page)
+    shown = canvas_picture(page)
     _toggle(page, layer).uncheck()
-    hidden = _canvas(page)
+    hidden = canvas_picture(page)
     _toggle(page, layer).check()
     page.wait_for_timeout(1000)
     changed = (
@@ -43,11 +43,11 @@ def test_terrain_toggles_and_a_clicked_tree_shows_its_metadata(browser, stack, s
     for layer in ("pointcloud", "buildings"):
         _toggle(page, layer).uncheck()
 
-    without = _canvas(page)
+    without = canvas_picture(page)
     _toggle(page, "terrain").check()
     changed = 0.0
     for _ in range(40):  # a hidden tileset loads only once shown: allow a minute on a busy machine
-        changed = max(ImageStat.Stat(ImageChops.difference(without, _canvas(page))).mean)
+        changed = max(ImageStat.Stat(ImageChops.difference(without, canvas_picture(page))).mean)
         if changed > 1:
             break
     assert changed > 1, "terrain draws nothing"

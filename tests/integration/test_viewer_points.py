@@ -12,7 +12,7 @@ from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from pyproj import CRS, Transformer
 
-from tests.integration.test_browser import ARTIFACTS, _canvas, _watch
+from tests.integration.test_browser import ARTIFACTS, _watch, canvas_picture
 from tests.integration.test_viewer_layers import _layer_pixels, _toggle
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -101,7 +101,7 @@ def test_a_clicked_point_shows_its_class_intensity_and_height(browser, stack, sc
     # Colour by intensity: the points turn grey (the style replaces the photo colours).
     page.locator("#inspector .rs3d-close").click()
     page.locator('[data-layer="pointcloud"] select').first.select_option("intensity")
-    _canvas(page)  # let it render
+    canvas_picture(page)  # let it render
     shot = Image.open(BytesIO(page.locator("#viewer canvas").first.screenshot())).convert("RGB")
     pixels = [shot.getpixel(point) for point in candidates[:: max(1, len(candidates) // 400)]]
     grey = [max(p) - min(p) <= 12 for p in pixels]
