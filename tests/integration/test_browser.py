@@ -173,23 +173,32 @@ def _click_until_building(page: Page) -> str:
     raise AssertionError("no click on a drawn building opened the inspector")
 
 
+#: The viewer's hover colour (frontend/src/inspect/inspect.js HOVER); Cesium multiplies a feature's colour by it.
+HOVER_RGB = (0x90, 0xCA, 0xF9)
+
+
 def _hover_lights_a_building_up(page: Page) -> None:
     """The building under the mouse takes the hover colour and gets it back when the mouse leaves."""
     box = page.locator("#viewer canvas").first.bounding_box()
     assert box is not None
-    x, y = next(
-        (x, y)
-        for x, y in _building_pixels(page)
-        if page.evaluate(
-            "([x, y]) => document.elementFromPoint(x, y)?.tagName === 'CANVAS'", [box["x"] + x, box["y"] + y]
-        )
+    candidates = _building_pixels(page)
+    on_canvas = page.evaluate(
+        "points => points.map(([x, y]) => document.elementFromPoint(x, y)?.tagName === 'CANVAS')",
+        [[box["x"] + x, box["y"] + y] for x, y in candidates],
     )
-    before = _rgb(page).getpixel((x, y))
+    picture = _rgb(page)
+    # The reddest free building pixel (a sunlit roof, not a wall in shade), so the multiplied red drops clearly.
+    x, y = max(
+        (point for point, free in zip(candidates, on_canvas, strict=True) if free),
+        key=lambda point: picture.getpixel(point)[0],
+    )
+    before = picture.getpixel((x, y))
+    assert before[0] >= 80, f"no building pixel bright enough to show the hover colour: {before}"
     page.mouse.move(box["x"] + x, box["y"] + y)
     page.wait_for_selector('#viewer[data-hover^="building:"]', timeout=10_000)
     lit = _rgb(page).getpixel((x, y))
-    # The hover colour (#90caf9) multiplies the warm roof colours: red falls most.
-    assert before[0] - lit[0] > 30 and sum(abs(a - b) for a, b in zip(before, lit, strict=True)) > 40, (before, lit)
+    expected = tuple(round(b * h / 255) for b, h in zip(before, HOVER_RGB, strict=True))
+    assert all(abs(a - e) <= 10 for a, e in zip(lit, expected, strict=True)), (before, lit, expected)
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 8)  # empty space above the area
     page.wait_for_function("() => !document.querySelector('#viewer').dataset.hover", timeout=10_000)
     after = _rgb(page).getpixel((x, y))
