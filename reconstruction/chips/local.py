@@ -61,8 +61,12 @@ def run_chipped(
         ]
         command += ["--model", model] if model else []
         runs.append(_child(f"chip {chip.index}", command, on_progress, chip.index, total))
-    merge = ["merge", "--plan", str(plan_path), "--out", str(out_dir), *map(str, chip_dirs)]
+    # The merge writes next to the chips (its --out must be empty), then its files move up into out_dir.
+    merged = work / "merged"
+    merge = ["merge", "--plan", str(plan_path), "--out", str(merged), *map(str, chip_dirs)]
     runs.append(_child("merge", merge, on_progress, len(plan.chips), total))
+    for entry in merged.iterdir():
+        entry.rename(out_dir / entry.name)
     shutil.rmtree(work)
     return runs
 

@@ -7,6 +7,7 @@ then has the same manifest shape as a whole-area run (plus ``chips``), so publis
 """
 
 import json
+import os
 import shutil
 import time
 from collections import Counter
@@ -44,7 +45,9 @@ def merge_chips(
     cfg: PipelineConfig,
     on_progress: ProgressCallback = silent,
 ) -> dict[str, Any]:
-    """Merge the chip folders (chip k's at index k) into ``out_dir``; return the manifest.
+    """Merge the chip folders (chip k's at index k) into ``out_dir`` (empty or absent); return the manifest.
+
+    The chip folders are left as they were (tiles are hard-linked), so a failed merge can be run again.
 
     Raises:
         ConfigError: a chip folder is missing, unfinished or belongs to another chip.
@@ -89,7 +92,7 @@ def merge_chips(
                 source = (folder / manifest["layers"][name]).parent
                 target = out_dir / "tiles" / name / f"chip-{chip.index}"
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(source, target)
+                shutil.copytree(source, target, copy_function=_link_or_copy)
                 parts.append(target / "tileset.json")
         layers[name] = write_root_tileset(parts, out_dir / "tiles" / name / "tileset.json")
     report(3, "Joining the point clouds")
@@ -241,6 +244,18 @@ def _merge_filter(reports: list[dict[str, Any] | None]) -> dict[str, Any] | None
             finite = [v for v in values if v is not None]
             merged[key] = max(finite) if finite else None
     return merged
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """Hard-link a chip's tile into the output, or copy it where the two are on different file systems.
+
+    Linking costs neither time nor space and leaves the chip folders whole, so a merge that fails (a full
+    disk, a killed worker) can simply be run again; moving the tiles would lose them for the next attempt.
+    """
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _rel(path: Path, root: Path) -> str:

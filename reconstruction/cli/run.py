@@ -3,7 +3,6 @@
 import argparse
 import dataclasses
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from tqdm import tqdm
 from reconstruction.chips import Chip, ChipPlan, plan_chips
 from reconstruction.chips.local import run_chipped
 from reconstruction.cli.inputs import add_input_arguments, inputs_from
+from reconstruction.cli.output import prepare_output
 from reconstruction.config import PipelineConfig, PipelineInputs, load_config
 from reconstruction.errors import ConfigError
 from reconstruction.pipeline import run_pipeline
@@ -59,10 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.config is not None and not args.config.is_file():
         raise ConfigError(f"--config {args.config}: no such file.")
     out: Path = args.out
-    if out.exists() and any(out.iterdir()):
-        if not args.overwrite:
-            raise ConfigError(f"--out {out} is not empty. Choose another folder or pass --overwrite.")
-        shutil.rmtree(out)
+    prepare_output(out, args.overwrite)
     cfg = load_config(args.config) if args.config else PipelineConfig()
     if args.model:
         cfg = dataclasses.replace(cfg, prediction=dataclasses.replace(cfg.prediction, model=args.model))

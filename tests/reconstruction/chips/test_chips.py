@@ -152,6 +152,35 @@ def test_merge_refuses_a_missing_or_foreign_chip(
         merge_chips(plan, [tmp_path / str(k) for k in range(4)], tmp_path / "out", PipelineConfig())
 
 
+def test_a_merge_leaves_the_chips_whole_so_a_failed_one_can_run_again(small_scene_files: dict, tmp_path: Path) -> None:
+    cfg = PipelineConfig()
+    inputs = PipelineInputs(ortho=small_scene_files["ortho"], dsm=small_scene_files["dsm"])
+    plan_path = plan_chips(inputs, cfg, CHIP_M, MARGIN_M).save(tmp_path / "plan.json")
+    plan = ChipPlan.load(plan_path)
+    folders = [tmp_path / f"chip-{chip.index}" for chip in plan.chips]
+    for chip, folder in zip(plan.chips, folders, strict=True):
+        run_pipeline(plan.inputs, cfg, folder, chip=(plan, chip))
+
+    def chip_files() -> dict[Path, bytes]:
+        return {path: path.read_bytes() for folder in folders for path in sorted(folder.rglob("*")) if path.is_file()}
+
+    before = chip_files()
+    assert any("tiles" in path.parts for path in before)
+    first = merge_chips(plan, folders, tmp_path / "merged", cfg)
+    assert chip_files() == before, "the merge changed or took files of the chips"
+
+    # Again, by the CLI, into the same folder: refused while it holds the first merge, replaced with --overwrite.
+    command = [sys.executable, "-m", "reconstruction", "merge", "--plan", str(plan_path), "--out"]
+    command += [str(tmp_path / "merged"), *map(str, folders)]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "is not empty" in refused.stderr and "--overwrite" in refused.stderr
+    assert (tmp_path / "merged" / "manifest.json").is_file(), "a refused merge leaves the earlier output alone"
+    again = subprocess.run([*command, "--overwrite"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    second = json.loads((tmp_path / "merged" / "manifest.json").read_text())
+    assert (second["stats"], second["layers"]) == (first["stats"], first["layers"])
+
+
 def test_a_chip_refuses_inputs_that_changed_since_planning(small_scene_files: dict, tmp_path: Path) -> None:
     inputs = PipelineInputs(ortho=small_scene_files["ortho"], dsm=small_scene_files["dsm"])
     plan = plan_chips(inputs, PipelineConfig(), CHIP_M, MARGIN_M)
