@@ -153,17 +153,22 @@ def _building_pixels(page: Page) -> list[tuple[int, int]]:
     return [(x, y) for y in range(0, height, 6) for x in range(0, width, 6) if pixels[x, y]]
 
 
+def uncovered(page: Page, box: dict, pixels: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The canvas pixels (relative to its ``box``) that no panel or control covers: a click there hits the scene."""
+    on_canvas = page.evaluate(
+        "points => points.map(([x, y]) => document.elementFromPoint(x, y)?.tagName === 'CANVAS')",
+        [[box["x"] + x, box["y"] + y] for x, y in pixels],
+    )
+    return [point for point, free in zip(pixels, on_canvas, strict=True) if free]
+
+
 def _click_until_building(page: Page) -> str:
     """Click candidate building pixels (spread over the canvas) until the inspector shows a building."""
     box = page.locator("#viewer canvas").first.bounding_box()
     assert box is not None
     candidates = _building_pixels(page)
     assert candidates, "the LoD1 buildings layer draws nothing"
-    on_canvas = page.evaluate(
-        "points => points.map(([x, y]) => document.elementFromPoint(x, y)?.tagName === 'CANVAS')",
-        [[box["x"] + x, box["y"] + y] for x, y in candidates],
-    )
-    candidates = [point for point, free in zip(candidates, on_canvas, strict=True) if free]  # not under a panel
+    candidates = uncovered(page, box, candidates)
     step = max(1, len(candidates) // 15)
     for x, y in candidates[::step]:
         page.mouse.click(box["x"] + x, box["y"] + y)
@@ -181,17 +186,10 @@ def _hover_lights_a_building_up(page: Page) -> None:
     """The building under the mouse takes the hover colour and gets it back when the mouse leaves."""
     box = page.locator("#viewer canvas").first.bounding_box()
     assert box is not None
-    candidates = _building_pixels(page)
-    on_canvas = page.evaluate(
-        "points => points.map(([x, y]) => document.elementFromPoint(x, y)?.tagName === 'CANVAS')",
-        [[box["x"] + x, box["y"] + y] for x, y in candidates],
-    )
+    candidates = uncovered(page, box, _building_pixels(page))
     picture = _rgb(page)
     # The reddest free building pixel (a sunlit roof, not a wall in shade), so the multiplied red drops clearly.
-    x, y = max(
-        (point for point, free in zip(candidates, on_canvas, strict=True) if free),
-        key=lambda point: picture.getpixel(point)[0],
-    )
+    x, y = max(candidates, key=lambda point: picture.getpixel(point)[0])
     before = picture.getpixel((x, y))
     assert before[0] >= 80, f"no building pixel bright enough to show the hover colour: {before}"
     page.mouse.move(box["x"] + x, box["y"] + y)

@@ -5,7 +5,7 @@ from PIL import ImageChops, ImageFilter, ImageStat
 from playwright.sync_api import Page
 
 from tests.integration.conftest import upload
-from tests.integration.test_browser import ARTIFACTS, _watch, canvas_picture
+from tests.integration.test_browser import ARTIFACTS, _watch, canvas_picture, uncovered
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -57,11 +57,7 @@ def test_terrain_toggles_and_a_clicked_tree_shows_its_metadata(browser, stack, s
     assert box is not None
     candidates = _layer_pixels(page, "trees")
     assert candidates, "the trees layer draws nothing"
-    on_canvas = page.evaluate(
-        "points => points.map(([x, y]) => document.elementFromPoint(x, y)?.tagName === 'CANVAS')",
-        [[box["x"] + x, box["y"] + y] for x, y in candidates],
-    )
-    candidates = [point for point, free in zip(candidates, on_canvas, strict=True) if free]
+    candidates = uncovered(page, box, candidates)
     for x, y in candidates[:: max(1, len(candidates) // 20)]:
         page.mouse.click(box["x"] + x, box["y"] + y)
         if page.locator('#inspector[data-kind="feature"]').count():

@@ -12,7 +12,7 @@ from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from pyproj import CRS, Transformer
 
-from tests.integration.test_browser import ARTIFACTS, _watch, canvas_picture
+from tests.integration.test_browser import ARTIFACTS, _watch, canvas_picture, uncovered
 from tests.integration.test_viewer_layers import _layer_pixels, _toggle
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -67,11 +67,7 @@ def test_a_clicked_point_shows_its_class_intensity_and_height(browser, stack, sc
     assert box is not None
     candidates = _layer_pixels(page, "pointcloud")
     assert candidates, "the point cloud draws nothing"
-    on_canvas = page.evaluate(
-        "points => points.map(([x, y]) => document.elementFromPoint(x, y)?.tagName === 'CANVAS')",
-        [[box["x"] + x, box["y"] + y] for x, y in candidates],
-    )
-    candidates = [point for point, free in zip(candidates, on_canvas, strict=True) if free]
+    candidates = uncovered(page, box, candidates)
     inspector = page.locator('#inspector[data-kind="point"][data-lon]')
     for x, y in candidates[:: max(1, len(candidates) // 15)]:
         page.mouse.click(box["x"] + x, box["y"] + y)
