@@ -133,6 +133,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 # A running job's worker stamps Job.heartbeat every few seconds; a running job silent for longer than
 # this is marked failed ("the worker stopped responding") by workers and by readers of the job.
 RS3D_JOB_LEASE_SECONDS = float(os.environ.get("RS3D_JOB_LEASE_SECONDS", 60))
+# A job may run this long (seconds) from when a worker takes it, its chips and merge included; then its
+# reconstruction child is stopped and the job fails, naming this limit. 0 sets no limit.
+RS3D_MAX_JOB_SECONDS = float(os.environ.get("RS3D_MAX_JOB_SECONDS", 4 * 3600))
 # Areas wider or taller than this (metres) are split into overlapping chips of this size, one background
 # task each, so several workers share one area; 0 never splits. Chips overlap by the margin (metres).
 RS3D_CHIP_SIZE_M = float(os.environ.get("RS3D_CHIP_SIZE_M", 1000))

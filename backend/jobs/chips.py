@@ -36,6 +36,7 @@ from backend.jobs.outcome import (
     publish_run,
     settle,
     staging_folder,
+    time_limit,
 )
 from backend.jobs.progress import CHIPS_SHARE, ChipProgress, JobProgress
 from backend.jobs.runner import merge_chips_process, plan_chips_process, run_chip_process
@@ -98,6 +99,7 @@ def plan_chips(job: Job, inputs: PipelineInputs) -> int:
         JobProgress(job, share=lambda stage, fraction: 0.0),
         on_tick=lambda: beat_or_stop(job),
         tick_seconds=heartbeat_seconds(),
+        time_limit=time_limit(job),
     )
     beat_or_stop(job)
     if count > 1:
@@ -183,6 +185,7 @@ def _run_chip(job: Job, chip: ChipRun) -> None:
             on_tick=lambda: _beat_chip(job, chip),
             tick_seconds=heartbeat_seconds(),
             model=run_argument(job.area.model, job.area.model_version),
+            time_limit=time_limit(job),
         )
         _beat_chip(job, chip)
         retry_db(lambda: _chip_succeeded(job, chip, warnings), f"chip {chip.index} of job {job.pk}")
@@ -249,6 +252,7 @@ def _merge(job: Job) -> Published:
         JobProgress(job, share=lambda stage, fraction: CHIPS_SHARE + (1 - CHIPS_SHARE) * fraction),
         on_tick=lambda: beat_or_stop(job),
         tick_seconds=heartbeat_seconds(),
+        time_limit=time_limit(job),
     )
     chip_warnings = [warning for chip in chips for warning in chip.warnings]
     return publish_run(job, out, list(dict.fromkeys([*chip_warnings, *warnings])))

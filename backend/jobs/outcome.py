@@ -8,10 +8,12 @@ message, a cancel, or an internal error naming the stage.
 
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +24,7 @@ from backend.jobs.diskspace import DiskFull, is_disk_full
 from backend.jobs.lease import beat, lease_seconds
 from backend.jobs.models import ChipRun, Job, JobEvent
 from backend.jobs.notify import notify_job_changed
+from backend.jobs.runner import TimeLimit
 from reconstruction import Cancelled, RS3DError
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,20 @@ class Published:
 def staging_folder(job: Job) -> Path:
     """The job's private working folder, ``<area>/.staging/job-<id>/``; never visible to readers."""
     return job.area.folder / ".staging" / f"job-{job.pk}"
+
+
+def time_limit(job: Job) -> TimeLimit | None:
+    """When the job's time is up: ``RS3D_MAX_JOB_SECONDS`` after a worker took it (None: no limit is set).
+
+    Every child of the job (whole run, chip plan, chips, merge) gets the same end, so a large area's chips
+    share one budget instead of each getting the full limit.
+    """
+    seconds = float(settings.RS3D_MAX_JOB_SECONDS)
+    if seconds <= 0:
+        return None
+    now = timezone.now()
+    elapsed = (now - (job.started or now)).total_seconds()
+    return TimeLimit(ends=time.monotonic() + seconds - elapsed, seconds=seconds)
 
 
 def settle(job: Job, work: Callable[[], Published | None]) -> None:

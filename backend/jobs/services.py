@@ -16,7 +16,16 @@ from backend.jobs.chips import chippable, plan_chips
 from backend.jobs.lease import heartbeat_seconds
 from backend.jobs.models import ChipRun, Job
 from backend.jobs.notify import notify_job_changed
-from backend.jobs.outcome import ACTIVE_CHIPS, ACTIVE_JOBS, Published, beat_or_stop, publish_run, settle, staging_folder
+from backend.jobs.outcome import (
+    ACTIVE_CHIPS,
+    ACTIVE_JOBS,
+    Published,
+    beat_or_stop,
+    publish_run,
+    settle,
+    staging_folder,
+    time_limit,
+)
 from backend.jobs.progress import JobProgress
 from backend.jobs.runner import run_pipeline_process
 from backend.models_registry.catalog import run_argument
@@ -89,6 +98,7 @@ def run_job(job_id: int) -> None:
     ):
         logger.info("job %s is %s, not queued; nothing to do", job.pk, Job.objects.get(pk=job.pk).status)
         return
+    job.started = now  # its time limit counts from here
     notify_job_changed(job.pk)
     ACTIVE_JOBS.add(job.pk)
     shutil.rmtree(staging_folder(job), ignore_errors=True)
@@ -111,6 +121,7 @@ def _reconstruct(job: Job) -> Published | None:
         on_tick=lambda: beat_or_stop(job),
         tick_seconds=heartbeat_seconds(),
         model=run_argument(job.area.model, job.area.model_version),
+        time_limit=time_limit(job),
     )
     return publish_run(job, staging, warnings)
 

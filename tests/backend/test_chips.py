@@ -67,7 +67,7 @@ def _chip(job: Job, index: int) -> ChipRun:
 def _fake_chip_child(monkeypatch, behaviour) -> None:
     """Replace the chip child: ``behaviour(index, on_progress, on_tick)`` runs instead and returns warnings."""
 
-    def fake(plan, index, out_dir, on_progress, on_tick=None, tick_seconds=5.0, model=None):
+    def fake(plan, index, out_dir, on_progress, on_tick=None, tick_seconds=5.0, model=None, time_limit=None):
         assert plan.is_file()
         out_dir.mkdir(parents=True)
         return behaviour(index, on_progress, on_tick)
@@ -386,7 +386,7 @@ def test_a_failed_merge_fails_the_job_and_publishes_nothing(monkeypatch, area):
     ChipRun.objects.filter(job=job).update(status="succeeded", progress=1.0)
     given = {}
 
-    def fake_merge(plan, chip_dirs, out_dir, on_progress, on_tick=None, tick_seconds=5.0):
+    def fake_merge(plan, chip_dirs, out_dir, on_progress, on_tick=None, tick_seconds=5.0, time_limit=None):
         given["chips"] = [folder.name for folder in chip_dirs]
         on_tick()
         on_progress("merge", 0.5, "Joining the point clouds")

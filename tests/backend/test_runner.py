@@ -47,3 +47,66 @@ def test_an_error_in_the_tick_stops_the_child(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError, match="job lost"):
         runner.run_pipeline_process(INPUTS, tmp_path, lambda *report: None, on_tick=tick, tick_seconds=0.1)
     assert time.monotonic() - started < 10
+
+
+def test_a_child_past_the_job_time_limit_is_stopped_and_the_limit_named(monkeypatch, tmp_path):
+    _child(monkeypatch, "import time; time.sleep(60)")
+    started = time.monotonic()
+    limit = runner.TimeLimit(ends=time.monotonic() + 0.5, seconds=4 * 3600)
+    with pytest.raises(runner.JobTooLong, match=r"limit of 4 h \(server setting RS3D_MAX_JOB_SECONDS\)"):
+        runner.run_pipeline_process(INPUTS, tmp_path, lambda *report: None, time_limit=limit)
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.django_db
+def test_a_job_past_its_time_limit_fails_naming_the_limit(monkeypatch, settings, user):
+    from backend.areas.models import Area
+    from backend.jobs import services
+    from backend.jobs.models import Job
+    from backend.jobs.services import run_job, start_job
+
+    settings.RS3D_MAX_JOB_SECONDS = 1
+    settings.RS3D_CHIP_SIZE_M = 0  # one whole run, no chips
+    monkeypatch.setattr(services, "_inputs", lambda area: INPUTS)
+    _child(monkeypatch, "import time; time.sleep(60)")
+    job = start_job(Area.objects.create(name="Slow", owner=user))
+    started = time.monotonic()
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and "RS3D_MAX_JOB_SECONDS" in job.error and "1 s" in job.error
+    assert time.monotonic() - started < 10
+
+
+def test_relayed_errors_name_files_never_server_paths(monkeypatch, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "my media"
+    upload = settings.MEDIA_ROOT / "incoming" / "3f2a" / "ortho" / "city.tif"
+    message = (
+        f"Cannot read '{upload}': not a GeoTIFF. See /tmp/cars-x1/logs/cars.log, "
+        "/vsizip//srv/areas/7/in.zip/a.tif and http://example.org/docs/help (version 1/2)."
+    )
+    _child(monkeypatch, f"import json; print(json.dumps({{'type': 'error', 'message': {message!r}}})); exit(1)")
+    with pytest.raises(runner.PipelineFailed) as failed:
+        runner.run_pipeline_process(INPUTS, tmp_path, lambda *report: None)
+    assert str(failed.value) == (
+        "Cannot read 'city.tif': not a GeoTIFF. See cars.log, a.tif and http://example.org/docs/help (version 1/2)."
+    )
+    _child(monkeypatch, f"import json; print(json.dumps({{'type': 'error', 'message': {message!r}}}))")
+    with pytest.raises(runner.PipelineFailed, match="^Cannot read 'city.tif'") as failed:
+        runner.check_inputs_process(INPUTS)
+    assert "/" not in str(failed.value).replace("http://example.org/docs/help", "").replace("1/2", "")
+    _child(monkeypatch, f"import sys; sys.stderr.write('OSError: {upload}'); sys.exit(2)")
+    with pytest.raises(ProcessingError, match=r"exit code 2 \(OSError: city.tif\)"):
+        runner.run_pipeline_process(INPUTS, tmp_path, lambda *report: None)
+
+
+def test_relayed_warnings_and_progress_name_files_only(monkeypatch, tmp_path):
+    _child(
+        monkeypatch,
+        "import json; "
+        "print(json.dumps({'type': 'progress', 'stage': 'tiles',"
+        " 'fraction': 0.1, 'message': 'Writing /srv/a/b.b3dm'}));"
+        "print(json.dumps({'type': 'result', 'warnings': ['Skipped /srv/rs3d/media/incoming/9/lidar/x.laz']}))",
+    )
+    reports = []
+    assert runner.run_pipeline_process(INPUTS, tmp_path, lambda *report: reports.append(report)) == ["Skipped x.laz"]
+    assert reports == [("tiles", 0.1, "Writing b.b3dm")]
