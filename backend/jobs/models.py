@@ -17,6 +17,8 @@ class Job(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    #: An area has at most one job in these states (see backend.jobs.services.start_job).
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="jobs")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)

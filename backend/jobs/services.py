@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from backend.areas.models import Area, Source
 from backend.jobs.chips import chippable, plan_chips
-from backend.jobs.lease import heartbeat_seconds
+from backend.jobs.lease import expire_if_lost, heartbeat_seconds
 from backend.jobs.models import ChipRun, Job
 from backend.jobs.notify import notify_job_changed
 from backend.jobs.outcome import (
@@ -34,13 +34,36 @@ from reconstruction import PipelineInputs
 logger = logging.getLogger(__name__)
 
 
+class AreaBusy(Exception):  # noqa: N818 - reads as what the area is
+    """The area already has a queued or running job, ``job``: follow that one instead of starting another."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"This area already has a {job.status} job (job {job.pk}); follow that one.")
+        self.job = job
+
+
 def start_job(area: Area) -> Job:
-    """Create a queued job for the area and enqueue it once the surrounding transaction commits."""
+    """Create a queued job for the area and enqueue it once the surrounding transaction commits.
+
+    An area has at most one active (queued or running) job, and this is where that holds without a race:
+    the area's row is locked until the transaction ends (``SELECT ... FOR UPDATE`` on PostgreSQL; on
+    SQLite every transaction here takes the database's write lock when it begins, ``transaction_mode``
+    IMMEDIATE), so of two requests that start a job at once the second sees the first one's job.
+
+    Raises:
+        AreaBusy: the area has an active job already (a running one whose worker was lost does not count:
+            it is failed first, see :func:`backend.jobs.lease.expire_if_lost`).
+    """
     from backend.jobs.tasks import reconstruct_area  # the task module imports this one
 
-    job = Job.objects.create(area=area)
-    area.status = Area.Status.PROCESSING
-    area.save(update_fields=["status"])
+    with transaction.atomic():
+        Area.objects.select_for_update().only("pk").get(pk=area.pk)
+        active = area.jobs.filter(status__in=Job.ACTIVE).order_by("-created").first()
+        if active is not None and expire_if_lost(active).status in Job.ACTIVE:
+            raise AreaBusy(active)
+        job = Job.objects.create(area=area)
+        area.status = Area.Status.PROCESSING
+        area.save(update_fields=["status"])
 
     def enqueue() -> None:
         result = reconstruct_area.enqueue(job.pk)
@@ -65,8 +88,11 @@ def cancel_job(job: Job) -> Job:
 def retry_job(job: Job) -> Job:
     """Queue a new run of the area of a failed or cancelled ``job``; the old job keeps its log and reason.
 
+    Retrying twice (a double click) queues one run: the second call raises :class:`AreaBusy` with it.
+
     Raises:
         ValueError: the job is still queued or running, or it succeeded.
+        AreaBusy: the area has a queued or running job already, e.g. the one an earlier retry queued.
     """
     if job.status not in (Job.Status.FAILED, Job.Status.CANCELLED):
         raise ValueError(f"Only a failed or cancelled job can be retried; job {job.pk} is {job.status}.")

@@ -22,7 +22,7 @@ from backend.areas.staging import staged_sources
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
 from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
-from backend.jobs.services import cancel_job, retry_job
+from backend.jobs.services import AreaBusy, cancel_job, retry_job
 from backend.models_registry.services import CannotTrain, can_train_on, held_out_rows, start_training
 from backend.viewer import previews
 from backend.viewer.delivery import is_precompressed_copy, serve_file
@@ -142,21 +142,23 @@ def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
     """A job's live progress."""
     job = get_object_or_404(Job.objects.select_related("area"), pk=job_id, area__in=visible_areas(request.user))
     job = expire_if_lost(job)  # a job whose worker died reads as failed, with the reason
+    return render(request, "viewer/job.html", _job_context(request, job))
+
+
+def _job_context(request: HttpRequest, job: Job, notice: str = "") -> dict[str, Any]:
+    """What the job page shows; ``notice`` is a sentence about the user's last action (e.g. a refused retry)."""
     manifest = _published_manifest(job)
-    return render(
-        request,
-        "viewer/job.html",
-        {
-            "job": job,
-            "ws_url": f"/ws/jobs/{job.pk}/",
-            "view_url": reverse("viewer:area-view", args=[job.area_id]),
-            "area_url": reverse("viewer:area", args=[job.area_id]),
-            "events": job.events.order_by("pk"),
-            "used_model": (manifest or {}).get("model"),
-            "editable": can_edit(request.user, job.area),
-            "input_quality": input_quality(manifest),
-        },
-    )
+    return {
+        "job": job,
+        "ws_url": f"/ws/jobs/{job.pk}/",
+        "view_url": reverse("viewer:area-view", args=[job.area_id]),
+        "area_url": reverse("viewer:area", args=[job.area_id]),
+        "events": job.events.order_by("pk"),
+        "used_model": (manifest or {}).get("model"),
+        "editable": can_edit(request.user, job.area),
+        "input_quality": input_quality(manifest),
+        "notice": notice,
+    }
 
 
 @require_POST
@@ -169,13 +171,24 @@ def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @require_POST
 def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
-    """The job page's Retry button (the area's owner): the new job's page."""
+    """The job page's Retry button (the area's owner): the new job's page.
+
+    A second click while that run is queued or running queues nothing and shows that run's page. Retries
+    count against the user's upload rate; past it the job page answers 429 saying so.
+    """
     job = _editable_job_or_404(request, job_id)
+    throttle = UploadRateThrottle()
+    if not throttle.allow_request(request, None):
+        minutes = max(1, round((throttle.wait() or 0) / 60))
+        notice = f"{throttle.limit_message()} Try again in about {minutes} minute(s)."
+        return render(request, "viewer/job.html", _job_context(request, job, notice), status=429)
     try:
         with transaction.atomic():
             new = retry_job(job)
-    except ValueError:  # a double click, or a job that is running again: show it as it is
+    except ValueError:  # a job that is running again, or succeeded: show it as it is
         return redirect("viewer:job", job.pk)
+    except AreaBusy as busy:  # a double click: the run the first click queued
+        return redirect("viewer:job", busy.job.pk)
     return redirect("viewer:job", new.pk)
 
 

@@ -1,8 +1,12 @@
 """Cancel and retry a job, from the API and from the job page's buttons (the area's owner only)."""
 
+import threading
+
 import pytest
+from django.db import connection
 from django.test import Client
 
+from backend.api.throttles import UploadRateThrottle
 from backend.areas.models import Area
 from backend.jobs.models import Job
 from backend.jobs.services import start_job
@@ -62,3 +66,56 @@ def test_others_can_neither_cancel_nor_retry(bob_client, job):
     assert "cancel-job" not in page and "retry-job" not in page
     job.refresh_from_db()
     assert job.status == Job.Status.QUEUED
+
+
+def test_api_retries_of_one_job_queue_one_run_and_answer_it_again(api, job):
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.CANCELLED)
+    responses = [api.post(f"/api/jobs/{job.pk}/retry/") for _ in range(5)]
+    assert [r.status_code for r in responses] == [201, 200, 200, 200, 200]
+    assert len({r.json()["id"] for r in responses}) == 1  # every answer is the one queued run
+    assert Job.objects.filter(area=job.area, status__in=Job.ACTIVE).count() == 1
+
+
+def test_a_double_click_on_retry_queues_one_run_and_shows_it(web, job):
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error="boom")
+    first, second = web.post(f"/jobs/{job.pk}/retry/"), web.post(f"/jobs/{job.pk}/retry/")
+    new = Job.objects.exclude(pk=job.pk).get()
+    assert first["Location"] == second["Location"] == f"/jobs/{new.pk}/"
+
+
+def test_retries_count_against_the_upload_rate(api, web, job, monkeypatch):
+    monkeypatch.setattr(UploadRateThrottle, "THROTTLE_RATES", {"uploads": "2/hour"})
+    assert api.post("/api/areas/", {"name": "no files"}, format="multipart").status_code == 400  # one upload
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.CANCELLED)
+    assert api.post(f"/api/jobs/{job.pk}/retry/").status_code == 201  # and one retry: the two allowed
+    Job.objects.filter(area=job.area).update(status=Job.Status.CANCELLED)
+    response = api.post(f"/api/jobs/{job.pk}/retry/")
+    assert response.status_code == 429 and "new areas or job retries per hour" in response.json()["detail"]
+    response = web.post(f"/jobs/{job.pk}/retry/")
+    assert response.status_code == 429 and "Too many uploads" in response.content.decode()
+    assert not Job.objects.filter(area=job.area, status__in=Job.ACTIVE).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_retries_queue_one_run(user):
+    """Eight requests at once, each in its own thread, database connection and transaction."""
+    job = Job.objects.create(area=Area.objects.create(name="Race", owner=user), status=Job.Status.CANCELLED)
+    start = threading.Barrier(8)
+    answers: list[int] = []
+
+    def click() -> None:
+        try:
+            client = Client()
+            client.force_login(user)
+            start.wait()
+            answers.append(client.post(f"/api/jobs/{job.pk}/retry/").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [200] * 7 + [201]
+    assert Job.objects.filter(area=job.area, status__in=Job.ACTIVE).count() == 1

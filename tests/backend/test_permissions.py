@@ -372,7 +372,7 @@ def test_uploads_are_rate_limited_per_user(api, bob, monkeypatch):
         assert api.post("/api/areas/", {"name": "no files"}, format="multipart").status_code == 400
     response = api.post("/api/areas/", {"name": "no files"}, format="multipart")
     assert response.status_code == 429
-    assert "Too many uploads: at most 2 new areas per hour per user." in response.json()["detail"]
+    assert "Too many uploads: at most 2 new areas or job retries per hour per user." in response.json()["detail"]
     assert 0 < int(response["Retry-After"]) <= 3600
     assert api.get("/api/areas/").status_code == 200  # reading is not limited
     assert logged_in(bob).post("/api/areas/", {"name": "no files"}, format="multipart").status_code == 400

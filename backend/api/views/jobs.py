@@ -4,15 +4,17 @@ from django.db import transaction
 from django.db.models import QuerySet
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 
 from backend.api.serializers import JobSerializer
+from backend.api.throttles import UploadRateThrottle
 from backend.areas.permissions import can_edit, visible_areas
 from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
-from backend.jobs.services import cancel_job, retry_job
+from backend.jobs.services import AreaBusy, cancel_job, retry_job
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -28,6 +30,17 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         """The job, failed first if its worker stopped sending heartbeats (see backend.jobs.lease)."""
         return expire_if_lost(super().get_object())
 
+    def get_throttles(self) -> list[BaseThrottle]:
+        """A retry runs the reconstruction again: it counts against the user's upload rate."""
+        return [UploadRateThrottle()] if self.action == "retry" else super().get_throttles()
+
+    def check_throttles(self, request: Request) -> None:
+        """Refuse with 429 and say what the limit is (DRF adds when to try again)."""
+        for throttle in self.get_throttles():
+            if not throttle.allow_request(request, self):
+                message = throttle.limit_message() if isinstance(throttle, UploadRateThrottle) else None
+                raise Throttled(throttle.wait(), detail=message)
+
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Ask a queued or running job to stop; the worker stops at its next progress report."""
@@ -38,7 +51,16 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
-        """Run a failed or cancelled job's area again as a new job (201); the old job keeps its log."""
+        """Run a failed or cancelled job's area again as a new job; the old job keeps its log.
+
+        Idempotent while the run it queued is active: an area has at most one queued or running job.
+
+        - **201** and the new job: a run was queued.
+        - **200** and the area's queued or running job: nothing was queued, because a run is already
+          on its way (a second click, a client repeating its request). Follow the job returned either way.
+        - **400**: the job itself is still queued or running, or it succeeded.
+        - **429**: the user's upload rate is used up; retries count as uploads (``RS3D_UPLOAD_RATE``).
+        """
         job = self.get_object()
         if not can_edit(request.user, job.area):
             raise PermissionDenied("Only the owner of this area can retry its jobs.")
@@ -47,4 +69,6 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
                 new = retry_job(job)
         except ValueError as err:
             raise ValidationError({"status": [str(err)]}) from err
+        except AreaBusy as busy:
+            return Response(JobSerializer(busy.job).data, status=status.HTTP_200_OK)
         return Response(JobSerializer(new).data, status=status.HTTP_201_CREATED)
