@@ -1,5 +1,11 @@
-"""Rate limits: new areas and job retries per user (``DEFAULT_THROTTLE_RATES["uploads"]``, env RS3D_UPLOAD_RATE)."""
+"""Rate limits and load refusals.
 
+New areas and job retries per user (``DEFAULT_THROTTLE_RATES["uploads"]``, env RS3D_UPLOAD_RATE); uploads
+refused while the server checks others (:class:`ChecksBusyError`).
+"""
+
+from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.throttling import UserRateThrottle
 
 _PERIODS = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
@@ -17,3 +23,14 @@ class UploadRateThrottle(UserRateThrottle):
         """The limit in words, e.g. "Too many uploads: at most 30 new areas or job retries per hour per user."."""
         period = _PERIODS.get(self.duration, f"{self.duration} seconds")
         return f"Too many uploads: at most {self.num_requests} new areas or job retries per {period} per user."
+
+
+class ChecksBusyError(APIException):
+    """503 with ``Retry-After: wait``: every upload-check slot stayed taken (see backend.jobs.checkslots)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "busy"
+
+    def __init__(self, detail: str, wait: int) -> None:
+        super().__init__(detail)
+        self.wait = wait  # DRF's exception handler sends it as Retry-After

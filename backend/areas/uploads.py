@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.text import get_valid_filename
 
 from backend.areas.models import Area, Source
+from backend.jobs.checkslots import check_slot
 from backend.jobs.diskspace import DiskFull, is_disk_full
 from backend.jobs.runner import check_inputs_process
 from backend.jobs.services import start_job
@@ -118,9 +119,13 @@ def create_area(
     Returns:
         The area and warnings for the user; with ``start`` the area's first job is queued.
 
+    At most ``RS3D_MAX_CONCURRENT_CHECKS`` checks run at once (:mod:`backend.jobs.checkslots`): an upload
+    may wait here up to ``RS3D_CHECK_QUEUE_WAIT_S`` for its turn.
+
     Raises:
         UploadRejected: a file is too large, unreadable, has no CRS, or the files do not overlap, or the
             disk holding the media folder is full; the database and media folder are left exactly as they were.
+        ChecksBusy: the server was checking other uploads all that time; nothing was kept either.
     """
     _check_combination(upload)
     files = upload.files()
@@ -183,7 +188,8 @@ def _save(files: dict[str, UploadedFile], folder: Path) -> dict[str, Path]:
 
 def _validate(stored: dict[str, Path], epsg: int | None, register_dsm: bool) -> list[str]:
     try:
-        return check_inputs_process(Source.pipeline_inputs(stored, epsg, register_dsm))
+        with check_slot():
+            return check_inputs_process(Source.pipeline_inputs(stored, epsg, register_dsm))
     except RS3DError as err:
         raise UploadRejected(str(err)) from err
 

@@ -20,6 +20,7 @@ from backend.areas.models import Area, Publication
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.staging import staged_sources
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
+from backend.jobs.checkslots import ChecksBusy
 from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
 from backend.jobs.services import AreaBusy, cancel_job, retry_job
@@ -54,7 +55,11 @@ def _preview(area: Area) -> dict[str, Any] | None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def area_new(request: HttpRequest) -> HttpResponse:
-    """The upload form (logged-in users); on success the job page of the new area's first job."""
+    """The upload form (logged-in users); on success the job page of the new area's first job.
+
+    While the server checks as many uploads as it may (``RS3D_MAX_CONCURRENT_CHECKS``) the upload waits;
+    if no check ends in ``RS3D_CHECK_QUEUE_WAIT_S`` the form answers 503 with ``Retry-After``, saying so.
+    """
     form = AreaUploadForm(request.POST or None, request.FILES or None, user=request.user)
     throttle = UploadRateThrottle()
     if request.method == "POST" and not throttle.allow_request(request, None):
@@ -70,6 +75,11 @@ def area_new(request: HttpRequest) -> HttpResponse:
                 area, warnings = create_area(upload, owner=request.user, start=True)
         except UploadRejected as err:
             form.add_error(err.field if err.field in form.fields else None, str(err))
+        except ChecksBusy as err:
+            form.add_error(None, str(err))
+            response = render(request, "viewer/area_form.html", {"form": form}, status=503)
+            response["Retry-After"] = str(err.retry_after)
+            return response
         else:
             job = area.jobs.get()
             return redirect(reverse("viewer:job", args=[job.pk]) + ("?warned=1" if warnings else ""))

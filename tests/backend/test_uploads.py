@@ -1,5 +1,10 @@
 """Uploading areas through the API and the form: validation, and nothing left behind on refusal."""
 
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 import rasterio
@@ -231,3 +236,82 @@ def test_an_upload_survives_another_one_removing_the_shared_incoming_folder(tmp_
     monkeypatch.setattr(Path, "mkdir", racing)
     uploads._mkdir(tmp_path / "incoming" / "abc" / "ortho")
     assert (tmp_path / "incoming" / "abc" / "ortho").is_dir()
+
+
+# --- at most RS3D_MAX_CONCURRENT_CHECKS checks at once ---------------------------------------------------
+
+
+@contextlib.contextmanager
+def _checks_elsewhere(count: int) -> Iterator[threading.Event]:
+    """``count`` check slots held by other threads (each with its own database connection) until the event."""
+    from django.db import connection
+
+    from backend.jobs.checkslots import check_slot
+
+    release = threading.Event()
+    holding = threading.Semaphore(0)
+
+    def hold() -> None:
+        try:
+            with check_slot():
+                holding.release()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=hold) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(count):
+            assert holding.acquire(timeout=10), "a slot was not taken"
+        yield release
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+
+
+@pytest.fixture
+def one_check_slot(settings, tmp_path):
+    settings.RS3D_HOME = tmp_path  # the slots' lock files (embedded mode)
+    settings.RS3D_MAX_CONCURRENT_CHECKS = 1
+    settings.RS3D_CHECK_QUEUE_WAIT_S = 0.5
+
+
+def test_an_upload_with_no_free_check_slot_is_refused_with_503_and_keeps_nothing(
+    api, web, scene_files, media_root, one_check_slot
+):
+    with _checks_elsewhere(1):
+        response = _post(api, ortho=scene_files["ortho"], dsm=scene_files["dsm"])
+        assert response.status_code == 503 and response["Retry-After"] == "30"
+        assert "busy checking other uploads (at most 1 at a time)" in response.json()["detail"]
+        assert "send it again in about 30 s" in response.json()["detail"]
+        with scene_files["ortho"].open("rb") as ortho:
+            page = web.post("/areas/new/", {"name": "Form", "ortho": ortho})
+        assert page.status_code == 503 and page["Retry-After"] == "30"
+        assert "busy checking other uploads" in page.content.decode()
+    assert Area.objects.count() == 0 and Job.objects.count() == 0 and listing(media_root) == set()
+    assert _post(api, ortho=scene_files["ortho"], dsm=scene_files["dsm"]).status_code == 201  # the slot is free
+
+
+def test_an_upload_waits_for_a_check_slot_to_come_free(api, scene_files, settings, one_check_slot):
+    settings.RS3D_CHECK_QUEUE_WAIT_S = 30
+    with _checks_elsewhere(1) as release:
+        threading.Timer(1.0, release.set).start()
+        started = time.monotonic()
+        response = _post(api, ortho=scene_files["ortho"], dsm=scene_files["dsm"])
+    assert response.status_code == 201 and time.monotonic() - started >= 1.0
+
+
+def test_checks_beyond_the_cap_wait_for_a_slot(settings, tmp_path):
+    from backend.jobs.checkslots import ChecksBusy, check_slot
+
+    settings.RS3D_HOME = tmp_path
+    settings.RS3D_MAX_CONCURRENT_CHECKS = 2
+    settings.RS3D_CHECK_QUEUE_WAIT_S = 0.3
+    with _checks_elsewhere(2):
+        with pytest.raises(ChecksBusy), check_slot():
+            pass
+    with check_slot():  # free again
+        pass

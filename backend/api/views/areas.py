@@ -30,12 +30,13 @@ from backend.api.serializers import (
     ModelVersionSerializer,
     TrainSerializer,
 )
-from backend.api.throttles import UploadRateThrottle
+from backend.api.throttles import ChecksBusyError, UploadRateThrottle
 from backend.areas.features import Condition, feature_collection
 from backend.areas.models import Area
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.staging import staged_sources
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
+from backend.jobs.checkslots import ChecksBusy
 from backend.models_registry.catalog import UnknownModel, resolve_choice
 from backend.models_registry.services import CannotTrain, start_training
 
@@ -81,6 +82,8 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 area, warnings = create_area(upload, owner=request.user, start=True)
         except UploadRejected as err:
             raise ValidationError({err.field or "non_field_errors": [str(err)]}) from err
+        except ChecksBusy as err:
+            raise ChecksBusyError(str(err), err.retry_after) from err
         area_data = AreaSerializer(area, context=self.get_serializer_context()).data
         body = {**area_data, "warnings": warnings, "job": JobSerializer(area.jobs.get()).data}
         return Response(body, status=status.HTTP_201_CREATED)

@@ -297,7 +297,11 @@ export function createUploadForm(form) {
         staged.set(name, { file: entry.file, id });
         done += entry.file.size;
       }
-      setProgress(total, total, "Checking the files on the server");
+      setProgress(
+        total,
+        total,
+        "Checking the files on the server (it checks a few uploads at a time: yours may wait for its turn)",
+      );
       const data = new FormData(form);
       for (const name of Object.keys(inputs)) {
         data.delete(name);
@@ -305,11 +309,24 @@ export function createUploadForm(form) {
           data.set(`${name}_upload`, staged.get(name).id);
         }
       }
-      const response = await fetch(form.action || window.location.href, {
-        method: "POST",
-        body: data,
-        credentials: "same-origin",
-      });
+      let response;
+      for (;;) {
+        response = await fetch(form.action || window.location.href, {
+          method: "POST",
+          body: data,
+          credentials: "same-origin",
+        });
+        if (response.status !== 503) {
+          break;
+        }
+        // The server was checking other uploads all along: say so, then send the form again.
+        const seconds = Number(response.headers.get("Retry-After")) || 30;
+        for (let left = seconds; left > 0; left -= 1) {
+          setProgress(total, total, `The server is busy checking other uploads; trying again in ${left} s`);
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+        setProgress(total, total, "Checking the files on the server (waiting for its turn)");
+      }
       if (response.redirected) {
         window.location.assign(response.url);
         return;
