@@ -7,6 +7,10 @@ machine the worker runs on) and, as a fallback, on a timer: twice a second with 
 which carries no message between processes, every few seconds with a shared one. A running job whose
 worker stopped beating is failed on the way (:func:`backend.jobs.lease.expire_if_lost`).
 
+Access is checked when the socket connects (4404 if the job's area is not visible) and again with every
+read, before anything is sent: once the owner stops sharing the area with the user (or makes it private),
+the socket closes with 4403 and forwards nothing more.
+
 Outages do not close the socket. While Redis is down or restarting the consumer polls twice a second
 and waits for Redis instead of failing; once it answers again the consumer re-joins its group (a
 restarted Redis has forgotten it). A read that meets a database outage is logged and tried again.
@@ -38,6 +42,12 @@ SHARED_LAYER_POLL_SECONDS = 5.0  # with one (Redis): a safety net only
 #: What an unreachable or restarting Redis raises from the channel layer.
 LAYER_DOWN = (RedisError, OSError)
 _LAYER_PAUSES = (0.2, 0.5, 1.0, 2.0)  # seconds between attempts to reach a channel layer that failed
+#: Close code of a socket whose user may no longer see the job (sharing revoked while it was open).
+ACCESS_REVOKED = 4403
+
+
+class _AccessRevoked(Exception):
+    """The user may no longer see the job's area."""
 
 
 class JobProgressConsumer(AsyncJsonWebsocketConsumer):
@@ -65,7 +75,7 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
         self.job_id = int(self.scope["url_route"]["kwargs"]["job_id"])
         self.changed = asyncio.Event()
         await self.accept()
-        if not await self._visible():
+        if not await database_sync_to_async(self._may_see)():
             await self.close(code=4404)
             return
         self.following = True
@@ -96,6 +106,10 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
             self.changed.clear()
             try:
                 state, events = await self._snapshot(last_event)
+            except _AccessRevoked:
+                logger.info("job %s: access revoked; closing its socket", self.job_id)
+                await self.close(code=ACCESS_REVOKED)
+                return
             except (OperationalError, InterfaceError) as err:
                 if not self.database_down:
                     logger.warning(
@@ -161,13 +175,20 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
             if changed is not None:
                 changed.set()  # switch the follower to the short poll now
 
-    @database_sync_to_async
-    def _visible(self) -> bool:
+    def _may_see(self) -> bool:
+        """Whether the socket's user may see the job (its area is visible to them)."""
         user = self.scope.get("user") or AnonymousUser()
         return Job.objects.filter(pk=self.job_id, area__in=visible_areas(user)).exists()
 
     @database_sync_to_async
     def _snapshot(self, after_event: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The job's state and its events after ``after_event``, if the user may still see them.
+
+        Raises:
+            _AccessRevoked: the job's area is no longer visible to the user (one query per read).
+        """
+        if not self._may_see():
+            raise _AccessRevoked
         job = expire_if_lost(Job.objects.get(pk=self.job_id))
         events = [event_message(e) for e in job.events.filter(pk__gt=after_event).order_by("pk")[:200]]
         return job_state(job), events

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group
 from django.contrib.gis.geos import Point, Polygon
@@ -18,7 +19,9 @@ from rest_framework.test import APIClient
 
 from backend.api.throttles import UploadRateThrottle
 from backend.areas.models import Area, Feature, Layer, Publication
+from backend.areas.permissions import set_sharing
 from backend.jobs.models import Job, JobEvent
+from backend.jobs.notify import notify_job_changed
 from tests.backend.conftest import TEST_SECRET_KEY
 from tests.conftest import ROOT
 
@@ -456,3 +459,42 @@ def test_security_headers(client):
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+async def _follow_until_revoked(session_key: str, job_id: int, revoke) -> list[dict]:
+    """Messages of the job's socket after its first one, once ``revoke()`` ran, up to its close or a quiet 3 s."""
+    from backend.asgi import application
+
+    cookie = f"sessionid={session_key}".encode()
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", cookie)]
+    socket = WebsocketCommunicator(application, f"/ws/jobs/{job_id}/", headers=headers)
+    connected, _ = await socket.connect()
+    assert connected
+    assert (await socket.receive_output(timeout=5))["type"] == "websocket.send"
+    await database_sync_to_async(revoke)()
+    received: list[dict] = []
+    while not received or received[-1]["type"] != "websocket.close":
+        try:
+            received.append(await socket.receive_output(timeout=3))
+        except TimeoutError:
+            break
+    await socket.disconnect()
+    return received
+
+
+@pytest.mark.django_db(transaction=True)
+def test_websocket_closes_once_sharing_is_revoked_and_forwards_nothing_more(user, bob):
+    area = make_area(user)
+    set_sharing(area, Area.Visibility.SHARED, users=[bob])
+    job = area.jobs.get()
+    other = Client()
+    other.force_login(bob)
+
+    def revoke() -> None:
+        set_sharing(area, Area.Visibility.SHARED, users=[])
+        JobEvent.objects.create(job=job, stage="terrain", progress=0.5, message="after the revocation")
+        notify_job_changed(job.pk)
+
+    received = asyncio.run(_follow_until_revoked(other.cookies["sessionid"].value, job.pk, revoke))
+    assert received and received[-1] == {"type": "websocket.close", "code": 4403}
+    assert not any("after the revocation" in message.get("text", "") for message in received)

@@ -11,6 +11,12 @@ export const FINAL_STATUSES = Object.freeze([
 ]);
 
 /**
+ * Close codes after which reconnecting is pointless: the job is not visible to
+ * this user (4404), or no longer is because its owner stopped sharing it (4403).
+ */
+export const DENIED_CODES = Object.freeze([4403, 4404]);
+
+/**
  * Turn a path such as "/ws/jobs/12/" into a ws:// or wss:// URL on the
  * page's host, matching the page's protocol.
  *
@@ -45,8 +51,8 @@ export function backoffDelay(attempt, { base = 1000, max = 30000 } = {}) {
  * @param {object} options
  * @param {string} options.url Socket path, e.g. "/ws/jobs/12/".
  * @param {(message: object) => void} options.onMessage Each parsed frame.
- * @param {(state: "connecting"|"open"|"waiting"|"closed") => void}
- *   [options.onConnection] Connection state changes.
+ * @param {(state: "connecting"|"open"|"waiting"|"closed"|"denied") => void}
+ *   [options.onConnection] Connection state changes ("denied": see DENIED_CODES).
  * @param {typeof WebSocket} [options.WebSocketImpl] For tests.
  * @returns {{ destroy: () => void }} Closes the socket, stops reconnecting.
  */
@@ -82,8 +88,13 @@ export function connectJobSocket({
       }
       onMessage(message);
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       socket = undefined;
+      if (DENIED_CODES.includes(event?.code)) {
+        finished = true;
+        onConnection("denied");
+        return;
+      }
       if (finished) {
         onConnection("closed");
         return;

@@ -108,6 +108,10 @@ export function createJobView(root, { viewUrl } = {}) {
     },
     setConnection(state) {
       root.dataset.connection = state;
+      if (state === "denied" && parts.error) {
+        parts.error.hidden = false;
+        setText(parts.error, "You can no longer follow this job: its area is not shared with you any more.");
+      }
     },
     destroy() {
       delete root.dataset.connection;
