@@ -20,7 +20,7 @@ from reconstruction import gis, objects, pointcloud, terrain, tiles3d
 from reconstruction.chips.extent import Extent
 from reconstruction.chips.plan import Chip, ChipPlan
 from reconstruction.chips.seams import densify_border
-from reconstruction.config import PipelineConfig, PipelineInputs
+from reconstruction.config import LIMIT_SETTINGS, PipelineConfig, PipelineInputs
 from reconstruction.errors import InputError, MissingHeightError, OverlapError
 from reconstruction.io import (
     Grid,
@@ -261,7 +261,10 @@ def check_inputs(inputs: PipelineInputs, cfg: PipelineConfig) -> list[str]:
     warnings: list[str] = []
     _footprints(inputs, grid, warnings)
     if inputs.second_image is not None:
-        second = inspect_raster(inputs.second_image, "orthophoto", inputs.epsg, cfg.limits.max_raster_pixels)
+        limits = cfg.limits
+        second = inspect_raster(
+            inputs.second_image, "orthophoto", inputs.epsg, limits.max_raster_pixels, limits.max_raster_bytes
+        )
         intersect(
             ortho.bounds_in(grid.crs), second.bounds_in(grid.crs), ortho.label, f"second image '{second.path.name}'"
         )
@@ -377,9 +380,9 @@ def _centre_wgs84(info: LidarInfo) -> tuple[float, float]:
 def _inspect_inputs(
     inputs: PipelineInputs, cfg: PipelineConfig
 ) -> tuple[RasterInfo, RasterInfo | None, LidarInfo | None]:
-    limit = cfg.limits.max_raster_pixels
-    ortho = inspect_raster(inputs.reference, "orthophoto", inputs.epsg, limit)
-    dsm = inspect_raster(inputs.dsm, "DSM", inputs.epsg, limit) if inputs.dsm else None
+    limit, size = cfg.limits.max_raster_pixels, cfg.limits.max_raster_bytes
+    ortho = inspect_raster(inputs.reference, "orthophoto", inputs.epsg, limit, size)
+    dsm = inspect_raster(inputs.dsm, "DSM", inputs.epsg, limit, size) if inputs.dsm else None
     lidar = inspect_lidar(inputs.lidar, inputs.epsg, cfg.limits.max_lidar_points) if inputs.lidar else None
     return ortho, dsm, lidar
 
@@ -423,7 +426,7 @@ def _check_size(grid: Grid, cfg: PipelineConfig, advice: str) -> None:
     if grid.width * grid.height > cfg.limits.max_grid_pixels:
         raise InputError(
             f"The area is {grid.width} x {grid.height} cells at {grid.resolution} m, more than one job processes "
-            f"({cfg.limits.max_grid_pixels:,} cells). {advice}."
+            f"({cfg.limits.max_grid_pixels:,} cells, {LIMIT_SETTINGS['max_grid_pixels']}). {advice}."
         )
 
 

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# Lock GDAL down (our vector drivers only, no network) before any test module imports pyogrio, as every
+# rs3d process does: see reconstruction/io/gdal_env.py.
+import reconstruction.io  # noqa: F401, E402 - imported for that side effect, first
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("RS3D_SHARED_DATA", ROOT.parent / "shared" / "data"))
 IN_CI = os.environ.get("CI", "").lower() == "true"

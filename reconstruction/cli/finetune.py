@@ -45,13 +45,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Fine-tune with a progress bar and print the before/after table."""
     from reconstruction.errors import ConfigError
+    from reconstruction.io.user_files import user_path
     from reconstruction.training.finetune import finetune_on_area
 
     if args.out.suffix != ".pt":
         raise ConfigError(f"--out {args.out}: weights files end in .pt")
     for name in ("ortho", "lidar"):
-        if not getattr(args, name).is_file():
-            raise ConfigError(f"--{name} {getattr(args, name)}: no such file.")
+        user_path(getattr(args, name), f"file given to --{name}, '{getattr(args, name)}',")
     with tqdm(total=args.steps, unit="step", disable=args.progress != "bar") as bar:
 
         def on_progress(stage: str, fraction: float, message: str) -> None:

@@ -37,18 +37,21 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def inputs_from(args: argparse.Namespace) -> PipelineInputs:
-    """The parsed input files, each checked to exist.
+    """The parsed input files, each checked to be a plain local file.
 
     Raises:
-        ConfigError: a named file does not exist.
+        InputError: a named file does not exist, or is a GDAL virtual path, URL or connection string
+            (:func:`reconstruction.io.user_files.user_path`).
+        ConfigError: options that do not go together.
     """
+    from reconstruction.io.user_files import user_path
+
     for name in ("ortho", "dsm", "lidar", "footprints", "second_image"):
         path = getattr(args, name)
-        if path is not None and not path.is_file():
-            raise ConfigError(f"--{name.replace('_', '-')} {path}: no such file.")
+        if path is not None:
+            user_path(path, f"file given to --{name.replace('_', '-')}, '{path}',")
     for path in args.stereo:
-        if not path.is_file():
-            raise ConfigError(f"--stereo {path}: no such file.")
+        user_path(path, f"file given to --stereo, '{path}',")
     if args.register_dsm and args.dsm is None:
         raise ConfigError("--register-dsm needs --dsm (the DSM to register).")
     if args.ortho is None and not args.stereo:

@@ -72,15 +72,16 @@ def _read_view(entry: Any, i: int, folder: Path) -> View:
 
 
 def _read_band(path: Path, label: str) -> npt.NDArray[Any]:
-    import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+    from reconstruction.io.user_files import LABEL_IMAGE_FORMATS, open_raster
 
     if not path.is_file():
         raise InputError(f"The {label}, '{path}', does not exist. Check the path in views.json.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)  # PNG labels carry no georeferencing
-            with rasterio.open(path) as src:
+            with open_raster(path, f"{label}, '{path.name}',", LABEL_IMAGE_FORMATS) as src:
                 if src.count != 1:
                     raise InputError(f"The {label}, '{path.name}', has {src.count} bands; give a single-band image.")
                 return src.read(1)

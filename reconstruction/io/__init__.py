@@ -1,6 +1,7 @@
 """Readers and validation for every input, and CRS handling.
 
 - :func:`inspect_raster` / :class:`RasterInfo` -- validate an orthophoto or DSM.
+- :func:`longest_side_m` -- a raster's longer side in metres, from its header.
 - :func:`read_onto_grid` -- resample a raster onto the working grid.
 - :func:`inspect_lidar` / :class:`LidarInfo` -- validate a LAS/LAZ file by reading it once.
 - :func:`read_points` -- LiDAR points in the working CRS.
@@ -8,14 +9,23 @@
 - :func:`resolve_crs`, :func:`crs_from_epsg`, :func:`crs_label` -- CRS decisions.
 - :func:`to_rgb8` -- orthophoto values to display colours.
 - :func:`inspect_footprints` / :func:`read_footprints` -- building footprints a user already has.
+- :mod:`~reconstruction.io.user_files` -- the only door a user's file comes in by (allow-listed drivers).
+
+Importing this package first locks GDAL down for the process (:func:`~reconstruction.io.gdal_env.lock_down`):
+only our vector drivers, no network. It must run before pyogrio registers its drivers, so it comes first.
 """
+
+# ruff: noqa: E402 - lock_down() must run before the readers below import pyogrio
+from reconstruction.io.gdal_env import lock_down
+
+lock_down()
 
 from reconstruction.io.colour import to_rgb8
 from reconstruction.io.crs import crs_from_epsg, crs_label, is_metric_projected, resolve_crs, utm_for
 from reconstruction.io.footprints import FootprintInfo, inspect_footprints, read_footprints
 from reconstruction.io.grid import Grid, intersect
 from reconstruction.io.lidar import LidarInfo, LidarPoints, inspect_lidar, read_points
-from reconstruction.io.raster import RasterInfo, inspect_raster, read_onto_grid
+from reconstruction.io.raster import RasterInfo, inspect_raster, longest_side_m, read_onto_grid
 
 __all__ = [
     "FootprintInfo",
@@ -31,6 +41,7 @@ __all__ = [
     "inspect_raster",
     "intersect",
     "is_metric_projected",
+    "longest_side_m",
     "read_onto_grid",
     "read_points",
     "resolve_crs",

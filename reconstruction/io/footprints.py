@@ -1,8 +1,8 @@
 """Building footprints a user already has (cadastre, national registry, OpenStreetMap export).
 
-Any vector file GDAL reads (GeoPackage, GeoJSON, Shapefile in a zip, FlatGeobuf) with polygon
-geometries works; the first layer is used. Footprints are reprojected to the working CRS and only those
-touching the area are kept. They guide building extraction
+A GeoPackage, GeoJSON, zipped Shapefile, FlatGeobuf or CSV (WKT) file with polygon geometries works
+(nothing else is opened: :mod:`reconstruction.io.user_files`); the first layer is used. Footprints are
+reprojected to the working CRS and only those touching the area are kept. They guide building extraction
 (:func:`reconstruction.objects.extract_buildings`): each becomes one building where the imagery or
 LiDAR sees one.
 """
@@ -17,8 +17,9 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import Polygon
 
-from reconstruction.errors import InputError
+from reconstruction.errors import InputError, library_reason
 from reconstruction.io.crs import resolve_crs
+from reconstruction.io.user_files import check_vector_driver, vector_path
 
 #: Most footprints one job reads (a large city has a few hundred thousand).
 MAX_FOOTPRINTS = 2_000_000
@@ -47,12 +48,15 @@ def inspect_footprints(path: Path, epsg: int | None) -> FootprintInfo:
         InputError: unreadable, not polygons, empty, too many features, or no CRS (and no ``epsg``).
     """
     name = f"footprint file '{Path(path).name}'"
+    source, found = vector_path(Path(path), name)
     try:
-        info = pyogrio.read_info(path, force_total_bounds=True)  # CSV (WKT) files store no extent
+        info = pyogrio.read_info(source, force_total_bounds=True)  # CSV (WKT) files store no extent
     except Exception as err:  # pyogrio raises its own DataSourceError/DataLayerError and OSError
         raise InputError(
-            f"The {name} cannot be read as a vector file ({err}). Use a GeoPackage, GeoJSON or zipped Shapefile."
+            f"The {name} cannot be read as a {found} file ({library_reason(err)}). Export it again, "
+            "as a GeoPackage, GeoJSON or zipped Shapefile."
         ) from err
+    check_vector_driver(info.get("driver"), found, name)
     geometry = (info.get("geometry_type") or "").upper()
     if "POLYGON" not in geometry and geometry != "UNKNOWN":  # CSV WKT columns say UNKNOWN; reading keeps polygons
         raise InputError(f"The {name} holds {geometry or 'no'} geometries; building footprints must be polygons.")
@@ -72,10 +76,11 @@ def read_footprints(info: FootprintInfo, crs: CRS, bounds: tuple[float, float, f
     Raises:
         InputError: the file cannot be read.
     """
+    source, _ = vector_path(info.path, info.label)  # checked again: the file may have changed since
     try:
-        frame = pyogrio.read_dataframe(info.path)
+        frame = pyogrio.read_dataframe(source)
     except Exception as err:
-        raise InputError(f"The {info.label} cannot be read: {err}") from err
+        raise InputError(f"The {info.label} cannot be read: {library_reason(err)}") from err
     geometries = frame.geometry.set_crs(info.crs, allow_override=True).to_crs(crs).values
     area = shapely.box(*bounds)
     keep = [g for g in geometries if g is not None and not g.is_empty and g.intersects(area)]

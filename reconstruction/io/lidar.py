@@ -8,9 +8,11 @@ import numpy as np
 import numpy.typing as npt
 from pyproj import CRS, Transformer
 
-from reconstruction.errors import InputError
+from reconstruction.config import LIMIT_SETTINGS
+from reconstruction.errors import InputError, library_reason
 from reconstruction.io.crs import resolve_crs
 from reconstruction.io.grid import Bounds
+from reconstruction.io.user_files import LIDAR_FORMATS, require_format, user_path
 
 _CHUNK = 1_000_000
 #: Fewer points than this cannot describe a surface.
@@ -56,6 +58,7 @@ def inspect_lidar(path: Path, epsg: int | None, max_points: int) -> LidarInfo:
         InputError: not a LAS/LAZ file, damaged point data, too few or too many points, or no CRS.
     """
     name = f"LiDAR file '{path.name}'"
+    require_format(user_path(path, name), name, LIDAR_FORMATS)  # laspy reads no other file, but says less
     try:
         with laspy.open(path) as reader:
             header = reader.header
@@ -66,8 +69,8 @@ def inspect_lidar(path: Path, epsg: int | None, max_points: int) -> LidarInfo:
         raise
     except Exception as err:  # noqa: BLE001 - laspy, lazrs and laszip raise many types for damaged data
         raise InputError(
-            f"The {name} cannot be read as LAS/LAZ ({_short(err)}). The file is damaged or not a point cloud: "
-            "export it again from your LiDAR software."
+            f"The {name} cannot be read as LAS/LAZ ({library_reason(err)}). The file is damaged or not a point "
+            "cloud: export it again from your LiDAR software."
         ) from err
     crs, warnings = resolve_crs(file_crs, epsg, name)
     mins, maxs = header.mins, header.maxs
@@ -87,7 +90,8 @@ def _check_count(count: int, name: str, max_points: int) -> None:
         raise InputError(f"The {name} holds {count} point(s); at least {MIN_POINTS} are needed to describe a surface.")
     if count > max_points:
         raise InputError(
-            f"The {name} holds {count:,} points, more than the limit of {max_points:,}. Split it into tiles."
+            f"The {name} holds {count:,} points, more than the limit of {max_points:,} "
+            f"({LIMIT_SETTINGS['max_lidar_points']}). Split it into tiles."
         )
 
 
@@ -153,12 +157,8 @@ def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds) -> LidarPoints:
                 parts_cls.append(np.asarray(chunk.classification, dtype=np.uint8)[keep])
                 parts_int.append(np.asarray(chunk.intensity, dtype=np.uint16)[keep])
     except Exception as err:  # noqa: BLE001 - as in inspect_lidar: any reader failure means damaged data
-        raise InputError(f"Reading the {info.label} failed part-way ({_short(err)}).") from err
+        raise InputError(f"Reading the {info.label} failed part-way ({library_reason(err)}).") from err
     xyz = np.concatenate(parts_xyz) if parts_xyz else np.empty((0, 3))
     cls = np.concatenate(parts_cls) if parts_cls else np.empty(0, dtype=np.uint8)
     intensity = np.concatenate(parts_int) if parts_int else np.empty(0, dtype=np.uint16)
     return LidarPoints(xyz=xyz, classification=cls, intensity=intensity if intensity.any() else None)
-
-
-def _short(err: Exception) -> str:
-    return str(err).splitlines()[0][:200] if str(err) else type(err).__name__

@@ -1,5 +1,6 @@
 """Raster inputs (orthophoto, DSM): validate on open, then resample onto the working grid."""
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -13,14 +14,14 @@ from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 from rasterio.warp import reproject, transform_bounds
 
-from reconstruction.errors import InputError
+from reconstruction.config import LIMIT_SETTINGS, Limits
+from reconstruction.errors import InputError, library_reason
 from reconstruction.io.crs import resolve_crs
 from reconstruction.io.grid import Bounds, Grid
+from reconstruction.io.user_files import open_raster
 
 RasterRole = Literal["orthophoto", "DSM"]
 
-#: Drivers we accept; anything else is refused whatever the file name says.
-_DRIVERS = {"GTiff", "COG", "JP2OpenJPEG", "JP2KAK", "JPEG2000"}
 _ORTHO_DTYPES = {"uint8", "uint16"}
 _DSM_DTYPES = {"float32", "float64", "int16", "int32", "uint16"}
 
@@ -45,6 +46,10 @@ class RasterInfo:
         """How messages name this input."""
         return f"{self.role} '{self.path.name}'"
 
+    def open(self) -> AbstractContextManager[rasterio.io.DatasetReader]:
+        """Open the file again for reading, through the same allow-list as when it was checked."""
+        return open_raster(self.path, self.label)
+
     @property
     def resolution(self) -> float:
         """Pixel width in CRS units."""
@@ -58,7 +63,9 @@ class RasterInfo:
         return transform_bounds(self.crs, crs, left, bottom, right, top, densify_pts=21)
 
 
-def inspect_raster(path: Path, role: RasterRole, epsg: int | None, max_pixels: int) -> RasterInfo:
+def inspect_raster(
+    path: Path, role: RasterRole, epsg: int | None, max_pixels: int, max_bytes: int | None = None
+) -> RasterInfo:
     """Open a raster, check it is a sane georeferenced orthophoto or DSM, and describe it.
 
     Args:
@@ -66,36 +73,55 @@ def inspect_raster(path: Path, role: RasterRole, epsg: int | None, max_pixels: i
         role: "orthophoto" (RGB or RGB+NIR, 8 or 16 bit) or "DSM" (one band of heights in metres).
         epsg: EPSG code to use when the file carries no CRS.
         max_pixels: refuse rasters with more pixels per band than this.
+        max_bytes: refuse rasters that unpack to more bytes than this (default: ``Limits().max_raster_bytes``).
 
     Raises:
-        InputError: unreadable, not georeferenced, wrong bands or type, too large, or no CRS.
+        InputError: unreadable, not georeferenced, wrong bands or type, too large, no CRS, or holding no
+            information (one flat value, or nodata everywhere).
     """
     name = f"{role} '{path.name}'"
     try:
-        with rasterio.open(path) as src:
+        with open_raster(path, name) as src:  # GeoTIFF or JPEG 2000, read by their own driver only
             info = _describe(src, path, role, name, epsg, max_pixels)
+            _check_unpacked_size(src, name, Limits().max_raster_bytes if max_bytes is None else max_bytes)
             _probe_pixels(src, name)
             if role == "DSM":
                 _check_dsm_values(src, name)
+            _check_information(src, role, name)
             return info
     except RasterioError as err:
         raise InputError(
-            f"The {name} is not a raster rasterio/GDAL can read ({_short(err)}). "
+            f"The {name} is not a raster rasterio/GDAL can read ({library_reason(err)}). "
             "Upload a GeoTIFF (or Cloud-Optimised GeoTIFF)."
         ) from err
+
+
+def longest_side_m(path: Path) -> float | None:
+    """The raster's longer side in metres, from its header alone; None unless its CRS is projected in metres.
+
+    For deciding cheaply whether an area needs chips: opened through the same allow-list as every
+    input, no pixel read. None also when the file cannot be opened (the full check says why).
+    """
+    from reconstruction.io.crs import is_metric_projected
+
+    try:
+        with open_raster(path, f"orthophoto '{path.name}'") as src:
+            if src.crs is None or not is_metric_projected(CRS.from_user_input(src.crs)):
+                return None
+            return max(abs(src.transform.a) * src.width, abs(src.transform.e) * src.height)
+    except (InputError, RasterioError):
+        return None
 
 
 def _describe(
     src: rasterio.DatasetReader, path: Path, role: RasterRole, name: str, epsg: int | None, max_pixels: int
 ) -> RasterInfo:
-    if src.driver not in _DRIVERS:
-        raise InputError(f"The {name} is a {src.driver} file, not a GeoTIFF. Convert it to GeoTIFF first.")
     if src.width < 2 or src.height < 2:
         raise InputError(f"The {name} is empty ({src.width} x {src.height} pixels).")
     if src.width * src.height > max_pixels:
         raise InputError(
-            f"The {name} has {src.width} x {src.height} pixels, more than the limit of {max_pixels:,} per band. "
-            "Split the area into smaller files or downsample it."
+            f"The {name} has {src.width} x {src.height} pixels, more than the limit of {max_pixels:,} per band "
+            f"({LIMIT_SETTINGS['max_raster_pixels']}). Split the area into smaller files or downsample it."
         )
     if src.transform.is_identity or src.transform.b != 0 or src.transform.d != 0:
         raise InputError(
@@ -152,9 +178,44 @@ def _probe_pixels(src: rasterio.DatasetReader, name: str) -> None:
         src.read(1, out_shape=(max(1, src.height // factor), max(1, src.width // factor)))
     except RasterioError as err:
         raise InputError(
-            f"The {name} is damaged: its pixels cannot be read ({_short(err)}). It may be truncated by an "
+            f"The {name} is damaged: its pixels cannot be read ({library_reason(err)}). It may be truncated by an "
             "interrupted copy or download; export or copy it again."
         ) from err
+
+
+def _check_unpacked_size(src: rasterio.DatasetReader, name: str, max_bytes: int) -> None:
+    """Refuse a raster whose pixels unpack to more than ``max_bytes``, before any pixel is read.
+
+    The file's size says nothing: 51 kB of DEFLATE-compressed zeros can claim 4.8 GB of pixels.
+    """
+    unpacked = src.width * src.height * src.count * np.dtype(src.dtypes[0]).itemsize
+    if unpacked > max_bytes:
+        raise InputError(
+            f"The {name} unpacks to {unpacked / 1e9:.1f} GB of pixels ({src.width} x {src.height} x {src.count} "
+            f"bands of {src.dtypes[0]}), more than the limit of {max_bytes / 1e9:.1f} GB per file "
+            f"({LIMIT_SETTINGS['max_raster_bytes']}). Split it into tiles or downsample it."
+        )
+
+
+def _check_information(src: rasterio.DatasetReader, role: RasterRole, name: str) -> None:
+    """Refuse a raster that holds nothing to reconstruct from: nodata everywhere, or one flat value.
+
+    Looks at a decimated read (at most 1024 pixels a side), enough for an image that is empty or
+    blank as a whole: such files cost a run hours and give an empty city.
+    """
+    factor = max(1, max(src.width, src.height) // 1024)
+    shape = (src.count, max(1, src.height // factor), max(1, src.width // factor))
+    data = np.ma.masked_invalid(src.read(out_shape=shape, masked=True).astype(np.float64))
+    if data.count() == 0:
+        raise InputError(f"The {name} holds no pixels: every one is nodata. Export the area's image again.")
+    low, high = data.min(axis=(1, 2)), data.max(axis=(1, 2))
+    if np.ma.all(low == high):
+        value = ", ".join(f"{v:g}" for v in np.ma.filled(low, np.nan))
+        what = "height" if role == "DSM" else "colour"
+        raise InputError(
+            f"The {name} holds no information: every pixel has the same {what} ({value}). "
+            "Upload the real image of the area."
+        )
 
 
 def _check_dsm_values(src: rasterio.DatasetReader, name: str) -> None:
@@ -180,7 +241,7 @@ def read_onto_grid(info: RasterInfo, grid: Grid, resampling: Resampling) -> npt.
     """
     out = np.full((info.count, grid.height, grid.width), np.nan, dtype=np.float32)
     try:
-        with rasterio.open(info.path) as src:
+        with info.open() as src:
             for band in range(info.count):
                 reproject(
                     source=rasterio.band(src, band + 1),
@@ -193,10 +254,8 @@ def read_onto_grid(info: RasterInfo, grid: Grid, resampling: Resampling) -> npt.
                     resampling=resampling,
                 )
     except RasterioError as err:
-        raise InputError(f"Reading the {info.label} failed part-way ({_short(err)}); the file may be damaged.") from err
+        raise InputError(
+            f"Reading the {info.label} failed part-way ({library_reason(err)}); the file may be damaged."
+        ) from err
     out[~np.isfinite(out)] = np.nan
     return out
-
-
-def _short(err: Exception) -> str:
-    return str(err).splitlines()[0][:200] if str(err) else type(err).__name__

@@ -47,7 +47,7 @@ def inspect_source(path: Path, kind: SourceKind, epsg: int | None, what: str) ->
     """
     role: Literal["orthophoto", "DSM"] = "orthophoto" if kind == "image" else "DSM"
     try:
-        return inspect_raster(path, role, epsg, Limits.max_raster_pixels)
+        return inspect_raster(path, role, epsg, Limits().max_raster_pixels)
     except InputError as err:
         raise InputError(f"{what}: {err}") from err
 
@@ -108,11 +108,12 @@ def inspect_any(path: Path, epsg: int | None, what: str) -> RasterInfo:
     Raises:
         InputError: unreadable or unsuitable (see :func:`inspect_source`).
     """
-    import rasterio
     from rasterio.errors import RasterioError
 
+    from reconstruction.io.user_files import open_raster
+
     try:
-        with rasterio.open(path) as src:
+        with open_raster(path, f"{what}: '{path.name}'") as src:
             count = src.count
     except RasterioError as err:
         raise InputError(f"{what}: '{path.name}' is not a raster GDAL can read. Upload a GeoTIFF.") from err

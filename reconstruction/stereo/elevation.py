@@ -69,9 +69,9 @@ def write_initial_elevation(images: list[StereoImage], out: Path, geoid_undulati
 
 
 def _read_8bit(image: StereoImage) -> tuple[npt.NDArray[np.uint8], object]:
-    import rasterio
+    from reconstruction.io.user_files import STEREO_FORMATS, open_raster
 
-    with rasterio.open(image.path) as src:
+    with open_raster(image.path, f"stereo image '{image.path.name}'", STEREO_FORMATS) as src:
         band = src.read(1).astype(np.float32)
         rpcs = src.rpcs
     low, high = np.percentile(band, [1, 99])

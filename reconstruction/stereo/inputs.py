@@ -1,9 +1,10 @@
 """Check satellite stereo inputs before any matching: readable rasters, RPC camera models, 2 or 3 views."""
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconstruction.errors import InputError, OverlapError
+from reconstruction.errors import InputError, OverlapError, library_reason
 
 #: Smallest and largest image side accepted, in pixels. Below the minimum, dense matching has too little
 #: context; above the maximum, the embedded (single-machine) mode would run for hours: split the scene.
@@ -82,19 +83,19 @@ def _ground_box(rpcs: object, width: int, height: int) -> tuple[float, float, fl
 
 
 def _check_one(path: Path) -> StereoImage:
-    import rasterio
-    from rasterio.errors import RasterioIOError
+    from rasterio.errors import RasterioError
 
-    if not path.is_file():
-        raise InputError(f"{path.name}: file not found ({path}).")
+    from reconstruction.io.user_files import STEREO_FORMATS, open_raster
+
     try:
-        with rasterio.open(path) as src:
+        with open_raster(path, f"stereo image '{path.name}'", STEREO_FORMATS) as src:  # GeoTIFF or NITF only
             rpcs = src.rpcs
             width, height, bands, dtype = src.width, src.height, src.count, src.dtypes[0]
             src.read(1, window=((0, min(16, height)), (0, min(16, width))))
-    except RasterioIOError as err:
+    except RasterioError as err:
         raise InputError(
-            f"{path.name} cannot be read as a raster image ({err}). Upload a GeoTIFF or NITF satellite image."
+            f"{path.name} cannot be read as a raster image ({library_reason(err)}). "
+            "Upload a GeoTIFF or NITF satellite image."
         ) from err
     if rpcs is None:
         raise InputError(
@@ -121,5 +122,22 @@ def _check_one(path: Path) -> StereoImage:
         centre_lat=float(rpcs.lat_off),
         height_offset_m=float(rpcs.height_off),
         height_scale_m=float(rpcs.height_scale),
-        ground_box=_ground_box(rpcs, width, height),
+        ground_box=_usable_ground_box(path, rpcs, width, height),
+    )
+
+
+def _usable_ground_box(path: Path, rpcs: object, width: int, height: int) -> tuple[float, float, float, float]:
+    """:func:`_ground_box`, or why the RPCs cannot place the image (damaged or inconsistent coefficients)."""
+    try:
+        box = _ground_box(rpcs, width, height)
+    except Exception as err:  # noqa: BLE001 - GDAL's RPC transformer raises its private CPLE_* classes
+        box, reason = (float("nan"),) * 4, library_reason(err)
+    else:
+        reason = "they place its corners nowhere on Earth"
+    west, south, east, north = box
+    if all(map(math.isfinite, box)) and -180 <= west < east <= 180 and -90 <= south < north <= 90:
+        return box
+    raise InputError(
+        f"The RPC camera model of {path.name} is damaged: GDAL cannot use it ({reason}). Upload the image with "
+        "the RPCs exactly as the provider delivered them."
     )

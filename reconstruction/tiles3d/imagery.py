@@ -22,7 +22,7 @@ def write_overlay_png(info: RasterInfo, path: Path, max_size: int) -> tuple[floa
         The image's rectangle (west, south, east, north) in degrees.
     """
     with (
-        rasterio.open(info.path) as src,
+        info.open() as src,
         WarpedVRT(
             src, src_crs=info.crs, crs="EPSG:4326", resampling=Resampling.bilinear, src_nodata=info.nodata
         ) as vrt,

@@ -213,7 +213,7 @@ def _render_deepest(info: RasterInfo, folder: Path, zoom: int, tiles: TileRange,
     left, _, right, top = tile_bounds_3857(x0, y0, zoom)
     pixel = (right - left) / TILE_SIZE
     nx, ny = x1 - x0 + 1, y1 - y0 + 1
-    with rasterio.open(info.path) as src:
+    with info.open() as src:
         limits = _stretch_limits(src, info)
         with WarpedVRT(
             src,

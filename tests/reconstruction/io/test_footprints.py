@@ -23,7 +23,7 @@ def test_bad_footprint_files_are_refused_with_a_reason(tmp_path):
         inspect_footprints(points, None)
     garbage = tmp_path / "garbage.geojson"
     garbage.write_text("{not json")
-    with pytest.raises(InputError, match="cannot be read as a vector file"):
+    with pytest.raises(InputError, match="cannot be read as a GeoJSON file"):
         inspect_footprints(garbage, None)
     # A file without a CRS (GeoJSON always has one: WGS 84) needs the EPSG code.
     _write(tmp_path / "bare.gpkg", [shapely.box(0, 0, 1, 1)], crs=None)

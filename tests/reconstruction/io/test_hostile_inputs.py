@@ -7,8 +7,6 @@ a billion points, archives with ``../`` members, and names with markup.
 
 import json
 import struct
-import subprocess
-import sys
 import zipfile
 
 import numpy as np
@@ -21,6 +19,7 @@ from reconstruction.config import Limits
 from reconstruction.errors import InputError
 from reconstruction.io import inspect_footprints, inspect_lidar
 from reconstruction.pipeline import check_inputs
+from tests.hostile_files import run_check
 
 T = Affine(0.5, 0, 574_000.0, 0, -0.5, 5_096_080.0)
 
@@ -79,8 +78,44 @@ def test_a_dsm_with_some_infinite_heights_reconstructs_without_them(small_scene_
         assert np.isfinite(src.read(1, masked=True).compressed()).all()
 
 
+def test_a_small_deflate_file_that_unpacks_to_gigabytes_is_refused_naming_the_setting(tmp_path):
+    bomb = tmp_path / "zeros.tif"
+    profile = dict(driver="GTiff", width=30_000, height=30_000, count=3, dtype="uint8", crs="EPSG:32631")
+    with rasterio.open(bomb, "w", transform=T, tiled=True, sparse_ok=True, compress="deflate", **profile):
+        pass  # 2.7 GB of pixels in a few kB
+    code, report = run_check("--ortho", bomb, env={"RS3D_MAX_RASTER_BYTES": "2_000_000_000"})
+    message = report["message"]
+    assert code == 2 and "unpacks to 2.7 GB" in message and "limit of 2.0 GB" in message
+    assert "RS3D_MAX_RASTER_BYTES" in message
+
+
+@pytest.mark.parametrize("kind", ["one colour", "zeros compressed", "all nodata", "flat DSM"])
+def test_imagery_that_holds_no_information_is_refused(small_scene_files, tmp_path, kind):
+    with rasterio.open(small_scene_files["ortho"]) as src:
+        shape, crs, transform = (src.height, src.width), src.crs, src.transform
+    place = dict(crs=crs, transform=transform)
+    if kind == "flat DSM":
+        flat = _tif(tmp_path / "flat.tif", np.full(shape, 42.0, np.float32), **place)
+        with pytest.raises(InputError, match=r"no information: every pixel has the same height \(42\)"):
+            _check(small_scene_files["ortho"], dsm=flat)
+        return
+    if kind == "one colour":
+        image = _tif(tmp_path / "grey.tif", np.full((3, *shape), 128, np.uint8), **place)
+        reason = r"no information: every pixel has the same colour \(128, 128, 128\)"
+    elif kind == "zeros compressed":  # the review's case, smaller: DEFLATE zeros, a few kB for 48 MB of pixels
+        image = _tif(tmp_path / "zeros.tif", np.zeros((3, 4000, 4000), np.uint8), compress="deflate", **place)
+        assert image.stat().st_size < 200_000
+        reason = r"no information: every pixel has the same colour \(0, 0, 0\)"
+    else:
+        image = _tif(tmp_path / "empty.tif", np.zeros((3, *shape), np.uint8), nodata=0, **place)
+        reason = "holds no pixels: every one is nodata"
+    with pytest.raises(InputError, match=reason):
+        _check(image)
+
+
 def test_inputs_in_crs_far_apart_are_refused(small_scene_files, tmp_path):
-    elsewhere = _tif(tmp_path / "far.tif", np.ones((40, 40), np.float32), crs="EPSG:2154")
+    heights = np.arange(1600, dtype=np.float32).reshape(40, 40) / 100
+    elsewhere = _tif(tmp_path / "far.tif", heights, crs="EPSG:2154")
     with pytest.raises(InputError, match="overlap"):
         _check(small_scene_files["ortho"], dsm=elsewhere)
 
@@ -119,13 +154,6 @@ def test_a_zip_with_parent_members_is_read_without_writing_outside(small_scene, 
 def test_markup_in_file_names_reaches_messages_as_plain_text(tmp_path):
     name = tmp_path / "<img src=x onerror=alert(1)>.tif"
     name.write_bytes(b"not a tiff at all")
-    done = subprocess.run(
-        [sys.executable, "-m", "reconstruction", "check", "--ortho", str(name), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 2
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    code, report = run_check("--ortho", name)
+    assert code == 2
     assert "<img src=x onerror=alert(1)>.tif" in report["message"]  # the web page escapes it (backend tests)

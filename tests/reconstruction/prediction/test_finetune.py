@@ -40,4 +40,4 @@ def test_finetune_json_progress_reports_errors_as_json(montpellier, tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2
     (line,) = done.stdout.splitlines()
-    assert json.loads(line)["type"] == "error" and "no such file" in json.loads(line)["message"]
+    assert json.loads(line)["type"] == "error" and "missing.laz', does not exist" in json.loads(line)["message"]

@@ -101,7 +101,7 @@ def test_cli_refuses_bad_registration_flags(town_files, tmp_path, capsys):
     assert "--register-dsm needs --dsm" in capsys.readouterr().err
     missing = str(tmp_path / "missing.tif")
     assert main(["run", "--ortho", ortho, "--second-image", missing, "--out", str(tmp_path / "b")]) == 2
-    assert f"--second-image {missing}: no such file" in capsys.readouterr().err
+    assert f"--second-image, '{missing}', does not exist" in capsys.readouterr().err
 
 
 def test_cli_check_validates_the_second_image(town_files, capsys):

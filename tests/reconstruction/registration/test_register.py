@@ -94,9 +94,10 @@ def test_sources_that_do_not_overlap_are_refused(town_files, tmp_path):
 def test_too_few_matches_are_refused_with_what_to_do(town_files, tmp_path):
     with rasterio.open(town_files["ortho"]) as src:
         profile = src.profile
-    blank = tmp_path / "blank.tif"
+    blank = tmp_path / "blank.tif"  # a smooth ramp: an image, but without a corner to match
+    ramp = np.linspace(60, 180, profile["width"], dtype=np.float32).astype(np.uint8)
     with rasterio.open(blank, "w", **profile) as dst:
-        dst.write(np.full((3, profile["height"], profile["width"]), 120, np.uint8))
+        dst.write(np.broadcast_to(ramp, (3, profile["height"], profile["width"])))
     with pytest.raises(InputError, match=r"found only \d+ matching keypoints .*Check that the second source"):
         register_raster(town_files["ortho"], blank, tmp_path / "x.tif", cfg=PLAIN)
     assert not (tmp_path / "x.tif").exists()

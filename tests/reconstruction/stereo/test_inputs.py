@@ -43,7 +43,7 @@ def test_an_image_without_rpc_is_refused_with_what_to_do(pleiades, tmp_path):
 def test_a_file_that_is_not_an_image_is_refused(pleiades, tmp_path):
     text = tmp_path / "notes.tif"
     text.write_text("these are not pixels")
-    with pytest.raises(InputError, match=r"notes\.tif cannot be read as a raster image"):
+    with pytest.raises(InputError, match=r"'notes\.tif' is a text file, not one of the formats .*GeoTIFF or NITF"):
         check_stereo_images([text, pleiades / "img_02.tif"])
 
 
@@ -55,8 +55,22 @@ def test_a_truncated_image_is_refused(pleiades, tmp_path):
 
 
 def test_a_missing_file_is_refused(pleiades, tmp_path):
-    with pytest.raises(InputError, match=r"absent\.tif: file not found"):
+    with pytest.raises(InputError, match=r"'absent\.tif' does not exist"):
         check_stereo_images([pleiades / "img_01.tif", tmp_path / "absent.tif"])
+
+
+@pytest.mark.parametrize("damage", ["zero numerators", "offsets off the planet"])
+def test_damaged_rpcs_are_refused_with_what_to_do(pleiades, tmp_path, damage):
+    view = crop_view(pleiades / "img_02.tif", tmp_path / "view.tif", 55.65, -21.232, 2330.0, 128)
+    with rasterio.open(view, "r+") as dst:
+        rpcs = dst.rpcs.to_dict()
+        if damage == "zero numerators":  # GDAL: "Cannot invert geotransform", which used to end the check
+            rpcs["line_num_coeff"] = rpcs["samp_num_coeff"] = [0.0] * 20
+        else:
+            rpcs["long_off"], rpcs["lat_off"] = 1e6, -1e6
+        dst.rpcs = type(dst.rpcs)(**rpcs)
+    with pytest.raises(InputError, match=r"The RPC camera model of view\.tif is damaged: GDAL cannot use it .*as the "):
+        check_stereo_images([pleiades / "img_01.tif", view])
 
 
 def test_a_tiny_view_is_refused(pleiades, tmp_path):
