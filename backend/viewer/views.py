@@ -223,6 +223,8 @@ def area_data(request: HttpRequest, area_id: int, version: int, path: str) -> Ht
         request, area_id
     )
     publication = get_object_or_404(Publication, area=area, version=version)
+    if "\x00" in path:
+        raise Http404("No such file in this version.")
     root = publication.folder.resolve()
     target = (root / path).resolve()
     if not target.is_relative_to(root) or not target.is_file() or is_precompressed_copy(target):

@@ -31,7 +31,7 @@ from backend.api.serializers import (
     TrainSerializer,
 )
 from backend.api.throttles import ChecksBusyError, UploadRateThrottle
-from backend.areas.features import Condition, feature_collection
+from backend.areas.features import FEATURE_CLASSES, Condition, UnknownFilter, feature_collection
 from backend.areas.models import Area
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.staging import staged_sources
@@ -129,7 +129,7 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             OpenApiParameter(
                 "class",
                 OpenApiTypes.STR,
-                description="feature class: building, tree, low_vegetation, road, water or land_use",
+                description=f"feature class: {', '.join(FEATURE_CLASSES)} (another answers 400, naming them)",
             ),
             OpenApiParameter("bbox", OpenApiTypes.STR, description="west,south,east,north in degrees (WGS 84)"),
             OpenApiParameter("point", OpenApiTypes.STR, description="longitude,latitude: features at this point"),
@@ -138,7 +138,8 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 OpenApiTypes.STR,
                 many=True,
                 description="attribute condition, repeatable: height_m>=20, grade=primary, floors!=1 "
-                "(operators >= <= > < = !=; numbers compare as numbers)",
+                "(operators >= <= > < = !=; numbers compare as numbers; an attribute that no feature of the "
+                "area has answers 400, naming those it has)",
             ),
         ],
         responses={200: OpenApiTypes.OBJECT},
@@ -165,7 +166,10 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             conditions = [Condition.parse(text) for text in params.getlist("where")]
         except ValueError as err:
             raise ValidationError({"where": [str(err)]}) from err
-        text = feature_collection(area, kind=kind, bbox=bbox, point=point, conditions=conditions)
+        try:
+            text = feature_collection(area, kind=kind, bbox=bbox, point=point, conditions=conditions)
+        except UnknownFilter as err:
+            raise ValidationError({err.param: [str(err)]}) from err
         response = HttpResponse(text, content_type="application/geo+json")
         response["ETag"] = etag
         scope = "public" if area.visibility == Area.Visibility.PUBLIC else "private"
