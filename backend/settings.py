@@ -210,6 +210,15 @@ LOGIN_URL = "viewer:login"
 LOGIN_REDIRECT_URL = "viewer:area-list"
 LOGOUT_REDIRECT_URL = "viewer:area-list"
 RS3D_ALLOW_SIGNUP = _env_bool("RS3D_ALLOW_SIGNUP", True)
+# Failed log-ins (the site's and the admin's) count in the cache for RS3D_LOGIN_WINDOW_S seconds from the
+# first one: past RS3D_LOGIN_MAX_FAILURES for one account, or RS3D_LOGIN_MAX_FAILURES_PER_ADDRESS from one
+# client address, even the right password is refused until that window ends (backend.viewer.login_limits).
+RS3D_LOGIN_MAX_FAILURES = int(os.environ.get("RS3D_LOGIN_MAX_FAILURES", 10))
+RS3D_LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("RS3D_LOGIN_MAX_FAILURES_PER_ADDRESS", 30))
+RS3D_LOGIN_WINDOW_S = int(os.environ.get("RS3D_LOGIN_WINDOW_S", 900))
+# Reverse proxies in front of the web server that append the client's address to X-Forwarded-For (0: the
+# client address is the connection's). Behind one proxy set 1, or every client shares the proxy's count.
+RS3D_TRUSTED_PROXIES = int(os.environ.get("RS3D_TRUSTED_PROXIES", 0))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}
     for name in (

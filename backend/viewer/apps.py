@@ -8,3 +8,14 @@ class ViewerConfig(AppConfig):
 
     name = "backend.viewer"
     label = "viewer"
+
+    def ready(self) -> None:
+        """Count failed log-ins, and throttle the admin's login form like the site's (backend.viewer.login_limits)."""
+        from django.contrib import admin
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+        from backend.viewer import login_limits
+
+        user_login_failed.connect(login_limits.on_login_failed, dispatch_uid="rs3d-login-failed")
+        user_logged_in.connect(login_limits.on_logged_in, dispatch_uid="rs3d-logged-in")
+        admin.site.login_form = login_limits.AdminLoginForm

@@ -319,7 +319,7 @@ def test_drf_create_token_command_and_bad_tokens(user, private_area, capsys):
 # --- accounts --------------------------------------------------------------------------------------------
 
 
-def test_sign_up_logs_in_and_the_header_shows_the_user(client, django_user_model):
+def test_sign_up_then_log_in_and_the_header_shows_the_user(client, django_user_model):
     assert "Sign up" in client.get("/").content.decode()
     assert client.get("/accounts/signup/").status_code == 200
     response = client.post(
@@ -327,6 +327,10 @@ def test_sign_up_logs_in_and_the_header_shows_the_user(client, django_user_model
         {"username": "dora", "password1": "a-long-Passphrase-9", "password2": "a-long-Passphrase-9"},
     )
     assert response.status_code == 302 and django_user_model.objects.filter(username="dora").exists()
+    assert response["Location"] == "/accounts/login/"  # not logged in: that would tell the name was free
+    assert "your account is ready" in client.get("/accounts/login/").content.decode()
+    response = client.post("/accounts/login/", {"username": "dora", "password": "a-long-Passphrase-9"})
+    assert response.status_code == 302
     page = client.get("/").content.decode()
     assert "dora" in page and "Log out" in page and "Log in" not in page
     assert client.get("/areas/new/").status_code == 200

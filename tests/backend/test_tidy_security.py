@@ -89,3 +89,102 @@ def test_unknown_websocket_paths_are_closed_without_a_traceback(path, caplog):
         connected, message = asyncio.run(_connect(path))
     assert connected and message == {"type": "websocket.close", "code": 4404}
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+
+
+# --- log-in throttling -----------------------------------------------------------------------------------
+
+
+def _log_in(password: str, username: str = "alice", address: str = "10.0.0.1", url: str = "/accounts/login/"):
+    browser = Client(REMOTE_ADDR=address)
+    response = browser.post(url, {"username": username, "password": password, "next": "/"})
+    return response, browser
+
+
+def test_ten_failed_log_ins_lock_the_account_even_for_the_right_password(user):
+    for _ in range(10):
+        response, _ = _log_in("wrong")
+        assert response.status_code == 200 and "Please enter a correct username and password" in response.text
+    for address in ("10.0.0.1", "10.9.9.9"):  # the account's count: whichever address asks
+        response, browser = _log_in(RIGHT, address=address)
+        assert response.status_code == 200
+        assert "Too many failed log-ins for this account or from your network. Wait 15 minute(s)" in response.text
+        assert "_auth_user_id" not in browser.session
+    assert _log_in("bob-pass-1234", username="bob")[0].status_code == 200  # no such user: a failure, not a 500
+
+
+def test_the_lock_ends_with_its_window_and_a_log_in_clears_the_count(user, settings):
+    from django.core.cache import cache
+
+    settings.RS3D_LOGIN_MAX_FAILURES = 3
+    for _ in range(2):
+        _log_in("wrong")
+    assert _log_in(RIGHT)[0].status_code == 302  # under the limit; clears the account's count
+    for _ in range(2):
+        _log_in("wrong")
+    assert _log_in(RIGHT)[0].status_code == 302  # 2 + 2 failures: the first two were forgotten
+    for _ in range(3):
+        _log_in("wrong")
+    assert "Too many failed log-ins" in _log_in(RIGHT)[0].text
+    cache.clear()  # what the window's end does
+    assert _log_in(RIGHT)[0].status_code == 302
+
+
+def test_one_address_guessing_across_accounts_is_locked(user, django_user_model, settings):
+    settings.RS3D_LOGIN_MAX_FAILURES_PER_ADDRESS = 4
+    for name in ("bob", "carol", "dave", "erin"):
+        _log_in("guess", username=name, address="192.0.2.7")
+    assert "Too many failed log-ins" in _log_in(RIGHT, address="192.0.2.7")[0].text
+    assert _log_in(RIGHT, address="192.0.2.8")[0].status_code == 302
+
+
+def test_the_admin_log_in_is_throttled_too(django_user_model, settings):
+    settings.RS3D_LOGIN_MAX_FAILURES = 3
+    django_user_model.objects.create_superuser("root", password="root-pass-1234")
+    for _ in range(3):
+        response, _ = _log_in("wrong", username="root", url="/admin/login/")
+        assert response.status_code == 200
+    response, browser = _log_in("root-pass-1234", username="root", url="/admin/login/")
+    assert response.status_code == 200 and "Too many failed log-ins" in response.text
+    assert "_auth_user_id" not in browser.session
+    assert "Too many failed log-ins" in _log_in("root-pass-1234", username="root")[0].text  # one count for both
+
+
+def test_behind_trusted_proxies_the_client_is_the_address_they_saw(rf, settings):
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.5, 10.0.0.3")
+    assert client_address(request) == "10.0.0.2"  # no trusted proxy: the header is the client's to forge
+    settings.RS3D_TRUSTED_PROXIES = 1
+    assert client_address(request) == "10.0.0.3"
+    settings.RS3D_TRUSTED_PROXIES = 2
+    assert client_address(request) == "203.0.113.5"
+
+
+# --- sign-up names no accounts ---------------------------------------------------------------------------
+
+
+def _sign_up(username: str, password: str = "a-long-Passphrase-9"):
+    browser = Client()
+    response = browser.post(
+        "/accounts/signup/?next=/areas/new/", {"username": username, "password1": password, "password2": password}
+    )
+    return response, browser
+
+
+def test_sign_up_answers_the_same_whether_the_name_exists(user, django_user_model):
+    taken, taken_browser = _sign_up("alice")
+    free, free_browser = _sign_up("dora")
+    assert (taken.status_code, taken["Location"]) == (free.status_code, free["Location"])
+    assert free.status_code == 302 and free["Location"] == "/accounts/login/?next=%2Fareas%2Fnew%2F"
+    assert sorted(taken.cookies) == sorted(free.cookies) == ["messages"]  # no session: nobody is logged in
+    pages = [
+        re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", b.get(r["Location"]).text).replace(name, "NAME")
+        for b, r, name in ((taken_browser, taken, "alice"), (free_browser, free, "dora"))
+    ]
+    assert pages[0] == pages[1] and "If the user name &#x27;NAME&#x27; was free, your account is ready" in pages[0]
+    assert django_user_model.objects.filter(username="dora").exists()
+    assert django_user_model.objects.get(username="alice").check_password(RIGHT)  # untouched
+    assert _sign_up("ALICE")[0]["Location"] == free["Location"]
+    assert not django_user_model.objects.filter(username="ALICE").exists()
+    # What does not depend on the name is still said: passwords that differ or are weak.
+    weak, _ = _sign_up("alice", password="12345678")
+    assert weak.status_code == 200 and "This password is too common" in weak.text
+    assert "already exists" not in weak.text
