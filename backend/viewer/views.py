@@ -28,6 +28,7 @@ from backend.models_registry.services import CannotTrain, can_train_on, held_out
 from backend.viewer import previews
 from backend.viewer.delivery import is_precompressed_copy, serve_file
 from backend.viewer.quality import input_quality
+from backend.viewer.token_auth import accepts_api_tokens
 
 
 @require_GET
@@ -211,11 +212,13 @@ def _editable_job_or_404(request: HttpRequest, job_id: int) -> Job:
 
 
 @require_safe
+@accepts_api_tokens
 def area_data(request: HttpRequest, area_id: int, version: int, path: str) -> HttpResponseBase:
     """A file of a published version (tileset, tile, image, raster, vector), never outside its folder.
 
-    Permissions come first: for an area this user may not see, every request (conditional, ranged or not)
-    is the same 404. Then ``delivery.serve_file`` negotiates br/gzip, answers 304s and byte ranges.
+    Permissions come first: for an area this user (of the session, or of an API token) may not see, every
+    request (conditional, ranged or not) is the same 404. Then ``delivery.serve_file`` negotiates br/gzip,
+    answers 304s and byte ranges. A path no file can have (a NUL byte) is 404 too.
     """
     # A public area's files are the same for everyone: answer them without reading the session, so the
     # response carries no "Vary: Cookie" and a shared cache keeps one copy for all viewers.
@@ -236,6 +239,7 @@ def area_data(request: HttpRequest, area_id: int, version: int, path: str) -> Ht
 
 
 @require_safe
+@accepts_api_tokens
 def area_thumbnail(request: HttpRequest, area_id: int, version: int) -> HttpResponseBase:
     """A small WebP of a version's orthophoto preview, made on first request; the same 404s as its files."""
     area = Area.objects.filter(pk=area_id, visibility=Area.Visibility.PUBLIC).first() or _visible_area_or_404(

@@ -188,3 +188,39 @@ def test_sign_up_answers_the_same_whether_the_name_exists(user, django_user_mode
     weak, _ = _sign_up("alice", password="12345678")
     assert weak.status_code == 200 and "This password is too common" in weak.text
     assert "already exists" not in weak.text
+
+
+# --- API tokens on the file views ------------------------------------------------------------------------
+
+
+def test_the_owner_token_reads_private_files_and_nobody_else_does(user, django_user_model):
+    area = make_area(user)
+    bob = django_user_model.objects.create_user("bob", password="bob-pass-1234")
+    owner, other = Token.objects.create(user=user), Token.objects.create(user=bob)
+    for relative in (TILE, DOWNLOAD):
+        url = f"/areas/{area.pk}/data/1/{relative}"
+        response = APIClient().get(url, HTTP_AUTHORIZATION=f"Token {owner.key}")
+        assert response.status_code == 200 and "Authorization" in response["Vary"]
+        assert APIClient().get(url, HTTP_AUTHORIZATION=f"Token {other.key}").status_code == 404
+        assert APIClient().get(url).status_code == 404
+        refused = APIClient().get(url, HTTP_AUTHORIZATION="Token not-a-token")
+        assert refused.status_code == 401 and refused["WWW-Authenticate"] == "Token"
+        assert "Invalid token" in refused.text
+    # A token is no way round a session: bob's session with alice's header name still needs alice's key.
+    browser = APIClient()
+    browser.force_login(bob)
+    assert browser.get(f"/areas/{area.pk}/data/1/{TILE}").status_code == 404
+    inactive = User.objects.get(pk=user.pk)
+    inactive.is_active = False
+    inactive.save()
+    assert (
+        APIClient().get(f"/areas/{area.pk}/data/1/{TILE}", HTTP_AUTHORIZATION=f"Token {owner.key}").status_code == 401
+    )
+
+
+def test_public_files_stay_the_same_for_everyone(user):
+    area = make_area(user, Area.Visibility.PUBLIC)
+    token = Token.objects.create(user=user)
+    response = APIClient().get(f"/areas/{area.pk}/data/1/{TILE}", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 200 and response["Cache-Control"].startswith("public")
+    assert "Vary" not in response or "Authorization" not in response["Vary"]
