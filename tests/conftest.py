@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 # Lock GDAL down (our vector drivers only, no network) before any test module imports pyogrio, as every
-# rs3d process does: see reconstruction/io/gdal_env.py.
+# rs3d process does: see reconstruction/gdal_env.py.
 import reconstruction.io  # noqa: F401, E402 - imported for that side effect, first
 
 ROOT = Path(__file__).resolve().parent.parent

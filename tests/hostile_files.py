@@ -115,7 +115,7 @@ def _simple_vrt(target: str) -> str:
         f"</SourceFilename><SourceBand>{b}</SourceBand></SimpleSource></VRTRasterBand>"
         for b in (1, 2, 3)
     )
-    transform = "<GeoTransform>574000,0.5,0,5096080,0,-0.5</GeoTransform>"
+    transform = "<SRS>EPSG:32631</SRS><GeoTransform>574000,0.5,0,5096080,0,-0.5</GeoTransform>"
     return f"<VRTDataset rasterXSize='64' rasterYSize='64'>{transform}{bands}</VRTDataset>"
 
 

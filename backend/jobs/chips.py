@@ -18,6 +18,7 @@ import socket
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.gis.gdal import GDALException, GDALRaster
 from django.db import transaction
 from django.utils import timezone
 
@@ -60,17 +61,32 @@ def chippable(inputs: PipelineInputs) -> bool:
     return inputs.ortho is None or not _fits_one_chip(inputs.ortho, settings.RS3D_CHIP_SIZE_M)
 
 
+#: A GeoTIFF's first bytes (classic and BigTIFF, both byte orders).
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
 def _fits_one_chip(ortho: Path, chip_m: float) -> bool:
     """True when the orthophoto's sides, in metres of a projected CRS, are no longer than a chip.
 
-    Reads the header in this process (milliseconds, through the core's allow-listed opener), sparing most
-    jobs the plan child (1.5-2 s); a geographic or unreadable orthophoto is left to the plan, which knows
-    the working grid.
+    Reads the header in this process (GeoDjango's GDAL, milliseconds), sparing most jobs the plan child
+    (1.5-2 s); a geographic, non-TIFF or unreadable orthophoto is left to the plan, which knows the working
+    grid. The core cannot do this in-process: the worker's SpatiaLite has loaded the system GEOS and PROJ,
+    and the core's wheels beside them abort the process. GeoDjango's GDAL opens any format, so it only
+    sees a file that starts as a TIFF (which GDAL's GTiff driver claims) and that the upload check already
+    accepted (the core's allow-listed opener), alone in its folder: nothing it could point at.
     """
-    from reconstruction.io import longest_side_m
-
-    side = longest_side_m(ortho)
-    return side is not None and side <= chip_m
+    try:
+        with ortho.open("rb") as f:
+            if f.read(4) not in _TIFF_MAGIC:
+                return False
+        raster = GDALRaster(str(ortho))
+        srs = raster.srs
+        if srs is None or not srs.projected or abs(srs.linear_units - 1.0) > 1e-9:
+            return False
+        width, height = abs(raster.scale.x) * raster.width, abs(raster.scale.y) * raster.height
+    except (GDALException, OSError):
+        return False
+    return max(width, height) <= chip_m
 
 
 def plan_chips(job: Job, inputs: PipelineInputs) -> int:

@@ -1,7 +1,6 @@
 """Readers and validation for every input, and CRS handling.
 
 - :func:`inspect_raster` / :class:`RasterInfo` -- validate an orthophoto or DSM.
-- :func:`longest_side_m` -- a raster's longer side in metres, from its header.
 - :func:`read_onto_grid` -- resample a raster onto the working grid.
 - :func:`inspect_lidar` / :class:`LidarInfo` -- validate a LAS/LAZ file by reading it once.
 - :func:`read_points` -- LiDAR points in the working CRS.
@@ -11,12 +10,12 @@
 - :func:`inspect_footprints` / :func:`read_footprints` -- building footprints a user already has.
 - :mod:`~reconstruction.io.user_files` -- the only door a user's file comes in by (allow-listed drivers).
 
-Importing this package first locks GDAL down for the process (:func:`~reconstruction.io.gdal_env.lock_down`):
+Importing this package first locks GDAL down for the process (:func:`~reconstruction.gdal_env.lock_down`):
 only our vector drivers, no network. It must run before pyogrio registers its drivers, so it comes first.
 """
 
 # ruff: noqa: E402 - lock_down() must run before the readers below import pyogrio
-from reconstruction.io.gdal_env import lock_down
+from reconstruction.gdal_env import lock_down
 
 lock_down()
 
@@ -25,7 +24,7 @@ from reconstruction.io.crs import crs_from_epsg, crs_label, is_metric_projected,
 from reconstruction.io.footprints import FootprintInfo, inspect_footprints, read_footprints
 from reconstruction.io.grid import Grid, intersect
 from reconstruction.io.lidar import LidarInfo, LidarPoints, inspect_lidar, read_points
-from reconstruction.io.raster import RasterInfo, inspect_raster, longest_side_m, read_onto_grid
+from reconstruction.io.raster import RasterInfo, inspect_raster, read_onto_grid
 
 __all__ = [
     "FootprintInfo",
@@ -41,7 +40,6 @@ __all__ = [
     "inspect_raster",
     "intersect",
     "is_metric_projected",
-    "longest_side_m",
     "read_onto_grid",
     "read_points",
     "resolve_crs",

@@ -96,23 +96,6 @@ def inspect_raster(
         ) from err
 
 
-def longest_side_m(path: Path) -> float | None:
-    """The raster's longer side in metres, from its header alone; None unless its CRS is projected in metres.
-
-    For deciding cheaply whether an area needs chips: opened through the same allow-list as every
-    input, no pixel read. None also when the file cannot be opened (the full check says why).
-    """
-    from reconstruction.io.crs import is_metric_projected
-
-    try:
-        with open_raster(path, f"orthophoto '{path.name}'") as src:
-            if src.crs is None or not is_metric_projected(CRS.from_user_input(src.crs)):
-                return None
-            return max(abs(src.transform.a) * src.width, abs(src.transform.e) * src.height)
-    except (InputError, RasterioError):
-        return None
-
-
 def _describe(
     src: rasterio.DatasetReader, path: Path, role: RasterRole, name: str, epsg: int | None, max_pixels: int
 ) -> RasterInfo:

@@ -11,7 +11,7 @@ checks, the worker's runs and the CLI alike, under four rules:
 2. :func:`require_format` -- the first bytes say what the file is, and the input takes that format. An
    XML file (VRT, GML, KML) is refused before GDAL sees it.
 3. Rasters open with rasterio's per-open driver allow-list (:func:`open_raster`); vectors with pyogrio,
-   whose drivers :mod:`~reconstruction.io.gdal_env` cut down to ours, and the driver that opened the
+   whose drivers :mod:`~reconstruction.gdal_env` cut down to ours, and the driver that opened the
    file is checked (:func:`check_vector_driver`).
 4. A file can name nothing but itself: a zip holds only one Shapefile's parts (:func:`vector_path`);
    beside a raster, no file that GDAL would open as a dataset of its own (``.ovr``, ``.msk``, ``.aux``)
@@ -199,7 +199,7 @@ def vector_path(path: Path, label: str) -> tuple[str, str]:
     Raises:
         InputError: rules 1, 2 and 4, or this process registered vector drivers beyond ours.
     """
-    from reconstruction.io.gdal_env import vector_drivers_locked
+    from reconstruction.gdal_env import vector_drivers_locked
 
     path = user_path(path, label)
     found = require_format(path, label, FOOTPRINT_FORMATS)

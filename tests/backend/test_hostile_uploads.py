@@ -143,10 +143,14 @@ def test_a_crafted_file_sent_in_chunks_is_refused_like_any_other(api, corpus, sc
     assert Area.objects.count() == 0 and listener.requests == []
 
 
-def test_the_web_app_never_opens_files_with_geodjangos_gdal():
-    """settings.py silences GeoDjango's warning (its GDAL cannot block crafted references) on this promise."""
-    from django.conf import settings
+def test_the_worker_reads_no_header_of_a_file_that_is_not_a_tiff(corpus, scene_files, listener):
+    """The worker's look at an orthophoto's size uses GeoDjango's GDAL, which would open a VRT and follow it."""
+    from django.contrib.gis.gdal import GDALRaster
 
-    backend = settings.BASE_DIR / "backend"
-    users = [p for p in backend.rglob("*.py") if "from django.contrib.gis.gdal" in p.read_text()]
-    assert users == [], "open users' files through reconstruction.io (allow-listed drivers), not GeoDjango"
+    from backend.jobs.chips import _fits_one_chip
+
+    vrt = corpus["raster VRT over an orthophoto"].path
+    assert GDALRaster(str(vrt)).srs.projected  # GDAL alone opens it, and it would "fit one chip"
+    assert not _fits_one_chip(vrt, 1000)  # so the worker leaves it to the core's checks
+    assert _fits_one_chip(scene_files["ortho"], 1000)  # a real GeoTIFF is read
+    assert listener.requests == []

@@ -17,7 +17,7 @@ import pytest
 import shapely
 
 from reconstruction.errors import InputError
-from reconstruction.io.gdal_env import VECTOR_DRIVERS
+from reconstruction.gdal_env import VECTOR_DRIVERS
 from reconstruction.io.user_files import sniff, user_path
 from tests.hostile_files import Listener, build_corpus, run_check
 

@@ -6,7 +6,8 @@ file runs a pipeline over other files; a GeoJSON whose ``crs`` is a link makes G
 readers open users' files only through :mod:`reconstruction.io.user_files` (rasterio with an allow-list
 of drivers per open), but pyogrio offers no per-open allow-list and some requests happen inside
 drivers we do allow. So every process that imports :mod:`reconstruction.io` first calls
-:func:`lock_down`, which does two things:
+:func:`lock_down`, which does two things (the web and worker processes, which never open users' files
+with the core in-process, call :func:`deny_network` alone from Django's settings):
 
 - ``GDAL_SKIP`` lists every vector driver except :data:`VECTOR_DRIVERS` while pyogrio registers its
   drivers, which it does on import: :func:`lock_down` must run before anything imports pyogrio.
@@ -51,16 +52,20 @@ NO_NETWORK = {
 }
 
 
-def lock_down() -> None:
-    """Cut GDAL (and PROJ) off the network and register pyogrio's vector drivers, ours only.
-
-    Idempotent. The network settings stay in the environment (child processes inherit them);
-    ``GDAL_SKIP`` is set only while pyogrio registers its drivers, so rasterio's GDAL, which registers
-    later and has no vector drivers to skip, neither skips anything nor warns about names it lacks.
-    """
+def deny_network() -> None:
+    """Cut GDAL (every copy in this process and its children) and PROJ off the network. Idempotent."""
     os.environ.update(NO_NETWORK)
     for name in ("no_proxy", "NO_PROXY"):  # curl would send requests to these hosts past the proxy
         os.environ.pop(name, None)
+
+
+def lock_down() -> None:
+    """:func:`deny_network`, and register pyogrio's vector drivers, ours only.
+
+    Idempotent. ``GDAL_SKIP`` is set only while pyogrio registers its drivers, so rasterio's GDAL, which
+    registers later and has no vector drivers to skip, neither skips anything nor warns about names it lacks.
+    """
+    deny_network()
     if "pyogrio" in sys.modules:
         return  # registered already, with whatever drivers: vector_drivers_locked() tells
     before = os.environ.get("GDAL_SKIP")
