@@ -17,7 +17,7 @@ from reconstruction.chips.plan import Chip, ChipPlan, plan_chips
 __all__ = ["Chip", "ChipPlan", "plan_chips", "merge_chips", "run_chipped"]
 
 
-def __getattr__(name: str):  # noqa: ANN202 - lazy: merge and local import the pipeline, which imports plan
+def __getattr__(name: str):  # noqa: ANN202 - lazy: merge imports the stages, which import plan and extent
     if name == "merge_chips":
         from reconstruction.chips.merge import merge_chips
 

@@ -15,7 +15,10 @@ from affine import Affine
 from shapely.geometry.base import BaseGeometry
 
 from reconstruction.chips.plan import Chip, ChipPlan
+from reconstruction.config import PipelineConfig
+from reconstruction.errors import InputError
 from reconstruction.io import Grid
+from reconstruction.io.area import check_grid_size
 
 _ALL = (slice(None), slice(None))
 Array = TypeVar("Array", bound=np.ndarray)
@@ -44,6 +47,25 @@ class Extent:
     def of_chip(cls, plan: ChipPlan, chip: Chip) -> "Extent":
         """Chip ``chip`` of ``plan``: compute on its window, keep its core."""
         return cls(plan.subgrid(chip.window), chip.core_in_window(), chip)
+
+    @classmethod
+    def of_run(cls, grid: Grid, chip: tuple[ChipPlan, Chip] | None, cfg: PipelineConfig) -> "Extent":
+        """The whole ``grid``, or the chip's window of it (checking the inputs still give the planned grid).
+
+        Raises:
+            InputError: the inputs changed since the plan, or the chip's window is too large for one job.
+        """
+        if chip is None:
+            return cls.whole(grid)
+        plan, one = chip
+        if grid != plan.grid:
+            raise InputError(
+                "The input files no longer give the grid this chip plan was made on (they changed since planning); "
+                "plan the area again."
+            )
+        extent = cls.of_chip(plan, one)
+        check_grid_size(extent.grid, cfg, "Plan smaller chips")
+        return extent
 
     @property
     def id_offset(self) -> int:

@@ -30,7 +30,9 @@ from reconstruction.config import PipelineConfig
 from reconstruction.errors import ConfigError
 from reconstruction.io import Grid, crs_label, inspect_raster
 from reconstruction.progress import ProgressCallback, silent
-from reconstruction.stages import MANIFEST
+from reconstruction.stages import MANIFEST, relative_path
+from reconstruction.stages.imagery import write_imagery
+from reconstruction.stages.manifest import bbox_wgs84
 from reconstruction.terrain import Tin
 
 STAGE = "merge"
@@ -64,7 +66,7 @@ def merge_chips(
     rasters = {}
     for name in manifests[0]["rasters"]:
         parts = [d / m["rasters"][name] for d, m in zip(chip_dirs, manifests, strict=True)]
-        rasters[name] = _rel(mosaic_raster(plan, parts, out_dir / "rasters" / f"{name}.tif"), out_dir)
+        rasters[name] = relative_path(mosaic_raster(plan, parts, out_dir / "rasters" / f"{name}.tif"), out_dir)
     report(1, "Closing the terrain's seams")
     layers = {}
     terrain_parts = []
@@ -105,8 +107,6 @@ def merge_chips(
     vectors = _merge_vectors(chip_dirs, manifests, seamed, out_dir)
     shutil.rmtree(out_dir / SEAMED_TINS, ignore_errors=True)
     report(5, "Cutting the orthophoto into web tiles")
-    from reconstruction.pipeline import write_imagery  # the pipeline imports this package
-
     assert plan.inputs.ortho is not None
     ortho = inspect_raster(plan.inputs.ortho, "orthophoto", plan.inputs.epsg, cfg.limits.max_raster_pixels)
     imagery = write_imagery(ortho, cfg, out_dir, lambda _s, f, m: on_progress(STAGE, (5 + f) / steps, m))
@@ -162,11 +162,11 @@ def _merge_vectors(
     names = sorted({n for m in manifests for n in m["vectors"]} - {"cityjson", "features"})
     for name in names:
         parts = [d / m["vectors"][name] for d, m in zip(chip_dirs, manifests, strict=True) if name in m["vectors"]]
-        vectors[name] = _rel(merge_gpkg(parts, folder / f"{name}.gpkg", name), out_dir)
+        vectors[name] = relative_path(merge_gpkg(parts, folder / f"{name}.gpkg", name), out_dir)
     city = [d / m["vectors"]["cityjson"] for d, m in zip(chip_dirs, manifests, strict=True)]
-    vectors["cityjson"] = _rel(merge_cityjson(city, tins, folder / "city.json"), out_dir)
+    vectors["cityjson"] = relative_path(merge_cityjson(city, tins, folder / "city.json"), out_dir)
     features = [d / m["vectors"]["features"] for d, m in zip(chip_dirs, manifests, strict=True)]
-    vectors["features"] = _rel(merge_geojson(features, folder / "features.geojson"), out_dir)
+    vectors["features"] = relative_path(merge_geojson(features, folder / "features.geojson"), out_dir)
     return vectors
 
 
@@ -181,8 +181,6 @@ def _manifest(
     points: int,
 ) -> dict[str, Any]:
     """The whole area's manifest: the chips' figures summed (largest errors kept), the full grid."""
-    from reconstruction.pipeline import _bbox_wgs84  # the pipeline imports this package
-
     first = manifests[0]
     stats = [m["stats"] for m in manifests]
     tins = [s["terrain_tin"] for s in stats]
@@ -190,12 +188,12 @@ def _manifest(
     return {
         "crs": crs_label(plan.grid.crs),
         "crs_wkt": plan.grid.crs.to_wkt(),
-        "layers": {name: _rel(path, out_dir) for name, path in layers.items()},
+        "layers": {name: relative_path(path, out_dir) for name, path in layers.items()},
         "rasters": rasters,
         "vectors": vectors,
         "pointclouds": {"points": "pointcloud/points.laz"},
         "imagery": imagery,
-        "bbox_wgs84": _bbox_wgs84(plan.grid),
+        "bbox_wgs84": bbox_wgs84(plan.grid),
         "height_source": first["height_source"],
         "model": first["model"],
         # The median of the chips' medians: close to the area's, without reading the whole DTM.
@@ -256,7 +254,3 @@ def _link_or_copy(source: str, target: str) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
-
-
-def _rel(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix()

@@ -23,6 +23,7 @@ from pyproj import CRS
 from reconstruction.config import PipelineConfig, PipelineInputs
 from reconstruction.errors import ConfigError, InputError
 from reconstruction.io import Grid
+from reconstruction.io.area import inspect_area, working_grid
 
 CellWindow = tuple[int, int, int, int]  # (row0, row1, col0, col1) in cells of the full grid, half-open
 
@@ -145,8 +146,6 @@ def plan_chips(inputs: PipelineInputs, cfg: PipelineConfig, chip_m: float, margi
             DSM registration: those align whole images and run as one job).
         InputError: an input is invalid, as in a whole-area run.
     """
-    from reconstruction.pipeline import _inspect_inputs, _working_grid  # the pipeline imports this module
-
     if inputs.stereo or inputs.second_image is not None or inputs.register_dsm:
         raise ConfigError(
             "Areas with a stereo pair, a second image or DSM registration are aligned as whole images and run as "
@@ -154,8 +153,8 @@ def plan_chips(inputs: PipelineInputs, cfg: PipelineConfig, chip_m: float, margi
         )
     if not chip_m > 0 or margin_m < 0:
         raise ConfigError(f"The chip size must be positive and the margin not negative (got {chip_m}, {margin_m}).")
-    ortho, dsm, lidar = _inspect_inputs(inputs, cfg)
-    grid = _working_grid(ortho, dsm, lidar, cfg, check_size=False)
+    ortho, dsm, lidar = inspect_area(inputs, cfg)
+    grid = working_grid(ortho, dsm, lidar, cfg, check_size=False)
     return ChipPlan(inputs, grid, chip_m, margin_m, cut_grid(grid, chip_m, margin_m))
 
 

@@ -8,6 +8,8 @@
 - :func:`resolve_crs`, :func:`crs_from_epsg`, :func:`crs_label` -- CRS decisions.
 - :func:`to_rgb8` -- orthophoto values to display colours.
 - :func:`inspect_footprints` / :func:`read_footprints` -- building footprints a user already has.
+- :mod:`~reconstruction.io.area` -- all of an area's inputs at once and the working grid they share
+  (``inspect_area``, ``working_grid``; imported as ``reconstruction.io.area``, used by runs and chip plans).
 - :mod:`~reconstruction.io.user_files` -- the only door a user's file comes in by (allow-listed drivers).
 
 Importing this package first locks GDAL down for the process (:func:`~reconstruction.gdal_env.lock_down`):
