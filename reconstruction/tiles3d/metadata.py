@@ -4,7 +4,9 @@ Each layer declares a :class:`MetadataClass` (its properties and enums); a glb e
 and holds one property table whose row ``i`` is the feature with feature id ``i``. Columns are
 little-endian arrays, each in its own buffer view that starts on an 8-byte boundary (as the extension
 requires); enums are stored as their UINT8 values. An optional property may be missing from a feature:
-its column then holds the property's ``noData`` value, or is left out when no feature has it.
+its column then holds the property's ``noData`` value. Every property of the class has its column, even
+when no feature has it (all ``noData``): CesiumGS's 3d-tiles-validator, and tools built on
+3d-tiles-tools, stop at a table that leaves out a property its class declares.
 """
 
 import math
@@ -171,8 +173,6 @@ class PropertyTable:
         enums: dict[str, tuple[str, ...]] = {}
         for p in meta.properties:
             present = [_present(row.get(p.name)) for row in rows]
-            if p.no_data is not None and not any(present):
-                continue
             values = []
             for row, label, here in zip(rows, labels, present, strict=True):
                 if not here and p.no_data is None:

@@ -13,7 +13,7 @@ from tests.reconstruction.tiles3d.test_feature_layers import layers  # noqa: F40
 from tests.reconstruction.tiles3d.tileset_reader import inside_box, read_glb_tiles
 
 LAYERS = ("buildings", "terrain", "trees", "roads")
-#: A property whose values are all noData may be left out of a table.
+#: Values that stand for a missing property.
 NO_DATA = (-1.0, -9999.0)
 
 #: Cesium's defaults: maximumScreenSpaceError 16 px; a 1080 px high canvas with a 60° vertical field of view.
@@ -57,6 +57,17 @@ def test_parents_keep_real_pickable_features(paths, name):
             full = by_id[row[id_name]]  # the same row as the full-detail feature: filters still match
             assert all(row[k] == full[k] for k in set(row) & set(full))
             assert all(v in NO_DATA for v in ({**row, **full}[k] for k in set(row) ^ set(full)))
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_every_property_table_has_every_property_its_class_declares(paths, name):
+    """3d-tiles-validator (and tools on 3d-tiles-tools) stop at a table without a declared property."""
+    for entry in read_glb_tiles(paths[name]):
+        if "glb" not in entry:
+            continue
+        schema, table = entry["glb"].schema(), entry["glb"].property_table()
+        (declared,) = [set(c["properties"]) for c in schema["classes"].values()]
+        assert set(table.columns) == declared, (name, entry["tile"].get("content"))
 
 
 def _rows(entry):
