@@ -1,15 +1,11 @@
-"""Configuration of a reconstruction run: frozen dataclasses, one per stage, loadable from TOML.
-
-This module imports nothing heavy, so the web app can use it without numpy or GDAL.
-"""
+"""The options of each stage, one frozen dataclass per stage, and :class:`PipelineConfig` holding them all."""
 
 import math
 import os
-import tomllib
-from dataclasses import dataclass, field, fields, is_dataclass
-from pathlib import Path
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Literal
 
+from reconstruction.config.limits import Limits
 from reconstruction.errors import ConfigError
 
 
@@ -185,50 +181,6 @@ class TreeConfig:
                 raise ConfigError(f"TreeConfig.{name} must be a finite number {bound} (metres), got {value!r}")
 
 
-def _env_limit(name: str, default: int) -> int:
-    """A size limit from the environment variable ``name`` (digits, ``_`` allowed), else ``default``.
-
-    Raises:
-        ConfigError: the variable is set but is not a positive whole number.
-    """
-    text = os.environ.get(name, "").strip().replace("_", "")
-    if not text:
-        return default
-    if not text.isdigit() or int(text) <= 0:
-        raise ConfigError(f"{name}={os.environ[name]!r}: give a positive whole number.")
-    return int(text)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Sizes beyond which inputs are refused, so that no upload costs more than a deployment allows.
-
-    Each default can be changed for every process (the web app's checks, workers, the CLI) with the
-    environment variable named in :data:`LIMIT_SETTINGS`; messages that refuse an input name it.
-
-    Attributes:
-        max_raster_pixels: pixels per band of any input raster.
-        max_raster_bytes: bytes any input raster unpacks to (width x height x bands x sample size): a
-            few kB of DEFLATE can claim gigabytes.
-        max_grid_pixels: cells of the working grid (area / resolution^2) one job may process.
-        max_lidar_points: points in one LAS/LAZ file.
-    """
-
-    max_raster_pixels: int = field(default_factory=lambda: _env_limit("RS3D_MAX_RASTER_PIXELS", 1_600_000_000))
-    max_raster_bytes: int = field(default_factory=lambda: _env_limit("RS3D_MAX_RASTER_BYTES", 8 * 1024**3))
-    max_grid_pixels: int = field(default_factory=lambda: _env_limit("RS3D_MAX_AREA_CELLS", 100_000_000))
-    max_lidar_points: int = field(default_factory=lambda: _env_limit("RS3D_MAX_LIDAR_POINTS", 300_000_000))
-
-
-#: The environment variable that sets each of :class:`Limits`' fields.
-LIMIT_SETTINGS = {
-    "max_raster_pixels": "RS3D_MAX_RASTER_PIXELS",
-    "max_raster_bytes": "RS3D_MAX_RASTER_BYTES",
-    "max_grid_pixels": "RS3D_MAX_AREA_CELLS",
-    "max_lidar_points": "RS3D_MAX_LIDAR_POINTS",
-}
-
-
 @dataclass(frozen=True)
 class FeatureConfig:
     """Which low-vegetation patches become mapped features (buildings and trees have their own configs).
@@ -365,89 +317,3 @@ class PipelineConfig:
         """Check ranges."""
         if self.resolution_m is not None and not 0.05 <= self.resolution_m <= 10:
             raise ConfigError(f"resolution_m must be between 0.05 and 10 metres, got {self.resolution_m}")
-
-
-@dataclass(frozen=True)
-class PipelineInputs:
-    """The files of one area.
-
-    Attributes:
-        ortho: orthophoto GeoTIFF (RGB or RGB+NIR).
-        dsm: optional DSM GeoTIFF (metres).
-        lidar: optional LAS/LAZ point cloud.
-        epsg: EPSG code for inputs that carry no CRS.
-        footprints: optional building footprints (GeoPackage, GeoJSON, ...) that guide buildings.
-        second_image: optional second image of the area (another date, sensor or band set, e.g. a
-            false-colour infrared image), registered to the orthophoto before anything else and kept as
-            ``rasters/second_image_registered.tif``.
-        register_dsm: register the DSM to a DSM rasterised from the LiDAR before it is used; needs ``dsm``
-            and ``lidar`` (a DSM does not register reliably against an image: too few common features).
-        stereo: 2 or 3 satellite images with RPC camera models; their stereo DSM (and, without
-            ``ortho``, their orthoimage) feeds the run. Not together with ``dsm``.
-    """
-
-    ortho: Path | None = None
-    dsm: Path | None = None
-    lidar: Path | None = None
-    epsg: int | None = None
-    footprints: Path | None = None
-    second_image: Path | None = None
-    register_dsm: bool = False
-    stereo: tuple[Path, ...] = ()
-
-    def __post_init__(self) -> None:
-        """Refuse combinations that cannot make an area, saying what to give instead."""
-        if self.ortho is None and not self.stereo:
-            raise ConfigError("An area needs an orthophoto, or a stereo pair of images to compute one from.")
-        if self.stereo and len(self.stereo) not in (2, 3):
-            raise ConfigError(f"A stereo reconstruction needs 2 or 3 images; {len(self.stereo)} were given.")
-        if self.stereo and self.dsm is not None:
-            raise ConfigError("Give a DSM or a stereo pair, not both: the stereo pair is turned into the DSM.")
-        if self.register_dsm and (self.dsm is None or self.lidar is None):
-            raise ConfigError(
-                "register_dsm needs a DSM and a LiDAR point cloud: the DSM is aligned to the LiDAR's surface. "
-                "A DSM cannot be aligned to an image alone."
-            )
-
-    @property
-    def reference(self) -> Path:
-        """The orthophoto every other source is aligned to (set once a stereo stage has made one)."""
-        if self.ortho is None:
-            raise ConfigError("No orthophoto yet: the stereo stage makes it from the stereo pair first.")
-        return self.ortho
-
-
-def load_config(path: Path) -> PipelineConfig:
-    """Read a TOML file whose tables mirror :class:`PipelineConfig` (``[ground]``, ``[rules]``, ...).
-
-    Raises:
-        ConfigError: unreadable file, unknown key, or a value out of range.
-    """
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as err:
-        raise ConfigError(f"Cannot read config file '{path}': {err}") from err
-    return build_dataclass(PipelineConfig, data)
-
-
-def build_dataclass(cls: type, data: dict[str, Any], where: str = "") -> Any:  # noqa: ANN401 - an instance of cls
-    """Build a (nested) config dataclass from parsed TOML; tables become nested dataclasses.
-
-    Raises:
-        ConfigError: an unknown key or a bad value; the message names the table.
-    """
-    known = {f.name for f in fields(cls)}
-    unknown = set(data) - known
-    if unknown:
-        raise ConfigError(f"Unknown config key(s) {sorted(unknown)} in [{where or 'top level'}]")
-    defaults = cls()
-    kwargs = {
-        name: build_dataclass(type(getattr(defaults, name)), value, name)
-        if is_dataclass(getattr(defaults, name)) and isinstance(value, dict)
-        else value
-        for name, value in data.items()
-    }
-    try:
-        return cls(**kwargs)
-    except TypeError as err:
-        raise ConfigError(f"Bad config in [{where or 'top level'}]: {err}") from err
