@@ -7,6 +7,14 @@
 - :data:`STAGES`, :func:`overall_fraction`, :data:`MANIFEST` -- stage names and shares, for progress.
 - :class:`RS3DError`, :class:`Cancelled` and the rest of :mod:`reconstruction.errors` -- user-facing failures.
 
+The flow: :func:`run_pipeline` (:mod:`reconstruction.pipeline`) calls one ``run_<stage>`` per stage of
+:data:`STAGES`, each in the module of that name under :mod:`reconstruction.stages` (stereo, register,
+inputs, imagery, heights, terrain, classify, pointcloud, features, rasters, tiles); those call the domain
+packages (io, stereo, registration, terrain, pointcloud, objects, gis, tiles3d, prediction).
+:mod:`reconstruction.chips` runs the stages per chip and merges; :mod:`reconstruction.fusion` relabels a
+finished point cloud from perspective images (``fuse``, after ``pointcloud``, not part of a run).
+``docs/design.md`` has the stage-by-stage map and the two run modes.
+
 Importing this package is cheap: numpy, GDAL and friends load only when a stage runs.
 """
 

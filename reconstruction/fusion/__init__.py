@@ -1,5 +1,10 @@
 """Semantic fusion: 2D labels onto 3D points through perspective cameras.
 
+Where it sits in the flow: after the ``pointcloud`` stage, as its own command (``python -m reconstruction
+fuse``, :mod:`reconstruction.cli.fuse`), not a stage of :func:`reconstruction.pipeline.run_pipeline`. It
+relabels a classified cloud (a run's ``pointcloud/points.laz`` or any LAS/LAZ) from labelled drone or
+oblique images, which an orthophoto-based run does not have. See ``docs/design.md``.
+
 - :func:`fuse_labels` -- depth-test the cloud in every view, vote across views, reclassify; the stage entry.
 - :class:`FusionConfig` -- splat size, depth tolerance, vote weights and the reclassification rule.
 - :class:`FusionResult` -- the reclassified cloud, the per-point :class:`Vote` and the :class:`FusionReport`.

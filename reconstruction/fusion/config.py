@@ -6,7 +6,7 @@ from typing import Literal
 
 from reconstruction.errors import ConfigError
 
-#: Class codes a label image may hold by default: the ASPRS codes rs3d produces (DESIGN.md, Formats).
+#: Class codes a label image may hold by default: the ASPRS codes rs3d produces (docs/design.md, Formats).
 DEFAULT_CLASSES = (2, 3, 4, 5, 6, 9, 11, 17)
 #: Default splat radius as a share of the median nearest-neighbour distance.
 SPLAT_SPACING_RATIO = 0.75
