@@ -2,7 +2,8 @@
 
 The server is started the way scripts/demo.sh and tests/integration/conftest.py start it (daphne + the
 database worker on a private RS3D_HOME, the demo area made by ``manage.py seed_demo``); the Chromium flags
-are the integration tests' (SwiftShader software WebGL, nothing that leaves the machine).
+are the integration tests' (SwiftShader software WebGL, nothing that leaves the machine). Both take their
+process helpers and Chromium flags from ``devtools``, never from ``tests``.
 """
 
 import os
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import requests
 
-from tests.integration.conftest import CHROMIUM_ARGS, _free_port, _wait_until_up
+from devtools.chromium import CHROMIUM_ARGS
+from devtools.processes import free_port, stop_processes, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,7 +92,7 @@ def live_demo(size_m: float, seed: int, timeout_s: float) -> Iterator[Demo]:
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT, timeout=300)
         seed_cmd = [*manage, "seed_demo", "--size", str(size_m), "--seed", str(seed)]
         subprocess.run(seed_cmd, env=env, check=True, cwd=ROOT, timeout=600, stdout=subprocess.DEVNULL)
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]
         worker = [*manage, "rs3d_worker", "--no-reload", "--interval", "0.2", "--no-startup-delay"]
@@ -98,18 +100,11 @@ def live_demo(size_m: float, seed: int, timeout_s: float) -> Iterator[Demo]:
             log = (logs / f"{name}.log").open("w")
             processes.append(subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
         start = time.monotonic()
-        _wait_until_up(url, processes[0])
+        wait_until_up(url, processes[0])
         area_id = _wait_for_demo(url, processes[1], timeout_s, logs)
         yield Demo(url=url, area_id=area_id, seconds_to_publish=time.monotonic() - start)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_processes(*processes, timeout=20)
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -93,6 +93,7 @@ def main() -> None:
         os.environ["DJANGO_SETTINGS_MODULE"] = "backend.settings"
         os.environ.pop("DATABASE_URL", None)
         run = args.run or _generate(home / "gen")
+        # The one benchmark that imports the web app (see bench/__init__.py): what it times is the app itself.
         import django
 
         django.setup()

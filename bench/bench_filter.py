@@ -14,16 +14,13 @@ synthetic cloud of --synthetic-points on a wavy surface (timing only), without a
 
 import argparse
 import os
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import laspy
 import numpy as np
 import psutil
 
+from bench._measure import fastest
 from reconstruction.pointcloud import FilterConfig, PointCloud, clean_point_cloud
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,38 +29,6 @@ FILES = [
     Path("ign_lidarhd") / "test_semis_2021_0382_6565_LA93_IGN69_cropped.laz",
 ]
 NOISE_CLASS = 18  # ASPRS "high noise": marks the injected points so they can be counted after cleaning
-
-
-def _measure(fn: Callable[[], Any], repeat: int) -> tuple[Any, float, float, float]:
-    """Run fn ``repeat`` times; return the fastest run's result, wall and CPU seconds and peak extra RSS (MB)."""
-    best = _measure_once(fn)
-    for _ in range(repeat - 1):
-        run = _measure_once(fn)
-        best = run if run[1] < best[1] else best
-    return best
-
-
-def _measure_once(fn: Callable[[], Any]) -> tuple[Any, float, float, float]:
-    """Run fn; return its result, wall seconds, CPU seconds and peak RSS above the start (MB, sampled every 5 ms)."""
-    process = psutil.Process()
-    base = process.memory_info().rss
-    peak = base
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, process.memory_info().rss)
-            time.sleep(0.005)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    start, cpu = time.perf_counter(), time.process_time()
-    result = fn()
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    done.set()
-    sampler.join()
-    return result, seconds, cpu, max(peak - base, 0) / 2**20
 
 
 def _with_noise(cloud: PointCloud, share: float, rng: np.random.Generator) -> PointCloud:
@@ -104,7 +69,7 @@ def _synthetic(n: int, rng: np.random.Generator) -> PointCloud:
 def bench_real(cloud: PointCloud, share: float, cfg: FilterConfig, seed: int, repeat: int) -> dict:
     noisy = _with_noise(cloud, share, np.random.default_rng(seed))
     injected = int(np.count_nonzero(noisy.classification == NOISE_CLASS))
-    (clean, report), seconds, cpu, peak = _measure(lambda: clean_point_cloud(noisy, cfg), repeat)
+    (clean, report), seconds, cpu, peak = fastest(lambda: clean_point_cloud(noisy, cfg), repeat)
     left = int(np.count_nonzero(clean.classification == NOISE_CLASS))
     removed_noise = injected - left
     return {
@@ -155,7 +120,7 @@ def main() -> None:
     cloud = _synthetic(args.synthetic_points, np.random.default_rng(args.seed))
     for voxel in (None, args.voxel):
         run_cfg = FilterConfig(voxel_m=voxel, k=args.k, std_ratio=args.std_ratio)
-        (_, report), seconds, cpu, peak = _measure(lambda c=run_cfg: clean_point_cloud(cloud, c), args.repeat)
+        (_, report), seconds, cpu, peak = fastest(lambda c=run_cfg: clean_point_cloud(cloud, c), args.repeat)
         case = "synthetic surface" + (f", voxel {voxel} m" if voxel else "")
         print(
             f"{case:<34} {len(cloud):>10,} {'':>8} {'':>8} {'':>9} {'':>7} {report.threshold_m:>8.2f} "

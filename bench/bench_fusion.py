@@ -14,42 +14,16 @@ resident memory above the start, sampled every 5 ms.
 """
 
 import argparse
-import threading
-import time
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
-import psutil
 from scipy.ndimage import distance_transform_edt
 
+from bench._measure import fastest
 from reconstruction.fusion import Camera, FusionConfig, View, fuse_labels, visible_points
 from reconstruction.pointcloud import PointCloud
 from reconstruction.synthetic import SceneConfig, generate_scene
 
 CODES = np.array([2, 5, 6, 9, 11], np.uint8)
-
-
-def _measure(fn: Callable[[], Any]) -> tuple[Any, float, float, float]:
-    """Run fn; return its result, wall and CPU seconds and peak RSS above the start (MB)."""
-    process = psutil.Process()
-    base = peak = process.memory_info().rss
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, process.memory_info().rss)
-            time.sleep(0.005)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    start, cpu = time.perf_counter(), time.process_time()
-    result = fn()
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    done.set()
-    sampler.join()
-    return result, seconds, cpu, max(peak - base, 0) / 2**20
 
 
 def _town(side: int, seed: int) -> PointCloud:
@@ -108,8 +82,7 @@ def main() -> None:
         noisy = _corrupt(truth, np.random.default_rng(args.seed))
         for normals in args.normals:
             cfg = FusionConfig(normals=normals)  # type: ignore[arg-type]
-            runs = [_measure(lambda n=noisy, v=views, c=cfg: fuse_labels(n, v, c)) for _ in range(args.repeat)]
-            result, seconds, cpu, peak = min(runs, key=lambda r: r[1])
+            result, seconds, cpu, peak = fastest(lambda n=noisy, v=views, c=cfg: fuse_labels(n, v, c), args.repeat)
             seen = result.vote.views > 0
             restored = float(np.mean(result.cloud.classification[seen] == truth.classification[seen]))
             rate = len(truth) * len(views) / seconds

@@ -30,7 +30,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from devtools.processes import free_port, stop_processes, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What a browser sends; published files may be stored precompressed (br/gzip).
@@ -259,12 +260,6 @@ class App:
     scene: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _manage(env: dict[str, str], *args: str, timeout: float, log: Path | None = None) -> str:
     command = [sys.executable, str(ROOT / "manage.py"), *args]
     if log is None:
@@ -288,20 +283,6 @@ def _get(url: str, headers: dict[str, str] | None = None, timeout: float = 30) -
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         conn.close()
-
-
-def _wait_until_up(url: str, web: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if web.poll() is not None:
-            raise RuntimeError(f"daphne exited with {web.returncode}")
-        try:
-            if _get(url + "/", timeout=2)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"daphne did not answer within {timeout:.0f} s")
 
 
 def _environment(home: Path, debug: bool) -> dict[str, str]:
@@ -359,7 +340,7 @@ def prepare(home: Path, size_m: float, debug: bool, log: Callable[[str], None]) 
 @contextmanager
 def serve(home: Path, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
     """daphne on a free loopback port, as scripts/demo.sh starts it; always stopped on the way out."""
-    port = _free_port()
+    port = free_port()
     daphne = Path(sys.executable).with_name("daphne")
     command = [str(daphne)] if daphne.exists() else [sys.executable, "-m", "daphne"]
     with (home / "logs" / "web.log").open("w") as out:
@@ -373,15 +354,10 @@ def serve(home: Path, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Pop
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_until_up(url, web)
+        wait_until_up(url, web, timeout=90, request_timeout=2, name="daphne")
         yield url, web
     finally:
-        web.terminate()
-        try:
-            web.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            web.kill()
-            web.wait(timeout=15)
+        stop_processes(web, timeout=15)
 
 
 # --- what the viewers ask for -----------------------------------------------------------------------------

@@ -29,11 +29,11 @@ from reconstruction.config import RegistrationConfig
 from reconstruction.errors import InputError
 from reconstruction.registration import register_raster
 from reconstruction.synthetic import SceneConfig, generate_scene, write_scene
-from tests.reconstruction.registration.lidar import write_lidar_dsm
-from tests.reconstruction.registration.scenes import (
+from reconstruction.synthetic.registration import (
     grid_check_points,
     projective,
     similarity,
+    write_lidar_dsm,
     write_off_nadir_view,
     write_shifted,
     write_warped,

@@ -1,4 +1,8 @@
-"""Deterministic procedural town: orthophoto (RGB, optionally NIR; four seasons), DSM, DTM, labels and footprints."""
+"""Deterministic procedural town: orthophoto (RGB, optionally NIR; four seasons), DSM, DTM, labels and footprints.
+
+Registration inputs of known truth (warped copies, off-nadir views) are in
+:mod:`reconstruction.synthetic.registration`, imported on its own.
+"""
 
 from reconstruction.synthetic.city import (
     SceneConfig,

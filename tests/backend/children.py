@@ -1,11 +1,17 @@
-"""Child processes (a worker, a sender) that share the test database and the settings of this test run."""
+"""Child processes (a worker, a sender) that share the test database and the settings of this test run.
+
+Stopping them: :func:`devtools.processes.stop_processes`.
+"""
 
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
+import psutil
 from django.db import connection
 
 from tests.backend.conftest import TEST_SECRET_KEY
@@ -60,3 +66,21 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str, *processes: subprocess.Popen) -> None:
+    """Poll ``condition`` every 0.1 s until it is true; fail the test if one of ``processes`` exits first, or
+    if ``what`` has not happened within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        for process in processes:
+            assert process.poll() is None, f"{process.args[1:3]} exited with {process.returncode}"
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout} s")
+
+
+def processes_mentioning(marker: str) -> list[psutil.Process]:
+    """The processes whose command line contains ``marker`` (a path only one run's children name)."""
+    return [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]

@@ -50,7 +50,8 @@ from backend.jobs.progress import JobProgress
 from backend.jobs.services import retry_job, run_job, start_job
 from backend.models_registry.models import ModelVersion
 from backend.models_registry.tasks import train_model
-from tests.backend.children import child_env, shared_database_url, start_worker
+from devtools.processes import free_port, stop_processes
+from tests.backend.children import child_env, shared_database_url, start_worker, wait_for
 from tests.backend.conftest import listing
 from tests.backend.test_scale_mode import require_scale
 from tests.conftest import ROOT, require
@@ -65,35 +66,6 @@ FULL_DISK = "is full: free space and retry"
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(condition, timeout: float, what: str, *processes: subprocess.Popen) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        for process in processes:
-            assert process.poll() is None, f"{process.args[1:3]} exited with {process.returncode}"
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
-
-
-def _stop(*processes: subprocess.Popen) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _area(scene_files: dict[str, Path], name: str, **fields) -> Area:
@@ -328,7 +300,7 @@ class TcpProxy:
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
-        self.port = _free_port()
+        self.port = free_port()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
@@ -388,7 +360,7 @@ class PrivateRedis:
 
     def __init__(self, log: Path) -> None:
         require(shutil.which("redis-server") is not None, "redis-server is not installed (apt-get install redis)")
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.log = log
         self.process: subprocess.Popen | None = None
@@ -408,7 +380,7 @@ class PrivateRedis:
     def stop(self) -> None:
         """Stop it (SIGTERM: connections are closed, as in a restart)."""
         if self.process is not None:
-            _stop(self.process)
+            stop_processes(self.process)
             self.process = None
 
 
@@ -453,7 +425,7 @@ def live(django_db_setup, django_db_blocker, tmp_path_factory: pytest.TempPathFa
     redis.start()
     env = child_env(home, DATABASE_URL=_through(database_url, proxy.port), REDIS_URL=redis.url)
     env["RS3D_JOB_LEASE_SECONDS"] = str(LIVE_LEASE_SECONDS)
-    port = _free_port()
+    port = free_port()
     web = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"],
         env=env,
@@ -464,10 +436,10 @@ def live(django_db_setup, django_db_blocker, tmp_path_factory: pytest.TempPathFa
     worker = start_worker(env, logs / "worker.log")
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _answers(url), 60, "the web server answering", web, worker)
+        wait_for(lambda: _answers(url), 60, "the web server answering", web, worker)
         yield Live(url, home, proxy, redis, web, worker, logs)
     finally:
-        _stop(web, worker)
+        stop_processes(web, worker)
         redis.stop()
         proxy.close()
 
@@ -541,11 +513,11 @@ def test_postgresql_cut_mid_job_the_worker_and_web_wait_and_the_job_finishes(liv
 
     # An idle worker polling for tasks outlasts an outage too, and takes the next task once it is back.
     live.proxy.cut()
-    _wait(lambda: "polling again until it is back" in live.log("worker"), 30, "the worker noticing", live.worker)
+    wait_for(lambda: "polling again until it is back" in live.log("worker"), 30, "the worker noticing", live.worker)
     live.proxy.start()
     version = ModelVersion.objects.create(area=area, steps=10)  # no LiDAR: the worker fails it at once
     train_model.enqueue(version.pk)
-    _wait(
+    wait_for(
         lambda: ModelVersion.objects.get(pk=version.pk).status == "failed",
         30,
         "the worker taking a task after the outage",

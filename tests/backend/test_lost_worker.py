@@ -1,11 +1,9 @@
 """Faults: a worker killed mid-run is detected through its heartbeat, its job fails clearly, a retry publishes."""
 
 import signal
-import time
 from datetime import timedelta
 from pathlib import Path
 
-import psutil
 import pytest
 from asgiref.sync import async_to_sync
 from channels.routing import URLRouter
@@ -20,7 +18,8 @@ from backend.jobs.lease import fail_lost_jobs
 from backend.jobs.models import Job
 from backend.jobs.routing import websocket_urlpatterns
 from backend.jobs.services import retry_job, run_job, start_job
-from tests.backend.children import child_env, start_worker
+from devtools.processes import stop_processes
+from tests.backend.children import child_env, processes_mentioning, start_worker, wait_for
 from tests.backend.conftest import listing
 
 MID_RUN = ["imagery", "heights", "terrain", "classify", "pointcloud", "features", "rasters", "tiles"]
@@ -30,33 +29,6 @@ def _area(scene_files: dict[str, Path], name: str) -> Area:
     with scene_files["ortho"].open("rb") as ortho, scene_files["dsm"].open("rb") as dsm:
         area, _ = create_area(AreaUpload(name=name, ortho=File(ortho, "ortho.tif"), dsm=File(dsm, "dsm.tif")))
     return area
-
-
-def _wait(condition, timeout: float, what: str, worker=None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        assert worker is None or worker.poll() is None, f"the worker exited with {worker.returncode}"
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
-
-
-def _stop(worker) -> None:
-    if worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except Exception:
-            worker.kill()
-
-
-def _children_writing(staging: Path) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        if str(staging) in " ".join(process.info["cmdline"] or []):
-            found.append(process)
-    return found
 
 
 @pytest.mark.integration
@@ -74,7 +46,7 @@ def test_a_worker_killed_mid_run_is_detected_and_the_retry_publishes(scene_files
     logs.mkdir()
     worker = start_worker(child_env(tmp_path), logs / "worker-a.log")
     try:
-        _wait(
+        wait_for(
             lambda: Job.objects.filter(pk=job.pk, status="running", stage__in=MID_RUN).exists(),
             180,
             "the worker getting past the input checks",
@@ -85,7 +57,7 @@ def test_a_worker_killed_mid_run_is_detected_and_the_retry_publishes(scene_files
         worker.wait(timeout=30)
     staging = area.folder / ".staging" / f"job-{job.pk}"
     assert staging.is_dir()  # the run had started writing
-    _wait(lambda: not _children_writing(staging), 10, "the reconstruction child dying with its worker")
+    wait_for(lambda: not processes_mentioning(str(staging)), 10, "the reconstruction child dying with its worker")
     job.refresh_from_db()
     assert job.status == "running"  # nobody knows yet
     stage = job.stage
@@ -93,7 +65,7 @@ def test_a_worker_killed_mid_run_is_detected_and_the_retry_publishes(scene_files
     # A new worker with a 3 s lease finds the job silent and fails it, at start-up or on its next check.
     worker = start_worker(child_env(tmp_path, RS3D_JOB_LEASE_SECONDS="3"), logs / "worker-b.log")
     try:
-        _wait(lambda: Job.objects.get(pk=job.pk).status == "failed", 60, "the lost job being failed", worker)
+        wait_for(lambda: Job.objects.get(pk=job.pk).status == "failed", 60, "the lost job being failed", worker)
         job.refresh_from_db()
         assert f"The worker stopped responding at the '{stage}' stage" in job.error and "retry" in job.error
         assert job.finished is not None and job.events.last().message.startswith("The worker stopped responding")
@@ -104,9 +76,9 @@ def test_a_worker_killed_mid_run_is_detected_and_the_retry_publishes(scene_files
         assert {p: (v1 / p).read_bytes() for p in listing(v1) if (v1 / p).is_file()} == v1_before
 
         retry = retry_job(job)
-        _wait(lambda: Job.objects.get(pk=retry.pk).status in Job.FINISHED, 180, "the retry finishing", worker)
+        wait_for(lambda: Job.objects.get(pk=retry.pk).status in Job.FINISHED, 180, "the retry finishing", worker)
     finally:
-        _stop(worker)
+        stop_processes(worker, timeout=30)
     retry.refresh_from_db()
     assert retry.status == "succeeded" and retry.version == 2, retry.error
     area.refresh_from_db()

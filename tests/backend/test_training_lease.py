@@ -7,11 +7,9 @@ usable or left on disk, and a retry trains a usable version.
 """
 
 import signal
-import time
 from datetime import timedelta
 from pathlib import Path
 
-import psutil
 import pytest
 from django.core.files import File
 from django.db import transaction
@@ -24,32 +22,9 @@ from backend.models_registry.catalog import model_choices
 from backend.models_registry.lease import fail_lost_trainings
 from backend.models_registry.models import ModelVersion
 from backend.models_registry.services import retry_training, start_training
-from tests.backend.children import child_env, start_worker
+from devtools.processes import stop_processes
+from tests.backend.children import child_env, processes_mentioning, start_worker, wait_for
 from tests.backend.conftest import listing
-
-
-def _wait(condition, timeout: float, what: str, worker=None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        assert worker is None or worker.poll() is None, f"the worker exited with {worker.returncode}"
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
-
-
-def _stop(worker) -> None:
-    if worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except Exception:
-            worker.kill()
-
-
-def _finetune_children(version: ModelVersion) -> list[psutil.Process]:
-    marker = str(version.partial_weights_file)
-    return [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
 
 
 def _montpellier_area(montpellier: Path, owner) -> Area:
@@ -65,28 +40,29 @@ def _montpellier_area(montpellier: Path, owner) -> Area:
 def test_a_training_worker_killed_mid_run_is_detected_and_the_retry_trains(montpellier, media_root, tmp_path, user):
     area = _montpellier_area(montpellier, user)
     version = start_training(area, user, steps=5000)  # far longer than the test: it is killed mid-run
+    marker = str(version.partial_weights_file)  # named by this training's finetune child only
     logs = tmp_path / "logs"
     logs.mkdir()
     worker = start_worker(child_env(tmp_path), logs / "worker-a.log")
     try:
-        _wait(
+        wait_for(
             lambda: ModelVersion.objects.filter(pk=version.pk, stage="finetune", progress__gt=0).exists(),
             120,
             "the first training steps",
             worker,
         )
-        assert _finetune_children(version)
+        assert processes_mentioning(marker)
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
-    _wait(lambda: not _finetune_children(version), 10, "the finetune child dying with its worker")
+    wait_for(lambda: not processes_mentioning(marker), 10, "the finetune child dying with its worker")
     version.refresh_from_db()
     assert version.status == "running"  # nobody knows yet
 
     # A new worker with a 3 s lease finds the training silent and fails it, at start-up or on its next check.
     worker = start_worker(child_env(tmp_path, RS3D_JOB_LEASE_SECONDS="3"), logs / "worker-b.log")
     try:
-        _wait(
+        wait_for(
             lambda: ModelVersion.objects.get(pk=version.pk).status == "failed", 60, "the lost training failing", worker
         )
         version.refresh_from_db()
@@ -100,9 +76,11 @@ def test_a_training_worker_killed_mid_run_is_detected_and_the_retry_trains(montp
         with transaction.atomic():  # queued when this block commits, with a short run for the test
             retry = retry_training(version)
             ModelVersion.objects.filter(pk=retry.pk).update(steps=1)
-        _wait(lambda: ModelVersion.objects.get(pk=retry.pk).status in ("succeeded", "failed"), 180, "the retry", worker)
+        wait_for(
+            lambda: ModelVersion.objects.get(pk=retry.pk).status in ("succeeded", "failed"), 180, "the retry", worker
+        )
     finally:
-        _stop(worker)
+        stop_processes(worker, timeout=30)
     retry.refresh_from_db()
     assert retry.status == "succeeded" and retry.is_usable, retry.error
     assert retry.area_id == area.pk and retry.owner == user

@@ -6,7 +6,6 @@ login page (``Stack.session``), with an API token for script-like calls (``Stack
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ import pytest
 import requests
 from playwright.sync_api import Browser, sync_playwright
 
+from devtools.chromium import CHROMIUM_ARGS
+from devtools.processes import free_port, stop_processes, wait_until_up
 from tests.conftest import ROOT, generated_city, require
 
 
@@ -44,17 +45,17 @@ class Stack:
         self.web.kill()
         self.web.wait(timeout=20)
         self.web = _start_web(self.web_command, self.env, self.home / "logs" / "web.log")
-        _wait_until_up(self.url, self.web)
+        wait_until_up(self.url, self.web)
 
     def start_worker(self, log_name: str, **extra_env: str) -> subprocess.Popen:
         """Start one more worker like the stack's (same command line and env, plus ``extra_env``), logging
-        into ``logs/<log_name>``; the caller stops it (:func:`stop_process`)."""
+        into ``logs/<log_name>``; the caller stops it (:func:`devtools.processes.stop_processes`)."""
         return _start_worker({**self.env, **extra_env}, self.home / "logs" / log_name)
 
     def restart_worker(self, **extra_env: str) -> None:
         """Stop the stack's worker (it finishes its task first) and start it again with ``extra_env`` added to the
         session's env; with no arguments, as the session started it."""
-        stop_process(self.worker)
+        stop_processes(self.worker, timeout=60)
         self.worker = self.start_worker("worker.log", **extra_env)
 
     def wait_for_job(self, job_id: int, timeout: float = 300) -> dict:
@@ -67,12 +68,6 @@ class Stack:
             assert self.worker.poll() is None, "the worker process died"
             time.sleep(0.5)
         raise AssertionError(f"job {job_id} did not finish in {timeout} s")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +84,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
     token = _make_user(manage, env)
-    port = _free_port()
+    port = free_port()
     logs = home / "logs"
     logs.mkdir()
     web_command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]
@@ -98,18 +93,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     url = f"http://127.0.0.1:{port}"
     stack = None
     try:
-        _wait_until_up(url, web)
+        wait_until_up(url, web)
         stack = Stack(url, home, web, worker, _log_in(url), token, web_command, env)
         yield stack
     finally:
-        processes = (stack.web if stack else web, stack.worker if stack else worker)
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(stack.web if stack else web, stack.worker if stack else worker, timeout=20)
         if live_db is not None:
             _drop_database(env, live_db)
 
@@ -179,33 +167,8 @@ def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
     )
 
 
-def stop_process(process: subprocess.Popen, timeout: float = 60) -> None:
-    """Stop ``process`` with SIGTERM (a worker finishes its task first); SIGKILL it after ``timeout`` seconds."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def _start_web(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=log.open("a"), stderr=subprocess.STDOUT)
-
-
-def _wait_until_up(url: str, web: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if web.poll() is not None:
-            raise RuntimeError(f"the web server exited with {web.returncode}")
-        try:
-            if requests.get(url + "/", timeout=10).status_code == 200:
-                return
-        except requests.RequestException:  # refused while starting, or slow on a loaded machine
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("the web server did not answer within 60 s")
 
 
 @pytest.fixture(scope="session")
@@ -222,20 +185,6 @@ def upload(stack: Stack, scene: dict[str, Path], name: str) -> dict:
         )
     assert response.status_code == 201, response.text
     return response.json()
-
-
-#: Headless Chromium with software WebGL (SwiftShader) and nothing that calls out of the machine.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--ignore-gpu-blocklist",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="module")

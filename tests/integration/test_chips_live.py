@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Stack, stop_process, upload
+from devtools.processes import stop_processes
+from tests.integration.conftest import Stack, upload
 from tests.integration.test_browser import ARTIFACTS, _click_until_building, _watch
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ def chipped(stack: Stack, scene: dict[str, Path]) -> tuple[dict, dict]:
         job = stack.wait_for_job(body["job"]["id"], timeout=600)
         assert second.poll() is None, "the second worker died"
     finally:
-        stop_process(second)
+        stop_processes(second, timeout=60)
         stack.restart_worker()  # as the session started it, for the tests after this one
     return body, job
 

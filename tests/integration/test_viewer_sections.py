@@ -15,8 +15,9 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from devtools.chromium import CHROMIUM_ARGS
 from tests.conftest import ROOT
-from tests.integration.conftest import CHROMIUM_ARGS, Stack, upload
+from tests.integration.conftest import Stack, upload
 from tests.integration.test_browser import Watched, canvas_picture
 from tests.integration.test_viewer_tools import _click_at, _close, _open, _open_tool, _set_layer
 

@@ -1,10 +1,23 @@
 """Fixtures for the library's tests: small synthetic scenes written to disk."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from reconstruction.synthetic import SceneConfig, SyntheticScene, generate_scene, write_scene
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Torch on one thread for the test: two OpenMP threads on a shared two-core runner spin-wait and can run ten
+    times slower. A module opts in with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch  # here, not at the top: most of the library's tests never load torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session")

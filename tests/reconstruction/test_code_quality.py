@@ -15,12 +15,13 @@ def _run(*command: str) -> subprocess.CompletedProcess:
 
 
 def test_ruff_lint_passes():
-    done = _run(str(BIN / "ruff"), "check", "reconstruction", "backend", "tests", "bench", "--output-format", "concise")
+    folders = ("reconstruction", "backend", "tests", "bench", "devtools")
+    done = _run(str(BIN / "ruff"), "check", *folders, "--output-format", "concise")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_ruff_format_is_applied_to_the_library_and_backend():
-    done = _run(str(BIN / "ruff"), "format", "--check", "reconstruction", "backend")
+def test_ruff_format_is_applied_to_the_library_backend_and_devtools():
+    done = _run(str(BIN / "ruff"), "format", "--check", "reconstruction", "backend", "devtools")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -39,6 +40,45 @@ def test_library_never_imports_django_or_backend():
         )
     ]
     assert offenders == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module a Python file imports, at any depth (relative imports left out)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def _project_files(*folders: str) -> list[Path]:
+    return [path for folder in folders for path in sorted((ROOT / folder).rglob("*.py"))]
+
+
+def test_nothing_outside_tests_imports_from_tests():
+    # Helpers that tests and benchmarks share live in devtools/ (processes, Chromium) or the library
+    # (reconstruction.synthetic); tests/ is free to change without breaking a benchmark or the app.
+    files = [ROOT / "manage.py", *_project_files("reconstruction", "backend", "bench", "devtools")]
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in files
+        if any(name == "tests" or name.startswith("tests.") for name in _imported_modules(path))
+    ]
+    assert offenders == []
+
+
+def test_only_the_web_app_benchmarks_import_the_backend():
+    # bench_delivery times the backend's own publishing and serving in process, after django.setup(); the
+    # other benchmarks measure the library, or the app from outside (bench_load, bench_tiles start processes).
+    allowed = {"bench/bench_delivery.py"}
+    importing = {
+        str(path.relative_to(ROOT))
+        for path in _project_files("bench")
+        if any(name.split(".")[0] in ("backend", "django") for name in _imported_modules(path))
+    }
+    assert importing <= allowed
 
 
 def _module_name(path: Path) -> str:

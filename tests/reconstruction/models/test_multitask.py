@@ -20,14 +20,7 @@ from reconstruction.models import (
 )
 from tests.conftest import ROOT
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # One thread: two OpenMP threads on a shared two-core runner spin-wait and can run ten times slower.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _n_parameters(model: torch.nn.Module) -> int:

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import reconstruction.prediction.predict as predict_module
 from reconstruction.cli import main
@@ -21,12 +20,7 @@ from reconstruction.training.samples import samples_from_scene
 TOWN = SceneConfig(size_m=48.0, seed=4, nir=True)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _weights(folder: Path, in_channels: int) -> Path:

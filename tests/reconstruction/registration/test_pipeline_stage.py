@@ -13,7 +13,7 @@ from reconstruction.cli.inputs import add_input_arguments, inputs_from
 from reconstruction.config import RegistrationConfig
 from reconstruction.errors import ConfigError
 from reconstruction.registration.report import check_point_errors
-from tests.reconstruction.registration.scenes import grid_check_points, similarity, write_shifted, write_warped
+from reconstruction.synthetic.registration import grid_check_points, similarity, write_shifted, write_warped
 
 PLAIN = PipelineConfig(registration=RegistrationConfig(semantic=False))
 

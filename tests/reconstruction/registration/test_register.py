@@ -10,10 +10,11 @@ from reconstruction.config import RegistrationConfig
 from reconstruction.errors import InputError, OverlapError
 from reconstruction.registration import register_raster
 from reconstruction.synthetic import SceneConfig, generate_scene, write_scene
-from tests.reconstruction.registration.scenes import (
+from reconstruction.synthetic.registration import (
     grid_check_points,
     projective,
     similarity,
+    write_lidar_dsm,
     write_off_nadir_view,
     write_shifted,
     write_warped,
@@ -75,8 +76,6 @@ def test_montpellier_irc_onto_rgb_with_the_semantic_constraint(montpellier, tmp_
 
 
 def test_montpellier_dsm_onto_the_lidar_dsm(montpellier, tmp_path):
-    from tests.reconstruction.registration.lidar import write_lidar_dsm
-
     reference = write_lidar_dsm(montpellier / "lidar_77055_627760.laz", montpellier / "dsm_50cm.tif", tmp_path)
     moving, truth = write_shifted(montpellier / "dsm_50cm.tif", tmp_path / "shifted.tif", (1.7, -2.3))
     points = grid_check_points(_bounds(montpellier / "dsm_50cm.tif"), truth)

@@ -15,13 +15,7 @@ from reconstruction.training.dataset import TileDataset
 from reconstruction.training.loop import train
 from reconstruction.training.samples import Sample, samples_from_scene
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -22,13 +22,7 @@ from reconstruction.training.samples import Sample, samples_from_scene
 QUICK = Path(__file__).parents[3] / "reconstruction" / "training" / "configs" / "quick.toml"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # One thread: two OpenMP threads on a shared two-core runner spin-wait and can run ten times slower.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

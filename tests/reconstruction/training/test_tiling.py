@@ -8,14 +8,7 @@ from reconstruction.errors import Cancelled, ConfigError, InputError
 from reconstruction.models import CityNet
 from reconstruction.training.tiling import _ramp, predict_tiled
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # One thread: two OpenMP threads on a shared two-core runner spin-wait and can run ten times slower.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class CountingModel(torch.nn.Module):

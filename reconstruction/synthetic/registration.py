@@ -1,25 +1,44 @@
-"""Registration test inputs with known truth: warped copies of a raster and off-nadir views of a generated town.
+"""Registration inputs of known truth: displaced copies of a raster, off-nadir views of a generated town.
 
-Also used by ``bench/bench_registration.py``.
+The registration tests and ``bench/bench_registration.py`` build their cases with these: a copy of a raster
+whose content is moved by a known map transform (:func:`write_warped`, :func:`write_shifted`, built from
+:func:`similarity` or :func:`projective`), check points that say where each point truly is
+(:func:`grid_check_points`), the generated town re-rendered off nadir (:func:`write_off_nadir_view`) and a
+reference DSM rasterised from LiDAR (:func:`write_lidar_dsm`). Not imported by ``reconstruction.synthetic``
+itself (OpenCV and the registration package load only where these are used).
 """
 
 from pathlib import Path
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 import rasterio
 from affine import Affine
+from pyproj import CRS
+from scipy import ndimage
 
+from reconstruction.io import Grid, inspect_lidar, read_points
+from reconstruction.pointcloud import rasterize_points
 from reconstruction.registration import CheckPoints
-from reconstruction.synthetic import SyntheticScene
+from reconstruction.synthetic.city import SyntheticScene
+
+F64 = npt.NDArray[np.float64]
+Bounds = tuple[float, float, float, float]
 
 
-def pixel_to_map(transform: Affine) -> np.ndarray:
+def pixel_to_map(transform: Affine) -> F64:
+    """The 3 x 3 matrix that takes (column, row, 1) of a pixel centre to map coordinates under ``transform``."""
     a = np.array([[transform.a, transform.b, transform.c], [transform.d, transform.e, transform.f], [0, 0, 1]])
     return a @ np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
 
 
-def similarity(centre, angle_deg=0.0, scale=1.0, shift=(0.0, 0.0)) -> np.ndarray:
+def similarity(
+    centre: tuple[float, float],
+    angle_deg: float = 0.0,
+    scale: float = 1.0,
+    shift: tuple[float, float] = (0.0, 0.0),
+) -> F64:
     """Map transform: rotate and scale about ``centre``, then shift (metres)."""
     a = np.radians(angle_deg)
     cx, cy = centre
@@ -30,7 +49,9 @@ def similarity(centre, angle_deg=0.0, scale=1.0, shift=(0.0, 0.0)) -> np.ndarray
     return m
 
 
-def projective(centre, half_size, tilt=0.04, shift=(0.0, 0.0)) -> np.ndarray:
+def projective(
+    centre: tuple[float, float], half_size: float, tilt: float = 0.04, shift: tuple[float, float] = (0.0, 0.0)
+) -> F64:
     """A perspective warp about ``centre``: the scale changes by about ``2 * tilt`` across the area."""
     cx, cy = centre
     to_unit = np.array([[1 / half_size, 0, -cx / half_size], [0, 1 / half_size, -cy / half_size], [0, 0, 1]])
@@ -38,7 +59,7 @@ def projective(centre, half_size, tilt=0.04, shift=(0.0, 0.0)) -> np.ndarray:
     return np.linalg.inv(to_unit) @ h @ to_unit
 
 
-def write_warped(source: Path, out: Path, truth: np.ndarray, nodata: float | None = None) -> Path:
+def write_warped(source: Path, out: Path, truth: F64, nodata: float | None = None) -> Path:
     """Copy ``source`` so that its content is displaced by the map transform ``truth``.
 
     A feature truly at ``p`` appears in the copy where its georeferencing reads ``q`` with ``truth(q) = p``,
@@ -68,7 +89,7 @@ def write_warped(source: Path, out: Path, truth: np.ndarray, nodata: float | Non
     return out
 
 
-def write_shifted(source: Path, out: Path, shift: tuple[float, float]) -> tuple[Path, np.ndarray]:
+def write_shifted(source: Path, out: Path, shift: tuple[float, float]) -> tuple[Path, F64]:
     """Copy ``source`` with its georeferencing off by ``-shift`` metres (exact: no resampling).
 
     Returns:
@@ -85,7 +106,7 @@ def write_shifted(source: Path, out: Path, shift: tuple[float, float]) -> tuple[
     return out, truth
 
 
-def grid_check_points(bounds, truth: np.ndarray, n: int = 15, margin: float = 0.15) -> CheckPoints:
+def grid_check_points(bounds: Bounds, truth: F64, n: int = 15, margin: float = 0.15) -> CheckPoints:
     """``n x n`` check points over the inner part of ``bounds`` (as the warped copy places them)."""
     left, bottom, right, top = bounds
     dx, dy = (right - left) * margin, (top - bottom) * margin
@@ -96,7 +117,7 @@ def grid_check_points(bounds, truth: np.ndarray, n: int = 15, margin: float = 0.
 
 
 def write_off_nadir_view(
-    scene: SyntheticScene, out: Path, tilt_deg: float, azimuth_deg: float, truth: np.ndarray
+    scene: SyntheticScene, out: Path, tilt_deg: float, azimuth_deg: float, truth: F64
 ) -> tuple[Path, CheckPoints]:
     """Render the town's orthophoto as seen from ``tilt_deg`` off nadir, then displace it by ``truth``.
 
@@ -148,8 +169,6 @@ def write_off_nadir_view(
     # Check points: ground cells far from buildings, at their true place p; the view shows them at
     # p + relief offset (ground relief), and the georeferencing error moves them to q = truth^-1(...).
     labels = scene.labels
-    from scipy import ndimage
-
     away = ~ndimage.binary_dilation(labels == 6, iterations=6) & np.isin(labels, (2, 11))
     rr, cc = np.nonzero(away)
     pick = np.random.default_rng(0).choice(len(rr), min(400, len(rr)), replace=False)
@@ -163,3 +182,17 @@ def write_off_nadir_view(
     ]
     q = np.c_[shifted, np.ones(len(shifted))] @ np.linalg.inv(truth).T
     return out, CheckPoints(q[:, :2] / q[:, 2:3], np.c_[px, py])
+
+
+def write_lidar_dsm(laz: Path, like: Path, folder: Path) -> Path:
+    """Highest returns of ``laz`` on the grid of the raster ``like``, written to ``folder/lidar_dsm.tif``."""
+    with rasterio.open(like) as src:
+        grid = Grid(CRS.from_user_input(src.crs), src.transform, src.width, src.height)
+        profile = src.profile
+    points = read_points(inspect_lidar(laz, None, 10**9), grid.crs, grid.bounds)
+    dsm = rasterize_points(points.xyz, grid, keep="highest")
+    profile.update(nodata=-9999.0, dtype="float32")
+    out = folder / "lidar_dsm.tif"
+    with rasterio.open(out, "w", **profile) as dst:
+        dst.write(np.where(np.isfinite(dsm), dsm, -9999.0).astype(np.float32)[None])
+    return out
