@@ -7,23 +7,23 @@ picks the domain package's functions, feeds them the run's arrays and writes the
 algorithms stay in the domain packages, split by role (style guide section 1), where the tests
 and other tools (chips, training, metrics) use them too.
 
-==========  ============================  ======================================================
-stage       entry                         does the work
-==========  ============================  ======================================================
-stereo      ``stereo.run_stereo``         :mod:`reconstruction.stereo` (CARS: RPC pair -> DSM)
-register    ``register.run_register``     :mod:`reconstruction.registration`
-inputs      ``inputs.run_inputs``         :mod:`reconstruction.io` (``io.area``: the working grid),
-                                          :mod:`reconstruction.chips.extent` (a chip's window)
-imagery     ``imagery.run_imagery``       :mod:`reconstruction.io`, :mod:`reconstruction.tiles3d` (XYZ)
-heights     ``heights.run_heights``       :mod:`reconstruction.io`, :mod:`reconstruction.pointcloud`,
-                                          :mod:`reconstruction.prediction` (orthophoto only)
-terrain     ``terrain.run_terrain``       :mod:`reconstruction.terrain`, :mod:`reconstruction.chips.seams`
-classify    ``classify.run_classify``     :mod:`reconstruction.objects.rules`, :mod:`reconstruction.prediction`
-pointcloud  ``pointcloud.run_pointcloud`` :mod:`reconstruction.pointcloud`
-features    ``features.run_features``     :mod:`reconstruction.objects`, :mod:`reconstruction.gis`
-rasters     ``rasters.run_rasters``       :mod:`reconstruction.gis` (COG)
-tiles       ``tiles.run_tiles``           :mod:`reconstruction.tiles3d`
-==========  ============================  ======================================================
+==========  =============================  ======================================================
+stage       entry                          does the work
+==========  =============================  ======================================================
+stereo      ``stereo.run_stereo``          :mod:`reconstruction.stereo` (CARS: RPC pair -> DSM)
+register    ``register.run_register``      :mod:`reconstruction.registration`
+inputs      ``inputs.run_inputs``          :mod:`reconstruction.io` (``io.area``: the working grid),
+                                           :mod:`reconstruction.chips.extent` (a chip's window)
+imagery     ``imagery.run_imagery``        :mod:`reconstruction.io`, :mod:`reconstruction.tiles3d` (XYZ)
+heights     ``heights.run_heights``        :mod:`reconstruction.io`, :mod:`reconstruction.pointcloud`,
+                                           :mod:`reconstruction.prediction` (orthophoto only)
+terrain     ``terrain.run_terrain``        :mod:`reconstruction.terrain`, :mod:`reconstruction.chips.seams`
+classify    ``classify.run_classify``      :mod:`reconstruction.objects.rules`, :mod:`reconstruction.prediction`
+pointcloud  ``pointcloud.run_pointcloud``  :mod:`reconstruction.pointcloud`
+features    ``features.run_features``      :mod:`reconstruction.objects`, :mod:`reconstruction.gis`
+rasters     ``rasters.run_rasters``        :mod:`reconstruction.gis` (COG)
+tiles       ``tiles.run_tiles``            :mod:`reconstruction.tiles3d`
+==========  =============================  ======================================================
 
 Shared by the stages: :mod:`.surfaces` (the arrays on the working grid, the model call of ``heights`` and
 ``classify``) and :mod:`.manifest` (``manifest.json``). Outside the flow: :mod:`reconstruction.chips` runs
