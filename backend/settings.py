@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "backend.viewer.middleware.SecurityHeadersMiddleware",  # before WhiteNoise: static files carry the CSP too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -231,6 +232,45 @@ AUTH_PASSWORD_VALIDATORS = [
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Sent with every response (pages, API, static files: backend.viewer.middleware). No page runs inline or
+# third-party script. Cesium compiles WebAssembly decoders (Draco, KTX2), starts its workers from blob: URLs
+# (it carries their code), shows glTF textures from blob:/data: URLs and injects <style> elements (credits).
+_CSP = {
+    "default-src": "'self'",
+    "script-src": "'self' 'wasm-unsafe-eval'",
+    "worker-src": "'self' blob:",
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data: blob:",
+    "connect-src": "'self' data: blob:",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+RS3D_CONTENT_SECURITY_POLICY = "; ".join(f"{name} {value}" for name, value in _CSP.items())
+# The 3D viewer page alone adds 'unsafe-eval': the Knockout library inside Cesium's build runs
+# (0,eval)("this") when it loads, so Cesium cannot load without it. Still no inline or third-party script.
+_VIEWER_CSP = {**_CSP, "script-src": "'self' 'unsafe-eval' 'wasm-unsafe-eval'"}
+RS3D_VIEWER_CONTENT_SECURITY_POLICY = "; ".join(f"{name} {value}" for name, value in _VIEWER_CSP.items())
+# Browser features no rs3d page uses, denied to every page and frame.
+RS3D_PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+)
 # Behind an HTTPS proxy (RS3D_HTTPS=1): cookies only over HTTPS, plain HTTP redirected. Off by default so
 # that a plain http://127.0.0.1 run keeps its login. The proxy must set X-Forwarded-Proto.
 if _env_bool("RS3D_HTTPS", False):

@@ -5,6 +5,7 @@ Every area, job and file goes through ``backend.areas.permissions``: what a user
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -145,7 +146,9 @@ def area_view(request: HttpRequest, area_id: int) -> HttpResponse:
     """The 3D viewer page of an area."""
     area = _visible_area_or_404(request, area_id)
     config = {"areaUrl": reverse("api:area-detail", args=[area.pk])}
-    return render(request, "viewer/area_view.html", {"area": area, "config": config})
+    response = render(request, "viewer/area_view.html", {"area": area, "config": config})
+    response["Content-Security-Policy"] = settings.RS3D_VIEWER_CONTENT_SECURITY_POLICY  # Cesium needs eval
+    return response
 
 
 @require_GET

@@ -224,3 +224,41 @@ def test_public_files_stay_the_same_for_everyone(user):
     response = APIClient().get(f"/areas/{area.pk}/data/1/{TILE}", HTTP_AUTHORIZATION=f"Token {token.key}")
     assert response.status_code == 200 and response["Cache-Control"].startswith("public")
     assert "Vary" not in response or "Authorization" not in response["Vary"]
+
+
+# --- Content-Security-Policy and Permissions-Policy ------------------------------------------------------
+
+
+def _csp(response) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))
+
+
+def test_every_response_carries_a_strict_csp_and_a_permissions_policy(client, user):
+    area = make_area(user, Area.Visibility.PUBLIC)
+    static = "/static/rs3d/viewer/cesiumBaseUrl.js"  # workers run under their own script's policy
+    for url in ("/", f"/areas/{area.pk}/", f"/areas/{area.pk}/data/1/{TILE}", "/api/areas/", "/api/docs/", static):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        csp = _csp(response)
+        assert csp["default-src"] == "'self'" and csp["object-src"] == "'none'", url
+        assert csp["frame-ancestors"] == "'none'" and csp["script-src"] == "'self' 'wasm-unsafe-eval'", url
+        assert "*" not in response["Content-Security-Policy"] and "http" not in response["Content-Security-Policy"]
+        for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+            assert f"{feature}=()" in response["Permissions-Policy"], url
+    viewer = client.get(f"/areas/{area.pk}/view/")  # Cesium's Knockout evaluates a string when it loads
+    assert _csp(viewer) == {**csp, "script-src": "'self' 'unsafe-eval' 'wasm-unsafe-eval'"}
+    assert viewer["Permissions-Policy"] == response["Permissions-Policy"]
+
+
+def test_pages_have_no_inline_script(client, user):
+    """The CSP forbids inline script: each page's scripts are files (JSON data blocks are not scripts)."""
+    area = make_area(user, Area.Visibility.PUBLIC)
+    browser = Client()
+    browser.force_login(user)
+    pages = ["/", f"/areas/{area.pk}/", f"/areas/{area.pk}/view/", f"/jobs/{area.jobs.get().pk}/", "/areas/new/"]
+    pages += ["/accounts/", "/accounts/login/", "/api/docs/"]
+    for url in pages:
+        html = (browser if url in ("/areas/new/", "/accounts/") else client).get(url).text
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert "src=" in tag or 'type="application/json"' in tag, (url, tag)
+        assert not re.search(r"\son[a-z]+=", html), url  # no inline event handlers either

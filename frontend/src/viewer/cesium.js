@@ -3,7 +3,8 @@
  *
  * Cesium is served by Django at /static/cesium/; the page template must set
  * `window.CESIUM_BASE_URL = "/static/cesium/"` before this module loads so
- * that Cesium finds its Workers, Assets and ThirdParty folders.
+ * that Cesium finds its Workers, Assets and ThirdParty folders (the viewer
+ * page does it with viewer/cesiumBaseUrl.js).
  */
 import * as Cesium from "/static/cesium/index.js";
 
