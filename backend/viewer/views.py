@@ -7,14 +7,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
+from backend.api.parsers import unreadable_form_message
 from backend.api.throttles import UploadRateThrottle
 from backend.areas.forms import AreaSharingForm, AreaUploadForm, TrainForm
 from backend.areas.models import Area, Publication
@@ -62,7 +64,12 @@ def area_new(request: HttpRequest) -> HttpResponse:
     While the server checks as many uploads as it may (``RS3D_MAX_CONCURRENT_CHECKS``) the upload waits;
     if no check ends in ``RS3D_CHECK_QUEUE_WAIT_S`` the form answers 503 with ``Retry-After``, saying so.
     """
-    form = AreaUploadForm(request.POST or None, request.FILES or None, user=request.user)
+    try:
+        form = AreaUploadForm(request.POST or None, request.FILES or None, user=request.user)
+    except MultiPartParserError as err:  # e.g. a file name that is not UTF-8: say so on the empty form
+        form = AreaUploadForm(user=request.user)  # unbound: add_error() needs cleaned data, the dict does not
+        form.errors[NON_FIELD_ERRORS] = form.error_class([unreadable_form_message(err)], error_class="nonfield")
+        return render(request, "viewer/area_form.html", {"form": form}, status=400)
     throttle = UploadRateThrottle()
     if request.method == "POST" and not throttle.allow_request(request, None):
         minutes = max(1, round((throttle.wait() or 0) / 60))

@@ -262,3 +262,26 @@ def test_pages_have_no_inline_script(client, user):
         for tag in re.findall(r"<script\b[^>]*>", html):
             assert "src=" in tag or 'type="application/json"' in tag, (url, tag)
         assert not re.search(r"\son[a-z]+=", html), url  # no inline event handlers either
+
+
+# --- file names an upload cannot read --------------------------------------------------------------------
+
+
+def _form_with_file_named(name: bytes) -> bytes:
+    """A multipart body with a name field and a 300 kB file part called ``name`` (raw bytes, as curl sends)."""
+    return (
+        b'--XyZ\r\nContent-Disposition: form-data; name="name"\r\n\r\nOdd names\r\n'
+        b'--XyZ\r\nContent-Disposition: form-data; name="ortho"; filename="' + name + b'"\r\n'
+        b"Content-Type: image/tiff\r\n\r\n" + b"x" * 300_000 + b"\r\n--XyZ--\r\n"
+    )
+
+
+@pytest.mark.parametrize("name", [b"\xff\xfeortho.tif", b"..", b"."])
+def test_an_unreadable_file_name_is_refused_with_what_to_do(api, web, name):
+    body = _form_with_file_named(name)
+    expected = "A file name in this upload could not be read (it is not UTF-8 text, or it is only dots). Rename"
+    response = api.generic("POST", "/api/areas/", body, content_type="multipart/form-data; boundary=XyZ")
+    assert response.status_code == 400 and response.json()["detail"].startswith(expected)
+    response = web.generic("POST", "/areas/new/", body, content_type="multipart/form-data; boundary=XyZ")
+    assert response.status_code == 400 and expected in response.text.replace("&#x27;", "'")
+    assert "Request max total header size" not in response.text
