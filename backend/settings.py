@@ -294,6 +294,8 @@ LOGGING = {
 }
 
 # GeoDjango warns that Debian's GDAL 3.6 cannot block file/network access from crafted spatial
-# references. rs3d never hands uploaded files or user CRS strings to django.contrib.gis.gdal: uploads
-# are read through rasterio's own bundled GDAL and pyproj, and GeoDjango only sees geometries we made.
+# references. rs3d hands no user CRS string to django.contrib.gis.gdal, and uploads are checked and read
+# through the core's allow-listed openers (docs/security.md); GeoDjango sees geometries we made, and one
+# header: the worker's look at an accepted orthophoto that starts as a TIFF (backend/jobs/chips.py).
+# Every Django process also starts with GDAL off the network (backend/__init__.py).
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
