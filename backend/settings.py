@@ -111,7 +111,7 @@ if database_url := os.environ.get("DATABASE_URL"):
         DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
     if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.postgis":
         # An unreachable server fails a connection attempt in 5 s instead of the kernel's minutes, so a
-        # database outage stalls no web thread for long (workers retry their writes: backend.jobs.dbretry).
+        # database outage stalls no web thread for long (workers retry their writes: backend.runtime.dbretry).
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
     if DATABASES["default"]["ENGINE"] == "django.contrib.gis.db.backends.spatialite":
         DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
@@ -177,7 +177,7 @@ MEDIA_URL = "/media/"  # never served directly: area data goes through backend.v
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 RS3D_MAX_UPLOAD_BYTES = int(os.environ.get("RS3D_MAX_UPLOAD_BYTES", 4 * 1024**3))
 # Each upload's files are checked in a child process (hundreds of MB each): at most this many checks run at
-# once across the web processes sharing the database (backend.jobs.checkslots; 0: no cap). An upload waits
+# once across the web processes sharing the database (backend.runtime.checkslots; 0: no cap). An upload waits
 # up to RS3D_CHECK_QUEUE_WAIT_S seconds for its turn, then is refused with 503 and Retry-After.
 RS3D_MAX_CONCURRENT_CHECKS = int(os.environ.get("RS3D_MAX_CONCURRENT_CHECKS", 2))
 RS3D_CHECK_QUEUE_WAIT_S = float(os.environ.get("RS3D_CHECK_QUEUE_WAIT_S", 60))

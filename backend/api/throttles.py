@@ -26,7 +26,7 @@ class UploadRateThrottle(UserRateThrottle):
 
 
 class ChecksBusyError(APIException):
-    """503 with ``Retry-After: wait``: every upload-check slot stayed taken (see backend.jobs.checkslots)."""
+    """503 with ``Retry-After: wait``: every upload-check slot stayed taken (see backend.runtime.checkslots)."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "busy"

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from backend.areas.models import Source, StagedUpload
 from backend.areas.uploads import UploadRejected
-from backend.jobs.diskspace import is_disk_full
+from backend.runtime.diskspace import is_disk_full
 
 #: The most bytes one PUT may carry (the page sends 8 MB chunks).
 MAX_CHUNK_BYTES = 64 * 1024**2

@@ -1,10 +1,16 @@
-"""Turn uploaded files into a validated Area with its Sources, or refuse them leaving nothing behind."""
+"""Turn uploaded files into a validated Area with its Sources, or refuse them leaving nothing behind.
+
+Queueing the new area's first job is the caller's (the views pass :func:`backend.jobs.services.start_job`
+as ``on_stored``): jobs build on areas, never the other way round (see :mod:`backend`).
+"""
 
 import contextlib
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -14,12 +20,13 @@ from django.db import transaction
 from django.utils.text import get_valid_filename
 
 from backend.areas.models import Area, Source
-from backend.jobs.checkslots import check_slot
-from backend.jobs.diskspace import DiskFull, is_disk_full
-from backend.jobs.runner import check_inputs_process
-from backend.jobs.services import start_job
-from backend.models_registry.models import ModelVersion
+from backend.runtime.checkslots import check_slot
+from backend.runtime.diskspace import DiskFull, is_disk_full
+from backend.runtime.runner import check_inputs_process
 from reconstruction import RS3DError
+
+if TYPE_CHECKING:  # the type only: areas never import the apps built on them
+    from backend.models_registry.models import ModelVersion
 
 _DEFAULT_NAME = {
     Source.Kind.ORTHO: "ortho.tif",
@@ -56,7 +63,7 @@ class AreaUpload:
     epsg: int | None = None
     footprints: UploadedFile | None = None
     model: str = ""
-    model_version: ModelVersion | None = None
+    model_version: "ModelVersion | None" = None
     second_image: UploadedFile | None = None
     register_dsm: bool = False
     stereo_1: UploadedFile | None = None
@@ -64,7 +71,7 @@ class AreaUpload:
     stereo_3: UploadedFile | None = None
 
     @classmethod
-    def from_cleaned(cls, data: dict, model: str, model_version: ModelVersion | None) -> "AreaUpload":
+    def from_cleaned(cls, data: dict, model: str, model_version: "ModelVersion | None") -> "AreaUpload":
         """The upload from a form's ``cleaned_data`` or a serializer's ``validated_data`` (same field names)."""
         files = {name: data.get(name) for name in _FILE_FIELDS}
         return cls(
@@ -107,19 +114,23 @@ def _check_combination(upload: AreaUpload) -> None:
 
 
 def create_area(
-    upload: AreaUpload, owner: AbstractBaseUser | None = None, *, start: bool = False
+    upload: AreaUpload,
+    owner: AbstractBaseUser | None = None,
+    *,
+    on_stored: Callable[[Area], object] | None = None,
 ) -> tuple[Area, list[str]]:
     """Validate the uploaded files and store them as a new Area owned by ``owner`` (private to start with).
 
     The files are checked (seconds, in a child process) before any transaction opens: with SQLite every
     write transaction holds the database lock, so checking inside one made simultaneous uploads queue
-    behind each other until they failed with "database is locked". Only storing the area (and, with
-    ``start``, queueing its first job in the same transaction) holds the lock.
+    behind each other until they failed with "database is locked". Only storing the area (and calling
+    ``on_stored`` with it in the same transaction, e.g. :func:`backend.jobs.services.start_job` to queue its
+    first job) holds the lock; if ``on_stored`` raises, nothing of the area is kept.
 
     Returns:
-        The area and warnings for the user; with ``start`` the area's first job is queued.
+        The area and warnings for the user.
 
-    At most ``RS3D_MAX_CONCURRENT_CHECKS`` checks run at once (:mod:`backend.jobs.checkslots`): an upload
+    At most ``RS3D_MAX_CONCURRENT_CHECKS`` checks run at once (:mod:`backend.runtime.checkslots`): an upload
     may wait here up to ``RS3D_CHECK_QUEUE_WAIT_S`` for its turn.
 
     Raises:
@@ -142,7 +153,7 @@ def create_area(
     try:
         stored = _save(files, incoming)
         warnings = _validate(stored, upload.epsg, upload.register_dsm)
-        return _store(upload, files, stored, incoming, owner, start), warnings
+        return _store(upload, files, stored, incoming, owner, on_stored), warnings
     except OSError as err:
         if not is_disk_full(err):
             raise
@@ -200,7 +211,7 @@ def _store(
     stored: dict[str, Path],
     incoming: Path,
     owner: AbstractBaseUser | None,
-    start: bool,
+    on_stored: Callable[[Area], object] | None,
 ) -> Area:
     sizes = {kind: path.stat().st_size for kind, path in stored.items()}
     with transaction.atomic():
@@ -224,8 +235,8 @@ def _store(
                     path=(target / kind / path.name).relative_to(settings.MEDIA_ROOT).as_posix(),
                     size=sizes[kind],
                 )
-            if start:
-                start_job(area)
+            if on_stored is not None:
+                on_stored(area)
         except Exception:
             shutil.rmtree(area.folder, ignore_errors=True)
             raise

@@ -22,8 +22,6 @@ from django.contrib.gis.gdal import GDALException, GDALRaster
 from django.db import transaction
 from django.utils import timezone
 
-from backend.jobs.dbretry import retry_db
-from backend.jobs.lease import beat_chip, heartbeat_seconds
 from backend.jobs.models import ChipRun, Job
 from backend.jobs.notify import notify_job_changed
 from backend.jobs.outcome import (
@@ -39,8 +37,10 @@ from backend.jobs.outcome import (
     time_limit,
 )
 from backend.jobs.progress import CHIPS_SHARE, ChipProgress, JobProgress
-from backend.jobs.runner import merge_chips_process, plan_chips_process, run_chip_process
 from backend.models_registry.catalog import run_argument
+from backend.runtime.dbretry import retry_db
+from backend.runtime.lease import beat, heartbeat_seconds
+from backend.runtime.runner import merge_chips_process, plan_chips_process, run_chip_process
 from reconstruction import Cancelled, PipelineInputs
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def plan_chips(job: Job, inputs: PipelineInputs) -> int:
         How many chips the area needs.
 
     Raises:
-        PipelineFailed, DiskFull, ProcessingError, Cancelled: as :func:`backend.jobs.runner.plan_chips_process`.
+        PipelineFailed, DiskFull, ProcessingError, Cancelled: as :func:`backend.runtime.runner.plan_chips_process`.
     """
     staging = staging_folder(job)
     staging.mkdir(parents=True, exist_ok=True)
@@ -288,7 +288,7 @@ def _wind_up_if_over(job: Job) -> None:
 def _beat_chip(job: Job, chip: ChipRun) -> None:
     """Stamp the chip's heartbeat and its job's; stop the chip if either no longer runs."""
     beat_or_stop(job)
-    if not retry_db(lambda: beat_chip(chip.pk), f"chip {chip.index} of job {job.pk}'s heartbeat"):
+    if not retry_db(lambda: beat(ChipRun, chip.pk), f"chip {chip.index} of job {job.pk}'s heartbeat"):
         raise Cancelled("The chip is no longer running.")
 
 

@@ -1,8 +1,7 @@
-"""Lost workers: a running job's heartbeat, and failing the jobs whose worker stopped beating.
+"""Lost workers of jobs: a running job's heartbeat, and failing the jobs whose worker stopped beating.
 
-A worker stamps ``Job.heartbeat`` every few seconds while its child process runs
-(:func:`heartbeat_seconds`). A job still ``running`` whose last stamp is older than the lease
-(``RS3D_JOB_LEASE_SECONDS``, 60 s by default) lost its worker: killed, out of memory, machine gone.
+A worker stamps ``Job.heartbeat`` every few seconds while its child process runs; a job still ``running``
+whose last stamp is older than the lease lost its worker (the lease and the stamp: :mod:`backend.runtime.lease`).
 :func:`fail_lost_jobs` marks such jobs failed with the stage they stopped at, removes their staging
 folder (never published, so the area's current version stays as it was) and fails the queue's task
 row. A large area's job (:mod:`backend.jobs.chips`) is lost when one of its running chips stops beating
@@ -13,9 +12,8 @@ use the same lease (:mod:`backend.models_registry.lease`).
 
 import logging
 import shutil
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -23,45 +21,9 @@ from django.utils import timezone
 from backend.areas.models import Area
 from backend.jobs.models import ChipRun, Job, JobEvent
 from backend.jobs.notify import notify_job_changed
+from backend.runtime.lease import fail_task_row, lease_limit, lost_error, silence, silent_since
 
 logger = logging.getLogger(__name__)
-
-
-class WorkerLost(Exception):
-    """Recorded on the queue's task row of a job whose worker stopped responding."""
-
-
-def lease_seconds() -> float:
-    """How long a running job may go without a heartbeat before it counts as lost."""
-    return float(settings.RS3D_JOB_LEASE_SECONDS)
-
-
-def lease_limit() -> datetime:
-    """The moment before which a last sign of life means the worker is lost."""
-    return timezone.now() - timedelta(seconds=lease_seconds())
-
-
-def heartbeat_seconds() -> float:
-    """How often a worker stamps its running job: a quarter of the lease, between 0.5 and 10 s."""
-    return min(10.0, max(0.5, lease_seconds() / 4))
-
-
-def beat(job_id: int) -> bool:
-    """Stamp the job's heartbeat now.
-
-    Returns:
-        False if the job is no longer running (cancelled, or already declared lost).
-    """
-    return bool(Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(heartbeat=timezone.now()))
-
-
-def beat_chip(chip_id: int) -> bool:
-    """Stamp a chip's heartbeat now.
-
-    Returns:
-        False if the chip is no longer running (declared lost).
-    """
-    return bool(ChipRun.objects.filter(pk=chip_id, status=ChipRun.Status.RUNNING).update(heartbeat=timezone.now()))
 
 
 def fail_lost_jobs(
@@ -122,11 +84,6 @@ def expire_if_lost(job: Job) -> Job:
     return job
 
 
-def silent_since(limit: datetime) -> Q:
-    """A job, chip or training whose last sign of life (heartbeat, else start) is older than ``limit``."""
-    return Q(heartbeat__lt=limit) | Q(heartbeat__isnull=True, started__lt=limit)
-
-
 def _lost(job: Job, limit: datetime, exclude_chips: set[int] | frozenset[int]) -> tuple[ChipRun | None, str] | None:
     """The chip whose worker was lost (None: the job's own worker) and the error for the user; None if alive."""
     chips = list(ChipRun.objects.filter(job_id=job.pk)) if job.merge_started is None else []
@@ -134,16 +91,13 @@ def _lost(job: Job, limit: datetime, exclude_chips: set[int] | frozenset[int]) -
     if not chips:
         signs = [(None, job.heartbeat or job.started)]
     for chip, last_sign in signs:
-        if last_sign is None or last_sign >= limit or (chip is not None and chip.pk in exclude_chips):
+        silent = silence(last_sign, limit)
+        if silent is None or (chip is not None and chip.pk in exclude_chips):
             continue
-        silent = (timezone.now() - last_sign).total_seconds()
         worker = "The worker" if chip is None else f"The worker running chip {chip.index + 1}"
         stage = (job.stage if chip is None else chip.stage) or "start"
-        return chip, (
-            f"{worker} stopped responding at the '{stage}' stage (no sign of life for {silent:.0f} s: "
-            "the process or its machine was stopped or ran out of memory). Nothing of this run was published; "
-            "retry the job."
-        )
+        outcome = "Nothing of this run was published; retry the job."
+        return chip, lost_error(worker, f"the '{stage}' stage", silent, outcome)
     return None
 
 
@@ -171,15 +125,3 @@ def _fail_if_stale(job_id: int, limit: datetime, exclude_chips: set[int] | froze
     shutil.rmtree(job.area.folder / ".staging" / f"job-{job.pk}", ignore_errors=True)
     notify_job_changed(job_id)
     return True
-
-
-def fail_task_row(task_id: str, error: str) -> None:
-    """Mark the queue's row of the task failed, so the queue agrees with the job."""
-    from django_tasks_db.compat import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
-
-    if not task_id:
-        return
-    row = DBTaskResult.objects.filter(pk=task_id, status=TaskResultStatus.RUNNING).first()
-    if row is not None:
-        row.set_failed(WorkerLost(error))

@@ -19,12 +19,12 @@ from django.utils import timezone
 
 from backend.areas.models import Area
 from backend.areas.publish import publish
-from backend.jobs.dbretry import retry_db
-from backend.jobs.diskspace import DiskFull, is_disk_full
-from backend.jobs.lease import beat, lease_seconds
 from backend.jobs.models import ChipRun, Job, JobEvent
 from backend.jobs.notify import notify_job_changed
-from backend.jobs.runner import TimeLimit
+from backend.runtime.dbretry import retry_db
+from backend.runtime.diskspace import DiskFull, is_disk_full
+from backend.runtime.lease import beat, lease_seconds
+from backend.runtime.supervise import TimeLimit
 from reconstruction import Cancelled, RS3DError
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def beat_or_stop(job: Job) -> None:
     Raises:
         Cancelled: the job is no longer running.
     """
-    if not retry_db(lambda: beat(job.pk), f"job {job.pk}'s heartbeat"):
+    if not retry_db(lambda: beat(Job, job.pk), f"job {job.pk}'s heartbeat"):
         raise Cancelled("The job is no longer running.")
 
 

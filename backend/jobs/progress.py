@@ -7,9 +7,9 @@ from django.db import transaction
 from django.db.models import Avg
 from django.utils import timezone
 
-from backend.jobs.dbretry import retry_db
 from backend.jobs.models import ChipRun, Job, JobEvent
 from backend.jobs.notify import notify_job_changed
+from backend.runtime.dbretry import retry_db
 from reconstruction import Cancelled, overall_fraction
 from reconstruction.stages import STAGES
 
@@ -26,7 +26,7 @@ class JobProgress:
     stage does not flood the database. Each write also stamps the job's heartbeat, wakes the websocket
     consumers through the channel layer, and checks whether the user cancelled the job (raising
     :class:`Cancelled` if so). A write that meets a database outage waits and retries
-    (:func:`backend.jobs.dbretry.retry_db`); the child's next lines wait in its pipe meanwhile.
+    (:func:`backend.runtime.dbretry.retry_db`); the child's next lines wait in its pipe meanwhile.
 
     ``share(stage, fraction)`` maps a report to the job's progress (0..1); by default the pipeline's
     stage weights (:func:`reconstruction.overall_fraction`).

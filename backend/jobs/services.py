@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from backend.areas.models import Area, Source
 from backend.jobs.chips import chippable, plan_chips
-from backend.jobs.lease import expire_if_lost, heartbeat_seconds
+from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import ChipRun, Job
 from backend.jobs.notify import notify_job_changed
 from backend.jobs.outcome import (
@@ -27,8 +27,9 @@ from backend.jobs.outcome import (
     time_limit,
 )
 from backend.jobs.progress import JobProgress
-from backend.jobs.runner import run_pipeline_process
 from backend.models_registry.catalog import run_argument
+from backend.runtime.lease import heartbeat_seconds
+from backend.runtime.runner import run_pipeline_process
 from reconstruction import PipelineInputs
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def run_job(job_id: int) -> None:
     A large area's job is planned into chips here and handed over to their tasks (:mod:`backend.jobs.chips`).
     Running it again, or for a job another worker took, does nothing: only a queued job starts. Its
     heartbeat, progress, publication and outcome outlast a short database outage
-    (:func:`backend.jobs.dbretry.retry_db`); a full disk fails it with :class:`DiskFull`'s message.
+    (:func:`backend.runtime.dbretry.retry_db`); a full disk fails it with :class:`DiskFull`'s message.
     """
     job = Job.objects.select_related("area", "area__model_version").get(pk=job_id)
     now = timezone.now()

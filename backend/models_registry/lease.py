@@ -1,6 +1,6 @@
 """Lost training workers: the heartbeat of a running training, and failing the ones whose worker stopped.
 
-The same lease as reconstruction jobs (:mod:`backend.jobs.lease`, ``RS3D_JOB_LEASE_SECONDS``): while its
+The same lease as reconstruction jobs (:mod:`backend.runtime.lease`, ``RS3D_JOB_LEASE_SECONDS``): while its
 finetune child runs, a worker stamps ``ModelVersion.heartbeat`` every quarter lease. A version still
 *training* whose last stamp is older than the lease lost its worker; :func:`fail_lost_trainings` (run by
 every ``rs3d_worker`` with the job check) marks it failed with the stage it stopped at, deletes its
@@ -14,20 +14,10 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from backend.jobs.lease import fail_task_row, lease_limit, silent_since
 from backend.models_registry.models import ModelVersion
+from backend.runtime.lease import fail_task_row, lease_limit, lost_error, silence, silent_since
 
 logger = logging.getLogger(__name__)
-
-
-def beat(version_id: int) -> bool:
-    """Stamp the training's heartbeat now.
-
-    Returns:
-        False if it is no longer training (already declared lost).
-    """
-    rows = ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.RUNNING)
-    return bool(rows.update(heartbeat=timezone.now()))
 
 
 def fail_lost_trainings(exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
@@ -51,16 +41,12 @@ def _fail_if_stale(version_id: int, limit: datetime) -> bool:
         version = ModelVersion.objects.select_for_update().filter(pk=version_id).first()
         if version is None or version.status != ModelVersion.Status.RUNNING:
             return False
-        last_sign = version.heartbeat or version.started
-        if last_sign is None or last_sign >= limit:
+        silent = silence(version.heartbeat or version.started, limit)
+        if silent is None:
             return False
-        silent = (timezone.now() - last_sign).total_seconds()
         stage = version.stage or "start"
-        error = (
-            f"The worker stopped responding at the '{stage}' stage of the training (no sign of life for "
-            f"{silent:.0f} s: the process or its machine was stopped or ran out of memory). No model was saved; "
-            "retry the training."
-        )
+        outcome = "No model was saved; retry the training."
+        error = lost_error("The worker", f"the '{stage}' stage of the training", silent, outcome)
         ModelVersion.objects.filter(pk=version.pk).update(
             status=ModelVersion.Status.FAILED, error=error, message="Failed", finished=timezone.now()
         )

@@ -14,13 +14,12 @@ from django.utils import timezone
 
 from backend.areas.models import Area, Source
 from backend.areas.permissions import AnyUser
-from backend.jobs.dbretry import retry_db
-from backend.jobs.diskspace import DiskFull, is_disk_full
-from backend.jobs.lease import heartbeat_seconds, lease_seconds
-from backend.jobs.runner import finetune_process
 from backend.models_registry.catalog import DEFAULT_MODEL
-from backend.models_registry.lease import beat
 from backend.models_registry.models import ModelVersion
+from backend.runtime.dbretry import retry_db
+from backend.runtime.diskspace import DiskFull, is_disk_full
+from backend.runtime.lease import beat, heartbeat_seconds, lease_seconds
+from backend.runtime.runner import finetune_process
 from reconstruction import Cancelled, RS3DError
 
 logger = logging.getLogger(__name__)
@@ -158,7 +157,7 @@ def _disk_full_error(version: ModelVersion) -> str:
 
 def _beat(version_id: int) -> None:
     """Stamp the heartbeat; stop the run if the version was declared lost meanwhile."""
-    if not retry_db(lambda: beat(version_id), f"model version {version_id}'s heartbeat"):
+    if not retry_db(lambda: beat(ModelVersion, version_id), f"model version {version_id}'s heartbeat"):
         raise Cancelled("The training is no longer running.")
 
 

@@ -18,18 +18,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from backend.api.parsers import unreadable_form_message
 from backend.api.throttles import UploadRateThrottle
-from backend.areas.forms import AreaSharingForm, AreaUploadForm, TrainForm
 from backend.areas.models import Area, Publication
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.staging import staged_sources
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
-from backend.jobs.checkslots import ChecksBusy
 from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
-from backend.jobs.services import AreaBusy, cancel_job, retry_job
+from backend.jobs.services import AreaBusy, cancel_job, retry_job, start_job
 from backend.models_registry.services import CannotTrain, can_train_on, held_out_rows, start_training
+from backend.runtime.checkslots import ChecksBusy
 from backend.viewer import previews
 from backend.viewer.delivery import is_precompressed_copy, serve_file
+from backend.viewer.forms import AreaSharingForm, AreaUploadForm, TrainForm
 from backend.viewer.quality import input_quality
 from backend.viewer.token_auth import accepts_api_tokens
 
@@ -81,7 +81,7 @@ def area_new(request: HttpRequest) -> HttpResponse:
         try:
             with staged_sources(request.POST, request.user) as staged:  # files the page sent in chunks
                 upload = AreaUpload.from_cleaned({**data, **staged}, model, model_version)
-                area, warnings = create_area(upload, owner=request.user, start=True)
+                area, warnings = create_area(upload, owner=request.user, on_stored=start_job)
         except UploadRejected as err:
             form.add_error(err.field if err.field in form.fields else None, str(err))
         except ChecksBusy as err:

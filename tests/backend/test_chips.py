@@ -23,8 +23,8 @@ from backend.jobs.chips import chippable, merge_chips, run_chip
 from backend.jobs.lease import expire_if_lost, fail_lost_jobs
 from backend.jobs.models import ChipRun, Job, JobEvent
 from backend.jobs.progress import CHIPS_SHARE
-from backend.jobs.runner import PipelineFailed
 from backend.jobs.services import cancel_job, run_job, start_job
+from backend.runtime.messages import PipelineFailed
 from reconstruction import Cancelled, PipelineInputs, overall_fraction
 from tests.backend.conftest import listing
 

@@ -44,12 +44,12 @@ from backend.areas.models import Area, Source
 from backend.areas.publish import publish
 from backend.areas.uploads import AreaUpload, create_area
 from backend.jobs import notify
-from backend.jobs.diskspace import is_disk_full
 from backend.jobs.models import Job
 from backend.jobs.progress import JobProgress
 from backend.jobs.services import retry_job, run_job, start_job
 from backend.models_registry.models import ModelVersion
 from backend.models_registry.tasks import train_model
+from backend.runtime.diskspace import is_disk_full
 from devtools.processes import free_port, stop_processes
 from tests.backend.children import child_env, shared_database_url, start_worker, wait_for
 from tests.backend.conftest import listing
@@ -278,7 +278,7 @@ def test_sqlite_locked_by_another_writer_delays_progress_without_losing_it(caplo
     try:
         holder = hold_write_lock(1.5)
         started = time.monotonic()
-        with caplog.at_level(logging.WARNING, logger="backend.jobs.dbretry"):
+        with caplog.at_level(logging.WARNING, logger="backend.runtime.dbretry"):
             JobProgress(job)("classify", 0.5, "Retried after the lock")
         waited = time.monotonic() - started
         holder.join()

@@ -124,7 +124,7 @@ def test_lost_job_fails_and_its_retry_publishes_once(settings, scene_files, medi
 
 
 def test_heartbeat_interval_follows_the_lease(settings):
-    from backend.jobs.lease import heartbeat_seconds
+    from backend.runtime.lease import heartbeat_seconds
 
     settings.RS3D_JOB_LEASE_SECONDS = 60
     assert heartbeat_seconds() == 10

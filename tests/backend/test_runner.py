@@ -5,7 +5,9 @@ import time
 
 import pytest
 
-from backend.jobs import runner
+from backend.runtime import runner
+from backend.runtime.messages import JobTooLong, PipelineFailed
+from backend.runtime.supervise import TimeLimit
 from reconstruction import PipelineInputs
 from reconstruction.errors import ProcessingError
 
@@ -52,8 +54,8 @@ def test_an_error_in_the_tick_stops_the_child(monkeypatch, tmp_path):
 def test_a_child_past_the_job_time_limit_is_stopped_and_the_limit_named(monkeypatch, tmp_path):
     _child(monkeypatch, "import time; time.sleep(60)")
     started = time.monotonic()
-    limit = runner.TimeLimit(ends=time.monotonic() + 0.5, seconds=4 * 3600)
-    with pytest.raises(runner.JobTooLong, match=r"limit of 4 h \(server setting RS3D_MAX_JOB_SECONDS\)"):
+    limit = TimeLimit(ends=time.monotonic() + 0.5, seconds=4 * 3600)
+    with pytest.raises(JobTooLong, match=r"limit of 4 h \(server setting RS3D_MAX_JOB_SECONDS\)"):
         runner.run_pipeline_process(INPUTS, tmp_path, lambda *report: None, time_limit=limit)
     assert time.monotonic() - started < 10
 
@@ -85,13 +87,13 @@ def test_relayed_errors_name_files_never_server_paths(monkeypatch, settings, tmp
         "/vsizip//srv/areas/7/in.zip/a.tif and http://example.org/docs/help (version 1/2)."
     )
     _child(monkeypatch, f"import json; print(json.dumps({{'type': 'error', 'message': {message!r}}})); exit(1)")
-    with pytest.raises(runner.PipelineFailed) as failed:
+    with pytest.raises(PipelineFailed) as failed:
         runner.run_pipeline_process(INPUTS, tmp_path, lambda *report: None)
     assert str(failed.value) == (
         "Cannot read 'city.tif': not a GeoTIFF. See cars.log, a.tif and http://example.org/docs/help (version 1/2)."
     )
     _child(monkeypatch, f"import json; print(json.dumps({{'type': 'error', 'message': {message!r}}}))")
-    with pytest.raises(runner.PipelineFailed, match="^Cannot read 'city.tif'") as failed:
+    with pytest.raises(PipelineFailed, match="^Cannot read 'city.tif'") as failed:
         runner.check_inputs_process(INPUTS)
     assert "/" not in str(failed.value).replace("http://example.org/docs/help", "").replace("1/2", "")
     _child(monkeypatch, f"import sys; sys.stderr.write('OSError: {upload}'); sys.exit(2)")

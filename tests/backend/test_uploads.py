@@ -246,7 +246,7 @@ def _checks_elsewhere(count: int) -> Iterator[threading.Event]:
     """``count`` check slots held by other threads (each with its own database connection) until the event."""
     from django.db import connection
 
-    from backend.jobs.checkslots import check_slot
+    from backend.runtime.checkslots import check_slot
 
     release = threading.Event()
     holding = threading.Semaphore(0)
@@ -305,7 +305,7 @@ def test_an_upload_waits_for_a_check_slot_to_come_free(api, scene_files, setting
 
 
 def test_checks_beyond_the_cap_wait_for_a_slot(settings, tmp_path):
-    from backend.jobs.checkslots import ChecksBusy, check_slot
+    from backend.runtime.checkslots import ChecksBusy, check_slot
 
     settings.RS3D_HOME = tmp_path
     settings.RS3D_MAX_CONCURRENT_CHECKS = 2

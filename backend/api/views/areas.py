@@ -37,9 +37,10 @@ from backend.areas.models import Area
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.staging import staged_sources
 from backend.areas.uploads import AreaUpload, UploadRejected, create_area
-from backend.jobs.checkslots import ChecksBusy
+from backend.jobs.services import start_job
 from backend.models_registry.catalog import UnknownModel, resolve_choice
 from backend.models_registry.services import CannotTrain, start_training
+from backend.runtime.checkslots import ChecksBusy
 
 
 class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -80,7 +81,7 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         try:
             with staged_sources(request.data, request.user) as staged:  # files sent earlier in chunks
                 upload = AreaUpload.from_cleaned({**data, **staged}, model, model_version)
-                area, warnings = create_area(upload, owner=request.user, start=True)
+                area, warnings = create_area(upload, owner=request.user, on_stored=start_job)
         except UploadRejected as err:
             raise ValidationError({err.field or "non_field_errors": [str(err)]}) from err
         except ChecksBusy as err:

@@ -7,7 +7,7 @@ does not stay "running" for ever, even if nobody looks at it.
 
 ``db_worker`` exits when a poll for tasks finds the database unreachable; this worker logs the outage,
 waits and polls again, so a database restart does not take the workers down with it. A task running
-meanwhile retries its own writes (:mod:`backend.jobs.dbretry`).
+meanwhile retries its own writes (:mod:`backend.runtime.dbretry`).
 """
 
 import contextlib
@@ -20,10 +20,11 @@ from typing import Any
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from backend.jobs.lease import fail_lost_jobs, lease_seconds
+from backend.jobs.lease import fail_lost_jobs
 from backend.jobs.services import active_chip_ids, active_job_ids
 from backend.models_registry.lease import fail_lost_trainings
 from backend.models_registry.services import active_training_ids
+from backend.runtime.lease import lease_seconds
 
 logger = logging.getLogger(__name__)
 

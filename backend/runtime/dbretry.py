@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from django.db import InterfaceError, OperationalError, connection
 
-from backend.jobs.lease import lease_seconds
+from backend.runtime.lease import lease_seconds
 from reconstruction.errors import ProcessingError
 
 logger = logging.getLogger(__name__)

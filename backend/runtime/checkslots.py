@@ -1,6 +1,6 @@
 """At most ``RS3D_MAX_CONCURRENT_CHECKS`` upload checks at once, across every web process sharing the database.
 
-Each upload's files are checked in a child process (:func:`backend.jobs.runner.check_inputs_process`) that
+Each upload's files are checked in a child process (:func:`backend.runtime.runner.check_inputs_process`) that
 may take hundreds of MB: eight uploads at once took 2.5 GB in the web process tree. A check holds one of
 the slots while it runs; an upload that finds none free waits (``RS3D_CHECK_QUEUE_WAIT_S``) and is then
 refused with :class:`ChecksBusy`, which the views answer 503 with ``Retry-After``.

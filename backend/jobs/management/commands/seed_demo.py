@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from backend.areas.models import Area
 from backend.areas.permissions import set_sharing
 from backend.areas.uploads import AreaUpload, create_area
+from backend.jobs.services import start_job
 
 DEMO_NAME = "Demo city (generated)"
 
@@ -60,7 +61,7 @@ class Command(BaseCommand):
             ortho = files.enter_context((folder / "ortho.tif").open("rb"))
             dsm = files.enter_context((folder / "dsm.tif").open("rb"))
             upload = AreaUpload(name=DEMO_NAME, ortho=File(ortho, "ortho.tif"), dsm=File(dsm, "dsm.tif"))
-            area, _ = create_area(upload, start=True)
+            area, _ = create_area(upload, on_stored=start_job)
         set_sharing(area, Area.Visibility.PUBLIC)  # the demo city opens without logging in
         job = area.jobs.get()
         self.stdout.write(f"Demo area {area.pk} created (public); job {job.pk} queued for the worker.")

@@ -1,1 +1,0 @@
-"""manage.py commands: seed_demo."""
