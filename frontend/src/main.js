@@ -7,9 +7,10 @@ import { getArea, getFeatures } from "./api.js";
 import { createFilterTool } from "./filter/filter.js";
 import { createInspector } from "./inspect/inspect.js";
 import { formatValue } from "./inspect/inspectModel.js";
+import { legendClasses } from "./layers/classes.js";
 import { addOrthophoto } from "./layers/imagery.js";
 import { addMapLayers } from "./layers/mapFeatures.js";
-import { addPointCloud } from "./layers/pointcloud.js";
+import { DEFAULT_POINT_SIZE, addPointCloud } from "./layers/pointcloud.js";
 import { BUILDING_TYPES, ROAD_GRADES } from "./layers/subclasses.js";
 import { addTilesetLayer } from "./layers/tileset.js";
 import { createMeasureTool } from "./measure/measure.js";
@@ -275,6 +276,8 @@ export async function boot() {
           orthophoto,
           layers,
           onChange: () => share?.update(),
+          legendClasses,
+          defaultPointSize: DEFAULT_POINT_SIZE,
         })
       : undefined;
     // Roads, water and land use load beside the 3D layers (they never hold the view back); their

@@ -35,3 +35,28 @@ export const OTHER_CLASS_COLOUR = "#e0e0e0";
 export function classByCode(code) {
   return POINT_CLASSES.find((pointClass) => pointClass.code === code);
 }
+
+/**
+ * The classes a point-cloud legend lists: those a layer reports (with
+ * their point counts, by code), else every known class.
+ *
+ * @param {Record<string, number>} [counts] Point count by ASPRS code, as
+ *   the API's layer description gives it.
+ * @returns {Array<PointClass & { count?: number }>} Legend rows.
+ */
+export function legendClasses(counts) {
+  if (!counts) {
+    return [...POINT_CLASSES];
+  }
+  return Object.entries(counts)
+    .map(([code, count]) => [Number(code), count])
+    .sort(([a], [b]) => a - b)
+    .map(([code, count]) => ({
+      ...(classByCode(code) ?? {
+        code,
+        name: `Class ${code}`,
+        colour: OTHER_CLASS_COLOUR,
+      }),
+      count,
+    }));
+}

@@ -5,48 +5,11 @@
  * them), copy the link, and save the current view as a PNG.
  */
 import { createButton, createDisclosure } from "../ui/controls.js";
+import { cameraState, setCamera } from "../viewer/camera.js";
 import { Cesium } from "../viewer/cesium.js";
 import { decodeState, encodeState } from "./shareModel.js";
 
 const WRITE_DELAY_MS = 250;
-
-/**
- * The camera as degrees and metres.
- *
- * @param {Cesium.Camera} camera The camera.
- * @returns {import("./shareModel.js").SharedCamera} Its position and angles.
- */
-export function cameraState(camera) {
-  const carto = camera.positionCartographic;
-  const degrees = Cesium.Math.toDegrees;
-  return {
-    lon: degrees(carto.longitude),
-    lat: degrees(carto.latitude),
-    height: carto.height,
-    heading: degrees(camera.heading),
-    pitch: degrees(camera.pitch),
-    roll: degrees(camera.roll),
-  };
-}
-
-/**
- * Put the camera where a shared state says.
- *
- * @param {Cesium.Camera} camera The camera.
- * @param {import("./shareModel.js").SharedCamera} view The shared camera.
- * @returns {void}
- */
-export function setCamera(camera, view) {
-  const radians = Cesium.Math.toRadians;
-  camera.setView({
-    destination: Cesium.Cartesian3.fromDegrees(view.lon, view.lat, view.height),
-    orientation: {
-      heading: radians(view.heading),
-      pitch: radians(view.pitch),
-      roll: radians(view.roll),
-    },
-  });
-}
 
 /**
  * Render the scene and save the canvas as a PNG download.

@@ -17,15 +17,7 @@
  */
 import { normalisePolygon, normaliseSection } from "../slice/sectionModel.js";
 
-/**
- * @typedef {object} SharedCamera
- * @property {number} lon Longitude, degrees.
- * @property {number} lat Latitude, degrees.
- * @property {number} height Height above the ellipsoid, metres.
- * @property {number} heading Heading, degrees.
- * @property {number} pitch Pitch, degrees.
- * @property {number} roll Roll, degrees.
- */
+/** @typedef {import("../viewer/camera.js").CameraView} SharedCamera */
 
 /**
  * @typedef {object} SharedState

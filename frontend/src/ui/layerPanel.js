@@ -6,12 +6,6 @@
  * colours and size) can be read and set, for the share link.
  */
 import {
-  OTHER_CLASS_COLOUR,
-  POINT_CLASSES,
-  classByCode,
-} from "../layers/classes.js";
-import { DEFAULT_POINT_SIZE } from "../layers/pointcloud.js";
-import {
   createCheckbox,
   createRange,
   createSection,
@@ -35,6 +29,14 @@ export const ORTHOPHOTO = "orthophoto";
  *   changes).
  * @property {() => *} read The control's value.
  * @property {(value?: *) => void} write Set the control and the layer.
+ */
+
+/**
+ * @typedef {object} PointOptions What the point-cloud controls show.
+ * @property {(counts?: Record<string, number>) => Array<{ code: number,
+ *   name: string, colour: string, count?: number }>} legendClasses The
+ *   legend rows for a layer's point counts by class code.
+ * @property {number} defaultPointSize Point size in pixels at the start.
  */
 
 /**
@@ -189,7 +191,7 @@ function opacityRange(opacities, name, onOpacity, onChange) {
   return range;
 }
 
-function imagerySection(orthophoto, parts, toggles, settings, onChange) {
+function imagerySection(orthophoto, { parts, toggles, settings, onChange }) {
   const section = createSection("Imagery");
   section.element.dataset.layer = ORTHOPHOTO;
   parts.push(section);
@@ -217,29 +219,6 @@ function imagerySection(orthophoto, parts, toggles, settings, onChange) {
 }
 
 /**
- * The classes to list: those the layer reports (with point counts), else every known class.
- *
- * @param {object} layer The API layer; `classes` maps ASPRS code to point count.
- * @returns {Array<{ code: number, name: string, colour: string, count?: number }>} Legend rows.
- */
-function legendClasses(layer) {
-  if (!layer.classes) {
-    return [...POINT_CLASSES];
-  }
-  return Object.entries(layer.classes)
-    .map(([code, count]) => [Number(code), count])
-    .sort(([a], [b]) => a - b)
-    .map(([code, count]) => ({
-      ...(classByCode(code) ?? {
-        code,
-        name: `Class ${code}`,
-        colour: OTHER_CLASS_COLOUR,
-      }),
-      count,
-    }));
-}
-
-/**
  * A point cloud's colour mode, point size and class legend.
  *
  * @param {object} layer The API layer.
@@ -247,10 +226,11 @@ function legendClasses(layer) {
  * @param {(item: { element: HTMLElement }, parent?: HTMLElement) => void}
  *   add Mounts a control in the layer's section.
  * @param {() => void} onChange The panel's change callback.
+ * @param {PointOptions} points The class legend and the default point size.
  * @returns {{ classes: Setting, points: Setting }} The hidden class codes,
  *   and `{ mode, size }` (colour mode and point size in pixels).
  */
-function pointCloudControls(layer, handle, add, onChange) {
+function pointCloudControls(layer, handle, add, onChange, points) {
   const legend = document.createElement("div");
   legend.className = "rs3d-legend";
   legend.dataset.mode = "photo";
@@ -270,7 +250,7 @@ function pointCloudControls(layer, handle, add, onChange) {
     label: "Point size",
     min: 1,
     max: 10,
-    value: DEFAULT_POINT_SIZE,
+    value: points.defaultPointSize,
     unit: " px",
     onInput: reporting(setSize, onChange),
   });
@@ -283,7 +263,9 @@ function pointCloudControls(layer, handle, add, onChange) {
     (code, visible) => handle.setClassVisible(code, visible),
     onChange,
   );
-  for (const { code, name, colour, count } of legendClasses(layer)) {
+  for (const { code, name, colour, count } of points.legendClasses(
+    layer.classes,
+  )) {
     const checkbox = classes.add(code, {
       label:
         count === undefined ? name : `${name} (${count.toLocaleString("en")})`,
@@ -294,8 +276,8 @@ function pointCloudControls(layer, handle, add, onChange) {
   }
   add({ element: legend, destroy: () => legend.remove() });
   const modeSetting = selectSetting(mode.select, "photo", setMode);
-  const sizeSetting = rangeSetting(size, DEFAULT_POINT_SIZE, setSize);
-  const points = {
+  const sizeSetting = rangeSetting(size, points.defaultPointSize, setSize);
+  const pointsSetting = {
     read: () => ({ mode: modeSetting.read(), size: sizeSetting.read() }),
     write(value) {
       if (value === undefined || (value && typeof value === "object")) {
@@ -304,10 +286,22 @@ function pointCloudControls(layer, handle, add, onChange) {
       }
     },
   };
-  return { classes, points };
+  return { classes, points: pointsSetting };
 }
 
-function layerSection(layer, handle, parts, toggles, settings, onChange) {
+/**
+ * One 3D layer's section: its toggle, and the point-cloud controls or the
+ * opacity slider.
+ *
+ * @param {object} layer The API layer.
+ * @param {object} handle Its handle.
+ * @param {{ parts: object[], toggles: Map<string, object>,
+ *   settings: Record<string, Map<string, Setting>>, onChange: () => void,
+ *   points: PointOptions }} panel What the panel keeps, and its options.
+ * @returns {{ element: HTMLElement, body: HTMLElement }} The section.
+ */
+function layerSection(layer, handle, panel) {
+  const { parts, toggles, settings, onChange } = panel;
   const section = createSection(layer.title || layer.name);
   section.element.dataset.layer = layer.name;
   parts.push(section);
@@ -330,6 +324,7 @@ function layerSection(layer, handle, parts, toggles, settings, onChange) {
       handle,
       add,
       onChange,
+      panel.points,
     );
     settings.classes.set(layer.name, classes);
     settings.points.set(layer.name, points);
@@ -363,9 +358,11 @@ function layerSection(layer, handle, parts, toggles, settings, onChange) {
  *
  * @param {HTMLElement} container The `#panel` element.
  * @param {{ orthophoto?: object, layers: { layer: object,
- *   handle: object }[], onChange?: () => void }} model The orthophoto
- *   handle (if any), each API layer description paired with the handle its
- *   module returned, and a callback for changes the user makes.
+ *   handle: object }[], onChange?: () => void } & PointOptions} model The
+ *   orthophoto handle (if any), each API layer description paired with the
+ *   handle its module returned, a callback for changes the user makes, and
+ *   for point clouds their class legend and default point size (the layers'
+ *   own: the panel knows no layer module).
  * @returns {{ addSubclasses: (layerName: string, model: object) => void,
  *   getState: () => PanelState, setState: (state: PanelState) => void,
  *   destroy: () => void }} Add sub-class toggles; read or set every control
@@ -375,7 +372,7 @@ function layerSection(layer, handle, parts, toggles, settings, onChange) {
  */
 export function createLayerPanel(
   container,
-  { orthophoto, layers, onChange = () => {} },
+  { orthophoto, layers, onChange = () => {}, legendClasses, defaultPointSize },
 ) {
   const parts = [];
   const toggles = new Map();
@@ -387,20 +384,13 @@ export function createLayerPanel(
     classes: new Map(),
     points: new Map(),
   };
+  const points = { legendClasses, defaultPointSize };
+  const panel = { parts, toggles, settings, onChange, points };
   if (orthophoto) {
-    container.append(
-      imagerySection(orthophoto, parts, toggles, settings, onChange).element,
-    );
+    container.append(imagerySection(orthophoto, panel).element);
   }
   for (const { layer, handle } of layers) {
-    const section = layerSection(
-      layer,
-      handle,
-      parts,
-      toggles,
-      settings,
-      onChange,
-    );
+    const section = layerSection(layer, handle, panel);
     sections.set(layer.name, section);
     container.append(section.element);
   }

@@ -1,5 +1,6 @@
 /**
- * Camera helpers: frame an area's bounding box.
+ * Camera helpers: frame an area's bounding box; the camera as degrees and
+ * metres, and back (the share link and `window.rs3d` read it).
  */
 import { Cesium } from "./cesium.js";
 
@@ -53,5 +54,53 @@ export function frameArea(viewer, bbox, { duration = 0, minRadius } = {}) {
       resolve();
     }
     viewer.scene.requestRender();
+  });
+}
+
+/**
+ * @typedef {object} CameraView Where the camera is and where it looks.
+ * @property {number} lon Longitude, degrees.
+ * @property {number} lat Latitude, degrees.
+ * @property {number} height Height above the ellipsoid, metres.
+ * @property {number} heading Heading, degrees.
+ * @property {number} pitch Pitch, degrees.
+ * @property {number} roll Roll, degrees.
+ */
+
+/**
+ * The camera as degrees and metres.
+ *
+ * @param {Cesium.Camera} camera The camera.
+ * @returns {CameraView} Its position and angles.
+ */
+export function cameraState(camera) {
+  const carto = camera.positionCartographic;
+  const degrees = Cesium.Math.toDegrees;
+  return {
+    lon: degrees(carto.longitude),
+    lat: degrees(carto.latitude),
+    height: carto.height,
+    heading: degrees(camera.heading),
+    pitch: degrees(camera.pitch),
+    roll: degrees(camera.roll),
+  };
+}
+
+/**
+ * Put the camera where a view (a shared link's) says.
+ *
+ * @param {Cesium.Camera} camera The camera.
+ * @param {CameraView} view Position and angles.
+ * @returns {void}
+ */
+export function setCamera(camera, view) {
+  const radians = Cesium.Math.toRadians;
+  camera.setView({
+    destination: Cesium.Cartesian3.fromDegrees(view.lon, view.lat, view.height),
+    orientation: {
+      heading: radians(view.heading),
+      pitch: radians(view.pitch),
+      roll: radians(view.roll),
+    },
   });
 }

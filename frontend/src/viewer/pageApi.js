@@ -4,7 +4,7 @@
  * camera, the slice planes, the measurement, whether the scene has
  * finished loading). It changes nothing.
  */
-import { cameraState } from "../share/share.js";
+import { cameraState } from "./camera.js";
 import { Cesium } from "./cesium.js";
 
 /**
