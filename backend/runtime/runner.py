@@ -219,14 +219,5 @@ def check_inputs_process(inputs: PipelineInputs, timeout: float = 600) -> list[s
 
 
 def _command(verb: str, inputs: PipelineInputs) -> list[str]:
-    """The CLI command line that hands ``inputs`` to a ``run`` or ``check`` child."""
-    command = [sys.executable, "-m", "reconstruction", verb]
-    optional = (("--ortho", inputs.ortho), ("--dsm", inputs.dsm), ("--lidar", inputs.lidar), ("--epsg", inputs.epsg))
-    for flag, value in (*optional, ("--footprints", inputs.footprints), ("--second-image", inputs.second_image)):
-        if value is not None:
-            command += [flag, str(value)]
-    if inputs.register_dsm:
-        command.append("--register-dsm")
-    if inputs.stereo:
-        command += ["--stereo", *map(str, inputs.stereo)]
-    return command
+    """The CLI command line that hands ``inputs`` to a ``run``, ``check`` or ``plan`` child."""
+    return [sys.executable, "-m", "reconstruction", verb, *inputs.to_argv()]

@@ -12,7 +12,6 @@ planning), so chips planned on one machine line up cell for cell on another.
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from affine import Affine
 from pyproj import CRS
 
 from reconstruction.config import PipelineConfig, PipelineInputs
-from reconstruction.errors import ConfigError, InputError
+from reconstruction.errors import ConfigError
 from reconstruction.io import Grid
 from reconstruction.io.area import inspect_area, working_grid
 
@@ -70,13 +69,7 @@ class ChipPlan:
         i = self.inputs
         return {
             "version": 1,
-            "inputs": {
-                "ortho": _relative(i.ortho, base),
-                "dsm": _relative(i.dsm, base),
-                "lidar": _relative(i.lidar, base),
-                "epsg": i.epsg,
-                "footprints": _relative(i.footprints, base),
-            },
+            "inputs": i.to_dict(base),
             "grid": {
                 "crs_wkt": self.grid.crs.to_wkt(),
                 "transform": list(self.grid.transform)[:6],
@@ -108,13 +101,7 @@ class ChipPlan:
         try:
             data = json.loads(Path(path).read_text())
             i, g, base = data["inputs"], data["grid"], Path(path).parent
-            inputs = PipelineInputs(
-                ortho=_path(i["ortho"], base),
-                dsm=_path(i["dsm"], base),
-                lidar=_path(i["lidar"], base),
-                epsg=i["epsg"],
-                footprints=_path(i["footprints"], base),
-            )
+            inputs = PipelineInputs.from_dict(i, base)
             grid = Grid(CRS.from_wkt(g["crs_wkt"]), Affine(*g["transform"]), int(g["width"]), int(g["height"]))
             chips = tuple(Chip(int(c["index"]), tuple(c["core"]), tuple(c["window"])) for c in data["chips"])
             return cls(inputs, grid, float(data["chip_m"]), float(data["margin_m"]), chips)  # type: ignore[arg-type]
@@ -184,16 +171,3 @@ def _cuts(length: int, side: int) -> list[tuple[int, int]]:
     count = max(1, math.ceil(length / side))
     edges = [round(k * length / count) for k in range(count + 1)]
     return list(zip(edges[:-1], edges[1:], strict=True))
-
-
-def _relative(path: Path | None, base: Path) -> str | None:
-    return None if path is None else os.path.relpath(Path(path).resolve(), base.resolve())
-
-
-def _path(value: str | None, base: Path) -> Path | None:
-    if value is None:
-        return None
-    path = base / value  # an absolute value stays as it is
-    if not path.is_file():
-        raise InputError(f"The chip plan names {path}, which no longer exists; plan the area again.")
-    return path

@@ -1,9 +1,14 @@
-"""The input-file arguments shared by the subcommands that read an area (run, check)."""
+"""The input-file arguments shared by the subcommands that read an area (run, check, plan).
+
+They are :meth:`PipelineInputs.to_argv`'s spelling: the web app's runner builds its command lines with it,
+and :func:`inputs_from` turns them back into the same :class:`PipelineInputs`.
+"""
 
 import argparse
 from pathlib import Path
 
 from reconstruction.config import PipelineInputs
+from reconstruction.config.run import FILE_OPTIONS
 from reconstruction.errors import ConfigError
 
 
@@ -46,23 +51,14 @@ def inputs_from(args: argparse.Namespace) -> PipelineInputs:
     """
     from reconstruction.io.user_files import user_path
 
-    for name in ("ortho", "dsm", "lidar", "footprints", "second_image"):
-        path = getattr(args, name)
-        if path is not None:
-            user_path(path, f"file given to --{name.replace('_', '-')}, '{path}',")
+    files = {name: getattr(args, name) for name, _ in FILE_OPTIONS}
+    for name, option in FILE_OPTIONS:
+        if (path := files[name]) is not None:
+            user_path(path, f"file given to {option}, '{path}',")
     for path in args.stereo:
         user_path(path, f"file given to --stereo, '{path}',")
     if args.register_dsm and args.dsm is None:
         raise ConfigError("--register-dsm needs --dsm (the DSM to register).")
     if args.ortho is None and not args.stereo:
         raise ConfigError("Give --ortho (an orthophoto), or --stereo with 2 or 3 images to make one from.")
-    return PipelineInputs(
-        ortho=args.ortho,
-        dsm=args.dsm,
-        lidar=args.lidar,
-        epsg=args.epsg,
-        footprints=args.footprints,
-        second_image=args.second_image,
-        register_dsm=args.register_dsm,
-        stereo=tuple(args.stereo),
-    )
+    return PipelineInputs(**files, epsg=args.epsg, register_dsm=args.register_dsm, stereo=tuple(args.stereo))

@@ -1,12 +1,13 @@
 """A run's files (:class:`PipelineInputs`) and loading its options (:class:`PipelineConfig`) from TOML."""
 
+import os
 import tomllib
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 from reconstruction.config.stages import PipelineConfig
-from reconstruction.errors import ConfigError
+from reconstruction.errors import ConfigError, InputError
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,65 @@ class PipelineInputs:
         if self.ortho is None:
             raise ConfigError("No orthophoto yet: the stereo stage makes it from the stereo pair first.")
         return self.ortho
+
+    def to_argv(self) -> list[str]:
+        """The command-line options that hand these inputs to ``run``, ``check`` or ``plan``.
+
+        :func:`reconstruction.cli.inputs.inputs_from` parses them back into an equal object: the web app's
+        runner and the CLI share this one spelling.
+        """
+        argv: list[str] = []
+        for name, option in FILE_OPTIONS:
+            if (value := getattr(self, name)) is not None:
+                argv += [option, str(value)]
+        if self.epsg is not None:
+            argv += ["--epsg", str(self.epsg)]
+        if self.register_dsm:
+            argv.append("--register-dsm")
+        if self.stereo:
+            argv += ["--stereo", *map(str, self.stereo)]
+        return argv
+
+    def to_dict(self, base: Path) -> dict[str, Any]:
+        """Plain JSON (a chip plan's ``inputs``): every path relative to ``base``, so a plan can move."""
+
+        def relative(path: Path) -> str:
+            return os.path.relpath(Path(path).resolve(), base.resolve())
+
+        files = {name: getattr(self, name) for name, _ in FILE_OPTIONS}
+        data: dict[str, Any] = {name: None if path is None else relative(path) for name, path in files.items()}
+        data |= {"epsg": self.epsg, "register_dsm": self.register_dsm}
+        return data | {"stereo": [relative(p) for p in self.stereo]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], base: Path) -> "PipelineInputs":
+        """The inputs :meth:`to_dict` wrote relative to ``base``.
+
+        Raises:
+            InputError: a named file no longer exists.
+            KeyError, TypeError, ValueError: ``data`` is not what :meth:`to_dict` writes.
+        """
+
+        def existing(value: str) -> Path:
+            path = Path(os.path.normpath(base / value))  # an absolute value stays as it is
+            if not path.is_file():
+                raise InputError(f"The saved inputs name {path}, which no longer exists; plan the area again.")
+            return path
+
+        files = {name: None if data.get(name) is None else existing(data[name]) for name, _ in FILE_OPTIONS}
+        stereo = tuple(existing(v) for v in data.get("stereo", ()))
+        epsg = None if data.get("epsg") is None else int(data["epsg"])
+        return cls(**files, epsg=epsg, register_dsm=bool(data.get("register_dsm", False)), stereo=stereo)
+
+
+#: Each file field of :class:`PipelineInputs` and its command-line option (``--stereo`` takes several).
+FILE_OPTIONS = (
+    ("ortho", "--ortho"),
+    ("dsm", "--dsm"),
+    ("lidar", "--lidar"),
+    ("footprints", "--footprints"),
+    ("second_image", "--second-image"),
+)
 
 
 def load_config(path: Path) -> PipelineConfig:

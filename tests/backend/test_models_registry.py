@@ -96,7 +96,7 @@ def test_footprints_are_stored_and_guide_the_buildings(api, scene_files, tmp_pat
             },  # noqa: E501
             "must be polygons",
         ),
-        ("{not json at all", "cannot be read as a vector file"),
+        ("{not json at all", "cannot be read as a GeoJSON file"),
     ],
 )
 def test_bad_footprints_are_refused_with_the_reason_and_leave_nothing(

@@ -241,5 +241,5 @@ def test_a_failing_chip_names_itself_and_its_reason(small_scene_files: dict, tmp
         copies[name].write_bytes(small_scene_files[name].read_bytes())
     plan = plan_chips(PipelineInputs(ortho=copies["ortho"], dsm=copies["dsm"]), PipelineConfig(), CHIP_M, MARGIN_M)
     copies["dsm"].unlink()
-    with pytest.raises(ProcessingError, match=r"chip 0 failed \(exit 2\): The chip plan names .*dsm.tif, which no"):
+    with pytest.raises(ProcessingError, match=r"chip 0 failed \(exit 2\): The saved inputs name .*dsm.tif, which no"):
         run_chipped(plan, tmp_path / "out")

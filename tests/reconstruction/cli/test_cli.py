@@ -98,3 +98,36 @@ def test_synthetic_command_writes_a_scene(tmp_path):
     done = _cli("synthetic", "--out", str(tmp_path), "--size", "40", "--seed", "1")
     assert done.returncode == 0, done.stderr
     assert {p.name for p in tmp_path.iterdir()} >= {"ortho.tif", "dsm.tif", "dtm.tif", "labels.tif"}
+
+
+def test_inputs_travel_as_argv_and_as_json_and_come_back_equal(tmp_path):
+    """One spelling of an area's inputs: the web app's runner builds argv with it, chip plans store its JSON."""
+    import argparse
+
+    from reconstruction import PipelineInputs
+    from reconstruction.cli.inputs import add_input_arguments, inputs_from
+
+    names = ["o.tif", "d.tif", "l.laz", "f.gpkg", "s.tif", "v1.ntf", "v2.ntf"]
+    files = {name: tmp_path / "in" / name for name in names}
+    for path in files.values():
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"x")
+    full = PipelineInputs(
+        ortho=files["o.tif"],
+        dsm=files["d.tif"],
+        lidar=files["l.laz"],
+        epsg=2154,
+        footprints=files["f.gpkg"],
+        second_image=files["s.tif"],
+        register_dsm=True,
+    )
+    stereo = PipelineInputs(stereo=(files["v1.ntf"], files["v2.ntf"]), lidar=files["l.laz"])
+    parser = argparse.ArgumentParser()
+    add_input_arguments(parser)
+    for inputs in (full, stereo, PipelineInputs(ortho=files["o.tif"])):
+        assert inputs_from(parser.parse_args(inputs.to_argv())) == inputs
+        base = tmp_path / "plan"
+        base.mkdir(exist_ok=True)
+        data = json.loads(json.dumps(inputs.to_dict(base)))
+        assert all(not str(v).startswith("/") for v in data.values() if isinstance(v, str))  # movable
+        assert PipelineInputs.from_dict(data, base) == inputs
