@@ -4,7 +4,7 @@ A weights file is a ``torch.save`` dict, smaller than a training checkpoint: no 
 parameters in float16 (half the bytes; the loss of precision changes predictions by far less than
 their error), plus what a user must know to trust it: ``name``, ``version``, the model config, the
 ground sampling distance it was trained at, its classes, and a ``card`` (data, split, hardware,
-training time, metrics) that :mod:`reconstruction.cli` prints and the README quotes.
+training time, metrics) that :mod:`reconstruction.cli` prints and docs/models.md quotes.
 
 Shipped weights live in ``reconstruction/prediction/weights/<name>.pt``; ``load_weights("citynet-v1")``
 finds them there, and any other argument is read as a path (a fine-tuned model of an area).

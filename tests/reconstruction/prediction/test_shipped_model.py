@@ -27,7 +27,7 @@ def test_the_shipped_model_beats_the_colour_baseline_on_montpellier(montpellier_
     model, _ = load_weights("citynet-v1")
     learned = evaluate(model, montpellier_block, device="cpu")
     baseline = evaluate_predictor(colour_baseline, montpellier_block)
-    # Margins stated in the README's model table (measured: see the model card).
+    # Margins stated in the model table in docs/models.md (measured: see the model card).
     assert learned["miou"] >= baseline["miou"] + MIOU_MARGIN
     assert learned["height_mae_m"] <= baseline["height_mae_m"] - MAE_MARGIN_M
     assert learned["iou"]["building"] >= 0.6
