@@ -436,6 +436,8 @@ def test_share_model_and_layer_panel_keep_opacity_subclasses_and_point_style(bro
         """async ([state, malformed, oldLink]) => {
             const share = await import("/static/rs3d/share/shareModel.js");
             const { createLayerPanel } = await import("/static/rs3d/ui/layerPanel.js");
+            const { legendClasses } = await import("/static/rs3d/layers/classes.js");
+            const { DEFAULT_POINT_SIZE } = await import("/static/rs3d/layers/pointcloud.js");
             const calls = [];
             const log = (name) => (...args) => calls.push([name, ...args]);
             const make = () => {
@@ -456,6 +458,8 @@ def test_share_model_and_layer_panel_keep_opacity_subclasses_and_point_style(bro
                         },
                     ],
                     onChange: log("changed"),
+                    legendClasses,  // the point-cloud layer's own, as main.js passes them
+                    defaultPointSize: DEFAULT_POINT_SIZE,
                 });
                 return { host, panel };
             };
