@@ -16,11 +16,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 
 from backend.api.parsers import MultiPartParser
 from backend.api.serializers import (
@@ -31,7 +30,7 @@ from backend.api.serializers import (
     ModelVersionSerializer,
     TrainSerializer,
 )
-from backend.api.throttles import ChecksBusyError, UploadRateThrottle
+from backend.api.throttles import ChecksBusyError, UploadRateLimited
 from backend.areas.features import FEATURE_CLASSES, Condition, UnknownFilter, feature_collection
 from backend.areas.models import Area
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
@@ -43,7 +42,7 @@ from backend.models_registry.services import CannotTrain, start_training
 from backend.runtime.checkslots import ChecksBusy
 
 
-class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AreaViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Areas: upload one, follow it, read its 3D layers and features."""
 
     serializer_class = AreaSerializer
@@ -54,16 +53,7 @@ class AreaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         areas = Area.objects.select_related("current", "owner").order_by("-created")
         return visible_areas(self.request.user, areas)
 
-    def get_throttles(self) -> list[BaseThrottle]:
-        """Uploads are rate-limited per user; reading is not."""
-        return [UploadRateThrottle()] if self.action == "create" else super().get_throttles()
-
-    def check_throttles(self, request: Request) -> None:
-        """Refuse with 429 and say what the limit is (DRF adds when to try again)."""
-        for throttle in self.get_throttles():
-            if not throttle.allow_request(request, self):
-                message = throttle.limit_message() if isinstance(throttle, UploadRateThrottle) else None
-                raise Throttled(throttle.wait(), detail=message)
+    upload_rate_actions = ("create",)  # uploads count; reading does not
 
     @extend_schema(request=AreaCreateSerializer, responses={201: AreaSerializer})
     def create(self, request: Request) -> Response:

@@ -4,20 +4,19 @@ from django.db import transaction
 from django.db.models import QuerySet
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 
 from backend.api.serializers import JobSerializer
-from backend.api.throttles import UploadRateThrottle
+from backend.api.throttles import UploadRateLimited
 from backend.areas.permissions import can_edit, visible_areas
 from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
 from backend.jobs.services import AreaBusy, cancel_job, retry_job
 
 
-class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class JobViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Reconstruction jobs of the areas the user may see (others answer 404)."""
 
     serializer_class = JobSerializer
@@ -30,16 +29,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         """The job, failed first if its worker stopped sending heartbeats (see backend.jobs.lease)."""
         return expire_if_lost(super().get_object())
 
-    def get_throttles(self) -> list[BaseThrottle]:
-        """A retry runs the reconstruction again: it counts against the user's upload rate."""
-        return [UploadRateThrottle()] if self.action == "retry" else super().get_throttles()
-
-    def check_throttles(self, request: Request) -> None:
-        """Refuse with 429 and say what the limit is (DRF adds when to try again)."""
-        for throttle in self.get_throttles():
-            if not throttle.allow_request(request, self):
-                message = throttle.limit_message() if isinstance(throttle, UploadRateThrottle) else None
-                raise Throttled(throttle.wait(), detail=message)
+    upload_rate_actions = ("retry",)  # a retry runs the reconstruction again
 
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
