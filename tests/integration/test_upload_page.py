@@ -44,7 +44,9 @@ def test_dropped_files_travel_in_chunks_survive_a_break_and_reconstruct(browser,
     assert not _field(page, "epsg").is_visible()  # asked only when a file lacks a CRS
     page.evaluate(f"document.querySelector('form.upload').dataset.chunkBytes = '{CHUNK_BYTES}'")
     _drop(page, [scene["dsm"], scene["ortho"]])  # any order: each goes to its field by its content
-    page.wait_for_function("document.querySelectorAll('.upload-file').length === 2")
+    # A locator wait, not wait_for_function: the upload page's CSP has no 'unsafe-eval',
+    # and Playwright evaluates a predicate string with eval.
+    page.locator(".upload-file").nth(1).wait_for()
     assert "3 bands" in _field(page, "ortho").locator(".upload-file").inner_text()
     assert "1 band, float" in _field(page, "dsm").locator(".upload-file").inner_text()
     assert not _field(page, "epsg").is_visible()
