@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from backend.areas.models import Area, Layer, StagedUpload
 from backend.areas.permissions import can_edit
+from backend.areas.staging import STAGED_SUFFIX
 from backend.jobs.models import Job
 from backend.jobs.serialize import chip_states, job_state
 from backend.models_registry.models import ModelVersion
@@ -20,46 +21,79 @@ def _staged(field: str) -> serializers.UUIDField:
     return serializers.UUIDField(required=False, help_text=f"instead of {field}: the id of a complete /api/uploads/")
 
 
-class AreaCreateSerializer(serializers.Serializer):
-    """A new area: multipart form with the files."""
+#: What a file field's chooser offers (``style["accept"]``, the HTML ``accept`` attribute of the upload page).
+_IMAGES = ".tif,.tiff,.jp2,image/tiff"
+_STEREO = ".tif,.tiff,.ntf,.nitf"
 
-    name = serializers.CharField(max_length=200)
-    ortho = serializers.FileField(
-        required=False, help_text="orthophoto GeoTIFF, RGB or RGB+NIR, 8 or 16 bit (optional only with a stereo pair)"
+
+def _file(label: str, help_text: str = "", accept: str = "") -> serializers.FileField:
+    return serializers.FileField(required=False, label=label, help_text=help_text, style={"accept": accept})
+
+
+class AreaCreateSerializer(serializers.Serializer):
+    """A new area: multipart form with the files.
+
+    The one declaration of an upload's fields: the upload page's form is built from them
+    (:class:`backend.viewer.forms.AreaUploadForm`), so labels, help, limits and accepted types match.
+    """
+
+    name = serializers.CharField(max_length=200, label="Name", help_text="How planners will find this area.")
+    ortho = _file(
+        "Orthophoto (GeoTIFF or JPEG 2000)",
+        "RGB or RGB+NIR, 8 or 16 bit, georeferenced. Leave it out only for a stereo pair.",
+        _IMAGES,
     )
-    dsm = serializers.FileField(required=False, help_text="digital surface model GeoTIFF, metres")
-    lidar = serializers.FileField(required=False, help_text="LiDAR point cloud, LAS or LAZ")
+    dsm = _file("DSM (GeoTIFF, optional)", "Surface heights in metres.", ".tif,.tiff")
+    lidar = _file("LiDAR (LAS/LAZ, optional)", "A classified point cloud of the same area.", ".las,.laz")
     epsg = serializers.IntegerField(
-        required=False, min_value=1024, max_value=999999, help_text="EPSG code for files that carry no CRS"
-    )
-    footprints = serializers.FileField(
         required=False,
-        help_text="building footprints you already have: GeoPackage, GeoJSON, zipped Shapefile or FlatGeobuf",
+        min_value=1024,
+        max_value=999999,
+        label="EPSG code (only if your files carry no CRS)",
+        help_text="For example 2154 for Lambert-93 or 28992 for RD New.",
     )
-    second_image = serializers.FileField(
-        required=False, help_text="another image of the place (date, sensor); aligned to the orthophoto first"
+    footprints = _file(
+        "Building footprints (optional)",
+        "The map you already have: GeoPackage, GeoJSON, zipped Shapefile or FlatGeobuf of polygons.",
+        ".gpkg,.geojson,.json,.zip,.fgb",
+    )
+    second_image = _file(
+        "Second image (GeoTIFF, optional)",
+        "Another date or sensor of the same place; it is aligned to the orthophoto by feature matching.",
+        _IMAGES,
     )
     register_dsm = serializers.BooleanField(
-        default=False, help_text="align the DSM to the LiDAR's surface by feature matching (needs dsm and lidar)"
+        default=False,
+        label="Align the DSM to the LiDAR",
+        help_text="For a DSM that does not line up with the LiDAR (another source or date); needs both files.",
     )
-    stereo_1 = serializers.FileField(required=False, help_text="stereo image with RPCs (GeoTIFF or NITF)")
-    stereo_2 = serializers.FileField(required=False, help_text="second stereo image with RPCs")
-    stereo_3 = serializers.FileField(required=False, help_text="optional third stereo image with RPCs")
+    stereo_1 = _file(
+        "Stereo image 1 (optional)",
+        "Satellite images with RPC camera models (GeoTIFF or NITF): a pair, or a triplet, "
+        "becomes a DSM (and, without an orthophoto, the orthophoto too).",
+        _STEREO,
+    )
+    stereo_2 = _file("Stereo image 2", accept=_STEREO)
+    stereo_3 = _file("Stereo image 3 (optional)", accept=_STEREO)
     model = serializers.CharField(
         required=False,
         allow_blank=True,
         max_length=100,
-        help_text="a shipped model name or the id of a trained model you can see (GET /api/models/)",
+        label="Model",
+        help_text="The network that predicts classes (and heights without a DSM or LiDAR): a shipped model's "
+        "name or the id of a trained model you can see (GET /api/models/).",
     )
-    # Instead of a file, the id of a complete resumable upload (POST /api/uploads/): <field>_upload.
-    ortho_upload = _staged("ortho")
-    dsm_upload = _staged("dsm")
-    lidar_upload = _staged("lidar")
-    footprints_upload = _staged("footprints")
-    second_image_upload = _staged("second_image")
-    stereo_1_upload = _staged("stereo_1")
-    stereo_2_upload = _staged("stereo_2")
-    stereo_3_upload = _staged("stereo_3")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """The declared fields, and each file field's twin ``<field>_upload``.
+
+        The twin holds the id of a complete resumable upload (``POST /api/uploads/``), sent instead of the file.
+        """
+        fields = super().get_fields()
+        for name, field in list(fields.items()):
+            if isinstance(field, serializers.FileField):
+                fields[name + STAGED_SUFFIX] = _staged(name)
+        return fields
 
 
 class StagedUploadCreateSerializer(serializers.Serializer):

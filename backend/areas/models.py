@@ -48,6 +48,9 @@ class Area(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.EMPTY)
     current = models.ForeignKey("Publication", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_version = models.PositiveIntegerField(
+        default=0, help_text="the highest version number published; a deleted version's number is never reused"
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

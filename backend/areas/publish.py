@@ -50,7 +50,8 @@ def publish(area: Area, staging: Path) -> Publication:
     try:
         with transaction.atomic():
             area = Area.objects.select_for_update().get(pk=area.pk)
-            version = (area.publications.aggregate(v=Max("version"))["v"] or 0) + 1
+            # A deleted version's number stays taken: a job's "published v3" never comes to mean other files.
+            version = max(area.last_version, area.publications.aggregate(v=Max("version"))["v"] or 0) + 1
             folder = area.folder / f"v{version}"
             if folder.exists():  # left by a run that died between the rename and the database commit
                 shutil.rmtree(folder)
@@ -139,7 +140,8 @@ def _record(area: Area, version: int, manifest: dict[str, Any], folder: Path) ->
         Feature.objects.bulk_create(_features(publication, folder / manifest["vectors"]["features"]), batch_size=1000)
     area.current = publication
     area.status = Area.Status.READY
-    area.save(update_fields=["current", "status"])
+    area.last_version = version
+    area.save(update_fields=["current", "status", "last_version"])
     return publication
 
 

@@ -36,6 +36,9 @@ MAX_OPEN_PER_USER = 20
 #: Staged files untouched for this long are removed.
 EXPIRY = timedelta(days=1)
 
+#: ``<field><STAGED_SUFFIX>=<id>`` names a staged file instead of the field's file.
+STAGED_SUFFIX = "_upload"
+
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
 
@@ -138,7 +141,7 @@ def staged_sources(data: Mapping[str, Any], owner: AbstractBaseUser) -> Iterator
     staged_rows = []
     try:
         for kind in Source.Kind:
-            value = data.get(f"{kind.value}_upload")
+            value = data.get(f"{kind.value}{STAGED_SUFFIX}")
             if not value:
                 continue
             staged = _complete_staged(str(value), owner, kind.value)

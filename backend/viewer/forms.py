@@ -1,4 +1,4 @@
-"""The upload form of a new area, and the form that shares it."""
+"""The page forms: a new area's upload (built from the API's fields), training steps, sharing."""
 
 import re
 from typing import Any
@@ -6,100 +6,53 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.auth.models import Group
+from rest_framework import serializers
 
+from backend.api.serializers import AreaCreateSerializer
 from backend.areas.models import Area
 from backend.areas.permissions import AnyUser
-from backend.models_registry.catalog import UnknownModel, model_choices, resolve_choice
-from backend.models_registry.models import ModelVersion
+from backend.areas.staging import STAGED_SUFFIX
+from backend.models_registry.catalog import model_choices
 from backend.models_registry.services import DEFAULT_STEPS, MAX_STEPS, MIN_STEPS
 
 
 class AreaUploadForm(forms.Form):
-    """Name, orthophoto and optional height sources; file contents are checked by the upload service."""
+    """The upload page: the fields of the API's :class:`AreaCreateSerializer`, declared there once.
 
-    name = forms.CharField(max_length=200, help_text="How planners will find this area.")
-    ortho = forms.FileField(
-        label="Orthophoto (GeoTIFF)",
-        required=False,
-        help_text="RGB or RGB+NIR, 8 or 16 bit, georeferenced. Leave it out only for a stereo pair.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".tif,.tiff,.jp2,image/tiff"}),
-    )
-    dsm = forms.FileField(
-        label="DSM (GeoTIFF, optional)",
-        required=False,
-        help_text="Surface heights in metres.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".tif,.tiff"}),
-    )
-    lidar = forms.FileField(
-        label="LiDAR (LAS/LAZ, optional)",
-        required=False,
-        help_text="A classified point cloud of the same area.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".las,.laz"}),
-    )
-    epsg = forms.IntegerField(
-        label="EPSG code (only if your files carry no CRS)",
-        required=False,
-        min_value=1024,
-        max_value=999999,
-        help_text="For example 2154 for Lambert-93 or 28992 for RD New.",
-    )
-    footprints = forms.FileField(
-        label="Building footprints (optional)",
-        required=False,
-        help_text="The map you already have: GeoPackage, GeoJSON, zipped Shapefile or FlatGeobuf of polygons.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".gpkg,.geojson,.json,.zip,.fgb"}),
-    )
-    second_image = forms.FileField(
-        label="Second image (GeoTIFF, optional)",
-        required=False,
-        help_text="Another date or sensor of the same place; it is aligned to the orthophoto by feature matching.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".tif,.tiff,.jp2,image/tiff"}),
-    )
-    register_dsm = forms.BooleanField(
-        label="Align the DSM to the LiDAR",
-        required=False,
-        help_text="For a DSM that does not line up with the LiDAR (another source or date); needs both files.",
-    )
-    stereo_1 = forms.FileField(
-        label="Stereo image 1 (optional)",
-        required=False,
-        help_text="Satellite images with RPC camera models (GeoTIFF or NITF): a pair, or a triplet, "
-        "becomes a DSM (and, without an orthophoto, the orthophoto too).",
-        widget=forms.ClearableFileInput(attrs={"accept": ".tif,.tiff,.ntf,.nitf"}),
-    )
-    stereo_2 = forms.FileField(
-        label="Stereo image 2",
-        required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": ".tif,.tiff,.ntf,.nitf"}),
-    )
-    stereo_3 = forms.FileField(
-        label="Stereo image 3 (optional)",
-        required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": ".tif,.tiff,.ntf,.nitf"}),
-    )
-    model = forms.ChoiceField(
-        label="Model",
-        required=False,
-        help_text="The network that predicts classes (and heights without a DSM or LiDAR).",
-    )
+    File contents are checked by the upload service (:func:`backend.jobs.submit.submit_area`). Files sent
+    in chunks are named by hidden ``<field>_upload`` inputs the page's script adds, not by form fields.
+    """
 
     def __init__(self, *args: Any, user: AnyUser | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.user = user
-        self.fields["model"].choices = model_choices(user)
+        for name, field in AreaCreateSerializer().fields.items():
+            if not name.endswith(STAGED_SUFFIX):
+                self.fields[name] = _form_field(field)
+        model = self.fields["model"]  # a choice on the page: the names and trained versions this user may use
+        self.fields["model"] = forms.ChoiceField(
+            label=model.label, required=False, help_text=model.help_text, choices=model_choices(user)
+        )
 
     @property
     def max_upload_bytes(self) -> int:
         """The size limit per file (RS3D_MAX_UPLOAD_BYTES), for the page's own check before sending."""
         return settings.RS3D_MAX_UPLOAD_BYTES
 
-    def clean_model(self) -> tuple[str, ModelVersion | None]:
-        """(shipped name, None) or ("", trained version); ("", None) for the default."""
-        try:
-            return resolve_choice(self.user or AnonymousUser(), self.cleaned_data["model"])
-        except UnknownModel as err:
-            raise forms.ValidationError(str(err)) from err
+
+def _form_field(field: serializers.Field) -> forms.Field:
+    """The form field that asks what a serializer field accepts, with its label, help and limits."""
+    common = {"label": field.label, "help_text": field.help_text or "", "required": field.required}
+    match field:
+        case serializers.FileField():
+            return forms.FileField(**common, widget=forms.ClearableFileInput(attrs={"accept": field.style["accept"]}))
+        case serializers.BooleanField():
+            return forms.BooleanField(**common)
+        case serializers.IntegerField():
+            return forms.IntegerField(**common, min_value=field.min_value, max_value=field.max_value)
+        case serializers.CharField():
+            return forms.CharField(**common, max_length=field.max_length)
+    raise TypeError(f"no form field for a {type(field).__name__}")
 
 
 class TrainForm(forms.Form):

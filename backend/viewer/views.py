@@ -6,6 +6,7 @@ Every area, job and file goes through ``backend.areas.permissions``: what a user
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.db import transaction
@@ -13,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
@@ -20,11 +22,12 @@ from backend.api.parsers import unreadable_form_message
 from backend.api.throttles import UploadRateThrottle
 from backend.areas.models import Area, Publication
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
-from backend.areas.staging import staged_sources
-from backend.areas.uploads import AreaUpload, UploadRejected, create_area
+from backend.areas.uploads import UploadRejected
 from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import Job
-from backend.jobs.services import AreaBusy, cancel_job, retry_job, start_job
+from backend.jobs.removal import AreaInUse, delete_area, delete_version
+from backend.jobs.services import AreaBusy, cancel_job, retry_job
+from backend.jobs.submit import submit_area
 from backend.models_registry.services import CannotTrain, can_train_on, held_out_rows, start_training
 from backend.runtime.checkslots import ChecksBusy
 from backend.viewer import previews
@@ -76,12 +79,8 @@ def area_new(request: HttpRequest) -> HttpResponse:
         form.add_error(None, f"{throttle.limit_message()} Try again in about {minutes} minute(s).")
         return render(request, "viewer/area_form.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        model, model_version = data["model"]
         try:
-            with staged_sources(request.POST, request.user) as staged:  # files the page sent in chunks
-                upload = AreaUpload.from_cleaned({**data, **staged}, model, model_version)
-                area, warnings = create_area(upload, owner=request.user, on_stored=start_job)
+            area, warnings = submit_area(form.cleaned_data, request.POST, request.user)
         except UploadRejected as err:
             form.add_error(err.field if err.field in form.fields else None, str(err))
         except ChecksBusy as err:
@@ -114,9 +113,7 @@ def area_page(request: HttpRequest, area_id: int) -> HttpResponse:
 @require_POST
 def area_train(request: HttpRequest, area_id: int) -> HttpResponse:
     """Queue "Train a model on this area" (its owner or staff); back to the area page."""
-    area = _visible_area_or_404(request, area_id)
-    if not can_edit(request.user, area):
-        raise PermissionDenied("Only the owner of this area can train a model on it.")
+    area = _editable_area_or_404(request, area_id, "train a model on it")
     form = TrainForm(request.POST)
     if form.is_valid():
         try:
@@ -145,7 +142,52 @@ def _area_context(area: Area, editable: bool, form: AreaSharingForm | None) -> d
         "input_quality": input_quality(area.current.manifest if area.current else None),
         "trained": [(version, held_out_rows(version)) for version in area.model_versions.order_by("-created")],
         "train_form": TrainForm() if editable and can_train_on(area) else None,
+        "editable": editable,
     }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def area_delete(request: HttpRequest, area_id: int) -> HttpResponse:
+    """Ask, then delete an area with all its versions and files (its owner or staff); back to the list."""
+    area = _editable_area_or_404(request, area_id, "delete it")
+    sources = sum(source.size for source in area.sources.all())
+    count = area.publications.count()
+    removes = f"its {count} version{pluralize(count)}, its jobs and the {sources / 1e6:.1f} MB of files uploaded for it"
+    refusal = None
+    if request.method == "POST":
+        try:
+            delete_area(area)
+        except AreaInUse as err:
+            refusal = str(err)
+        else:
+            messages.success(request, f"The area “{area.name}” and its files were deleted.")
+            return redirect("viewer:area-list")
+    context = {"what": f"the area “{area.name}”", "removes": removes, "back": reverse("viewer:area", args=[area.pk])}
+    return render(
+        request, "viewer/confirm_delete.html", {**context, "refusal": refusal}, status=409 if refusal else 200
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def version_delete(request: HttpRequest, area_id: int, version: int) -> HttpResponse:
+    """Ask, then delete one version of an area and its files (its owner or staff); back to the area."""
+    area = _editable_area_or_404(request, area_id, "delete its versions")
+    publication = get_object_or_404(area.publications, version=version)
+    if request.method == "POST":
+        delete_version(area, publication.version)
+        messages.success(request, f"Version {version} of “{area.name}” and its files were deleted.")
+        return redirect("viewer:area", area.pk)
+    current = (
+        " (the current one: the newest remaining version takes its place)" if area.current_id == publication.pk else ""
+    )
+    context = {
+        "what": f"version {version} of “{area.name}”",
+        "removes": f"its 3D layers, features and files{current}",
+        "back": reverse("viewer:area", args=[area.pk]),
+    }
+    return render(request, "viewer/confirm_delete.html", context)
 
 
 @require_GET
@@ -269,6 +311,14 @@ def _published_manifest(job: Job) -> dict[str, Any] | None:
         return None
     publication = Publication.objects.filter(area_id=job.area_id, version=job.version).first()
     return publication.manifest if publication else None
+
+
+def _editable_area_or_404(request: HttpRequest, area_id: int, action: str) -> Area:
+    """The area if this user may change it; 404 if they may not see it, 403 if they may only look."""
+    area = _visible_area_or_404(request, area_id)
+    if not can_edit(request.user, area):
+        raise PermissionDenied(f"Only the owner of this area can {action}.")
+    return area
 
 
 def _visible_area_or_404(request: HttpRequest, area_id: int) -> Area:

@@ -1,5 +1,6 @@
 """Fixtures for the Django suites: an isolated media folder, generated input files, logged-in clients."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,23 @@ def web(user) -> Client:
 def listing(folder: Path) -> set[str]:
     """Every file and folder under ``folder``, relative."""
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*")} if folder.exists() else set()
+
+
+def fake_run(staging: Path) -> Path:
+    """A small finished run in ``staging`` (a manifest, a tileset, features), as the pipeline leaves one."""
+    box = [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1]
+    children = [{"boundingVolume": {"box": box}, "content": {"uri": f"r{i}.pnts"}} for i in range(400)]
+    (staging / "tiles").mkdir(parents=True)
+    (staging / "tiles" / "tileset.json").write_text(
+        json.dumps({"asset": {"version": "1.1"}, "root": {"children": children}})
+    )
+    (staging / "vectors").mkdir()
+    (staging / "vectors" / "features.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    manifest = {
+        "crs": "EPSG:32631",
+        "bbox_wgs84": [3.0, 43.0, 3.01, 43.01],
+        "layers": {"pointcloud": "tiles/tileset.json"},
+        "vectors": {"features": "vectors/features.geojson"},
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest))
+    return staging

@@ -52,7 +52,7 @@ from backend.models_registry.tasks import train_model
 from backend.runtime.diskspace import is_disk_full
 from devtools.processes import free_port, stop_processes
 from tests.backend.children import child_env, shared_database_url, start_worker, wait_for
-from tests.backend.conftest import listing
+from tests.backend.conftest import fake_run, listing
 from tests.backend.test_scale_mode import require_scale
 from tests.conftest import ROOT, require
 
@@ -74,26 +74,6 @@ def _area(scene_files: dict[str, Path], name: str, **fields) -> Area:
     Area.objects.filter(pk=area.pk).update(**fields)
     area.refresh_from_db()
     return area
-
-
-def _fake_run(staging: Path) -> Path:
-    """A small finished run in ``staging`` (a manifest, a tileset, features), as the pipeline leaves one."""
-    box = [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1]
-    children = [{"boundingVolume": {"box": box}, "content": {"uri": f"r{i}.pnts"}} for i in range(400)]
-    (staging / "tiles").mkdir(parents=True)
-    (staging / "tiles" / "tileset.json").write_text(
-        json.dumps({"asset": {"version": "1.1"}, "root": {"children": children}})
-    )
-    (staging / "vectors").mkdir()
-    (staging / "vectors" / "features.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": []}))
-    manifest = {
-        "crs": "EPSG:32631",
-        "bbox_wgs84": [3.0, 43.0, 3.01, 43.01],
-        "layers": {"pointcloud": "tiles/tileset.json"},
-        "vectors": {"features": "vectors/features.geojson"},
-    }
-    (staging / "manifest.json").write_text(json.dumps(manifest))
-    return staging
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -143,7 +123,7 @@ def test_a_full_disk_fails_the_job_clearly_keeps_the_served_version_and_the_retr
     settings.MEDIA_ROOT = small_disk / "media"
     settings.MEDIA_ROOT.mkdir()
     area = _area(scene_files, "Full disk town", owner=user)
-    publish(area, _fake_run(area.folder / ".staging" / "job-0"))  # version 1, served
+    publish(area, fake_run(area.folder / ".staging" / "job-0"))  # version 1, served
     v1 = area.folder / "v1"
     v1_before = _files(v1)
     assert web.get(f"/areas/{area.pk}/data/1/tiles/tileset.json").status_code == 200
@@ -176,7 +156,7 @@ def test_a_full_disk_fails_the_job_clearly_keeps_the_served_version_and_the_retr
 def test_publishing_onto_a_full_disk_leaves_no_partial_copy_and_can_be_repeated(settings, small_disk):
     settings.MEDIA_ROOT = small_disk / "media"
     area = Area.objects.create(name="Precompress", status=Area.Status.PROCESSING)
-    staging = _fake_run(area.folder / ".staging" / "job-9")
+    staging = fake_run(area.folder / ".staging" / "job-9")
     before = listing(staging)
     ballast = _fill(small_disk)  # the brotli and gzip copies written while publishing do not fit
 

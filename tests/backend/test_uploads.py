@@ -94,6 +94,31 @@ def test_missing_name_and_bad_epsg_are_form_errors(api, scene_files):
     assert set(response.json()) == {"name", "epsg"}
 
 
+def test_the_upload_page_asks_for_what_the_api_takes_with_the_same_limits(web, api, scene_files):
+    page = web.get("/areas/new/").content.decode()
+    schema = api.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+    api_fields = set(schema["AreaCreate"]["properties"])
+    files = {name for name in api_fields if name.endswith("_upload")}  # chunked: the page's script adds these
+    for name in api_fields - files:
+        assert f'name="{name}"' in page, f"the upload page has no field {name}"
+    assert {name.removesuffix("_upload") for name in files} <= api_fields
+    assert 'accept=".tif,.tiff,.jp2,image/tiff"' in page and 'min="1024"' in page and 'max="999999"' in page
+    # The same bounds in both: an EPSG code the page refuses, the API refuses too (and the reverse).
+    with scene_files["ortho"].open("rb") as ortho:
+        response = web.post("/areas/new/", {"name": "Form", "ortho": ortho, "epsg": 12})
+    assert response.status_code == 200 and "greater than or equal to 1024" in response.content.decode()
+
+
+def test_an_unknown_model_is_refused_on_its_field_by_the_page_and_the_api(web, api, scene_files):
+    with scene_files["ortho"].open("rb") as ortho:
+        response = api.post("/api/areas/", {"name": "Api", "ortho": ortho, "model": "no-such-net"}, format="multipart")
+    assert response.status_code == 400 and "no-such-net" in str(response.json()["model"])
+    with scene_files["ortho"].open("rb") as ortho:
+        response = web.post("/areas/new/", {"name": "Form", "ortho": ortho, "model": "no-such-net"})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert Area.objects.count() == 0
+
+
 def test_empty_file_is_refused(api, scene_files, tmp_path):
     empty = tmp_path / "empty.tif"
     empty.write_bytes(b"")

@@ -16,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,12 +32,11 @@ from backend.api.serializers import (
 )
 from backend.api.throttles import ChecksBusyError, UploadRateLimited
 from backend.areas.features import FEATURE_CLASSES, Condition, UnknownFilter, feature_collection
-from backend.areas.models import Area
+from backend.areas.models import Area, Publication
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
-from backend.areas.staging import staged_sources
-from backend.areas.uploads import AreaUpload, UploadRejected, create_area
-from backend.jobs.services import start_job
-from backend.models_registry.catalog import UnknownModel, resolve_choice
+from backend.areas.uploads import UploadRejected
+from backend.jobs.removal import AreaInUse, delete_area, delete_version
+from backend.jobs.submit import submit_area
 from backend.models_registry.services import CannotTrain, start_training
 from backend.runtime.checkslots import ChecksBusy
 
@@ -63,15 +62,8 @@ class AreaViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModel
         """
         incoming = AreaCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        data = incoming.validated_data
         try:
-            model, model_version = resolve_choice(request.user, data.get("model", ""))
-        except UnknownModel as err:
-            raise ValidationError({"model": [str(err)]}) from err
-        try:
-            with staged_sources(request.data, request.user) as staged:  # files sent earlier in chunks
-                upload = AreaUpload.from_cleaned({**data, **staged}, model, model_version)
-                area, warnings = create_area(upload, owner=request.user, on_stored=start_job)
+            area, warnings = submit_area(incoming.validated_data, request.data, request.user)
         except UploadRejected as err:
             raise ValidationError({err.field or "non_field_errors": [str(err)]}) from err
         except ChecksBusy as err:
@@ -83,9 +75,7 @@ class AreaViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModel
     @extend_schema(request=AreaSharingSerializer, responses={200: AreaSerializer})
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         """Change who sees the area (its owner or staff): ``visibility``, ``shared_users``, ``shared_groups``."""
-        area = self.get_object()
-        if not can_edit(request.user, area):
-            raise PermissionDenied("Only the owner of this area can change who sees it.")
+        area = self._editable(request, "change who sees it")
         incoming = AreaSharingSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -97,6 +87,37 @@ class AreaViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModel
         )
         return Response(self.get_serializer(area).data)
 
+    @extend_schema(responses={204: None, 409: OpenApiTypes.OBJECT})
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        """Delete the area with its versions, jobs and files (its owner or staff).
+
+        409 while a job is queued or running on it (cancel it first) or a model is training on it.
+        """
+        area = self._editable(request, "delete it")
+        try:
+            delete_area(area)
+        except AreaInUse as err:
+            return Response({"detail": str(err)}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"versions/(?P<version>\d+)")
+    def destroy_version(self, request: Request, pk: str | None = None, version: str = "") -> Response:
+        """Delete one version and its files (its owner or staff); the newest remaining version becomes current."""
+        area = self._editable(request, "delete its versions")
+        try:
+            delete_version(area, int(version))
+        except Publication.DoesNotExist as err:
+            raise NotFound(f"This area has no version {version}.") from err
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _editable(self, request: Request, action: str) -> Area:
+        """The area if the user may change it; 404 if they may not see it, 403 if they may only look."""
+        area = self.get_object()
+        if not can_edit(request.user, area):
+            raise PermissionDenied(f"Only the owner of this area can {action}.")
+        return area
+
     @extend_schema(request=TrainSerializer, responses={202: ModelVersionSerializer})
     @action(detail=True, methods=["post"])
     def train(self, request: Request, pk: str | None = None) -> Response:
@@ -104,9 +125,7 @@ class AreaViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModel
 
         Training runs in the background; follow it at ``/api/models/<id>/``.
         """
-        area = self.get_object()
-        if not can_edit(request.user, area):
-            raise PermissionDenied("Only the owner of this area can train a model on it.")
+        area = self._editable(request, "train a model on it")
         incoming = TrainSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
