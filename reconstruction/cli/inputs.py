@@ -7,17 +7,23 @@ and :func:`inputs_from` turns them back into the same :class:`PipelineInputs`.
 import argparse
 from pathlib import Path
 
-from reconstruction.config import PipelineInputs
+from reconstruction.config import Z_UNITS, PipelineInputs
 from reconstruction.config.run import FILE_OPTIONS
 from reconstruction.errors import ConfigError
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --ortho, --dsm, --lidar, --epsg, --footprints, --second-image, --register-dsm and --stereo."""
+    """Add --ortho, --dsm, --lidar, --epsg, --z-unit, --footprints, --second-image, --register-dsm and --stereo."""
     parser.add_argument("--ortho", type=Path, help="orthophoto GeoTIFF (RGB or RGB+NIR); optional only with --stereo")
-    parser.add_argument("--dsm", type=Path, help="digital surface model GeoTIFF (metres)")
+    parser.add_argument("--dsm", type=Path, help="digital surface model GeoTIFF (heights in the unit its CRS states)")
     parser.add_argument("--lidar", type=Path, help="LiDAR point cloud (LAS/LAZ)")
     parser.add_argument("--epsg", type=int, help="EPSG code for input files that carry no CRS")
+    parser.add_argument(
+        "--z-unit",
+        choices=Z_UNITS,
+        help="unit of the LiDAR's and DSM's heights when the files state none or a wrong one: m, ft "
+        "(international feet) or us-ft (US survey feet); by default read from each file's CRS",
+    )
     parser.add_argument(
         "--footprints", type=Path, help="building footprints you already have (GeoPackage, GeoJSON, ...)"
     )
@@ -61,4 +67,6 @@ def inputs_from(args: argparse.Namespace) -> PipelineInputs:
         raise ConfigError("--register-dsm needs --dsm (the DSM to register).")
     if args.ortho is None and not args.stereo:
         raise ConfigError("Give --ortho (an orthophoto), or --stereo with 2 or 3 images to make one from.")
-    return PipelineInputs(**files, epsg=args.epsg, register_dsm=args.register_dsm, stereo=tuple(args.stereo))
+    return PipelineInputs(
+        **files, epsg=args.epsg, register_dsm=args.register_dsm, stereo=tuple(args.stereo), z_unit=args.z_unit
+    )

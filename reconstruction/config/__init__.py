@@ -1,6 +1,7 @@
 """Configuration of a reconstruction run: frozen dataclasses, one per stage, loadable from TOML.
 
-- :class:`PipelineInputs` -- the files of one area (:mod:`.run`); :class:`PipelineConfig` -- every option of a run.
+- :class:`PipelineInputs` -- the files of one area (:mod:`.run`), :data:`Z_UNITS` the height units it may name;
+  :class:`PipelineConfig` -- every option of a run.
 - :func:`load_config` -- a TOML file whose tables mirror :class:`PipelineConfig`; :func:`build_dataclass` -- the same
   for any nested config dataclass.
 - :class:`GroundConfig`, :class:`TinConfig`, :class:`RulesConfig`, :class:`BuildingConfig`, :class:`TreeConfig`,
@@ -12,7 +13,7 @@ This package imports nothing heavy, so the web app can use it without numpy or G
 """
 
 from reconstruction.config.limits import LIMIT_SETTINGS, Limits
-from reconstruction.config.run import PipelineInputs, build_dataclass, load_config
+from reconstruction.config.run import Z_UNITS, PipelineInputs, build_dataclass, load_config
 from reconstruction.config.stages import (
     BuildingConfig,
     FeatureConfig,
@@ -30,6 +31,7 @@ from reconstruction.config.stages import (
 
 __all__ = [
     "LIMIT_SETTINGS",
+    "Z_UNITS",
     "BuildingConfig",
     "FeatureConfig",
     "FilterConfig",

@@ -9,6 +9,10 @@ from typing import Any
 from reconstruction.config.stages import PipelineConfig
 from reconstruction.errors import ConfigError, InputError
 
+#: The height units a user can name for files that state none, or state a wrong one (``--z-unit``), as PROJ
+#: spells them: metres, international feet (0.3048 m), US survey feet (1200/3937 m).
+Z_UNITS = ("m", "ft", "us-ft")
+
 
 @dataclass(frozen=True)
 class PipelineInputs:
@@ -27,6 +31,8 @@ class PipelineInputs:
             and ``lidar`` (a DSM does not register reliably against an image: too few common features).
         stereo: 2 or 3 satellite images with RPC camera models; their stereo DSM (and, without
             ``ortho``, their orthoimage) feeds the run. Not together with ``dsm``.
+        z_unit: the unit of the heights in the LiDAR and DSM files (one of :data:`Z_UNITS`), for files that
+            state none or a wrong one; None reads it from each file's CRS. Heights are converted to metres.
     """
 
     ortho: Path | None = None
@@ -37,6 +43,7 @@ class PipelineInputs:
     second_image: Path | None = None
     register_dsm: bool = False
     stereo: tuple[Path, ...] = ()
+    z_unit: str | None = None
 
     def __post_init__(self) -> None:
         """Refuse combinations that cannot make an area, saying what to give instead."""
@@ -50,6 +57,11 @@ class PipelineInputs:
             raise ConfigError(
                 "register_dsm needs a DSM and a LiDAR point cloud: the DSM is aligned to the LiDAR's surface. "
                 "A DSM cannot be aligned to an image alone."
+            )
+        if self.z_unit is not None and self.z_unit not in Z_UNITS:
+            raise ConfigError(
+                f"'{self.z_unit}' is not a height unit rs3d knows; give one of {', '.join(Z_UNITS)} "
+                "(metres, international feet, US survey feet)."
             )
 
     @property
@@ -75,6 +87,8 @@ class PipelineInputs:
             argv.append("--register-dsm")
         if self.stereo:
             argv += ["--stereo", *map(str, self.stereo)]
+        if self.z_unit is not None:
+            argv += ["--z-unit", self.z_unit]
         return argv
 
     def to_dict(self, base: Path) -> dict[str, Any]:
@@ -85,7 +99,7 @@ class PipelineInputs:
 
         files = {name: getattr(self, name) for name, _ in FILE_OPTIONS}
         data: dict[str, Any] = {name: None if path is None else relative(path) for name, path in files.items()}
-        data |= {"epsg": self.epsg, "register_dsm": self.register_dsm}
+        data |= {"epsg": self.epsg, "register_dsm": self.register_dsm, "z_unit": self.z_unit}
         return data | {"stereo": [relative(p) for p in self.stereo]}
 
     @classmethod
@@ -106,7 +120,8 @@ class PipelineInputs:
         files = {name: None if data.get(name) is None else existing(data[name]) for name, _ in FILE_OPTIONS}
         stereo = tuple(existing(v) for v in data.get("stereo", ()))
         epsg = None if data.get("epsg") is None else int(data["epsg"])
-        return cls(**files, epsg=epsg, register_dsm=bool(data.get("register_dsm", False)), stereo=stereo)
+        register_dsm, z_unit = bool(data.get("register_dsm", False)), data.get("z_unit")
+        return cls(**files, epsg=epsg, register_dsm=register_dsm, stereo=stereo, z_unit=z_unit)
 
 
 #: Each file field of :class:`PipelineInputs` and its command-line option (``--stereo`` takes several).

@@ -25,8 +25,9 @@ def inspect_area(inputs: PipelineInputs, cfg: PipelineConfig) -> tuple[RasterInf
     """
     limit, size = cfg.limits.max_raster_pixels, cfg.limits.max_raster_bytes
     ortho = inspect_raster(inputs.reference, "orthophoto", inputs.epsg, limit, size)
-    dsm = inspect_raster(inputs.dsm, "DSM", inputs.epsg, limit, size) if inputs.dsm else None
-    lidar = inspect_lidar(inputs.lidar, inputs.epsg, cfg.limits.max_lidar_points) if inputs.lidar else None
+    dsm = inspect_raster(inputs.dsm, "DSM", inputs.epsg, limit, size, inputs.z_unit) if inputs.dsm else None
+    max_points, z_unit = cfg.limits.max_lidar_points, inputs.z_unit
+    lidar = inspect_lidar(inputs.lidar, inputs.epsg, max_points, z_unit) if inputs.lidar else None
     return ortho, dsm, lidar
 
 

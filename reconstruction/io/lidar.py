@@ -1,4 +1,4 @@
-"""LiDAR inputs (LAS/LAZ): validate by streaming every point once, then read points in the working CRS."""
+"""LiDAR inputs (LAS/LAZ): validate by streaming every point once, then read points in the working CRS and metres."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,18 +10,23 @@ from pyproj import CRS, Transformer
 
 from reconstruction.config import LIMIT_SETTINGS
 from reconstruction.errors import InputError, library_reason
-from reconstruction.io.crs import resolve_crs
+from reconstruction.io.crs import METRE, HeightUnit, linear_unit, resolve_crs, resolve_height_unit
 from reconstruction.io.grid import Bounds
 from reconstruction.io.user_files import LIDAR_FORMATS, require_format, user_path
 
 _CHUNK = 1_000_000
 #: Fewer points than this cannot describe a surface.
 MIN_POINTS = 100
+#: GeoTIFF keys (LAS 1.0-1.3 and point formats 0-5 keep their CRS this way) that state the heights' CRS and unit.
+_VERTICAL_CRS_KEY, _VERTICAL_UNITS_KEY = 4096, 4099
 
 
 @dataclass(frozen=True)
 class LidarInfo:
-    """What a validated LAS/LAZ file holds."""
+    """What a validated LAS/LAZ file holds.
+
+    ``bounds`` are in the file's CRS and units; ``z_range`` is in metres, converted from ``height_unit``.
+    """
 
     path: Path
     crs: CRS
@@ -30,6 +35,7 @@ class LidarInfo:
     bounds: Bounds
     z_range: tuple[float, float]
     class_counts: dict[int, int] = field(default_factory=dict)
+    height_unit: HeightUnit = METRE
 
     @property
     def label(self) -> str:
@@ -51,11 +57,15 @@ class LidarPoints:
     intensity: npt.NDArray[np.uint16] | None = None  # (N,) return strength; None when every point has 0
 
 
-def inspect_lidar(path: Path, epsg: int | None, max_points: int) -> LidarInfo:
+def inspect_lidar(path: Path, epsg: int | None, max_points: int, z_unit: str | None = None) -> LidarInfo:
     """Open a LAS/LAZ file, read every point once to prove it is intact, and describe it.
+
+    The heights' unit comes from ``z_unit`` when given, else from the file's CRS (see
+    :func:`~reconstruction.io.crs.resolve_height_unit`): a US file in feet is read as feet, not metres.
 
     Raises:
         InputError: not a LAS/LAZ file, damaged point data, too few or too many points, or no CRS.
+        ConfigError: ``z_unit`` is not a unit rs3d knows.
     """
     name = f"LiDAR file '{path.name}'"
     require_format(user_path(path, name), name, LIDAR_FORMATS)  # laspy reads no other file, but says less
@@ -64,6 +74,7 @@ def inspect_lidar(path: Path, epsg: int | None, max_points: int) -> LidarInfo:
             header = reader.header
             _check_count(header.point_count, name, max_points)
             file_crs = _header_crs(header)
+            stated = _geokey_height_unit(header)
         counts, zmin, zmax = _scan_isolated(path, name)
     except InputError:
         raise
@@ -73,15 +84,17 @@ def inspect_lidar(path: Path, epsg: int | None, max_points: int) -> LidarInfo:
             "cloud: export it again from your LiDAR software."
         ) from err
     crs, warnings = resolve_crs(file_crs, epsg, name)
+    unit, unit_warnings = resolve_height_unit(crs, name, z_unit, stated)
     mins, maxs = header.mins, header.maxs
     return LidarInfo(
         path=path,
         crs=crs,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings + unit_warnings),
         point_count=int(header.point_count),
         bounds=(float(mins[0]), float(mins[1]), float(maxs[0]), float(maxs[1])),
-        z_range=(zmin, zmax),
+        z_range=(zmin * unit.to_metre, zmax * unit.to_metre),
         class_counts=counts,
+        height_unit=unit,
     )
 
 
@@ -144,16 +157,43 @@ def _header_crs(header: laspy.LasHeader) -> CRS | None:
         return None
 
 
+def _geokey_height_unit(header: laspy.LasHeader) -> HeightUnit | None:
+    """The vertical unit a LAS file's GeoTIFF keys state (its vertical CRS, else its vertical units), or None.
+
+    laspy builds the CRS from the projected or geographic key only, so a US file's NAVD88 (ftUS) key would
+    otherwise be lost and its heights taken for the horizontal unit.
+    """
+    keys = {
+        key.id: key.value_offset
+        for vlr in header.vlrs
+        if isinstance(vlr, laspy.vlrs.known.GeoKeyDirectoryVlr)
+        for key in vlr.geo_keys
+        if key.tiff_tag_location == 0  # the value is the key's own short, not an index into another VLR
+    }
+    code = keys.get(_VERTICAL_CRS_KEY)
+    if code is not None and 1024 <= code <= 32766:  # EPSG codes; 32767 means "user-defined"
+        try:
+            vertical = CRS.from_epsg(code)
+        except Exception:  # noqa: BLE001 - pyproj raises CRSError for codes it does not know: ignore the key
+            vertical = None
+        if vertical is not None and vertical.axis_info:
+            axis = vertical.axis_info[0]
+            return HeightUnit(axis.unit_name, float(axis.unit_conversion_factor), f"its vertical CRS '{vertical.name}'")
+    units = keys.get(_VERTICAL_UNITS_KEY)
+    return linear_unit(units, f"its vertical units key (EPSG unit {units})") if units is not None else None
+
+
 def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds) -> LidarPoints:
-    """Read the points inside ``bounds`` (given in ``crs_out``), reprojected to ``crs_out``."""
-    to_out = Transformer.from_crs(info.crs, crs_out, always_xy=True)
+    """Read the points inside ``bounds`` (given in ``crs_out``), reprojected to ``crs_out``, heights in metres."""
+    to_out = Transformer.from_crs(info.crs, crs_out, always_xy=True)  # x and y into crs_out's units (metres)
+    to_metre = info.height_unit.to_metre
     parts_xyz, parts_cls, parts_int = [], [], []
     try:
         with laspy.open(info.path) as reader:
             for chunk in reader.chunk_iterator(_CHUNK):
                 x, y = to_out.transform(np.asarray(chunk.x), np.asarray(chunk.y))
                 keep = (x >= bounds[0]) & (x < bounds[2]) & (y > bounds[1]) & (y <= bounds[3])
-                parts_xyz.append(np.column_stack([x[keep], y[keep], np.asarray(chunk.z)[keep]]))
+                parts_xyz.append(np.column_stack([x[keep], y[keep], np.asarray(chunk.z)[keep] * to_metre]))
                 parts_cls.append(np.asarray(chunk.classification, dtype=np.uint8)[keep])
                 parts_int.append(np.asarray(chunk.intensity, dtype=np.uint16)[keep])
     except Exception as err:  # noqa: BLE001 - as in inspect_lidar: any reader failure means damaged data

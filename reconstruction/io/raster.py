@@ -1,5 +1,6 @@
-"""Raster inputs (orthophoto, DSM): validate on open, then resample onto the working grid."""
+"""Raster inputs (orthophoto, DSM): validate on open, then resample onto the working grid (DSM heights in metres)."""
 
+import dataclasses
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from rasterio.warp import reproject, transform_bounds
 
 from reconstruction.config import LIMIT_SETTINGS, Limits
 from reconstruction.errors import InputError, library_reason
-from reconstruction.io.crs import resolve_crs
+from reconstruction.io.crs import METRE, HeightUnit, linear_unit, resolve_crs, resolve_height_unit
 from reconstruction.io.grid import Bounds, Grid
 from reconstruction.io.user_files import open_raster
 
@@ -24,11 +25,18 @@ RasterRole = Literal["orthophoto", "DSM"]
 
 _ORTHO_DTYPES = {"uint8", "uint16"}
 _DSM_DTYPES = {"float32", "float64", "int16", "int32", "uint16"}
+#: The GDAL metadata item by which a DSM rs3d wrote (a registered or stereo DSM) says its heights are metres:
+#: they were converted already, so a ``z_unit`` the user gave for their own files does not apply to it.
+HEIGHTS_IN_METRES = {"RS3D_HEIGHT_UNIT": "metre"}
 
 
 @dataclass(frozen=True)
 class RasterInfo:
-    """What a validated raster file holds (no pixels are kept)."""
+    """What a validated raster file holds (no pixels are kept).
+
+    ``height_unit`` is what a DSM's values are stored in (:func:`read_onto_grid` converts them to metres);
+    an orthophoto's is metres and never used.
+    """
 
     path: Path
     role: RasterRole
@@ -40,6 +48,7 @@ class RasterInfo:
     count: int
     dtype: str
     nodata: float | None
+    height_unit: HeightUnit = METRE
 
     @property
     def label(self) -> str:
@@ -64,20 +73,28 @@ class RasterInfo:
 
 
 def inspect_raster(
-    path: Path, role: RasterRole, epsg: int | None, max_pixels: int, max_bytes: int | None = None
+    path: Path,
+    role: RasterRole,
+    epsg: int | None,
+    max_pixels: int,
+    max_bytes: int | None = None,
+    z_unit: str | None = None,
 ) -> RasterInfo:
     """Open a raster, check it is a sane georeferenced orthophoto or DSM, and describe it.
 
     Args:
         path: the file.
-        role: "orthophoto" (RGB or RGB+NIR, 8 or 16 bit) or "DSM" (one band of heights in metres).
+        role: "orthophoto" (RGB or RGB+NIR, 8 or 16 bit) or "DSM" (one band of heights).
         epsg: EPSG code to use when the file carries no CRS.
         max_pixels: refuse rasters with more pixels per band than this.
         max_bytes: refuse rasters that unpack to more bytes than this (default: ``Limits().max_raster_bytes``).
+        z_unit: a DSM's height unit as the user gave it (``m``, ``ft``, ``us-ft``); None reads it from the
+            file (its compound CRS's vertical part, else its band's unit, else its horizontal unit, assumed).
 
     Raises:
         InputError: unreadable, not georeferenced, wrong bands or type, too large, no CRS, or holding no
             information (one flat value, or nodata everywhere).
+        ConfigError: ``z_unit`` is not a unit rs3d knows.
     """
     name = f"{role} '{path.name}'"
     try:
@@ -86,7 +103,8 @@ def inspect_raster(
             _check_unpacked_size(src, name, Limits().max_raster_bytes if max_bytes is None else max_bytes)
             _probe_pixels(src, name)
             if role == "DSM":
-                _check_dsm_values(src, name)
+                info = _with_height_unit(info, src, z_unit)
+                _check_dsm_values(src, name, info.height_unit)
             _check_information(src, role, name)
             return info
     except RasterioError as err:
@@ -125,6 +143,16 @@ def _describe(
         dtype=src.dtypes[0],
         nodata=src.nodata,
     )
+
+
+def _with_height_unit(info: RasterInfo, src: rasterio.DatasetReader, z_unit: str | None) -> RasterInfo:
+    """The DSM's information with the unit of its heights decided, and the decision in its warnings."""
+    if src.tags().get("RS3D_HEIGHT_UNIT") == HEIGHTS_IN_METRES["RS3D_HEIGHT_UNIT"]:
+        return dataclasses.replace(info, height_unit=HeightUnit("metre", 1.0, "written by rs3d in metres"))
+    band_unit = src.units[0] if src.units and src.units[0] else None  # GDAL's unit type: VerticalUnitsGeoKey
+    stated = linear_unit(band_unit, f"its band's unit '{band_unit}'") if band_unit else None
+    unit, warnings = resolve_height_unit(info.crs, info.label, z_unit, stated)
+    return dataclasses.replace(info, height_unit=unit, warnings=info.warnings + tuple(warnings))
 
 
 def _check_bands(src: rasterio.DatasetReader, role: RasterRole, name: str) -> None:
@@ -201,23 +229,23 @@ def _check_information(src: rasterio.DatasetReader, role: RasterRole, name: str)
         )
 
 
-def _check_dsm_values(src: rasterio.DatasetReader, name: str) -> None:
-    """Look at a decimated read of the DSM: some finite heights in a plausible range."""
+def _check_dsm_values(src: rasterio.DatasetReader, name: str, unit: HeightUnit) -> None:
+    """Look at a decimated read of the DSM: some finite heights in a plausible range (in metres)."""
     factor = max(1, max(src.width, src.height) // 1024)
     data = src.read(1, out_shape=(max(1, src.height // factor), max(1, src.width // factor)), masked=True)
     values = np.ma.masked_invalid(data.astype(np.float64)).compressed()
     if values.size == 0:
         raise InputError(f"The {name} holds no valid heights (every pixel is nodata, NaN or infinite).")
-    low, high = float(values.min()), float(values.max())
+    low, high = float(values.min()) * unit.to_metre, float(values.max()) * unit.to_metre
     if low < -500 or high > 9000:
         raise InputError(
-            f"The {name} has heights from {low:.1f} to {high:.1f}, outside -500..9000 m. "
-            "Check the nodata value and that heights are in metres."
+            f"The {name} has heights from {low:.1f} to {high:.1f} m (read in {unit.name}, {unit.source}), "
+            "outside -500..9000 m. Check the nodata value and the height unit (--z-unit)."
         )
 
 
 def read_onto_grid(info: RasterInfo, grid: Grid, resampling: Resampling) -> npt.NDArray[np.float32]:
-    """Resample every band of a raster onto the working grid.
+    """Resample every band of a raster onto the working grid; a DSM's heights come out in metres.
 
     Returns:
         ``(bands, H, W)`` float32 array; nodata, NaN and uncovered pixels are NaN.
@@ -241,4 +269,6 @@ def read_onto_grid(info: RasterInfo, grid: Grid, resampling: Resampling) -> npt.
             f"Reading the {info.label} failed part-way ({library_reason(err)}); the file may be damaged."
         ) from err
     out[~np.isfinite(out)] = np.nan
+    if info.height_unit.to_metre != 1.0:
+        out *= np.float32(info.height_unit.to_metre)
     return out

@@ -35,6 +35,7 @@ def register_raster(
     cfg: RegistrationConfig = _DEFAULT,
     check_points: CheckPoints | None = None,
     epsg: int | None = None,
+    z_unit: str | None = None,
 ) -> RegistrationReport:
     """Register ``moving`` to ``reference`` and write it resampled onto the reference's extent.
 
@@ -55,6 +56,8 @@ def register_raster(
         cfg: matching and estimation options.
         check_points: points of known truth; their errors go into the report.
         epsg: EPSG code for rasters that carry no CRS.
+        z_unit: the unit of a moving DSM's heights when its file states none or a wrong one (``m``, ``ft``,
+            ``us-ft``); the registered DSM is written in metres either way.
 
     Returns:
         The report (transform, counts, inlier RMSE and check-point errors in metres).
@@ -70,7 +73,7 @@ def register_raster(
     semantic = cfg.semantic if semantic is None else semantic
     report("register", 0.0, f"Registering '{moving.name}' to '{reference.name}'")
     ref_info = inspect_any(reference, epsg, "Registration reference")
-    mov_info = inspect_source(moving, kind, epsg, f"Registering the {kind}")
+    mov_info = inspect_source(moving, kind, epsg, f"Registering the {kind}", z_unit)
     ref, mov, crs, overlap = load_sources(ref_info, mov_info, cfg.max_match_pixels)
     resolution = ref.grid.resolution
     report("register", 0.2, f"Matching {cfg.detector.upper()} keypoints at {resolution:.2f} m")

@@ -39,15 +39,15 @@ class Source:
         return np.asarray(np.isfinite(self.values).all(axis=0), dtype=bool)
 
 
-def inspect_source(path: Path, kind: SourceKind, epsg: int | None, what: str) -> RasterInfo:
-    """Validate a raster to register (or register to).
+def inspect_source(path: Path, kind: SourceKind, epsg: int | None, what: str, z_unit: str | None = None) -> RasterInfo:
+    """Validate a raster to register (or register to); a DSM's heights are read in ``z_unit`` when given.
 
     Raises:
         InputError: unreadable, no CRS, wrong bands (3-4 for an image, 1 for a DSM) or too large.
     """
     role: Literal["orthophoto", "DSM"] = "orthophoto" if kind == "image" else "DSM"
     try:
-        return inspect_raster(path, role, epsg, Limits().max_raster_pixels)
+        return inspect_raster(path, role, epsg, Limits().max_raster_pixels, z_unit=z_unit)
     except InputError as err:
         raise InputError(f"{what}: {err}") from err
 

@@ -13,6 +13,7 @@ from rasterio.errors import RasterioError
 
 from reconstruction.errors import ProcessingError
 from reconstruction.io import Grid, RasterInfo, read_onto_grid
+from reconstruction.io.raster import HEIGHTS_IN_METRES
 
 F64 = npt.NDArray[np.float64]
 
@@ -83,6 +84,8 @@ def warp_raster(moving: RasterInfo, matrix: F64, grid: Grid, out: Path) -> Path:
     try:
         with rasterio.open(out, "w", **profile) as dst:
             dst.write(warped.astype(moving.dtype))
+            if moving.role == "DSM":  # read_onto_grid gave metres: the file says so, whatever unit the input had
+                dst.update_tags(**HEIGHTS_IN_METRES)
     except RasterioError as err:
         raise ProcessingError(f"register: writing '{out}' failed ({err}); check the disk space.") from err
     return out

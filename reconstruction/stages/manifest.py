@@ -55,6 +55,9 @@ def write_manifest(
         "imagery": outputs["imagery"],
         "bbox_wgs84": bbox_wgs84(kept),
         "height_source": measured,
+        "height_units": {
+            name: info.height_unit.to_dict() for name, info in (("dsm", area.dsm), ("lidar", area.lidar)) if info
+        },
         "model": _describe_model(surfaces.model),
         "ground_height_m": round(float(np.nanmedian(extent.crop(surfaces.dtm))), 3),
         "grid": {"resolution_m": kept.resolution, "width": kept.width, "height": kept.height},

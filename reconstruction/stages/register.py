@@ -63,6 +63,7 @@ def run_register(
             progress=report,
             cfg=cfg.registration,
             epsg=inputs.epsg,
+            z_unit=inputs.z_unit,
         )
         entries[name] = {**found.to_dict(), "path": relative_path(out, out_dir), "reference": label}
     lidar_dsm = out_dir / "registration" / "lidar_dsm.tif"
@@ -75,7 +76,7 @@ def run_register(
 def _lidar_dsm(inputs: PipelineInputs, cfg: PipelineConfig, out_dir: Path) -> Path:
     """A 0.5 m DSM rasterised from the LiDAR's highest returns, the reference for registering a DSM."""
     assert inputs.lidar is not None
-    info = inspect_lidar(inputs.lidar, inputs.epsg, cfg.limits.max_lidar_points)
+    info = inspect_lidar(inputs.lidar, inputs.epsg, cfg.limits.max_lidar_points, inputs.z_unit)
     crs = info.crs if is_metric_projected(info.crs) else utm_for(*_centre_wgs84(info))
     bounds = Transformer.from_crs(info.crs, crs, always_xy=True).transform_bounds(*info.bounds)
     grid = Grid.covering(crs, bounds, 0.5)

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reconstruction.errors import ProcessingError
+from reconstruction.io.raster import HEIGHTS_IN_METRES
 
 #: Nodata value of the written DSM (metres).
 DSM_NODATA = -9999.0
@@ -52,6 +53,7 @@ def write_dsm(cars_dir: Path, out: Path) -> tuple[int, float, float]:
     with rasterio.open(out, "w", **profile) as dst:
         dst.write(np.where(valid, dsm, DSM_NODATA).astype(np.float32), 1)
         dst.update_tags(1, units="metre", vertical_datum="WGS84 ellipsoid")
+        dst.update_tags(**HEIGHTS_IN_METRES)  # a --z-unit given for the user's LiDAR does not apply to it
     return int(epsg or 0), resolution, float(valid.mean())
 
 

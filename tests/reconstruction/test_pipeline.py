@@ -200,3 +200,39 @@ def test_an_orthophoto_alone_reconstructs_with_the_shipped_model(tmp_path):
     truth = truth[::k, ::k][: labels.shape[0], : labels.shape[1]]
     predicted_building = labels == 6
     assert (truth[predicted_building] == 6).mean() > 0.6
+
+
+def test_a_lidar_in_us_survey_feet_gives_heights_in_metres(tmp_path):
+    """A US LAS in feet was read as metres: ground at 413 m instead of 130 m, every height 3.28 times too large."""
+    import laspy
+    from pyproj import CRS
+
+    us_foot = 1200 / 3937
+    utm = 26917  # NAD83 / UTM 17N: the datum of the feet CRS, so positions carry over exactly
+    scene = generate_scene(SceneConfig(size_m=80, epsg=utm, origin=(560_000.0, 2_950_000.0), base_height_m=130))
+    ortho = write_scene(scene, tmp_path / "scene")["ortho"]
+    rows, cols = np.nonzero(np.isfinite(scene.dsm))
+    x, y = rasterio.transform.xy(scene.dsm_transform, rows, cols)
+    feet = CRS.from_user_input("EPSG:2236+6360")  # Florida East (ftUS) + NAVD88 height (ftUS)
+    fx, fy = Transformer.from_crs(utm, feet, always_xy=True).transform(np.asarray(x), np.asarray(y))
+    header = laspy.LasHeader(point_format=6, version="1.4")
+    header.add_crs(feet)
+    header.offsets, header.scales = [float(fx.min()), float(fy.min()), 0.0], [0.001, 0.001, 0.001]
+    las = laspy.LasData(header)
+    las.x, las.y, las.z = fx, fy, scene.dsm[rows, cols] / us_foot
+    las.classification = scene.labels[rows, cols]
+    las.write(tmp_path / "us.las")
+
+    result = run_pipeline(PipelineInputs(ortho=ortho, lidar=tmp_path / "us.las"), PipelineConfig(), tmp_path / "out")
+    assert result.manifest["height_units"]["lidar"]["unit"] == "US survey foot"
+    assert any("US survey feet" in w and "converts them to metres" in w for w in result.warnings)
+    assert result.manifest["ground_height_m"] == pytest.approx(float(np.median(scene.dtm)), abs=0.5)
+    with rasterio.open(result.out_dir / result.manifest["rasters"]["ndsm"]) as src:
+        ndsm = src.read(1, masked=True).compressed()
+    truth = scene.dsm - scene.dtm
+    assert np.percentile(ndsm, 99) == pytest.approx(np.percentile(truth, 99), abs=1.0)
+    features = json.loads((result.out_dir / "vectors" / "features.geojson").read_text())["features"]
+    found = sorted(f["properties"]["height_m"] for f in features if f["properties"]["class"] == "building")
+    ridges = [b["ridge_height_m"] for b in scene.buildings]  # a building's height_m is its roof's top
+    assert found and max(found) < max(ridges) + 1.0  # read as metres, the 10 m roofs stood 33 m tall
+    assert float(np.median(found)) == pytest.approx(float(np.median(ridges)), abs=1.5)

@@ -120,6 +120,7 @@ def test_inputs_travel_as_argv_and_as_json_and_come_back_equal(tmp_path):
         footprints=files["f.gpkg"],
         second_image=files["s.tif"],
         register_dsm=True,
+        z_unit="us-ft",
     )
     stereo = PipelineInputs(stereo=(files["v1.ntf"], files["v2.ntf"]), lidar=files["l.laz"])
     parser = argparse.ArgumentParser()
@@ -131,3 +132,9 @@ def test_inputs_travel_as_argv_and_as_json_and_come_back_equal(tmp_path):
         data = json.loads(json.dumps(inputs.to_dict(base)))
         assert all(not str(v).startswith("/") for v in data.values() if isinstance(v, str))  # movable
         assert PipelineInputs.from_dict(data, base) == inputs
+
+
+def test_an_unknown_height_unit_is_refused_naming_the_allowed_ones(small_scene_files):
+    done = _cli("check", "--ortho", str(small_scene_files["ortho"]), "--z-unit", "feet")
+    assert done.returncode == 2
+    assert "--z-unit" in done.stderr and "'m', 'ft', 'us-ft'" in done.stderr
