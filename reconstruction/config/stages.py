@@ -45,12 +45,22 @@ class RulesConfig:
         ndvi_min: NDVI above which a cell is vegetation (when a NIR band exists).
         excess_green_min: normalised excess-green (2G-R-B)/(R+G+B) above which a cell is vegetation.
         min_building_m2: above-ground patches smaller than this are left unclassified, not buildings.
+        neighbours: LiDAR returns whose shape describes a return's neighbourhood, when the file has no building
+            class and roofs are told from crowns by shape (:mod:`reconstruction.pointcloud.roofs`).
+        roof_flatness_max: a return's neighbourhood is roof-like below this plane residual over spread.
+        roof_echo_max: ... and when at most this share of its neighbours came from pulses with several returns.
+        building_echo_max: a building patch found by shape whose returns echoed several times more often than
+            this (mean over its cells) is a crown.
     """
 
     above_ground_m: float = 2.0
     ndvi_min: float = 0.2
     excess_green_min: float = 0.05
     min_building_m2: float = 8.0
+    neighbours: int = 12
+    roof_flatness_max: float = 0.2
+    roof_echo_max: float = 0.7
+    building_echo_max: float = 0.3
 
     def __post_init__(self) -> None:
         """Check ranges."""
@@ -58,6 +68,11 @@ class RulesConfig:
             raise ConfigError("rules above_ground_m must be positive")
         if self.min_building_m2 < 0:
             raise ConfigError("rules min_building_m2 must not be negative")
+        if self.neighbours < 3:
+            raise ConfigError(f"rules neighbours must be at least 3 (a plane), got {self.neighbours}")
+        for name in ("roof_flatness_max", "roof_echo_max", "building_echo_max"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ConfigError(f"rules {name} must be in (0, 1], got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Objects: land-cover classes and mapped features with attributes.
 
 - :func:`classify_by_rules` -- ASPRS classes from nDSM and vegetation index.
+- :func:`classify_with_lidar` -- the same, with buildings (and vegetation) decided by the LiDAR's returns.
 - :func:`extract_buildings` -- buildings with LoD1 parts of one height and GIS attributes.
 - :class:`Building`, :class:`BuildingPart` -- footprint, LoD1 parts, attributes.
 - :class:`BuildingConfig` -- building extraction thresholds.
@@ -19,6 +20,7 @@ from reconstruction.config import RulesConfig
 from reconstruction.objects.buildings import Building, BuildingConfig, BuildingPart, extract_buildings
 from reconstruction.objects.feature import Feature
 from reconstruction.objects.landuse import Block, LandUseConfig, land_use_blocks, water_bodies
+from reconstruction.objects.lidar_classes import classify_with_lidar
 from reconstruction.objects.patches import patch_polygons
 from reconstruction.objects.roads import Road, RoadConfig, extract_roads
 from reconstruction.objects.rules import classify_by_rules
@@ -41,6 +43,7 @@ __all__ = [
     "Tree",
     "TreeConfig",
     "classify_by_rules",
+    "classify_with_lidar",
     "detect_trees",
     "extract_buildings",
     "low_vegetation_areas",

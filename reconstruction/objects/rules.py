@@ -39,7 +39,7 @@ def classify_by_rules(
     building = above & ~vegetation
     # Drop speckles: a building is a compact patch, not a few stray cells on a tree edge.
     building = ndimage.binary_opening(building, structure=np.ones((3, 3), bool))
-    building = _remove_small(building, cfg.min_building_m2 / resolution**2)
+    building = remove_small(building, cfg.min_building_m2 / resolution**2)
     labels = np.where(vegetation, LOW_VEGETATION, GROUND).astype(np.uint8)
     labels[above & vegetation] = HIGH_VEGETATION
     labels[building] = BUILDING
@@ -60,7 +60,8 @@ def vegetation_index(image: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return np.nan_to_num(index, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
 
 
-def _remove_small(mask: npt.NDArray[np.bool_], min_cells: float) -> npt.NDArray[np.bool_]:
+def remove_small(mask: npt.NDArray[np.bool_], min_cells: float) -> npt.NDArray[np.bool_]:
+    """Drop the connected patches of ``mask`` smaller than ``min_cells`` cells."""
     components, count = ndimage.label(mask)
     if count == 0:
         return mask
