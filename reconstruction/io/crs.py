@@ -143,7 +143,7 @@ def resolve_height_unit(
 
     In order: the user's ``z_unit``; the vertical unit the file states (its CRS's vertical axis, else
     ``stated``: a LAS GeoKey, a raster band's unit); else the unit of its horizontal CRS, assumed, with a
-    warning. A file with feet on its horizontal axes and no vertical unit is almost always measured in
+    warning unless that unit is the metre. A file with feet on its horizontal axes and no vertical unit is almost always measured in
     the same feet; a geographic CRS (degrees) implies metres.
 
     Args:
@@ -173,6 +173,8 @@ def resolve_height_unit(
         unit = HeightUnit("metre", 1.0, f"assumed: its CRS '{crs.name}' is geographic and states no height unit", True)
     else:
         unit = HeightUnit(horizontal.name, horizontal.to_metre, f"assumed from its horizontal CRS '{crs.name}'", True)
+    if unit.to_metre == 1.0:  # metres on a metric or geographic CRS: the rule almost everywhere; the manifest says
+        return unit, []  # it was assumed, but a warning on nearly every upload would teach users to skip warnings
     return unit, [
         f"The {name} states no vertical unit; its heights are taken to be in {_plural(unit)} ({unit.source}). "
         f"If they are not, give their unit: --z-unit {', '.join(Z_UNITS)} (the upload form's height unit)."
