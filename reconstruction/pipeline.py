@@ -78,7 +78,7 @@ def run_pipeline(
     with stage("terrain", "Separating ground from objects"):
         relief = run_terrain(heights, area.extent, cfg, on_progress)
     with stage("classify", "Classifying land cover"):
-        run_classify(surfaces, relief.ndsm, cfg, on_progress, warnings)
+        run_classify(surfaces, relief.ndsm, cfg, on_progress, warnings, heights.lidar_points, area.lidar)
     with stage("pointcloud", "Building the point cloud"):
         points = run_pointcloud(heights, area, cfg, out_dir)
     with stage("features", "Modelling buildings (LoD1), trees and low vegetation"):

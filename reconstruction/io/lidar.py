@@ -55,6 +55,9 @@ class LidarPoints:
     xyz: npt.NDArray[np.float64]  # (N, 3)
     classification: npt.NDArray[np.uint8]  # (N,) ASPRS codes
     intensity: npt.NDArray[np.uint16] | None = None  # (N,) return strength; None when every point has 0
+    # (N,) True for a return of a pulse that gave several (LAS number_of_returns > 1): crowns echo, roofs do not.
+    # None when every pulse returned once.
+    multiple_echo: npt.NDArray[np.bool_] | None = None
 
 
 def inspect_lidar(path: Path, epsg: int | None, max_points: int, z_unit: str | None = None) -> LidarInfo:
@@ -188,6 +191,7 @@ def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds) -> LidarPoints:
     to_out = Transformer.from_crs(info.crs, crs_out, always_xy=True)  # x and y into crs_out's units (metres)
     to_metre = info.height_unit.to_metre
     parts_xyz, parts_cls, parts_int = [], [], []
+    parts_echo: list[npt.NDArray[np.bool_]] = []
     try:
         with laspy.open(info.path) as reader:
             for chunk in reader.chunk_iterator(_CHUNK):
@@ -196,9 +200,14 @@ def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds) -> LidarPoints:
                 parts_xyz.append(np.column_stack([x[keep], y[keep], np.asarray(chunk.z)[keep] * to_metre]))
                 parts_cls.append(np.asarray(chunk.classification, dtype=np.uint8)[keep])
                 parts_int.append(np.asarray(chunk.intensity, dtype=np.uint16)[keep])
+                parts_echo.append(np.asarray(chunk.number_of_returns)[keep] > 1)
     except Exception as err:  # noqa: BLE001 - as in inspect_lidar: any reader failure means damaged data
         raise InputError(f"Reading the {info.label} failed part-way ({library_reason(err)}).") from err
     xyz = np.concatenate(parts_xyz) if parts_xyz else np.empty((0, 3))
     cls = np.concatenate(parts_cls) if parts_cls else np.empty(0, dtype=np.uint8)
     intensity = np.concatenate(parts_int) if parts_int else np.empty(0, dtype=np.uint16)
-    return LidarPoints(xyz=xyz, classification=cls, intensity=intensity if intensity.any() else None)
+    echo = np.concatenate(parts_echo) if parts_echo else np.empty(0, dtype=bool)
+    multiple = echo if echo.any() else None
+    return LidarPoints(
+        xyz=xyz, classification=cls, intensity=intensity if intensity.any() else None, multiple_echo=multiple
+    )

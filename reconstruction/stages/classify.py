@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from reconstruction import objects
+from reconstruction import objects, pointcloud
 from reconstruction.config import PipelineConfig
 from reconstruction.errors import InputError
+from reconstruction.io import LidarInfo, LidarPoints
 from reconstruction.progress import ProgressCallback
 from reconstruction.stages.surfaces import ROAD, WATER, Surfaces, covered, predict_on_grid
 
@@ -21,17 +22,46 @@ def run_classify(
     cfg: PipelineConfig,
     on_progress: ProgressCallback,
     warnings: list[str],
+    lidar: LidarPoints | None = None,
+    lidar_info: LidarInfo | None = None,
 ) -> None:
     """Set ``surfaces.labels``: the model's classes for predicted heights, else the rules' (refined by the model).
+
+    With ``lidar`` (the points on the grid and ``lidar_info``, the file's description), its returns decide the
+    building cells, by its building class when the file has one, else by their shape (see
+    :func:`reconstruction.pointcloud.lidar_shares`; a warning says so), and its vegetation classes the
+    vegetation cells; colour rules only where the file has no such classes.
 
     A model that cannot refine the ground adds a warning to ``warnings`` instead of failing the run.
     """
     if surfaces.prediction is not None:
         surfaces.labels = surfaces.prediction.asprs
         return
-    surfaces.labels = objects.classify_by_rules(ndsm, surfaces.image, surfaces.grid.resolution, cfg.rules)
+    surfaces.labels = _rule_labels(surfaces, ndsm, cfg, lidar, lidar_info, warnings)
     if cfg.prediction.refine_ground:
         surfaces.model = _refine_ground(surfaces, cfg, on_progress, warnings)
+
+
+def _rule_labels(
+    s: Surfaces,
+    ndsm: npt.NDArray[np.float32],
+    cfg: PipelineConfig,
+    lidar: LidarPoints | None,
+    lidar_info: LidarInfo | None,
+    warnings: list[str],
+) -> npt.NDArray[np.uint8]:
+    """The rules' classes: from colour and heights, with the LiDAR's returns deciding wherever they can."""
+    if lidar is None or lidar_info is None or s.dtm is None:
+        return objects.classify_by_rules(ndsm, s.image, s.grid.resolution, cfg.rules)
+    shares = pointcloud.lidar_shares(
+        lidar.xyz, lidar.classification, s.dtm, s.grid, cfg.rules, lidar_info.class_counts, lidar.multiple_echo
+    )
+    if shares.source == "shape":
+        warnings.append(
+            f"The {lidar_info.label} has no building class: buildings were told from trees by the shape and "
+            "echoes of its returns, which mistakes some dense crowns for roofs (docs/models.md gives its accuracy)."
+        )
+    return objects.classify_with_lidar(ndsm, s.image, s.grid.resolution, cfg.rules, shares)
 
 
 def _refine_ground(s: Surfaces, cfg: PipelineConfig, on_progress: ProgressCallback, warnings: list[str]) -> Any:

@@ -1,15 +1,22 @@
 """A classified LiDAR's building and vegetation classes decide the cells; colour only where the file says nothing."""
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 from pyproj import CRS
 
-from reconstruction.config import RulesConfig
+from reconstruction.config import PipelineConfig, PredictionConfig, RulesConfig
+from reconstruction.io import LidarInfo, LidarPoints
 from reconstruction.io.grid import Grid
 from reconstruction.objects import classify_by_rules, classify_with_lidar
 from reconstruction.objects.rules import BUILDING, GROUND, HIGH_VEGETATION, LOW_VEGETATION, UNCLASSIFIED
 from reconstruction.pointcloud import LidarShares, lidar_shares
 from reconstruction.pointcloud.shares import rasterize_shares
+from reconstruction.progress import silent
+from reconstruction.stages.classify import run_classify
+from reconstruction.stages.surfaces import Surfaces
 
 GRID = Grid.covering(CRS.from_epsg(2154), (0.0, 0.0, 20.0, 20.0), 0.5)  # 40 x 40 cells
 GREY, GREEN = (0.4, 0.4, 0.4, 0.1), (0.1, 0.5, 0.1, 0.6)  # R, G, B, NIR: NDVI -0.6 and 0.71
@@ -101,3 +108,23 @@ def test_empty_cells_take_the_shares_of_the_nearest_cell_with_returns_up_to_the_
     assert shares[0, 0] == 0.5
     assert shares[2, 0] == 0.5 and shares[1, 1] == 0.5  # within two cells
     assert np.isnan(shares[3, 0]) and np.isnan(shares[39, 39])
+
+
+def test_the_classify_stage_lets_the_lidar_decide_and_warns_when_shape_found_the_buildings() -> None:
+    ndsm, image, left, right = _scene()
+    classes = np.full(GRID.shape, 2, dtype=np.uint8)
+    classes[left], classes[right] = 6, 5
+    xyz = _returns(ndsm, classes)
+    cfg = dataclasses.replace(PipelineConfig(), prediction=PredictionConfig(refine_ground=False))
+    for counts, expected in (({2: 1, 5: 1, 6: 1}, HIGH_VEGETATION), ({1: 1, 2: 1}, BUILDING)):
+        cls = np.tile(classes.ravel(), 4) if 6 in counts else np.tile(np.where(classes == 2, 2, 1).ravel(), 4)
+        points = LidarPoints(xyz=xyz, classification=cls.astype(np.uint8))
+        info = LidarInfo(Path("survey.laz"), CRS.from_epsg(2154), (), len(xyz), (0, 0, 20, 20), (0, 10), counts)
+        rgb = np.zeros((3, *GRID.shape), dtype=np.uint8)
+        surfaces = Surfaces(GRID, ndsm, image, rgb, dtm=np.zeros(GRID.shape, dtype=np.float32))
+        warnings: list[str] = []
+        run_classify(surfaces, ndsm, cfg, silent, warnings, points, info)
+        assert surfaces.labels is not None
+        assert (surfaces.labels[left] == BUILDING).all()
+        assert (surfaces.labels[right] == expected).all()  # flat single-echo returns: roofs by shape
+        assert bool(warnings) == (6 not in counts) and all("no building class" in w for w in warnings)
