@@ -15,6 +15,7 @@ from reconstruction.io.grid import Bounds
 from reconstruction.io.user_files import LIDAR_FORMATS, require_format, user_path
 
 _CHUNK = 1_000_000
+_RGB = ("red", "green", "blue")
 #: Fewer points than this cannot describe a surface.
 MIN_POINTS = 100
 #: GeoTIFF keys (LAS 1.0-1.3 and point formats 0-5 keep their CRS this way) that state the heights' CRS and unit.
@@ -55,6 +56,8 @@ class LidarPoints:
     xyz: npt.NDArray[np.float64]  # (N, 3)
     classification: npt.NDArray[np.uint8]  # (N,) ASPRS codes
     intensity: npt.NDArray[np.uint16] | None = None  # (N,) return strength; None when every point has 0
+    rgb: npt.NDArray[np.uint16] | None = None  # (N, 3) colour as stored (LAS formats 2/3/5/7/8/10); None without
+    nir: npt.NDArray[np.uint16] | None = None  # (N,) near-infrared as stored (LAS formats 8/10); None without
     # (N,) True for a return of a pulse that gave several (LAS number_of_returns > 1): crowns echo, roofs do not.
     # None when every pulse returned once.
     multiple_echo: npt.NDArray[np.bool_] | None = None
@@ -186,14 +189,22 @@ def _geokey_height_unit(header: laspy.LasHeader) -> HeightUnit | None:
     return linear_unit(units, f"its vertical units key (EPSG unit {units})") if units is not None else None
 
 
-def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds) -> LidarPoints:
-    """Read the points inside ``bounds`` (given in ``crs_out``), reprojected to ``crs_out``, heights in metres."""
+def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds, colours: bool = False) -> LidarPoints:
+    """Read the points inside ``bounds`` (given in ``crs_out``), reprojected to ``crs_out``, heights in metres.
+
+    With ``colours``, also their RGB and NIR where the point format has them (a true orthophoto's
+    source); without, those fields stay None and cost no memory.
+    """
     to_out = Transformer.from_crs(info.crs, crs_out, always_xy=True)  # x and y into crs_out's units (metres)
     to_metre = info.height_unit.to_metre
     parts_xyz, parts_cls, parts_int = [], [], []
     parts_echo: list[npt.NDArray[np.bool_]] = []
+    parts_rgb: list[npt.NDArray[np.uint16]] = []
+    parts_nir: list[npt.NDArray[np.uint16]] = []
     try:
         with laspy.open(info.path) as reader:
+            names = set(reader.header.point_format.dimension_names)
+            has_rgb, has_nir = colours and set(_RGB) <= names, colours and "nir" in names
             for chunk in reader.chunk_iterator(_CHUNK):
                 x, y = to_out.transform(np.asarray(chunk.x), np.asarray(chunk.y))
                 keep = (x >= bounds[0]) & (x < bounds[2]) & (y > bounds[1]) & (y <= bounds[3])
@@ -201,13 +212,17 @@ def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds) -> LidarPoints:
                 parts_cls.append(np.asarray(chunk.classification, dtype=np.uint8)[keep])
                 parts_int.append(np.asarray(chunk.intensity, dtype=np.uint16)[keep])
                 parts_echo.append(np.asarray(chunk.number_of_returns)[keep] > 1)
+                if has_rgb:
+                    parts_rgb.append(np.column_stack([np.asarray(chunk[c], dtype=np.uint16)[keep] for c in _RGB]))
+                if has_nir:
+                    parts_nir.append(np.asarray(chunk.nir, dtype=np.uint16)[keep])
     except Exception as err:  # noqa: BLE001 - as in inspect_lidar: any reader failure means damaged data
         raise InputError(f"Reading the {info.label} failed part-way ({library_reason(err)}).") from err
     xyz = np.concatenate(parts_xyz) if parts_xyz else np.empty((0, 3))
     cls = np.concatenate(parts_cls) if parts_cls else np.empty(0, dtype=np.uint8)
     intensity = np.concatenate(parts_int) if parts_int else np.empty(0, dtype=np.uint16)
     echo = np.concatenate(parts_echo) if parts_echo else np.empty(0, dtype=bool)
+    rgb = (np.concatenate(parts_rgb) if parts_rgb else np.empty((0, 3), np.uint16)) if has_rgb else None
+    nir = (np.concatenate(parts_nir) if parts_nir else np.empty(0, np.uint16)) if has_nir else None
     multiple = echo if echo.any() else None
-    return LidarPoints(
-        xyz=xyz, classification=cls, intensity=intensity if intensity.any() else None, multiple_echo=multiple
-    )
+    return LidarPoints(xyz, cls, intensity if intensity.any() else None, rgb, nir, multiple_echo=multiple)
