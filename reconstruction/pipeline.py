@@ -68,9 +68,9 @@ def run_pipeline(
     with stage("register", "Registering the second sources to the reference"):
         inputs, registration = run_register(inputs, cfg, out_dir, on_progress)
     with stage("inputs", "Checking the input files"):
-        area = run_inputs(inputs, cfg, chip)
+        area = run_inputs(inputs, cfg, chip, on_progress)
     warnings = area.warnings
-    with stage("imagery", "Resampling the orthophoto"):
+    with stage("imagery", "Resampling the orthophoto" if area.ortho else "Making the orthophoto from the LiDAR"):
         photo = run_imagery(area, cfg, out_dir, on_progress)
     with stage("heights", MESSAGES[area.measured]):
         heights = run_heights(area, photo, cfg, on_progress, warnings)
@@ -84,7 +84,7 @@ def run_pipeline(
     with stage("features", "Modelling buildings (LoD1), trees and low vegetation"):
         features = run_features(surfaces, relief, area, cfg, out_dir)
     with stage("rasters", "Writing GeoTIFF rasters"):
-        rasters = run_rasters(surfaces, relief.ndsm, area.extent, registration, out_dir)
+        rasters = run_rasters(surfaces, relief.ndsm, area.extent, registration, out_dir) | photo.rasters
     with stage("tiles", "Writing 3D Tiles"):
         layers = run_tiles(area, surfaces, relief, points, features, cfg, out_dir, on_progress)
     outputs = {

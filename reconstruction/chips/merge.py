@@ -11,7 +11,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,14 +107,30 @@ def merge_chips(
     vectors = _merge_vectors(chip_dirs, manifests, seamed, out_dir)
     shutil.rmtree(out_dir / SEAMED_TINS, ignore_errors=True)
     report(5, "Cutting the orthophoto into web tiles")
-    assert plan.inputs.ortho is not None
-    ortho = inspect_raster(plan.inputs.ortho, "orthophoto", plan.inputs.epsg, cfg.limits.max_raster_pixels)
-    imagery = write_imagery(ortho, cfg, out_dir, lambda _s, f, m: on_progress(STAGE, (5 + f) / steps, m))
+    imagery = _imagery(plan, manifests[0], rasters, cfg, out_dir, lambda f, m: on_progress(STAGE, (5 + f) / steps, m))
     manifest = _manifest(plan, manifests, layers, rasters, vectors, imagery, out_dir, points)
     manifest["timings"][STAGE] = round(time.perf_counter() - start, 3)
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
     report(6, "Merged")
     return manifest
+
+
+def _imagery(
+    plan: ChipPlan,
+    first: dict[str, Any],
+    rasters: dict[str, str],
+    cfg: PipelineConfig,
+    out_dir: Path,
+    report: Callable[[float, str], None],
+) -> dict[str, Any]:
+    """The web imagery, cut once: from the given orthophoto, or, for LiDAR alone, from the chips' stitched one."""
+    progress: ProgressCallback = lambda _stage, fraction, message: report(fraction, message)  # noqa: E731
+    if plan.inputs.ortho is not None:
+        ortho = inspect_raster(plan.inputs.ortho, "orthophoto", plan.inputs.epsg, cfg.limits.max_raster_pixels)
+        return write_imagery(ortho, cfg, out_dir, progress)
+    name = next(n for n in ("ortho", "drape") if n in rasters)  # the chips made it from the LiDAR (stages.imagery)
+    made = inspect_raster(out_dir / rasters[name], "orthophoto", None, cfg.limits.max_raster_pixels)
+    return write_imagery(made, cfg, out_dir, progress, first["imagery"]["source"])
 
 
 def _chip_manifests(plan: ChipPlan, chip_dirs: Sequence[Path]) -> list[dict[str, Any]]:

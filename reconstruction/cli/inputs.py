@@ -14,7 +14,9 @@ from reconstruction.errors import ConfigError
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --ortho, --dsm, --lidar, --epsg, --z-unit, --footprints, --second-image, --register-dsm and --stereo."""
-    parser.add_argument("--ortho", type=Path, help="orthophoto GeoTIFF (RGB or RGB+NIR); optional only with --stereo")
+    parser.add_argument(
+        "--ortho", type=Path, help="orthophoto GeoTIFF (RGB or RGB+NIR); optional with --stereo or --lidar"
+    )
     parser.add_argument("--dsm", type=Path, help="digital surface model GeoTIFF (heights in the unit its CRS states)")
     parser.add_argument("--lidar", type=Path, help="LiDAR point cloud (LAS/LAZ)")
     parser.add_argument("--epsg", type=int, help="EPSG code for input files that carry no CRS")
@@ -65,8 +67,11 @@ def inputs_from(args: argparse.Namespace) -> PipelineInputs:
         user_path(path, f"file given to --stereo, '{path}',")
     if args.register_dsm and args.dsm is None:
         raise ConfigError("--register-dsm needs --dsm (the DSM to register).")
-    if args.ortho is None and not args.stereo:
-        raise ConfigError("Give --ortho (an orthophoto), or --stereo with 2 or 3 images to make one from.")
+    if args.ortho is None and not args.stereo and args.lidar is None:
+        raise ConfigError(
+            "Give --ortho (an orthophoto), --lidar (a LiDAR file: its colours make the orthophoto), or --stereo "
+            "with 2 or 3 images to make one from."
+        )
     return PipelineInputs(
         **files, epsg=args.epsg, register_dsm=args.register_dsm, stereo=tuple(args.stereo), z_unit=args.z_unit
     )

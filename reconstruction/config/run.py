@@ -19,7 +19,8 @@ class PipelineInputs:
     """The files of one area.
 
     Attributes:
-        ortho: orthophoto GeoTIFF (RGB or RGB+NIR).
+        ortho: orthophoto GeoTIFF (RGB or RGB+NIR); None with ``lidar`` alone (the run makes the orthophoto
+            from the points' colours) or with ``stereo`` (the stereo stage makes it).
         dsm: optional DSM GeoTIFF (metres).
         lidar: optional LAS/LAZ point cloud.
         epsg: EPSG code for inputs that carry no CRS.
@@ -47,8 +48,15 @@ class PipelineInputs:
 
     def __post_init__(self) -> None:
         """Refuse combinations that cannot make an area, saying what to give instead."""
-        if self.ortho is None and not self.stereo:
-            raise ConfigError("An area needs an orthophoto, or a stereo pair of images to compute one from.")
+        if not self.has_image and self.lidar is None:
+            raise ConfigError(
+                "An area needs an orthophoto, a LiDAR point cloud (its colours make the orthophoto), or a stereo "
+                "pair of images to compute one from."
+            )
+        if self.second_image is not None and not self.has_image:
+            raise ConfigError(
+                "A second image is registered to the orthophoto: give the orthophoto (or a stereo pair) too."
+            )
         if self.stereo and len(self.stereo) not in (2, 3):
             raise ConfigError(f"A stereo reconstruction needs 2 or 3 images; {len(self.stereo)} were given.")
         if self.stereo and self.dsm is not None:
@@ -63,6 +71,11 @@ class PipelineInputs:
                 f"'{self.z_unit}' is not a height unit rs3d knows; give one of {', '.join(Z_UNITS)} "
                 "(metres, international feet, US survey feet)."
             )
+
+    @property
+    def has_image(self) -> bool:
+        """Whether an image is given (an orthophoto, or a stereo pair to make one); without, LiDAR makes it."""
+        return self.ortho is not None or bool(self.stereo)
 
     @property
     def reference(self) -> Path:

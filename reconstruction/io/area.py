@@ -8,23 +8,27 @@ from pyproj import CRS, Transformer
 
 from reconstruction.config import LIMIT_SETTINGS, PipelineConfig, PipelineInputs
 from reconstruction.errors import InputError
+from reconstruction.io.cell_size import CellSize, cell_for_density, lidar_density
 from reconstruction.io.crs import is_metric_projected, utm_for
-from reconstruction.io.grid import Grid, intersect
+from reconstruction.io.grid import Bounds, Grid, intersect
 from reconstruction.io.lidar import LidarInfo, inspect_lidar
 from reconstruction.io.raster import RasterInfo, inspect_raster
 
 
-def inspect_area(inputs: PipelineInputs, cfg: PipelineConfig) -> tuple[RasterInfo, RasterInfo | None, LidarInfo | None]:
+def inspect_area(
+    inputs: PipelineInputs, cfg: PipelineConfig
+) -> tuple[RasterInfo | None, RasterInfo | None, LidarInfo | None]:
     """Validate the orthophoto, DSM and LiDAR headers against the configured limits.
 
     Returns:
-        The orthophoto's, the DSM's (or None) and the LiDAR's (or None) information.
+        The orthophoto's (None for LiDAR alone: the run makes it from the points), the DSM's (or None)
+        and the LiDAR's (or None) information.
 
     Raises:
         InputError: a file is unreadable, unsuitable, too large or has no CRS.
     """
     limit, size = cfg.limits.max_raster_pixels, cfg.limits.max_raster_bytes
-    ortho = inspect_raster(inputs.reference, "orthophoto", inputs.epsg, limit, size)
+    ortho = inspect_raster(inputs.reference, "orthophoto", inputs.epsg, limit, size) if inputs.has_image else None
     dsm = inspect_raster(inputs.dsm, "DSM", inputs.epsg, limit, size, inputs.z_unit) if inputs.dsm else None
     max_points, z_unit = cfg.limits.max_lidar_points, inputs.z_unit
     lidar = inspect_lidar(inputs.lidar, inputs.epsg, max_points, z_unit) if inputs.lidar else None
@@ -32,38 +36,73 @@ def inspect_area(inputs: PipelineInputs, cfg: PipelineConfig) -> tuple[RasterInf
 
 
 def working_grid(
-    ortho: RasterInfo, dsm: RasterInfo | None, lidar: LidarInfo | None, cfg: PipelineConfig, check_size: bool = True
+    ortho: RasterInfo | None,
+    dsm: RasterInfo | None,
+    lidar: LidarInfo | None,
+    cfg: PipelineConfig,
+    check_size: bool = True,
 ) -> Grid:
-    """One metric CRS (the height source's when metric), extent = orthophoto ∩ height source.
+    """One metric CRS (the height source's when metric), extent = the inputs' overlap, cells by :func:`cell_size`.
 
     Raises:
-        InputError: with ``check_size``, the grid has more cells than one job processes (a chip plan
-            checks each chip's window instead).
+        InputError: the inputs do not overlap; or, with ``check_size``, the grid has more cells than one job
+            processes (a chip plan checks each chip's window instead).
     """
-    candidates = [info.crs for info in (dsm, lidar, ortho) if info is not None]
-    crs = next((c for c in candidates if is_metric_projected(c)), None)
-    if crs is None:
-        w, s, e, n = ortho.bounds_in(CRS.from_epsg(4326))
-        crs = utm_for((w + e) / 2, (s + n) / 2)
-    ortho_bounds = ortho.bounds_in(crs)
-    if dsm is not None:
-        bounds = intersect(ortho_bounds, dsm.bounds_in(crs), ortho.label, dsm.label)
-        same_lattice = dsm.crs == crs and cfg.resolution_m in (None, dsm.resolution)
-        resolution = cfg.resolution_m or (dsm.resolution if dsm.crs == crs else 0.5)
-        anchor = (dsm.transform.c, dsm.transform.f) if same_lattice else (0.0, 0.0)
-    elif lidar is None:  # orthophoto alone: its own pixel size, but not finer than the model's 0.5 m
-        bounds = ortho_bounds
-        native = ortho.crs == crs
-        resolution = cfg.resolution_m or (max(ortho.resolution, 0.5) if native else 0.5)
-        anchor = (ortho.transform.c, ortho.transform.f) if native else (0.0, 0.0)
-    else:
-        lidar_bounds = Transformer.from_crs(lidar.crs, crs, always_xy=True).transform_bounds(*lidar.bounds)
-        bounds = intersect(ortho_bounds, lidar_bounds, ortho.label, lidar.label)
-        resolution, anchor = cfg.resolution_m or 0.5, (0.0, 0.0)
-    grid = Grid.covering(crs, bounds, resolution, anchor)
+    crs = working_crs(ortho, dsm, lidar)
+    cell = cell_size(ortho, dsm, lidar, crs, cfg)
+    heights = dsm or lidar  # with a DSM, the LiDAR only registers it: its extent does not cut the area's
+    sources = [(info.label, _bounds_in(info, crs)) for info in (ortho, heights) if info is not None]
+    label, bounds = sources[0]
+    if len(sources) == 2:
+        bounds = intersect(bounds, sources[1][1], label, sources[1][0])
+    anchor = (0.0, 0.0)
+    if dsm is not None and dsm.crs == crs and cell.resolution_m == dsm.resolution:
+        anchor = (dsm.transform.c, dsm.transform.f)  # the DSM's own lattice: no resampling of its heights
+    elif ortho is not None and heights is None and ortho.crs == crs:
+        anchor = (ortho.transform.c, ortho.transform.f)
+    grid = Grid.covering(crs, bounds, cell.resolution_m, anchor)
     if check_size:
         check_grid_size(grid, cfg, "Upload a smaller area or choose a coarser resolution")
     return grid
+
+
+def working_crs(ortho: RasterInfo | None, dsm: RasterInfo | None, lidar: LidarInfo | None) -> CRS:
+    """The height source's CRS when it is metric (DSM, then LiDAR, then the orthophoto's), else the UTM zone."""
+    infos = [info for info in (dsm, lidar, ortho) if info is not None]
+    crs = next((info.crs for info in infos if is_metric_projected(info.crs)), None)
+    if crs is None:
+        w, s, e, n = _bounds_in(ortho or infos[0], CRS.from_epsg(4326))
+        crs = utm_for((w + e) / 2, (s + n) / 2)
+    return crs
+
+
+def cell_size(
+    ortho: RasterInfo | None, dsm: RasterInfo | None, lidar: LidarInfo | None, crs: CRS, cfg: PipelineConfig
+) -> CellSize:
+    """The working grid's cell side on ``crs`` and why (reported in the manifest and the run's log).
+
+    The configured ``resolution_m`` wins; else a DSM's own pixel (when it is on ``crs``); else, with LiDAR,
+    the side its density supports (:func:`reconstruction.io.cell_size.cell_for_density`); else the
+    orthophoto's pixel, not finer than the model's 0.5 m.
+    """
+    density = lidar_density(lidar, crs) if lidar is not None else None
+    if cfg.resolution_m:
+        return CellSize(cfg.resolution_m, "config", density)
+    if dsm is not None:
+        return CellSize(dsm.resolution, "dsm", density) if dsm.crs == crs else CellSize(0.5, "default", density)
+    if density is not None:
+        return CellSize(cell_for_density(density), "lidar density", density)
+    assert ortho is not None  # PipelineInputs refuses an area with neither an image nor LiDAR
+    if ortho.crs == crs:
+        return CellSize(max(ortho.resolution, 0.5), "orthophoto")
+    return CellSize(0.5, "default")
+
+
+def _bounds_in(info: RasterInfo | LidarInfo, crs: CRS) -> Bounds:
+    """The extent of a raster or a LiDAR file's header box in ``crs``."""
+    if isinstance(info, RasterInfo):
+        return info.bounds_in(crs)
+    return Transformer.from_crs(info.crs, crs, always_xy=True).transform_bounds(*info.bounds)
 
 
 def check_grid_size(grid: Grid, cfg: PipelineConfig, advice: str) -> None:

@@ -32,13 +32,14 @@ def run_classify(
     :func:`reconstruction.pointcloud.lidar_shares`; a warning says so), and its vegetation classes the
     vegetation cells; colour rules only where the file has no such classes.
 
-    A model that cannot refine the ground adds a warning to ``warnings`` instead of failing the run.
+    A model that cannot refine the ground adds a warning to ``warnings`` instead of failing the run; over a
+    drape (LiDAR without colour) the model does not run at all.
     """
     if surfaces.prediction is not None:
         surfaces.labels = surfaces.prediction.asprs
         return
     surfaces.labels = _rule_labels(surfaces, ndsm, cfg, lidar, lidar_info, warnings)
-    if cfg.prediction.refine_ground:
+    if cfg.prediction.refine_ground and surfaces.photographic:
         surfaces.model = _refine_ground(surfaces, cfg, on_progress, warnings)
 
 

@@ -13,7 +13,8 @@ from rasterio.enums import Resampling
 from reconstruction import pointcloud
 from reconstruction.config import PipelineConfig
 from reconstruction.errors import InputError, MissingHeightError
-from reconstruction.io import Grid, LidarInfo, RasterInfo, read_onto_grid, read_points
+from reconstruction.io import Grid, LidarInfo, LidarPoints, RasterInfo, read_onto_grid, read_points
+from reconstruction.pointcloud.true_ortho import fill_sampling_gaps
 from reconstruction.progress import ProgressCallback
 from reconstruction.stages.imagery import Photo
 from reconstruction.stages.inputs import Area
@@ -51,10 +52,9 @@ def run_heights(
     """
     grid = area.grid
     if area.measured:
-        dsm, ground_z, lidar_points = _surface(area.dsm, area.lidar, grid)
-        return Heights(
-            Surfaces(grid=grid, dsm=dsm, image=photo.image, rgb=photo.rgb, nir=photo.nir), ground_z, lidar_points
-        )
+        dsm, ground_z, lidar_points = _surface(area.dsm, area.lidar, grid, photo.points)
+        surfaces = Surfaces(grid, dsm, photo.image, photo.rgb, nir=photo.nir, photographic=photo.photographic)
+        return Heights(surfaces, ground_z, lidar_points)
     try:
         prediction, model_info = predict_on_grid(photo.rgb, covered(photo.image), grid, cfg, on_progress, nir=photo.nir)
     except InputError as err:
@@ -73,16 +73,22 @@ def run_heights(
 
 
 def _surface(
-    dsm_info: RasterInfo | None, lidar_info: LidarInfo | None, grid: Grid
+    dsm_info: RasterInfo | None, lidar_info: LidarInfo | None, grid: Grid, points: LidarPoints | None = None
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None, Any]:
-    """DSM on the grid, plus LiDAR ground returns and points when LiDAR is the source."""
+    """DSM on the grid, plus LiDAR ground returns and points when LiDAR is the source.
+
+    ``points`` are the LiDAR's, already read on the grid (by the ``imagery`` stage for LiDAR alone). Cells no
+    return fell in are sampling gaps when their empty patch is small, and take their neighbours' heights
+    (:func:`reconstruction.pointcloud.true_ortho.fill_sampling_gaps`); larger ones stay unknown.
+    """
     if dsm_info is not None:
         dsm = read_onto_grid(dsm_info, grid, Resampling.bilinear)[0]
         if not np.isfinite(dsm).any():
             raise InputError(f"The {dsm_info.label} has no valid heights where it overlaps the orthophoto.")
         return dsm, None, None
     assert lidar_info is not None
-    points = read_points(lidar_info, grid.crs, grid.bounds)
+    if points is None:
+        points = read_points(lidar_info, grid.crs, grid.bounds)
     dsm = pointcloud.rasterize_points(points.xyz, grid, keep="highest")
     coverage = float(np.isfinite(dsm).mean())
     if coverage < 0.1:
@@ -90,6 +96,7 @@ def _surface(
             f"The {lidar_info.label} covers only {coverage:.0%} of the area's {grid.resolution} m cells; "
             "it is too sparse or lies mostly outside the orthophoto."
         )
+    dsm = fill_sampling_gaps(dsm)
     ground_z = None
     if lidar_info.ground_share > 0.05:
         ground_z = pointcloud.rasterize_points(points.xyz[points.classification == 2], grid, keep="lowest")

@@ -21,7 +21,9 @@ from reconstruction.io import (
     intersect,
     read_footprints,
 )
-from reconstruction.io.area import inspect_area, working_grid
+from reconstruction.io.area import cell_size, inspect_area, working_grid
+from reconstruction.io.cell_size import CELL_LADDER, CellSize
+from reconstruction.progress import ProgressCallback, silent
 
 
 @dataclass
@@ -29,17 +31,20 @@ class Area:
     """The checked inputs of a run and where it computes.
 
     Attributes:
-        ortho, dsm, lidar: the inputs' information (``dsm``/``lidar`` None when not given).
+        ortho, dsm, lidar: the inputs' information (``dsm``/``lidar`` None when not given; ``ortho`` None for
+            LiDAR alone until the ``imagery`` stage has made the orthophoto from the points).
         extent: the grid every stage computes on and the core the run keeps.
         footprints: the user's building footprints on ``extent.grid`` (None without a footprint file).
+        cell: the grid's cell side and why it was chosen (for the manifest and the run's log).
         warnings: the inputs' warnings for the user.
     """
 
-    ortho: RasterInfo
+    ortho: RasterInfo | None
     dsm: RasterInfo | None
     lidar: LidarInfo | None
     extent: Extent
     footprints: list[Any] | None
+    cell: CellSize
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -53,8 +58,16 @@ class Area:
         return self.dsm is not None or self.lidar is not None
 
 
-def run_inputs(inputs: PipelineInputs, cfg: PipelineConfig, chip: tuple[ChipPlan, Chip] | None) -> Area:
+def run_inputs(
+    inputs: PipelineInputs,
+    cfg: PipelineConfig,
+    chip: tuple[ChipPlan, Chip] | None,
+    on_progress: ProgressCallback = silent,
+) -> Area:
     """Validate the inputs, derive the working grid (a chip's window of it with ``chip``), read footprints.
+
+    Reports the cell size and its reason to ``on_progress`` (the run's log), and warns when a sparse LiDAR
+    made the cells coarser than 0.5 m.
 
     Raises:
         InputError: an input is invalid, the inputs do not overlap, the grid is too large for one job, or
@@ -62,15 +75,24 @@ def run_inputs(inputs: PipelineInputs, cfg: PipelineConfig, chip: tuple[ChipPlan
     """
     ortho, dsm, lidar = inspect_area(inputs, cfg)
     warnings = [w for info in (ortho, dsm, lidar) if info for w in info.warnings]
-    extent = Extent.of_run(working_grid(ortho, dsm, lidar, cfg, check_size=chip is None), chip, cfg)
+    grid = working_grid(ortho, dsm, lidar, cfg, check_size=chip is None)
+    cell = cell_size(ortho, dsm, lidar, grid.crs, cfg)
+    on_progress("inputs", 0.9, cell.describe())
+    if cell.source == "lidar density" and cell.resolution_m > min(CELL_LADDER) and cell.lidar_density is not None:
+        warnings.append(
+            f"The LiDAR holds {cell.lidar_density:.2g} points/m², too few for 0.5 m cells: the area is computed on "
+            f"{cell.resolution_m:g} m cells, which the points fill. Set resolution_m to choose another size."
+        )
+    extent = Extent.of_run(grid, chip, cfg)
     footprints = _footprints(inputs, extent.grid, warnings)
-    return Area(ortho, dsm, lidar, extent, footprints, warnings)
+    return Area(ortho, dsm, lidar, extent, footprints, cell, warnings)
 
 
 def check_inputs(inputs: PipelineInputs, cfg: PipelineConfig) -> list[str]:
     """Validate the input files and their overlap without reconstructing anything (for upload forms).
 
-    An orthophoto alone is valid: its heights and classes are then predicted by the model.
+    An orthophoto alone is valid (its heights and classes are then predicted by the model), and so is LiDAR
+    alone (its points make the orthophoto).
 
     Returns:
         Warnings for the user (e.g. a CRS without an EPSG identity).
@@ -86,12 +108,12 @@ def check_inputs(inputs: PipelineInputs, cfg: PipelineConfig) -> list[str]:
         if inputs.ortho is None:  # the orthophoto comes from the stereo pair: nothing else to overlap yet
             return []
     ortho, dsm, lidar = inspect_area(inputs, cfg)
-    if views:
+    if views and ortho is not None:
         intersect(ortho.bounds_in(CRS.from_epsg(4326)), views[0].ground_box, ortho.label, "the stereo pair")
     grid = working_grid(ortho, dsm, lidar, cfg)
     warnings: list[str] = []
     _footprints(inputs, grid, warnings)
-    if inputs.second_image is not None:
+    if inputs.second_image is not None and ortho is not None:
         limits = cfg.limits
         second = inspect_raster(
             inputs.second_image, "orthophoto", inputs.epsg, limits.max_raster_pixels, limits.max_raster_bytes

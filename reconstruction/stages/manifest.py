@@ -60,7 +60,12 @@ def write_manifest(
         },
         "model": _describe_model(surfaces.model),
         "ground_height_m": round(float(np.nanmedian(extent.crop(surfaces.dtm))), 3),
-        "grid": {"resolution_m": kept.resolution, "width": kept.width, "height": kept.height},
+        "grid": {
+            "resolution_m": kept.resolution,
+            "width": kept.width,
+            "height": kept.height,
+            "cell_size": area.cell.to_dict(),
+        },
         "stats": {
             "points": len(cloud),
             "point_classes": cloud.class_counts(),

@@ -27,6 +27,8 @@ class Surfaces:
         prediction: the model's :class:`reconstruction.prediction.predict.Prediction` when heights were predicted.
         refined_confidence: the model's class confidence where it refined ground (``classify``).
         model: the information of the model that contributed, for the manifest (None when none did).
+        photographic: whether ``image`` is a photograph (given, or the LiDAR's colours) rather than a drape
+            of LiDAR classes or relief, which no model has learned to read.
     """
 
     grid: Grid
@@ -39,6 +41,7 @@ class Surfaces:
     prediction: Any = None
     refined_confidence: npt.NDArray[np.float32] | None = None
     model: Any = None
+    photographic: bool = True
 
 
 def predict_on_grid(
