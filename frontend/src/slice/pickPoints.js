@@ -89,3 +89,67 @@ export function createPointPicker({ viewer, onActiveChange }) {
     },
   };
 }
+
+/**
+ * One tool's drawing: the lon/lat points clicked so far, kept while the
+ * picker runs for this tool and dropped when it stops. The section and the
+ * polygon tools share it; each says when its drawing is complete.
+ *
+ * @param {object} options
+ * @param {ReturnType<typeof createPointPicker>} options.picker The shared
+ *   point picker.
+ * @param {(point: Cesium.Cartesian3) => number[]} options.toPoint What a
+ *   picked position is kept as (lon/lat).
+ * @param {(points: number[][]) => boolean} options.isComplete Whether the
+ *   points make a whole drawing (asked after each point and on finish).
+ * @param {boolean} [options.finishesItself] Complete as soon as
+ *   `isComplete` holds (a line's two ends), rather than on a double-click or
+ *   `finish()` (a polygon).
+ * @param {(points: number[][]) => void} options.onComplete Called with the
+ *   drawn points once the drawing has stopped.
+ * @param {() => void} options.onUpdate Called after every change, to redraw
+ *   and describe the tool.
+ * @returns {{ start: () => void, finish: () => void,
+ *   active: () => boolean, points: () => number[][] }} The drawing.
+ */
+export function createDrawing(options) {
+  const { picker, toPoint, isComplete, onComplete, onUpdate } = options;
+  let pending = [];
+  let active = false;
+
+  const finish = () => {
+    if (!active || !isComplete(pending)) {
+      return;
+    }
+    const points = pending;
+    picker.stop(); // onStop below ends the drawing
+    onComplete(points);
+  };
+
+  return {
+    start() {
+      picker.start({
+        onPoint: (point) => {
+          pending.push(toPoint(point));
+          if (options.finishesItself && isComplete(pending)) {
+            finish();
+          } else {
+            onUpdate();
+          }
+        },
+        onFinish: finish,
+        onStop: () => {
+          active = false;
+          pending = [];
+          onUpdate();
+        },
+      });
+      active = true;
+      pending = [];
+      onUpdate();
+    },
+    finish,
+    active: () => active,
+    points: () => pending,
+  };
+}

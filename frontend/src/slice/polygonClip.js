@@ -9,6 +9,7 @@ import {
   createSubtool,
 } from "../ui/controls.js";
 import { Cesium } from "../viewer/cesium.js";
+import { createDrawing } from "./pickPoints.js";
 import { liftedPoint, normalisePolygon, toLonLat } from "./sectionModel.js";
 
 const OUTLINE = Cesium.Color.fromCssColorString("#7c4dff");
@@ -37,9 +38,20 @@ export function createPolygonControls(options) {
   const supported = Cesium.ClippingPolygonCollection.isSupported(scene);
   let state = null;
   let keep = "inside";
-  let pending = [];
-  let drawing = false;
   let drawn = [];
+  const drawing = createDrawing({
+    picker,
+    toPoint: toLonLat,
+    isComplete: (points) => points.length >= 3,
+    onComplete: (points) => {
+      setPolygon({ points, keep });
+      onChange();
+    },
+    onUpdate: () => {
+      describe();
+      draw();
+    },
+  });
   let removeSettle;
   let collections; // one per tileset, made on first use
 
@@ -73,7 +85,7 @@ export function createPolygonControls(options) {
       label: "Draw polygon",
       name: "polygon-draw",
       title: "Click the vertices; double-click or Finish closes it",
-      onClick: () => startDrawing(),
+      onClick: () => drawing.start(),
     }),
     buttons,
   );
@@ -81,7 +93,7 @@ export function createPolygonControls(options) {
     createButton({
       label: "Finish",
       name: "polygon-finish",
-      onClick: () => finish(),
+      onClick: () => drawing.finish(),
     }),
     buttons,
   );
@@ -114,8 +126,8 @@ export function createPolygonControls(options) {
 
   const draw = () => {
     removeDrawn();
-    const vertices = drawing ? pending : (state?.points ?? []);
-    if (drawing) {
+    const vertices = drawing.active() ? drawing.points() : (state?.points ?? []);
+    if (drawing.active()) {
       for (const vertex of vertices) {
         drawn.push(
           viewer.entities.add({
@@ -132,7 +144,7 @@ export function createPolygonControls(options) {
       }
     }
     if (vertices.length >= 2) {
-      const ring = drawing ? vertices : [...vertices, vertices[0]];
+      const ring = drawing.active() ? vertices : [...vertices, vertices[0]];
       drawn.push(
         viewer.entities.add({
           polyline: {
@@ -148,14 +160,14 @@ export function createPolygonControls(options) {
   };
 
   const describe = () => {
-    finishButton.element.disabled = !drawing || pending.length < 3;
+    finishButton.element.disabled = !drawing.active() || drawing.points().length < 3;
     if (!supported) {
       element.dataset.state = "unsupported";
       hint.textContent = "Polygon clipping needs WebGL 2.";
-    } else if (drawing) {
+    } else if (drawing.active()) {
       element.dataset.state = "drawing";
       hint.textContent =
-        `${pending.length} vertices: click to add more; ` +
+        `${drawing.points().length} vertices: click to add more; ` +
         "double-click or Finish closes the polygon.";
     } else if (state) {
       element.dataset.state = "on";
@@ -217,37 +229,6 @@ export function createPolygonControls(options) {
     }
     element.dataset.polygon = state ? JSON.stringify(state) : "";
     apply();
-    describe();
-    draw();
-  }
-
-  function finish() {
-    if (!drawing || pending.length < 3) {
-      return;
-    }
-    const points = pending;
-    picker.stop();
-    setPolygon({ points, keep });
-    onChange();
-  }
-
-  function startDrawing() {
-    picker.start({
-      onPoint: (point) => {
-        pending.push(toLonLat(point));
-        describe();
-        draw();
-      },
-      onFinish: finish,
-      onStop: () => {
-        drawing = false;
-        pending = [];
-        describe();
-        draw();
-      },
-    });
-    drawing = true;
-    pending = [];
     describe();
     draw();
   }

@@ -17,6 +17,7 @@ import {
   toGround,
   toLonLat,
 } from "./sectionModel.js";
+import { createDrawing } from "./pickPoints.js";
 
 const LINE_COLOUR = Cesium.Color.fromCssColorString("#ff4081");
 
@@ -40,9 +41,25 @@ export function createSectionControls(options) {
   const onChange = options.onChange ?? (() => {});
   const scene = viewer.scene;
   let state = null;
-  let pending = [];
-  let drawing = false;
   let drawn = [];
+  const drawing = createDrawing({
+    picker,
+    toPoint: toLonLat,
+    isComplete: (points) => points.length === 2,
+    finishesItself: true,
+    onComplete: (points) => {
+      setSection({
+        points,
+        flip: flip.input.checked,
+        width: Number(width.input.value) || 0,
+      });
+      onChange();
+    },
+    onUpdate: () => {
+      describe();
+      draw();
+    },
+  });
 
   const { element, hint, add, parts } = createSubtool(container, {
     title: "Section along a line",
@@ -56,7 +73,7 @@ export function createSectionControls(options) {
       label: "Draw line",
       name: "section-draw",
       title: "Click two points on the scene",
-      onClick: () => startDrawing(),
+      onClick: () => drawing.start(),
     }),
     buttons,
   );
@@ -113,7 +130,7 @@ export function createSectionControls(options) {
 
   const draw = () => {
     removeDrawn();
-    const ends = drawing ? pending : (state?.points ?? []);
+    const ends = drawing.active() ? drawing.points() : (state?.points ?? []);
     for (const end of ends) {
       drawn.push(
         viewer.entities.add({
@@ -144,11 +161,10 @@ export function createSectionControls(options) {
   };
 
   const describe = () => {
-    if (drawing) {
+    if (drawing.active()) {
+      const left = 2 - drawing.points().length;
       element.dataset.state = "drawing";
-      hint.textContent = `Click ${2 - pending.length} point${
-        pending.length === 1 ? "" : "s"
-      } on the scene.`;
+      hint.textContent = `Click ${left} point${left === 1 ? "" : "s"} on the scene.`;
     } else if (state) {
       element.dataset.state = "on";
       hint.textContent = state.width
@@ -178,36 +194,6 @@ export function createSectionControls(options) {
     describe();
     draw();
     onPlanes(planes);
-  }
-
-  function startDrawing() {
-    picker.start({
-      onPoint: (point) => {
-        pending.push(toLonLat(point));
-        if (pending.length === 2) {
-          const points = pending;
-          picker.stop(); // drawing ends (onStop)
-          setSection({
-            points,
-            flip: flip.input.checked,
-            width: Number(width.input.value) || 0,
-          });
-          onChange();
-        } else {
-          describe();
-          draw();
-        }
-      },
-      onStop: () => {
-        drawing = false;
-        pending = [];
-        describe();
-        draw();
-      },
-    });
-    drawing = true;
-    pending = [];
-    describe();
   }
 
   describe();
