@@ -226,7 +226,7 @@ def test_clicking_a_building_shows_its_database_attributes(browser, stack, scene
     expected = matches[0]["properties"]
     height, unit = _cell(page, "height_m").split()
     assert unit == "m" and abs(float(height) - expected["height_m"]) <= 0.051
-    assert _cell(page, "floors") == f"{expected['floors']} floors"
+    assert _cell(page, "floors") == f"{expected['floors']} floor{'' if expected['floors'] == 1 else 's'}"
     assert _cell(page, "building_type").lower() == expected["building_type"].replace("_", " ").lower()
     assert _cell(page, "roof_type").lower() == expected["roof_type"].replace("_", " ").lower()
 

@@ -4,7 +4,8 @@
  * single point of the point cloud (each point is a feature: pnts with
  * BATCH_ID), highlights buildings and points and lists the attributes in a
  * panel with a "Zoom to" button (for points: class, LiDAR intensity when
- * there is one, height); for
+ * there is one, elevation); a building, tree or road wins over a point drawn
+ * on it; for
  * buildings the panel links the matching database feature as a GeoJSON
  * download.
  */
@@ -55,6 +56,43 @@ function dataPosition(scene, position, tileset) {
     lat: Cesium.Math.toDegrees(where.latitude),
     height: where.height,
   };
+}
+
+/** Id properties of the 3D features a click means rather than a LiDAR point on them. */
+const OVER_POINTS = ["tree_id", "road_id"];
+
+/**
+ * The building, tree or road under a picked point of the cloud, if any: a
+ * click on a roof means the building, not one return on it. The point cloud
+ * is hidden for one more pick; a point over the bare ground stays the answer.
+ * Read positions from the depth buffer before calling it: the second pick
+ * leaves the depth of the scene without the points.
+ *
+ * @param {Cesium.Scene} scene The scene.
+ * @param {Cesium.Cartesian2} position The window position clicked.
+ * @param {*} top What `scene.pick` returned there.
+ * @returns {Cesium.Cesium3DTileFeature|undefined} The feature meant.
+ */
+function featureUnderPoint(scene, position, top) {
+  if (
+    !(top instanceof Cesium.Cesium3DTileFeature) ||
+    describePick(top).kind !== "point"
+  ) {
+    return undefined;
+  }
+  const cloud = top.tileset;
+  cloud.show = false;
+  try {
+    const under = scene.pick(position);
+    const kind = describePick(under).kind;
+    const ids = kind ? (under.getPropertyIds?.() ?? []) : [];
+    const meant =
+      kind === "building" ||
+      (kind === "feature" && OVER_POINTS.some((name) => ids.includes(name)));
+    return meant ? under : undefined;
+  } finally {
+    cloud.show = true;
+  }
 }
 
 function table(rows) {
@@ -295,11 +333,15 @@ export function createInspector({ viewer, container, featuresUrl }) {
     }
     unhover(); // the selection must keep the feature's own colour, not the hover colour
     clickCount += 1;
-    const picked = viewer.scene.pick(position);
+    const top = viewer.scene.pick(position);
     const where =
-      picked instanceof Cesium.Cesium3DTileFeature
-        ? dataPosition(viewer.scene, position, picked.tileset)
+      top instanceof Cesium.Cesium3DTileFeature
+        ? dataPosition(viewer.scene, position, top.tileset)
         : undefined;
+    const world = viewer.scene.pickPositionSupported
+      ? viewer.scene.pickPosition(position)
+      : undefined;
+    const picked = featureUnderPoint(viewer.scene, position, top) ?? top;
     const result = describePick(picked, { height: where?.height });
     unhighlight();
     if (result.kind === null) {
@@ -313,9 +355,6 @@ export function createInspector({ viewer, container, featuresUrl }) {
       };
       picked.color = HIGHLIGHT;
     }
-    const world = viewer.scene.pickPositionSupported
-      ? viewer.scene.pickPosition(position)
-      : undefined;
     const area = Number(picked?.getProperty?.("area_m2"));
     const zoom = Cesium.defined(world)
       ? () => zoomTo(world, Number.isFinite(area) && area > 0 ? Math.sqrt(area) : 15)

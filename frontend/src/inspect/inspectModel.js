@@ -2,7 +2,7 @@
  * Turn a picked Cesium object into rows for the inspector panel. No DOM:
  * the view (inspect.js) renders what this module returns.
  */
-import { classByCode } from "../layers/classes.js";
+import { className } from "../layers/classes.js";
 import {
   CLASS_PROPERTY_NAMES,
   INTENSITY_PROPERTY,
@@ -13,7 +13,7 @@ import {
  * @property {string} name Source property name (e.g. "height_m").
  * @property {string} label Readable label (e.g. "Height").
  * @property {string} value Formatted value, without unit.
- * @property {string} unit Unit suffix ("m", "m²", "floors" or "").
+ * @property {string} unit Unit suffix ("m", "m²", "floor(s)" or "").
  */
 
 /**
@@ -69,6 +69,11 @@ function unitFor(name) {
     return "m²";
   }
   return name.endsWith("_m") ? "m" : "";
+}
+
+/** "1 floor", not "1 floors". */
+function singular(unit, value) {
+  return unit === "floors" && Number(value) === 1 ? "floor" : unit;
 }
 
 /**
@@ -136,7 +141,7 @@ export function describeBuilding(feature) {
       name,
       label: known?.label ?? labelFor(name),
       value: formatValue(value, known?.digits),
-      unit: known?.unit ?? unitFor(name),
+      unit: singular(known?.unit ?? unitFor(name), value),
     };
   });
   const raw = feature.getProperty("id");
@@ -159,8 +164,7 @@ export function describeBuilding(feature) {
  * @returns {InspectResult} The point result.
  */
 export function describePoint(code, { intensity, height } = {}) {
-  const known = classByCode(code);
-  const name = known?.name ?? `Class ${code}`;
+  const name = className(code);
   const rows = [
     { name: "class", label: "Class", value: name, unit: "" },
     { name: "code", label: "ASPRS code", value: String(code), unit: "" },
@@ -176,7 +180,7 @@ export function describePoint(code, { intensity, height } = {}) {
   if (Number.isFinite(height)) {
     rows.push({
       name: "height_m",
-      label: "Height",
+      label: "Elevation", // in the data's vertical datum, not above the ground
       value: formatValue(height, 2),
       unit: "m",
     });

@@ -27,6 +27,51 @@ export const POINT_CLASSES = Object.freeze([
 export const OTHER_CLASS_COLOUR = "#e0e0e0";
 
 /**
+ * Names of the other codes a survey may use: the rest of ASPRS LAS 1.4
+ * (R15), and national codes found in public data (AHN in the Netherlands,
+ * IGN LiDAR HD in France). They share {@link OTHER_CLASS_COLOUR}.
+ */
+const OTHER_CLASS_NAMES = Object.freeze({
+  0: "Never classified",
+  7: "Low point (noise)",
+  8: "Model key point",
+  10: "Rail",
+  12: "Overlap",
+  13: "Wire guard",
+  14: "Wire conductor",
+  15: "Transmission tower",
+  16: "Wire connector",
+  18: "High noise",
+  19: "Overhead structure",
+  20: "Ignored ground",
+  21: "Snow",
+  22: "Temporal exclusion",
+  26: "Civil structure (AHN)",
+  64: "Permanent above-ground (IGN)",
+  65: "Artefact (IGN)",
+  66: "Virtual point (IGN)",
+  67: "Miscellaneous built (IGN)",
+});
+
+/**
+ * The name of any class code: a known class's, else what ASPRS or a
+ * national survey calls it, else whether the code is reserved by ASPRS
+ * (23-63) or left to the survey (64-255).
+ *
+ * @param {number} code Classification code.
+ * @returns {string} The name.
+ */
+export function className(code) {
+  const name = classByCode(code)?.name ?? OTHER_CLASS_NAMES[code];
+  if (name) {
+    return name;
+  }
+  return code >= 64
+    ? `Survey's own class ${code}`
+    : `Reserved ASPRS class ${code}`;
+}
+
+/**
  * Look up a class by its ASPRS code.
  *
  * @param {number} code ASPRS classification code.
@@ -54,7 +99,7 @@ export function legendClasses(counts) {
     .map(([code, count]) => ({
       ...(classByCode(code) ?? {
         code,
-        name: `Class ${code}`,
+        name: className(code),
         colour: OTHER_CLASS_COLOUR,
       }),
       count,
