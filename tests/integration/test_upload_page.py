@@ -116,5 +116,8 @@ def test_wrong_files_are_caught_before_anything_is_sent(browser, stack, scene, t
     _field(page, "ortho").locator(".upload-hint").wait_for()
     assert "carries no coordinate reference system" in _field(page, "ortho").inner_text()
     assert _field(page, "epsg").is_visible() and not page.locator("form.upload button[type=submit]").is_disabled()
+    page.fill("input[name=epsg]", "2154")  # answered: the hint goes, the field stays
+    _field(page, "ortho").locator(".upload-hint").wait_for(state="detached")
+    assert _field(page, "epsg").is_visible()
     assert sent == []
     page.close()

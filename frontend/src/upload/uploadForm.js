@@ -116,10 +116,12 @@ export function createUploadForm(form) {
   /** field -> { file, facts, check, staged?: { file, id } } */
   const chosen = new Map();
   const staged = new Map(); // field -> { file, id }: sent already, kept after a refusal
-  const epsgField = form.querySelector("[name=epsg]")?.closest(".field");
+  const epsgInput = form.querySelector("[name=epsg]");
+  const epsgField = epsgInput?.closest(".field");
+  const epsgGiven = () => Boolean(epsgInput?.value);
   const epsgWanted = () =>
     [...chosen.values()].some((c) => c.check.needsEpsg) ||
-    Boolean(form.querySelector("[name=epsg]")?.value) ||
+    epsgGiven() ||
     Boolean(epsgField?.classList.contains("has-error"));
 
   const zone = document.createElement("div");
@@ -163,7 +165,8 @@ export function createUploadForm(form) {
       line.textContent += ` (${details.join("; ")})`;
     }
     status.append(line);
-    for (const text of [...entry.check.problems, ...entry.check.notes.filter((n) => n.includes("EPSG"))]) {
+    const epsgHints = epsgGiven() ? [] : entry.check.notes.filter((n) => n.includes("EPSG")); // answered once typed
+    for (const text of [...entry.check.problems, ...epsgHints]) {
       const p = document.createElement("p");
       p.className = entry.check.problems.includes(text) ? "upload-problem" : "upload-hint";
       if (p.className === "upload-problem") {
@@ -237,6 +240,12 @@ export function createUploadForm(form) {
   form.addEventListener("dragover", onDragOver);
   form.addEventListener("dragleave", onDragLeave);
   form.addEventListener("drop", onDrop);
+  epsgInput?.addEventListener("input", () => {
+    for (const name of chosen.keys()) {
+      showFile(name); // the "give an EPSG code" hint goes once one is typed
+    }
+    refresh();
+  });
 
   const setProgress = (sent, total, note = "") => {
     const value = total ? sent / total : 0;
