@@ -143,8 +143,8 @@ def resolve_height_unit(
 
     In order: the user's ``z_unit``; the vertical unit the file states (its CRS's vertical axis, else
     ``stated``: a LAS GeoKey, a raster band's unit); else the unit of its horizontal CRS, assumed, with a
-    warning unless that unit is the metre. A file with feet on its horizontal axes and no vertical unit is almost always measured in
-    the same feet; a geographic CRS (degrees) implies metres.
+    warning unless that unit is the metre. A file with feet on its horizontal axes and no vertical unit is
+    almost always measured in the same feet; a geographic CRS (degrees) implies metres.
 
     Args:
         crs: the input's CRS.

@@ -11,7 +11,7 @@ import numpy.typing as npt
 import rasterio
 from affine import Affine
 from pyproj import CRS
-from rasterio.enums import Resampling
+from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import RasterioError
 from rasterio.warp import reproject, transform_bounds
 
@@ -35,7 +35,9 @@ class RasterInfo:
     """What a validated raster file holds (no pixels are kept).
 
     ``height_unit`` is what a DSM's values are stored in (:func:`read_onto_grid` converts them to metres);
-    an orthophoto's is metres and never used.
+    an orthophoto's is metres and never used. ``alpha_band`` is an orthophoto's transparency band (a 4th
+    band tagged alpha that holds a mask), read as its mask; ``image_bands`` are the bands read as the image:
+    1-3 (R, G, B), and 4 (near-infrared) when it holds any, whatever its tag says.
     """
 
     path: Path
@@ -49,6 +51,13 @@ class RasterInfo:
     dtype: str
     nodata: float | None
     height_unit: HeightUnit = METRE
+    alpha_band: int | None = None
+    image_bands: tuple[int, ...] = ()
+
+    @property
+    def bands(self) -> tuple[int, ...]:
+        """The 1-based bands read as data: ``image_bands`` when set, else every band."""
+        return self.image_bands or tuple(range(1, self.count + 1))
 
     @property
     def label(self) -> str:
@@ -105,6 +114,8 @@ def inspect_raster(
             if role == "DSM":
                 info = _with_height_unit(info, src, z_unit)
                 _check_dsm_values(src, name, info.height_unit)
+            if role == "orthophoto" and src.count == 4:
+                info = _with_fourth_band(info, src, name)
             _check_information(src, role, name)
             return info
     except RasterioError as err:
@@ -229,6 +240,61 @@ def _check_information(src: rasterio.DatasetReader, role: RasterRole, name: str)
         )
 
 
+def _with_fourth_band(info: RasterInfo, src: rasterio.DatasetReader, name: str) -> RasterInfo:
+    """Decide what an orthophoto's 4th band is, from its tag and its values: near-infrared, a mask, or empty.
+
+    GDAL tags the 4th band of a 4-band GeoTIFF as alpha unless told otherwise, so the tag alone does not say:
+    a mask holds only 0 and the type's maximum, near-infrared varies like the image. Read wrongly, a mask
+    made every opaque pixel vegetation, an NIR tagged alpha failed the web tiles at 20 %, and an all-zero
+    NIR band made every tree a building (NDVI -1).
+
+    Raises:
+        InputError: the 4th band is tagged alpha and zero everywhere: by its own tags the image is invisible.
+    """
+    factor = max(1, max(src.width, src.height) // 1024)
+    fourth = src.read(4, out_shape=(max(1, src.height // factor), max(1, src.width // factor)))  # unmasked
+    values = np.unique(fourth)
+    tagged_alpha = src.colorinterp[3] == ColorInterp.alpha
+    if tagged_alpha and values.size == 1 and values[0] == 0:
+        raise InputError(
+            f"The {name}'s 4th band is tagged as alpha (transparency) and is zero everywhere, so the image is "
+            "entirely transparent. If it is an empty near-infrared band, drop it (gdal_translate -b 1 -b 2 -b 3) "
+            "or re-tag it (gdal_translate -colorinterp_4 undefined) and upload again."
+        )
+    if values.size == 1:  # an opaque mask hides nothing; a flat near-infrared band tells nothing
+        empty = (
+            ()
+            if tagged_alpha
+            else (
+                f"The {name}'s 4th (near-infrared) band is empty (every pixel {float(values[0]):g}), so the image is "
+                "read as RGB: vegetation is told by its colour, not by NDVI.",
+            )
+        )
+        return dataclasses.replace(info, image_bands=(1, 2, 3), warnings=(*info.warnings, *empty))
+    if not tagged_alpha:
+        return info
+    if set(values.tolist()) <= {0, int(np.iinfo(fourth.dtype).max)}:
+        return dataclasses.replace(
+            info,
+            alpha_band=4,
+            image_bands=(1, 2, 3),
+            warnings=(
+                *info.warnings,
+                f"The {name}'s 4th band is a transparency mask (tagged alpha, only 0 and "
+                f"{np.iinfo(fourth.dtype).max}): transparent pixels are left out; the image is read as RGB.",
+            ),
+        )
+    return dataclasses.replace(
+        info,
+        image_bands=(1, 2, 3, 4),
+        warnings=(
+            *info.warnings,
+            f"The {name}'s 4th band is tagged as alpha (GDAL's default for 4 bands), but its values vary like an "
+            "image band: it is read as near-infrared, not as transparency.",
+        ),
+    )
+
+
 def _check_dsm_values(src: rasterio.DatasetReader, name: str, unit: HeightUnit) -> None:
     """Look at a decimated read of the DSM: some finite heights in a plausible range (in metres)."""
     factor = max(1, max(src.width, src.height) // 1024)
@@ -250,13 +316,13 @@ def read_onto_grid(info: RasterInfo, grid: Grid, resampling: Resampling) -> npt.
     Returns:
         ``(bands, H, W)`` float32 array; nodata, NaN and uncovered pixels are NaN.
     """
-    out = np.full((info.count, grid.height, grid.width), np.nan, dtype=np.float32)
+    out = np.full((len(info.bands), grid.height, grid.width), np.nan, dtype=np.float32)
     try:
         with info.open() as src:
-            for band in range(info.count):
+            for index, band in enumerate(info.bands):
                 reproject(
-                    source=rasterio.band(src, band + 1),
-                    destination=out[band],
+                    source=rasterio.band(src, band),
+                    destination=out[index],
                     src_crs=info.crs,
                     src_nodata=info.nodata,
                     dst_transform=grid.transform,
@@ -269,6 +335,24 @@ def read_onto_grid(info: RasterInfo, grid: Grid, resampling: Resampling) -> npt.
             f"Reading the {info.label} failed part-way ({library_reason(err)}); the file may be damaged."
         ) from err
     out[~np.isfinite(out)] = np.nan
+    if info.alpha_band is not None:
+        out[:, _transparent(info, grid, info.alpha_band)] = np.nan
     if info.height_unit.to_metre != 1.0:
         out *= np.float32(info.height_unit.to_metre)
     return out
+
+
+def _transparent(info: RasterInfo, grid: Grid, band: int) -> npt.NDArray[np.bool_]:
+    """Cells of ``grid`` where the orthophoto's alpha ``band`` says transparent (or that it does not cover)."""
+    alpha = np.zeros((grid.height, grid.width), dtype=np.float32)
+    with info.open() as src:
+        reproject(
+            source=rasterio.band(src, band),
+            destination=alpha,
+            src_crs=info.crs,
+            dst_transform=grid.transform,
+            dst_crs=grid.crs,
+            dst_nodata=0,
+            resampling=Resampling.nearest,
+        )
+    return alpha == 0

@@ -15,7 +15,7 @@ import rasterio
 from affine import Affine
 from PIL import Image
 from pyproj import CRS
-from rasterio.enums import Resampling
+from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import RasterioError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
@@ -215,6 +215,15 @@ def _render_deepest(info: RasterInfo, folder: Path, zoom: int, tiles: TileRange,
     nx, ny = x1 - x0 + 1, y1 - y0 + 1
     with info.open() as src:
         limits = _stretch_limits(src, info)
+        # A 4th band tagged alpha that holds no mask (near-infrared under GDAL's default tag): the warper would
+        # take it as the alpha, and refuses to add another. Warp in float32 with NaN outside the image instead,
+        # and make the alpha from what the image covers.
+        untrusted_alpha = info.alpha_band is None and ColorInterp.alpha in src.colorinterp
+        alpha_options = (
+            {"src_alpha": -1, "dtype": "float32", "nodata": np.nan}
+            if untrusted_alpha
+            else {"add_alpha": info.alpha_band is None}  # an image's own mask stays its alpha
+        )
         with WarpedVRT(
             src,
             src_crs=info.crs,
@@ -224,13 +233,18 @@ def _render_deepest(info: RasterInfo, folder: Path, zoom: int, tiles: TileRange,
             width=nx * TILE_SIZE,
             height=ny * TILE_SIZE,
             resampling=Resampling.bilinear,
-            add_alpha=True,
+            **alpha_options,
         ) as vrt:
-            alpha_band = vrt.count
             for cx, cy, cw, ch in _chunks(nx, ny):
                 window = Window(cx * TILE_SIZE, cy * TILE_SIZE, cw * TILE_SIZE, ch * TILE_SIZE)
-                block = vrt.read([1, 2, 3, alpha_band], window=window)
-                rgba = np.concatenate([_to_rgb8(block[:3], info.dtype, limits), _alpha8(block[3:])])
+                if untrusted_alpha:
+                    block = vrt.read([1, 2, 3], window=window)
+                    alpha = np.where(np.isfinite(block[:1]), 255, 0).astype(np.uint8)
+                    colour = np.nan_to_num(block).astype(info.dtype)
+                    rgba = np.concatenate([_to_rgb8(colour, info.dtype, limits), alpha])
+                else:
+                    block = vrt.read([1, 2, 3, vrt.count], window=window)
+                    rgba = np.concatenate([_to_rgb8(block[:3], info.dtype, limits), _alpha8(block[3:])])
                 for i in range(cw):
                     for j in range(ch):
                         tile = rgba[:, j * TILE_SIZE : (j + 1) * TILE_SIZE, i * TILE_SIZE : (i + 1) * TILE_SIZE]

@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 import rasterio
 from affine import Affine
-from rasterio.enums import Resampling
+from PIL import Image
+from rasterio.enums import ColorInterp, Resampling
 
 from reconstruction.errors import CRSError, InputError
 from reconstruction.io import Grid, inspect_raster, read_onto_grid
+from reconstruction.tiles3d.xyz import write_xyz_tiles
 
 LIMIT = 10**9
 UTM_CORNER = Affine(0.5, 0, 500000, 0, -0.5, 5000000)
@@ -134,3 +136,65 @@ def test_cells_of_rasterises_a_polygon_only_in_its_window_and_matches_the_full_g
             rebuilt = np.zeros(grid.shape, bool)
             rebuilt[window] = mask
             assert np.array_equal(rebuilt, full)
+
+
+def _rgbn(tmp_path: Path, fourth: np.ndarray, fourth_tag: ColorInterp) -> Path:
+    """A 64 x 64 RGB+4th-band orthophoto: a grey square on a green field; the 4th band as given, so tagged."""
+    rng = np.random.default_rng(3)
+    rgb = np.stack([np.full((64, 64), v, np.uint8) for v in (60, 140, 50)])
+    rgb += rng.integers(0, 20, (3, 64, 64)).astype(np.uint8)
+    rgb[:, 20:40, 20:40] = 120
+    path = _write(tmp_path / "rgbn.tif", np.concatenate([rgb, fourth[np.newaxis]]))
+    with rasterio.open(path, "r+") as dst:
+        dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, fourth_tag]
+    return path
+
+
+def _on_own_grid(info) -> np.ndarray:
+    return read_onto_grid(info, Grid(info.crs, info.transform, info.width, info.height), Resampling.nearest)
+
+
+def test_a_fourth_band_holding_a_mask_is_the_mask_not_near_infrared(tmp_path):
+    mask = np.full((64, 64), 255, np.uint8)
+    mask[:, :16] = 0  # the left quarter is transparent
+    info = inspect_raster(_rgbn(tmp_path, mask, ColorInterp.alpha), "orthophoto", None, LIMIT)
+    assert info.alpha_band == 4 and info.bands == (1, 2, 3)
+    assert any("transparency mask" in w for w in info.warnings)
+    image = _on_own_grid(info)
+    assert image.shape == (3, 64, 64)  # no 4th band: NDVI is not computed from a mask
+    assert np.isnan(image[:, :, :16]).all() and np.isfinite(image[:, :, 16:]).all()
+    assert write_xyz_tiles(info, tmp_path / "xyz").tiles > 0
+
+
+def test_near_infrared_tagged_alpha_by_gdal_default_is_read_as_near_infrared_and_tiles(tmp_path):
+    nir = np.random.default_rng(5).integers(30, 220, (64, 64)).astype(np.uint8)
+    info = inspect_raster(_rgbn(tmp_path, nir, ColorInterp.alpha), "orthophoto", None, LIMIT)
+    assert info.bands == (1, 2, 3, 4) and info.alpha_band is None
+    assert any("read as near-infrared" in w for w in info.warnings)
+    np.testing.assert_array_equal(_on_own_grid(info)[3], nir)
+    # The web tiles: the warper no longer refuses ("already has an alpha band") and takes no NIR as alpha.
+    pyramid = write_xyz_tiles(info, tmp_path / "xyz")
+    deepest = sorted((tmp_path / "xyz" / str(pyramid.maxzoom)).rglob("*.webp"))
+    covered = [np.asarray(Image.open(tile).convert("RGBA"))[..., 3] for tile in deepest]
+    assert max(int((a == 255).sum()) for a in covered) > 0 and all(set(np.unique(a)) <= {0, 255} for a in covered)
+
+
+def test_an_empty_near_infrared_band_is_read_as_rgb_with_a_warning(tmp_path):
+    info = inspect_raster(
+        _rgbn(tmp_path, np.zeros((64, 64), np.uint8), ColorInterp.undefined), "orthophoto", None, LIMIT
+    )
+    assert info.bands == (1, 2, 3) and info.alpha_band is None
+    assert any("near-infrared" in w and "empty" in w for w in info.warnings)
+    assert _on_own_grid(info).shape == (3, 64, 64)
+
+
+def test_an_all_transparent_image_is_refused_saying_how_to_fix_it(tmp_path):
+    with pytest.raises(InputError, match="entirely transparent.*gdal_translate -b 1 -b 2 -b 3"):
+        inspect_raster(_rgbn(tmp_path, np.zeros((64, 64), np.uint8), ColorInterp.alpha), "orthophoto", None, LIMIT)
+
+
+def test_a_real_near_infrared_band_is_kept(tmp_path):
+    nir = np.random.default_rng(5).integers(30, 220, (64, 64)).astype(np.uint8)
+    info = inspect_raster(_rgbn(tmp_path, nir, ColorInterp.undefined), "orthophoto", None, LIMIT)
+    assert info.bands == (1, 2, 3, 4) and not any("4th" in w for w in info.warnings)
+    np.testing.assert_array_equal(_on_own_grid(info)[3], nir)
