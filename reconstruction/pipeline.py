@@ -63,9 +63,10 @@ def run_pipeline(
     out_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     stage = _stage_clock(on_progress, timings)
-    with stage("stereo", "Matching the stereo images into a DSM"):
+    with stage("stereo", "Matching the stereo images into a DSM" if inputs.stereo else None):
         inputs, stereo = run_stereo(inputs, cfg, out_dir, on_progress)
-    with stage("register", "Registering the second sources to the reference"):
+    registering = inputs.second_image is not None or inputs.register_dsm
+    with stage("register", "Registering the second sources to the reference" if registering else None):
         inputs, registration = run_register(inputs, cfg, out_dir, on_progress)
     with stage("inputs", "Checking the input files"):
         area = run_inputs(inputs, cfg, chip, on_progress)
@@ -100,14 +101,20 @@ def run_pipeline(
 
 
 def _stage_clock(on_progress: ProgressCallback, timings: dict[str, float]) -> Any:
-    """``stage(name, message)``: a context that reports a stage's start and end and records its seconds."""
+    """``stage(name, message)``: a context that reports a stage's start and end and records its seconds.
+
+    A stage with nothing to do (``message`` None: no stereo images, nothing to register) is timed but not
+    reported, so the job's log does not claim work that was not done.
+    """
 
     @contextmanager
-    def stage(name: str, message: str) -> Iterator[None]:
-        on_progress(name, 0.0, message)
+    def stage(name: str, message: str | None) -> Iterator[None]:
+        if message is not None:
+            on_progress(name, 0.0, message)
         start = time.perf_counter()
         yield
         timings[name] = round(time.perf_counter() - start, 3)
-        on_progress(name, 1.0, f"{message} done in {timings[name]:.1f} s")
+        if message is not None:
+            on_progress(name, 1.0, f"{message} done in {timings[name]:.1f} s")
 
     return stage

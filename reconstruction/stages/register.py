@@ -44,8 +44,7 @@ def run_register(
                 out_dir / "rasters" / "second_image_registered.tif",
             )
         )
-    if not jobs:
-        on_progress("register", 0.5, "No second source to register")
+    if not jobs:  # nothing to say: the job's log names only stages that do work
         return inputs, {}
     entries: dict[str, Any] = {}
     for i, (name, reference, label, moving, out) in enumerate(jobs):

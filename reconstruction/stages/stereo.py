@@ -26,8 +26,7 @@ def run_stereo(
     Raises:
         InputError: the images are unusable. ProcessingError: CARS failed or is not installed.
     """
-    if not inputs.stereo:
-        on_progress("stereo", 0.5, "No stereo images")
+    if not inputs.stereo:  # nothing to say: the job's log names only stages that do work
         return inputs, {}
     from reconstruction.stereo import reconstruct_stereo
 
