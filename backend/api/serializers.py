@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from rest_framework import serializers
 
-from backend.areas.models import Area, Layer, StagedUpload
+from backend.areas.models import Z_UNIT_CHOICES, Area, Layer, StagedUpload
 from backend.areas.permissions import can_edit
 from backend.areas.staging import STAGED_SUFFIX
 from backend.jobs.models import Job
@@ -40,11 +40,17 @@ class AreaCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, label="Name", help_text="How planners will find this area.")
     ortho = _file(
         "Orthophoto (GeoTIFF or JPEG 2000)",
-        "RGB or RGB+NIR, 8 or 16 bit, georeferenced. Leave it out only for a stereo pair.",
+        "RGB or RGB+NIR, 8 or 16 bit, georeferenced. Optional with a LiDAR file (its colours make the "
+        "orthophoto) or a stereo pair.",
         _IMAGES,
     )
-    dsm = _file("DSM (GeoTIFF, optional)", "Surface heights in metres.", ".tif,.tiff")
-    lidar = _file("LiDAR (LAS/LAZ, optional)", "A classified point cloud of the same area.", ".las,.laz")
+    dsm = _file("DSM (GeoTIFF, optional)", "Surface heights.", ".tif,.tiff")
+    lidar = _file(
+        "LiDAR (LAS/LAZ)",
+        "A point cloud of the area, classified or not. Alone it makes a complete area: heights, terrain and "
+        "classes from the points, the orthophoto from their colours, cells sized by their density.",
+        ".las,.laz",
+    )
     epsg = serializers.IntegerField(
         required=False,
         min_value=1024,
@@ -66,6 +72,14 @@ class AreaCreateSerializer(serializers.Serializer):
         default=False,
         label="Align the DSM to the LiDAR",
         help_text="For a DSM that does not line up with the LiDAR (another source or date); needs both files.",
+    )
+    z_unit = serializers.ChoiceField(
+        choices=Z_UNIT_CHOICES,
+        required=False,
+        allow_blank=True,
+        label="Height unit (only if your files state none, or a wrong one)",
+        help_text="The unit of the LiDAR's and DSM's heights. Left blank, each file's CRS says it; heights are "
+        "always published in metres.",
     )
     stereo_1 = _file(
         "Stereo image 1 (optional)",
@@ -226,6 +240,7 @@ class AreaSerializer(serializers.ModelSerializer):
             "status",
             "created",
             "epsg",
+            "z_unit",
             "crs",
             "version",
             "bbox_wgs84",

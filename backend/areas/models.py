@@ -1,11 +1,17 @@
 """Area, its uploaded sources, its published versions with layers, and mapped features."""
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.db import models
 
 from reconstruction import PipelineInputs
+from reconstruction.config import Z_UNITS
+
+_Z_UNIT_NAMES = {"m": "metres", "ft": "international feet", "us-ft": "US survey feet"}
+#: The height units a planner may name for files that state none (the core's ``Z_UNITS``), as the page says them.
+Z_UNIT_CHOICES = [(unit, _Z_UNIT_NAMES[unit]) for unit in Z_UNITS]
 
 
 class Area(models.Model):
@@ -46,6 +52,12 @@ class Area(models.Model):
     register_dsm = models.BooleanField(
         default=False, help_text="align the DSM to the LiDAR's surface by feature matching before it is used"
     )
+    z_unit = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=Z_UNIT_CHOICES,
+        help_text="unit of the LiDAR's and DSM's heights, for files that state none or a wrong one; blank: the files'",
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.EMPTY)
     current = models.ForeignKey("Publication", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     last_version = models.PositiveIntegerField(
@@ -58,6 +70,10 @@ class Area(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def input_options(self) -> dict[str, Any]:
+        """How its files are read: the options of :meth:`Source.pipeline_inputs` chosen at upload."""
+        return {"epsg": self.epsg, "register_dsm": self.register_dsm, "z_unit": self.z_unit or None}
 
     @property
     def folder(self) -> Path:
@@ -94,7 +110,9 @@ class Source(models.Model):
         return f"{self.area}: {self.kind}"
 
     @staticmethod
-    def pipeline_inputs(files: dict[str, Path], epsg: int | None, register_dsm: bool = False) -> PipelineInputs:
+    def pipeline_inputs(
+        files: dict[str, Path], *, epsg: int | None = None, register_dsm: bool = False, z_unit: str | None = None
+    ) -> PipelineInputs:
         """The reconstruction inputs of an area whose source files, by kind, are ``files``."""
         return PipelineInputs(
             ortho=files.get(Source.Kind.ORTHO),
@@ -104,6 +122,7 @@ class Source(models.Model):
             footprints=files.get(Source.Kind.FOOTPRINTS),
             second_image=files.get(Source.Kind.SECOND_IMAGE),
             register_dsm=register_dsm,
+            z_unit=z_unit,
             stereo=tuple(files[kind] for kind in Source.STEREO_KINDS if kind in files),
         )
 

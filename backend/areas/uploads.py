@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -66,6 +66,7 @@ class AreaUpload:
     model_version: "ModelVersion | None" = None
     second_image: UploadedFile | None = None
     register_dsm: bool = False
+    z_unit: str = ""
     stereo_1: UploadedFile | None = None
     stereo_2: UploadedFile | None = None
     stereo_3: UploadedFile | None = None
@@ -78,10 +79,15 @@ class AreaUpload:
             name=data["name"],
             epsg=data.get("epsg"),
             register_dsm=bool(data.get("register_dsm")),
+            z_unit=data.get("z_unit") or "",
             model=model,
             model_version=model_version,
             **files,
         )
+
+    def input_options(self) -> dict[str, Any]:
+        """How the files are to be read, as ``Area.input_options`` says it once stored."""
+        return {"epsg": self.epsg, "register_dsm": self.register_dsm, "z_unit": self.z_unit or None}
 
     def files(self) -> dict[str, UploadedFile]:
         """The submitted files by source kind."""
@@ -96,9 +102,17 @@ _FILE_FIELDS = tuple(kind.value for kind in _DEFAULT_NAME)
 def _check_combination(upload: AreaUpload) -> None:
     """Refuse combinations of sources that cannot make an area, saying what is missing."""
     stereo = [upload.stereo_1, upload.stereo_2, upload.stereo_3]
-    if upload.ortho is None and (stereo[0] is None or stereo[1] is None):
+    has_pair = stereo[0] is not None and stereo[1] is not None
+    if upload.ortho is None and upload.lidar is None and not has_pair:
         raise UploadRejected(
-            "An area needs an orthophoto, or a stereo pair (stereo images 1 and 2) to compute one from.", "ortho"
+            "An area needs an orthophoto, a LiDAR point cloud (its colours make the orthophoto), or a stereo pair "
+            "(stereo images 1 and 2) to compute one from.",
+            "ortho",
+        )
+    if upload.second_image is not None and upload.ortho is None and not has_pair:
+        raise UploadRejected(
+            "A second image is aligned to the orthophoto: add the orthophoto, or leave the second image out.",
+            Source.Kind.SECOND_IMAGE,
         )
     if stereo[2] is not None and (stereo[0] is None or stereo[1] is None):
         raise UploadRejected("A third stereo image needs the first two as well.", Source.Kind.STEREO_3)
@@ -152,7 +166,7 @@ def create_area(
     incoming = Path(settings.MEDIA_ROOT) / "incoming" / uuid.uuid4().hex
     try:
         stored = _save(files, incoming)
-        warnings = _validate(stored, upload.epsg, upload.register_dsm)
+        warnings = _validate(stored, upload.input_options())
         return _store(upload, files, stored, incoming, owner, on_stored), warnings
     except OSError as err:
         if not is_disk_full(err):
@@ -197,10 +211,10 @@ def _save(files: dict[str, UploadedFile], folder: Path) -> dict[str, Path]:
     return stored
 
 
-def _validate(stored: dict[str, Path], epsg: int | None, register_dsm: bool) -> list[str]:
+def _validate(stored: dict[str, Path], options: dict[str, Any]) -> list[str]:
     try:
         with check_slot():
-            return check_inputs_process(Source.pipeline_inputs(stored, epsg, register_dsm))
+            return check_inputs_process(Source.pipeline_inputs(stored, **options))
     except RS3DError as err:
         raise UploadRejected(str(err)) from err
 
@@ -222,6 +236,7 @@ def _store(
             model=upload.model,
             model_version=upload.model_version,
             register_dsm=upload.register_dsm,
+            z_unit=upload.z_unit,
         )
         target = area.folder / "sources"
         target.parent.mkdir(parents=True, exist_ok=True)

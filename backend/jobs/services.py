@@ -155,4 +155,4 @@ def _reconstruct(job: Job) -> Published | None:
 
 def _inputs(area: Area) -> PipelineInputs:
     files: dict[str, Path] = {s.kind: s.file for s in area.sources.all()}
-    return Source.pipeline_inputs(files, area.epsg, area.register_dsm)
+    return Source.pipeline_inputs(files, **area.input_options())

@@ -48,6 +48,9 @@ def _form_field(field: serializers.Field) -> forms.Field:
             return forms.FileField(**common, widget=forms.ClearableFileInput(attrs={"accept": field.style["accept"]}))
         case serializers.BooleanField():
             return forms.BooleanField(**common)
+        case serializers.ChoiceField():
+            blank = [("", "As the files say")] if field.allow_blank else []
+            return forms.ChoiceField(**common, choices=[*blank, *field.choices.items()])
         case serializers.IntegerField():
             return forms.IntegerField(**common, min_value=field.min_value, max_value=field.max_value)
         case serializers.CharField():

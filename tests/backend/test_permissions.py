@@ -275,7 +275,9 @@ def test_upload_form_needs_the_csrf_token(user):
     page = browser.get("/areas/new/").content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     response = browser.post("/areas/new/", {"name": "Genuine", "csrfmiddlewaretoken": token})
-    assert response.status_code == 200 and "An area needs an orthophoto, or a stereo pair" in response.content.decode()
+    assert (
+        response.status_code == 200 and "An area needs an orthophoto, a LiDAR point cloud" in response.content.decode()
+    )
     assert Area.objects.count() == 0
 
 

@@ -156,8 +156,8 @@ def test_dsm_values_are_checked_not_just_the_header(api, scene_files, tmp_path):
 @pytest.mark.parametrize(
     ("files", "field", "message"),
     [
-        ({"dsm": "dsm"}, "ortho", "needs an orthophoto, or a stereo pair"),
-        ({"stereo_1": "ortho"}, "ortho", "needs an orthophoto, or a stereo pair"),
+        ({"dsm": "dsm"}, "ortho", "needs an orthophoto, a LiDAR point cloud"),
+        ({"stereo_1": "ortho"}, "ortho", "needs an orthophoto, a LiDAR point cloud"),
         ({"ortho": "ortho", "stereo_1": "ortho"}, "stereo_2", "needs two images"),
         ({"ortho": "ortho", "stereo_3": "ortho"}, "stereo_3", "needs the first two"),
         ({"ortho": "ortho", "register_dsm": True}, "dsm", "needs a DSM file and a LiDAR"),
@@ -192,8 +192,40 @@ def test_second_image_and_dsm_alignment_are_stored_and_passed_to_the_run(api, sc
     assert area.register_dsm
     kinds = set(area.sources.values_list("kind", flat=True))
     assert kinds == {Source.Kind.ORTHO, Source.Kind.DSM, Source.Kind.LIDAR, Source.Kind.SECOND_IMAGE}
-    inputs = Source.pipeline_inputs({s.kind: s.file for s in area.sources.all()}, area.epsg, area.register_dsm)
+    inputs = Source.pipeline_inputs({s.kind: s.file for s in area.sources.all()}, **area.input_options())
     assert inputs.second_image is not None and inputs.second_image.is_file() and inputs.register_dsm
+
+
+def test_lidar_alone_makes_an_area_and_a_second_image_needs_an_orthophoto(api, scene_files, tmp_path, media_root):
+    lidar = sparse_lidar(scene_files["dsm"], tmp_path / "alone.las")
+    with lidar.open("rb") as points, scene_files["ortho"].open("rb") as second:
+        refused = api.post("/api/areas/", {"name": "X", "lidar": points, "second_image": second}, format="multipart")
+    assert refused.status_code == 400 and "add the orthophoto" in " ".join(refused.json()["second_image"])
+    assert Area.objects.count() == 0 and listing(media_root) == set()
+    with lidar.open("rb") as points:
+        response = api.post("/api/areas/", {"name": "Points only", "lidar": points}, format="multipart")
+    assert response.status_code == 201, response.json()
+    area = Area.objects.get(pk=response.json()["id"])
+    assert set(area.sources.values_list("kind", flat=True)) == {Source.Kind.LIDAR}
+    inputs = Source.pipeline_inputs({s.kind: s.file for s in area.sources.all()}, **area.input_options())
+    assert inputs.ortho is None and inputs.lidar is not None
+
+
+def test_a_height_unit_given_at_upload_reaches_the_check_and_the_run(api, scene_files, tmp_path):
+    lidar = sparse_lidar(scene_files["dsm"], tmp_path / "sparse.las")
+    with scene_files["ortho"].open("rb") as ortho, lidar.open("rb") as points:
+        data = {"name": "Feet", "ortho": ortho, "lidar": points, "z_unit": "us-ft"}
+        response = api.post("/api/areas/", data, format="multipart")
+    assert response.status_code == 201, response.json()
+    # The check (a child process, given the unit as --z-unit) read the heights in the unit given.
+    assert any("US survey feet as you gave it" in w for w in response.json()["warnings"])
+    area = Area.objects.get(pk=response.json()["id"])
+    assert area.z_unit == "us-ft" and response.json()["z_unit"] == "us-ft"
+    inputs = Source.pipeline_inputs({s.kind: s.file for s in area.sources.all()}, **area.input_options())
+    assert inputs.z_unit == "us-ft"
+    with scene_files["ortho"].open("rb") as ortho:
+        refused = api.post("/api/areas/", {"name": "X", "ortho": ortho, "z_unit": "yards"}, format="multipart")
+    assert refused.status_code == 400 and set(refused.json()) == {"z_unit"}
 
 
 def test_a_stereo_pair_alone_makes_an_area(api, shared_data):
@@ -204,7 +236,7 @@ def test_a_stereo_pair_alone_makes_an_area(api, shared_data):
         )
     assert response.status_code == 201, response.json()
     area = Area.objects.get(pk=response.json()["id"])
-    inputs = Source.pipeline_inputs({s.kind: s.file for s in area.sources.all()}, area.epsg)
+    inputs = Source.pipeline_inputs({s.kind: s.file for s in area.sources.all()}, **area.input_options())
     assert inputs.ortho is None and [p.name for p in inputs.stereo] == ["img_01.tif", "img_02.tif"]
 
 
