@@ -34,15 +34,19 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-def generated_city(folder: Path, size_m: int, seed: int) -> dict[str, Path]:
+def generated_city(folder: Path, size_m: int, seed: int, lidar_density: float | None = None) -> dict[str, Path]:
     """Write a generated city with the CLI, in a child process (the Django suites must not load shapely).
 
     Returns:
-        {"ortho" | "dsm" | "dtm" | "labels": GeoTIFF path}.
+        {"ortho" | "dsm" | "dtm" | "labels": GeoTIFF path}, and "lidar" (coloured, classified LAZ) when a
+        ``lidar_density`` (returns per m²) is given.
     """
     command = [sys.executable, "-m", "reconstruction", "synthetic", "--out", str(folder), "--size", str(size_m)]
+    if lidar_density is not None:
+        command += ["--lidar", str(lidar_density)]
     subprocess.run([*command, "--seed", str(seed)], check=True, capture_output=True)
-    return {name: folder / f"{name}.tif" for name in ("ortho", "dsm", "dtm", "labels")}
+    files = {name: folder / f"{name}.tif" for name in ("ortho", "dsm", "dtm", "labels")}
+    return files | ({"lidar": folder / "lidar.laz"} if lidar_density is not None else {})
 
 
 _SPARSE_LIDAR = """

@@ -293,12 +293,18 @@ class AreaSerializer(serializers.ModelSerializer):
         """The orthophoto: one small image and its rectangle, plus its XYZ tiles where the version has them.
 
         ``tiles_url`` is a ``{z}/{x}/{y}`` URL template of 256 px Web Mercator tiles, present from
-        ``minzoom`` to ``maxzoom`` inside ``tiles_rectangle`` (west, south, east, north degrees).
+        ``minzoom`` to ``maxzoom`` inside ``tiles_rectangle`` (west, south, east, north degrees). ``source``
+        says what the image is: ``orthophoto`` (uploaded), ``lidar colours`` (a true orthophoto from the
+        points' colours), ``class colours`` or ``hillshade`` (points without colour).
         """
         if not area.current:
             return None
         ortho = area.current.manifest["imagery"]["ortho"]
-        imagery = {"url": _data_url(area, ortho["path"]), "rectangle": ortho["rectangle_wgs84"]}
+        imagery = {
+            "url": _data_url(area, ortho["path"]),
+            "rectangle": ortho["rectangle_wgs84"],
+            "source": ortho.get("source", "orthophoto"),  # versions before LiDAR-only areas had no source
+        }
         if tiles := ortho.get("tiles"):
             imagery |= {
                 "tiles_url": _data_url_template(area, tiles["template"]),

@@ -1,4 +1,4 @@
-"""``synthetic``: generate a procedural city (orthophoto, DSM, DTM, labels) to try rs3d without data."""
+"""``synthetic``: generate a procedural city (orthophoto, DSM, DTM, labels, LiDAR) to try rs3d without data."""
 
 import argparse
 from pathlib import Path
@@ -20,12 +20,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="leaf and lawn colours, leaf-off trees and sun elevation (default summer)",
     )
     p.add_argument("--footprints", action="store_true", help="also write the building footprints as buildings.gpkg")
+    p.add_argument(
+        "--lidar",
+        type=float,
+        metavar="POINTS_PER_M2",
+        help="also write the town's airborne LiDAR as lidar.laz: classified, coloured like ortho.tif (RGB, or RGB "
+        "+ NIR with --nir), this many returns per m2",
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate and write the scene; print the folder."""
     from reconstruction.synthetic import SceneConfig, generate_scene, write_footprints, write_scene
+    from reconstruction.synthetic.lidar import write_scene_lidar
 
     cfg = SceneConfig(
         size_m=args.size, gsd_m=args.gsd, ortho_gsd_m=args.ortho_gsd, seed=args.seed, nir=args.nir, season=args.season
@@ -35,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     paths = write_scene(scene, args.out)
     if args.footprints:
         paths["footprints"] = write_footprints(scene, args.out / "buildings.gpkg")
+    if args.lidar is not None:
+        colour = "rgb+nir" if args.nir else "rgb"
+        paths["lidar"] = write_scene_lidar(scene, args.out / "lidar.laz", args.lidar, colour, seed=args.seed)
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0

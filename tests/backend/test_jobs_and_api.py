@@ -11,6 +11,7 @@ from backend.jobs.models import Job
 from backend.jobs.services import run_job
 from reconstruction import STAGES
 from tests.backend.conftest import TEST_SECRET_KEY, listing
+from tests.conftest import generated_city
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +199,28 @@ def test_features_are_compressed_and_revalidated_without_a_query(api, finished_a
     assert again.status_code == 304
     other_query = api.get(url, {"class": "tree"}, HTTP_IF_NONE_MATCH=plain["ETag"])
     assert other_query.status_code == 200 and other_query["ETag"] != plain["ETag"]
+
+
+@pytest.fixture(scope="module")
+def lidar_city(tmp_path_factory) -> dict:
+    """A generated town's coloured, classified LiDAR at 4 returns per m² (what a national programme ships)."""
+    return generated_city(tmp_path_factory.mktemp("lidar-city"), size_m=120, seed=4, lidar_density=4)
+
+
+def test_a_lidar_file_alone_becomes_a_complete_area_with_an_orthophoto_from_its_colours(api, lidar_city):
+    with lidar_city["lidar"].open("rb") as points:
+        response = api.post("/api/areas/", {"name": "Points town", "lidar": points}, format="multipart")
+    assert response.status_code == 201, response.json()
+    run_job(response.json()["job"]["id"])
+    job = Job.objects.get(pk=response.json()["job"]["id"])
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    area = api.get(f"/api/areas/{response.json()['id']}/").json()
+    assert area["imagery"]["source"] == "lidar colours" and area["imagery"]["tiles_url"]
+    assert {"pointcloud", "buildings", "terrain"} <= {layer["name"] for layer in area["layers"]}
+    assert area["height_source"] == "lidar"
+    buildings = api.get(area["features_url"], {"class": "building"}).json()["features"]
+    assert len(buildings) >= 3 and all(2.5 < b["properties"]["height_m"] < 40 for b in buildings)
+    # The cell size came from the density (4 returns per m²: 1 m cells), and the log says so.
+    manifest = Area.objects.get(pk=area["id"]).current.manifest
+    assert manifest["grid"]["cell_size"]["resolution_m"] == 1.0
+    assert job.events.filter(message__contains="points/m").exists()
