@@ -2,6 +2,7 @@
 
 - :func:`classify_by_rules` -- ASPRS classes from nDSM and vegetation index.
 - :func:`classify_with_lidar` -- the same, with buildings (and vegetation) decided by the LiDAR's returns.
+- :func:`water_cells`, :func:`paved_cells` -- water (class 9 and its gaps) and paved ground from LiDAR returns.
 - :func:`extract_buildings` -- buildings with LoD1 parts of one height and GIS attributes.
 - :class:`Building`, :class:`BuildingPart` -- footprint, LoD1 parts, attributes.
 - :class:`BuildingConfig` -- building extraction thresholds.
@@ -21,6 +22,7 @@ from reconstruction.objects.buildings import Building, BuildingConfig, BuildingP
 from reconstruction.objects.feature import Feature
 from reconstruction.objects.landuse import Block, LandUseConfig, land_use_blocks, water_bodies
 from reconstruction.objects.lidar_classes import classify_with_lidar
+from reconstruction.objects.lidar_ground import paved_cells, water_cells
 from reconstruction.objects.patches import patch_polygons
 from reconstruction.objects.roads import Road, RoadConfig, extract_roads
 from reconstruction.objects.rules import classify_by_rules
@@ -47,4 +49,6 @@ __all__ = [
     "detect_trees",
     "extract_buildings",
     "low_vegetation_areas",
+    "paved_cells",
+    "water_cells",
 ]

@@ -62,7 +62,28 @@ def _rule_labels(
             f"The {lidar_info.label} has no building class: buildings were told from trees by the shape and "
             "echoes of its returns, which mistakes some dense crowns for roofs (docs/models.md gives its accuracy)."
         )
-    return objects.classify_with_lidar(ndsm, s.image, s.grid.resolution, cfg.rules, shares)
+    labels = objects.classify_with_lidar(ndsm, s.image, s.grid.resolution, cfg.rules, shares)
+    return _ground_from_returns(labels, s, cfg, lidar, lidar_info)
+
+
+def _ground_from_returns(
+    labels: npt.NDArray[np.uint8], s: Surfaces, cfg: PipelineConfig, lidar: LidarPoints, lidar_info: LidarInfo
+) -> npt.NDArray[np.uint8]:
+    """Water from the LiDAR's water class and its gaps; roads from its dark ground where no model reads a photo.
+
+    The file's water returns are a measurement, as its building class is, so they decide wherever the file has
+    them (on unknown and ground cells, never over a building or a tree). Roads by intensity are a weaker cue
+    than a model reading a photograph, so they only stand in where no model refines the ground (see
+    :mod:`reconstruction.objects.lidar_ground`).
+    """
+    water = objects.water_cells(lidar.xyz, lidar.classification, s.grid, lidar_info.class_counts)
+    if water is not None:
+        labels[water & np.isin(labels, (0, objects.rules.GROUND))] = WATER
+    if not (cfg.prediction.refine_ground and s.photographic):
+        paved = objects.paved_cells(lidar.xyz, lidar.classification, lidar.intensity, s.grid)
+        if paved is not None:
+            labels[paved & (labels == objects.rules.GROUND)] = ROAD
+    return labels
 
 
 def _refine_ground(s: Surfaces, cfg: PipelineConfig, on_progress: ProgressCallback, warnings: list[str]) -> Any:

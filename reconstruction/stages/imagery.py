@@ -134,8 +134,9 @@ def _no_colour_warning(label: str, state: str, objects: bool) -> str:
     else:
         shown = "a shaded relief of its surface (the file classifies no vegetation or buildings to draw in colour)"
     return (
-        f"The {label} cannot make an orthophoto: {why}. The viewer drapes {shown}. Roads and water are not "
-        "mapped. Add an orthophoto (or use a colourised LiDAR file) for real imagery."
+        f"The {label} cannot make an orthophoto: {why}. The viewer drapes {shown}. Roads come only from its "
+        "dark ground returns and water from its water class (fewer than from a photograph: docs/models.md). "
+        "Add an orthophoto (or use a colourised LiDAR file) for real imagery."
     )
 
 
