@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Generate and write the scene; print the folder."""
     from reconstruction.synthetic import SceneConfig, generate_scene, write_footprints, write_scene
-    from reconstruction.synthetic.lidar import write_scene_lidar
+    from reconstruction.synthetic.lidar import LidarColour, write_scene_lidar
 
     cfg = SceneConfig(
         size_m=args.size, gsd_m=args.gsd, ortho_gsd_m=args.ortho_gsd, seed=args.seed, nir=args.nir, season=args.season
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.footprints:
         paths["footprints"] = write_footprints(scene, args.out / "buildings.gpkg")
     if args.lidar is not None:
-        colour = "rgb+nir" if args.nir else "rgb"
+        colour: LidarColour = "rgb+nir" if args.nir else "rgb"
         paths["lidar"] = write_scene_lidar(scene, args.out / "lidar.laz", args.lidar, colour, seed=args.seed)
     for name, path in paths.items():
         print(f"{name}: {path}")

@@ -52,4 +52,4 @@ def test_tiles_url_is_a_template_whose_tiles_are_served(web, user):
 
 def test_a_version_without_tiles_keeps_the_single_image(web, user):
     imagery = web.get(f"/api/areas/{_area(user, ORTHO).pk}/").json()["imagery"]
-    assert set(imagery) == {"url", "rectangle"}
+    assert set(imagery) == {"url", "rectangle", "source"} and imagery["source"] == "orthophoto"  # an old version
