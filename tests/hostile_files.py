@@ -3,7 +3,9 @@
 Shared by the core's tests (``check`` refuses each) and the web app's (the form and the API refuse each).
 Each :class:`Case` is one input field's file: a GDAL VRT over another area's GeoPackage, over a URL or
 over ``/etc/passwd``; a GDALG pipeline; zips whose members are VRTs, links out or climb out; a LiDAR file
-that is a VRT. Every URL points at a :class:`Listener` on 127.0.0.1, so a test sees any request made.
+that is a VRT. :func:`build_sidecar_corpus` adds JPEG orthophotos whose sidecars (``.aux.xml``, world
+file, ``.prj``, ``.tab``) are hostile: an entity, a VRT, another file, a URL, extra lines. Every URL
+points at a :class:`Listener` on 127.0.0.1, so a test sees any request made.
 """
 
 import json
@@ -15,6 +17,8 @@ import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 
 def run_check(*args: object, env: dict[str, str] | None = None) -> tuple[int, dict]:
@@ -69,6 +73,7 @@ class Case:
     field: str
     path: Path
     reason: str  # a regular expression the refusal must match
+    sidecars: tuple[Path, ...] = ()  # files that travel beside ``path`` under its name (world file, .aux.xml)
 
 
 def _ogr_vrt(source: str) -> str:
@@ -174,3 +179,97 @@ def build_corpus(folder: Path, listener: Listener, victim_gpkg: Path, victim_tif
         Case("zip climbing out", "footprints", _zip(folder / "climb.zip", {"../../a.shp": "x"}), "points outside"),
         Case("zip whose .shp is a VRT", "footprints", _zip(folder / "fake.zip", shp_parts), "is not a Shapefile"),
     ]
+
+
+def write_image(path: Path, source: Path, driver: str, crs: str | None = None) -> Path:
+    """``source``'s first three bands as a plain JPEG or PNG at ``path``, with no sidecar (PIL writes no PAM).
+
+    With ``crs``, GDAL writes it instead and its own ``.aux.xml`` (SRS and GeoTransform) beside it, as
+    published JPEG orthophotos come.
+    """
+    import rasterio
+    from PIL import Image
+
+    with rasterio.open(source) as src:
+        rgb = src.read((1, 2, 3))
+        profile = {"crs": crs, "transform": src.transform} if crs else {}
+    if crs:
+        with rasterio.open(
+            path, "w", driver=driver, width=rgb.shape[2], height=rgb.shape[1], count=3, dtype="uint8", **profile
+        ) as dst:
+            dst.write(rgb)
+    else:
+        Image.fromarray(np.moveaxis(rgb, 0, -1)).save(path, format=driver)
+    return path
+
+
+def world_file_text(transform: tuple[float, ...]) -> str:
+    """A world file for a GDAL geotransform's Affine (a, b, c, d, e, f): six lines, pixel centres."""
+    a, b, c, d, e, f = transform[:6]
+    return "\n".join(repr(v) for v in (a, d, b, e, c + a / 2 + b / 2, f + d / 2 + e / 2)) + "\n"
+
+
+def _pam(inner: str, srs: str = "") -> str:
+    transform = "<GeoTransform>574000, 0.5, 0, 5096080, 0, -0.5</GeoTransform>"
+    return f"<PAMDataset>{srs}{transform}{inner}</PAMDataset>"
+
+
+def build_sidecar_corpus(folder: Path, listener: Listener, victim_tif: Path) -> list[Case]:
+    """JPEG orthophotos, each beside one crafted sidecar that reaches for ``victim_tif`` or ``listener``.
+
+    Kept apart from :func:`build_corpus`, whose cases are single files: these need their sidecars uploaded
+    beside them (``Case.sidecars``).
+    """
+    from pyproj import CRS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    wkt = CRS.from_epsg(32631).to_wkt("WKT1_GDAL")
+    srs = f"<SRS>{wkt}</SRS>"
+    vrt = _simple_vrt(str(victim_tif))
+    aux = {
+        "aux.xml with an entity": (
+            f'<?xml version="1.0"?><!DOCTYPE p [<!ENTITY e SYSTEM "{listener.url}/xxe">]>'
+            + _pam("<Metadata><MDI key='x'>&e;</MDI></Metadata>", srs),
+            "DOCTYPE, entity",
+        ),
+        "aux.xml with a VRT inside": (_pam(vrt, srs), "holds a <VRTDataset> element"),
+        "aux.xml that is a VRT": (_simple_vrt(str(victim_tif)), "not GDAL's <PAMDataset>"),
+        "aux.xml naming another file": (
+            _pam(f"<Metadata domain='GEOLOCATION'><MDI key='X_DATASET'>{victim_tif}</MDI></Metadata>", srs),
+            "domain 'GEOLOCATION'",
+        ),
+        "aux.xml with a /vsicurl/ value": (
+            _pam(f"<Metadata><MDI key='SOURCE'>/vsicurl/{listener.url}/a.tif</MDI></Metadata>", srs),
+            "names another file or a URL",
+        ),
+        "aux.xml whose SRS is a URL": (_pam("", f"<SRS>{listener.url}/crs.wkt</SRS>"), "names another file or a URL"),
+        "aux.xml with an href": (
+            _pam("", f"<SRS xmlns:x='{listener.url}/ns' x:href='{listener.url}/crs'>{wkt}</SRS>"),
+            "names another file or a URL|attribute",
+        ),
+        "aux.xml with a SourceDataset": (
+            _pam(f"<PAMRasterBand band='1'><SourceDataset>{victim_tif}</SourceDataset></PAMRasterBand>", srs),
+            "holds a <SourceDataset> element",
+        ),
+        "oversized aux.xml": (_pam("<Metadata>" + "<MDI key='k'>0</MDI>" * 20_000 + "</Metadata>", srs), "at most"),
+    }
+    cases = []
+    for index, (name, (text, reason)) in enumerate(aux.items()):
+        image = write_image(folder / f"aux{index}.jpg", victim_tif, "JPEG")
+        (folder / f"aux{index}.jpg.aux.xml").write_text(text)
+        cases.append(Case(name, "ortho", image, reason, (folder / f"aux{index}.jpg.aux.xml",)))
+    world = "0.5\n0\n0\n-0.5\n574000.25\n5096079.75\n"
+    others = {
+        "world file with extra lines": ("w.jgw", world + f"/vsicurl/{listener.url}/a.tif\n", "not six numbers"),
+        ".prj that is a URL": ("p.prj", f"{listener.url}/crs.prj", "not the WKT of a coordinate system"),
+        "MapInfo .tab": ("t.tab", f'!table\nDefinition Table\n  File "{victim_tif}"\n', "MapInfo"),
+    }
+    for name, (sidecar, text, reason) in others.items():
+        image = write_image(folder / f"{Path(sidecar).stem}.jpg", victim_tif, "JPEG")
+        (folder / sidecar).write_text(text)
+        beside = (folder / sidecar,)
+        if not sidecar.endswith(".jgw"):  # a valid world file, so the hostile file is what is refused
+            (folder / f"{Path(sidecar).stem}.jgw").write_text(world)
+            beside += (folder / f"{Path(sidecar).stem}.jgw",)
+        cases.append(Case(name, "ortho", image, reason, beside))
+    return cases

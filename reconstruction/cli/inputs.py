@@ -15,10 +15,14 @@ from reconstruction.errors import ConfigError
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --ortho, --dsm, --lidar, --epsg, --z-unit, --footprints, --second-image, --register-dsm and --stereo."""
     parser.add_argument(
-        "--ortho", type=Path, help="orthophoto GeoTIFF (RGB or RGB+NIR); optional with --stereo or --lidar"
+        "--ortho",
+        type=Path,
+        help="orthophoto (RGB or RGB+NIR): GeoTIFF/COG, JPEG 2000, or JPEG/PNG with its world file (.jgw, .pgw, "
+        ".wld; with a .prj or --epsg) or GDAL .aux.xml beside it under the same name; optional with --stereo "
+        "or --lidar",
     )
     parser.add_argument("--dsm", type=Path, help="digital surface model GeoTIFF (heights in the unit its CRS states)")
-    parser.add_argument("--lidar", type=Path, help="LiDAR point cloud (LAS/LAZ)")
+    parser.add_argument("--lidar", type=Path, help="LiDAR point cloud (LAS/LAZ/COPC)")
     parser.add_argument("--epsg", type=int, help="EPSG code for input files that carry no CRS")
     parser.add_argument(
         "--z-unit",

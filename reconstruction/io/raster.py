@@ -16,10 +16,11 @@ from rasterio.errors import RasterioError
 from rasterio.warp import reproject, transform_bounds
 
 from reconstruction.config import LIMIT_SETTINGS, Limits
-from reconstruction.errors import InputError, library_reason
+from reconstruction.errors import CRSError, InputError, library_reason
 from reconstruction.io.crs import METRE, HeightUnit, linear_unit, resolve_crs, resolve_height_unit
 from reconstruction.io.grid import Bounds, Grid
-from reconstruction.io.user_files import open_raster
+from reconstruction.io.sidecars import Sidecars, check_sidecars, expected_names, same_crs
+from reconstruction.io.user_files import DSM_FORMATS, IMAGE_FORMATS, open_raster
 
 RasterRole = Literal["orthophoto", "DSM"]
 
@@ -66,7 +67,7 @@ class RasterInfo:
 
     def open(self) -> AbstractContextManager[rasterio.io.DatasetReader]:
         """Open the file again for reading, through the same allow-list as when it was checked."""
-        return open_raster(self.path, self.label)
+        return open_raster(self.path, self.label, formats_for(self.role))
 
     @property
     def resolution(self) -> float:
@@ -79,6 +80,11 @@ class RasterInfo:
         right = left + self.transform.a * self.width
         bottom = top + self.transform.e * self.height
         return transform_bounds(self.crs, crs, left, bottom, right, top, densify_pts=21)
+
+
+def formats_for(role: RasterRole) -> tuple[str, ...]:
+    """The formats a role takes: an orthophoto may also be a JPEG or PNG with sidecars, a DSM may not."""
+    return IMAGE_FORMATS if role == "orthophoto" else DSM_FORMATS
 
 
 def inspect_raster(
@@ -107,7 +113,7 @@ def inspect_raster(
     """
     name = f"{role} '{path.name}'"
     try:
-        with open_raster(path, name) as src:  # GeoTIFF or JPEG 2000, read by their own driver only
+        with open_raster(path, name, formats_for(role)) as src:  # each format read by its own driver only
             info = _describe(src, path, role, name, epsg, max_pixels)
             _check_unpacked_size(src, name, Limits().max_raster_bytes if max_bytes is None else max_bytes)
             _probe_pixels(src, name)
@@ -135,13 +141,20 @@ def _describe(
             f"The {name} has {src.width} x {src.height} pixels, more than the limit of {max_pixels:,} per band "
             f"({LIMIT_SETTINGS['max_raster_pixels']}). Split the area into smaller files or downsample it."
         )
+    sidecars = check_sidecars(Path(src.name), name)
+    if src.transform.is_identity and src.driver in ("JPEG", "PNG"):
+        raise InputError(
+            f"The {name} is a {src.driver} image without georeferencing: beside it there is no world file and no "
+            f".aux.xml ({expected_names(Path(src.name))}). Put its sidecars beside it under the same name (a world "
+            "file with a .prj, or GDAL's .aux.xml), or convert it to a GeoTIFF."
+        )
     if src.transform.is_identity or src.transform.b != 0 or src.transform.d != 0:
         raise InputError(
             f"The {name} has no usable georeferencing (no geotransform, or a rotated one). "
             "Export it as a north-up GeoTIFF with its georeferencing."
         )
     _check_bands(src, role, name)
-    crs, warnings = resolve_crs(src.crs, epsg, name)
+    crs, warnings = resolve_crs(_file_crs(src, sidecars, name, epsg), epsg, name)
     return RasterInfo(
         path=path,
         role=role,
@@ -154,6 +167,34 @@ def _describe(
         dtype=src.dtypes[0],
         nodata=src.nodata,
     )
+
+
+def _file_crs(src: rasterio.DatasetReader, sidecars: Sidecars, name: str, epsg: int | None) -> object | None:
+    """The CRS the file states: its own (or its ``.aux.xml``'s, which GDAL read), else its ``.prj``'s.
+
+    A world file gives a position but no CRS; GDAL reads no ``.prj`` beside a JPEG or PNG, so it is read here.
+
+    Raises:
+        InputError: the ``.prj`` names another CRS than the image, or a world file is the only georeferencing
+            and neither a ``.prj`` nor an EPSG code says its CRS.
+    """
+    if src.crs is not None and sidecars.prj_crs is not None and sidecars.prj is not None:
+        if not same_crs(CRS.from_wkt(src.crs.to_wkt()), sidecars.prj_crs):
+            raise InputError(
+                f"The {name} says its coordinate system is '{CRS.from_wkt(src.crs.to_wkt()).name}', but "
+                f"'{sidecars.prj.name}' beside it says '{sidecars.prj_crs.name}'. Remove the one that is wrong."
+            )
+    if src.crs is not None:
+        return src.crs
+    if sidecars.prj_crs is not None:
+        return sidecars.prj_crs
+    if sidecars.world_files and epsg is None:
+        raise CRSError(
+            f"The {name} is placed by its world file '{sidecars.world_files[0].name}', which gives no coordinate "
+            f"system. Put its .prj beside it ('{Path(src.name).stem}.prj'), or give its EPSG code (the 'EPSG code' "
+            "field, or --epsg)."
+        )
+    return None
 
 
 def _with_height_unit(info: RasterInfo, src: rasterio.DatasetReader, z_unit: str | None) -> RasterInfo:

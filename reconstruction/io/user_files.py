@@ -15,7 +15,9 @@ checks, the worker's runs and the CLI alike, under four rules:
    file is checked (:func:`check_vector_driver`).
 4. A file can name nothing but itself: a zip holds only one Shapefile's parts (:func:`vector_path`);
    beside a raster, no file that GDAL would open as a dataset of its own (``.ovr``, ``.msk``, ``.aux``)
-   unless it is a plain TIFF. Plain-text sidecars (``.aux.xml``, ``.RPB``, world files) name no file.
+   unless it is a plain TIFF, and georeferencing sidecars (world files, ``.prj``, ``.aux.xml``) only as
+   :mod:`~reconstruction.io.sidecars` checks them: six numbers, a CRS's WKT, GDAL's own PAM elements.
+   ``.RPB`` and ``_RPC.TXT`` files are numbers that GDAL parses as such.
 """
 
 import os
@@ -32,15 +34,18 @@ from reconstruction.errors import InputError
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader
 
-#: What each kind of input may be, as the names :func:`sniff` gives.
-IMAGE_FORMATS = ("GeoTIFF", "JPEG 2000")
+#: What each kind of input may be, as the names :func:`sniff` gives. An orthophoto or second image may be
+#: a JPEG or PNG georeferenced by its sidecars (:mod:`~reconstruction.io.sidecars`); a DSM holds heights,
+#: which JPEG cannot and nobody publishes as PNG.
+IMAGE_FORMATS = ("GeoTIFF", "JPEG 2000", "JPEG", "PNG")
+DSM_FORMATS = ("GeoTIFF", "JPEG 2000")
 STEREO_FORMATS = ("GeoTIFF", "NITF")
 LIDAR_FORMATS = ("LAS/LAZ",)
 LABEL_IMAGE_FORMATS = ("GeoTIFF", "PNG")  # per-view class images for fusion
 FOOTPRINT_FORMATS = ("GeoPackage", "GeoJSON", "FlatGeobuf", "zipped Shapefile", "CSV")
 
 #: The GDAL driver that reads each raster format; rasterio may try no other.
-RASTER_DRIVERS = {"GeoTIFF": "GTiff", "JPEG 2000": "JP2OpenJPEG", "NITF": "NITF", "PNG": "PNG"}
+RASTER_DRIVERS = {"GeoTIFF": "GTiff", "JPEG 2000": "JP2OpenJPEG", "NITF": "NITF", "PNG": "PNG", "JPEG": "JPEG"}
 #: The pyogrio driver that must have read each vector format.
 VECTOR_DRIVERS = {
     "GeoPackage": "GPKG",
@@ -185,11 +190,15 @@ def open_raster(path: Path, label: str, formats: tuple[str, ...] = IMAGE_FORMATS
     """
     import rasterio
 
+    from reconstruction.io.sidecars import check_sidecars
+
     path = user_path(path, label)
     found = require_format(path, label, formats)
     _check_dataset_sidecars(path, label)
+    checked = check_sidecars(path, label).checked
     # One driver name: rasterio hands GDAL exactly that allow-list (a VRT or any other format is not opened).
     with rasterio.open(path, driver=RASTER_DRIVERS[found]) as src:
+        _check_files_read(src.files, path, checked, label)
         yield src
 
 
@@ -241,6 +250,25 @@ def _check_dataset_sidecars(path: Path, label: str) -> None:
                 f"Next to the {label} lies '{entry.name}', which GDAL would open as part of it and which is not "
                 "a plain TIFF overview or mask. Remove it (or build overviews inside the image)."
             )
+
+
+def _check_files_read(files: list[str], path: Path, checked: tuple[Path, ...], label: str) -> None:
+    """Refuse an open for which GDAL read a georeferencing sidecar that :func:`check_sidecars` did not check.
+
+    The sidecar check finds files by the names GDAL's drivers look for; this catches a name it missed.
+    """
+    from reconstruction.io.sidecars import WORLD_FILE_SUFFIXES
+
+    known = {path, *checked}
+    for name in files:
+        used = Path(name)
+        lowered = used.name.lower()
+        if used in known or not lowered.endswith((".aux.xml", ".prj", ".tab", *WORLD_FILE_SUFFIXES)):
+            continue
+        raise InputError(
+            f"GDAL read '{used.name}' beside the {label}, a sidecar rs3d did not check. Remove it, or name the "
+            "image's sidecars after the image (e.g. photo.jpg with photo.jgw, photo.prj, photo.jpg.aux.xml)."
+        )
 
 
 def _check_shapefile_zip(path: Path, label: str) -> None:

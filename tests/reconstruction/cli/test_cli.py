@@ -138,3 +138,20 @@ def test_an_unknown_height_unit_is_refused_naming_the_allowed_ones(small_scene_f
     done = _cli("check", "--ortho", str(small_scene_files["ortho"]), "--z-unit", "feet")
     assert done.returncode == 2
     assert "--z-unit" in done.stderr and "'m', 'ft', 'us-ft'" in done.stderr
+
+
+def test_check_takes_a_jpeg_orthophoto_placed_by_its_world_file_and_prj(small_scene_files, tmp_path):
+    import rasterio
+    from pyproj import CRS
+
+    from tests.hostile_files import world_file_text, write_image
+
+    image = write_image(tmp_path / "photo.jpg", small_scene_files["ortho"], "JPEG")
+    done = _cli("check", "--ortho", str(image), "--json")
+    assert done.returncode == 2 and "'photo.jgw'" in json.loads(done.stdout)["message"]  # no sidecar yet
+    with rasterio.open(small_scene_files["ortho"]) as src:
+        (tmp_path / "photo.jgw").write_text(world_file_text(src.transform))
+    (tmp_path / "photo.prj").write_text(CRS.from_epsg(32631).to_wkt("WKT1_ESRI"))
+    done = _cli("check", "--ortho", str(image), "--dsm", str(small_scene_files["dsm"]), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"type": "ok", "warnings": []}

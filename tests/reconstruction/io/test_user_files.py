@@ -19,7 +19,7 @@ import shapely
 from reconstruction.errors import InputError
 from reconstruction.gdal_env import VECTOR_DRIVERS
 from reconstruction.io.user_files import sniff, user_path
-from tests.hostile_files import Listener, build_corpus, run_check
+from tests.hostile_files import Listener, build_corpus, build_sidecar_corpus, run_check, write_image
 
 CLI_FLAG = {"stereo_1": "--stereo", "second_image": "--second-image"}
 
@@ -167,3 +167,27 @@ def test_user_path_returns_an_absolute_regular_file(tmp_path, monkeypatch):
         user_path(tmp_path, "orthophoto")
     with pytest.raises(InputError, match="null byte"):
         user_path("a\0.tif", "orthophoto")
+
+
+def test_every_hostile_sidecar_is_refused_by_check_and_nothing_is_fetched(listener, small_scene_files, tmp_path):
+    cases = build_sidecar_corpus(tmp_path / "sidecars", listener, small_scene_files["ortho"])
+    assert len(cases) == 12
+    for case in cases:
+        code, report = run_check("--ortho", case.path, "--epsg", "32631")
+        assert code == 2 and report["type"] == "error", (case.name, report)
+        assert case.path.name in report["message"], (case.name, report["message"])
+        assert str(tmp_path) not in report["message"], "messages name files, never server folders"
+        assert re.search(case.reason, report["message"]), (case.name, report["message"])
+    assert listener.requests == []
+
+
+def test_gdal_reads_no_georeferencing_sidecar_that_was_not_checked(small_scene_files, tmp_path):
+    """A JPEG's MapInfo .tab would georeference it (GDAL's JPEG driver ignores GEOREF_SOURCES): refused."""
+    from reconstruction.io import inspect_raster
+
+    image = write_image(tmp_path / "photo.jpg", small_scene_files["ortho"], "JPEG")
+    (tmp_path / "photo.jgw").write_text("0.5\n0\n0\n-0.5\n574000.25\n5096079.75\n")
+    assert inspect_raster(image, "orthophoto", 32631, 10**9).transform.c == 574000
+    (tmp_path / "photo.tab").write_text("!table\nDefinition Table\n")
+    with pytest.raises(InputError, match=r"'photo.tab', a MapInfo georeferencing file, which rs3d does not read"):
+        inspect_raster(image, "orthophoto", 32631, 10**9)
