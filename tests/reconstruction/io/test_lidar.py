@@ -63,3 +63,28 @@ def test_read_points_reprojects_and_crops(montpellier, tmp_path):
 
 def test_the_bad_input_table_covers_every_file_in_bad_inputs(shared_data):
     assert {p.name for p in (shared_data / "bad_inputs").iterdir()} == {name for name, _ in BAD_LIDAR}
+
+
+def test_a_copc_shaped_laz_is_read_as_laz(tmp_path):
+    """COPC is LAZ 1.4 (point format 6-8) whose first VLR is ``copc`` info; laspy reads it as any LAZ.
+
+    laspy writes no COPC (its ``laspy.copc`` only reads, and needs the octree hierarchy), so this file has
+    the COPC header and info VLR but no hierarchy: what the door sees of a real ``.copc.laz``.
+    """
+    import laspy
+
+    header = laspy.LasHeader(point_format=6, version="1.4")
+    header.add_crs(CRS.from_epsg(2154))
+    header.vlrs.insert(0, laspy.VLR(user_id="copc", record_id=1, record_data=bytes(160), description="copc info"))
+    header.scales, header.offsets = np.array([0.01] * 3), np.array([700000.0, 6600000.0, 0.0])
+    points = laspy.ScaleAwarePointRecord.zeros(400, header=header)
+    rng = np.random.default_rng(0)
+    points.x, points.y = 700000 + rng.uniform(0, 20, 400), 6600000 + rng.uniform(0, 20, 400)
+    points.z, points.classification = rng.uniform(30, 40, 400), np.full(400, 2, np.uint8)
+    path = tmp_path / "tile.copc.laz"
+    with laspy.open(path, mode="w", header=header, do_compress=True) as writer:
+        writer.write_points(points)
+    with laspy.open(path) as reader:
+        assert [v.user_id for v in reader.header.vlrs][:1] == ["copc"]
+    info = inspect_lidar(path, None, LIMIT)
+    assert info.point_count == 400 and info.crs.to_epsg() == 2154 and info.class_counts == {2: 400}
