@@ -8,7 +8,7 @@ import { createFilterTool } from "./filter/filter.js";
 import { createInspector } from "./inspect/inspect.js";
 import { formatValue } from "./inspect/inspectModel.js";
 import { legendClasses } from "./layers/classes.js";
-import { addOrthophoto } from "./layers/imagery.js";
+import { SOURCE_NOTES, addOrthophoto } from "./layers/imagery.js";
 import { addMapLayers } from "./layers/mapFeatures.js";
 import { DEFAULT_POINT_SIZE, addPointCloud } from "./layers/pointcloud.js";
 import { BUILDING_TYPES, ROAD_GRADES } from "./layers/subclasses.js";
@@ -278,6 +278,7 @@ export async function boot() {
           onChange: () => share?.update(),
           legendClasses,
           defaultPointSize: DEFAULT_POINT_SIZE,
+          imageryNotes: SOURCE_NOTES,
         })
       : undefined;
     // Roads, water and land use load beside the 3D layers (they never hold the view back); their

@@ -13,9 +13,10 @@ import { Cesium } from "../viewer/cesium.js";
  *   The API's imagery object; rectangles are [west, south, east, north] in
  *   degrees. With `tiles_url` (a `{z}/{x}/{y}` template of 256 px tiles from
  *   `minzoom` to `maxzoom`), tiles are streamed; else `url` is one image.
- * @returns {Promise<{ layer: Cesium.ImageryLayer,
+ * @returns {Promise<{ layer: Cesium.ImageryLayer, source: string,
  *   setVisible: (visible: boolean) => void,
- *   setAlpha: (alpha: number) => void, destroy: () => void }>} The handle.
+ *   setAlpha: (alpha: number) => void, destroy: () => void }>} The handle;
+ *   `source` is what the image is (the API's `imagery.source`).
  */
 export async function addOrthophoto(viewer, imagery) {
   const provider = imagery.tiles_url
@@ -28,6 +29,7 @@ export async function addOrthophoto(viewer, imagery) {
   render();
   return {
     layer,
+    source: imagery.source ?? "orthophoto",
     setVisible(visible) {
       layer.show = Boolean(visible);
       render();
@@ -42,6 +44,14 @@ export async function addOrthophoto(viewer, imagery) {
     },
   };
 }
+
+/** What the imagery panel says of an image that is not an uploaded orthophoto. */
+export const SOURCE_NOTES = Object.freeze({
+  "lidar colours": "Made from the LiDAR points' colours.",
+  "class colours":
+    "The LiDAR has no colour: its classes in map colours over the relief.",
+  hillshade: "The LiDAR has no colour or classes: its shaded relief.",
+});
 
 /**
  * The XYZ tile pyramid as an imagery provider, limited to its levels and

@@ -191,7 +191,10 @@ function opacityRange(opacities, name, onOpacity, onChange) {
   return range;
 }
 
-function imagerySection(orthophoto, { parts, toggles, settings, onChange }) {
+function imagerySection(
+  orthophoto,
+  { parts, toggles, settings, onChange, sourceNotes = {} },
+) {
   const section = createSection("Imagery");
   section.element.dataset.layer = ORTHOPHOTO;
   parts.push(section);
@@ -215,6 +218,14 @@ function imagerySection(orthophoto, { parts, toggles, settings, onChange }) {
       onChange,
     ),
   );
+  const note = sourceNotes[orthophoto.source];
+  if (note) {
+    const hint = document.createElement("p");
+    hint.className = "rs3d-hint";
+    hint.dataset.imagerySource = orthophoto.source;
+    hint.textContent = note;
+    section.body.append(hint);
+  }
   return section;
 }
 
@@ -361,8 +372,9 @@ function layerSection(layer, handle, panel) {
  *   handle: object }[], onChange?: () => void } & PointOptions} model The
  *   orthophoto handle (if any), each API layer description paired with the
  *   handle its module returned, a callback for changes the user makes, and
- *   for point clouds their class legend and default point size (the layers'
- *   own: the panel knows no layer module).
+ *   for point clouds their class legend and default point size, and what to
+ *   say of imagery by its `source` (`imageryNotes`; the layers' own: the
+ *   panel knows no layer module).
  * @returns {{ addSubclasses: (layerName: string, model: object) => void,
  *   getState: () => PanelState, setState: (state: PanelState) => void,
  *   destroy: () => void }} Add sub-class toggles; read or set every control
@@ -372,7 +384,14 @@ function layerSection(layer, handle, panel) {
  */
 export function createLayerPanel(
   container,
-  { orthophoto, layers, onChange = () => {}, legendClasses, defaultPointSize },
+  {
+    orthophoto,
+    layers,
+    onChange = () => {},
+    legendClasses,
+    defaultPointSize,
+    imageryNotes = {},
+  },
 ) {
   const parts = [];
   const toggles = new Map();
@@ -385,7 +404,14 @@ export function createLayerPanel(
     points: new Map(),
   };
   const points = { legendClasses, defaultPointSize };
-  const panel = { parts, toggles, settings, onChange, points };
+  const panel = {
+    parts,
+    toggles,
+    settings,
+    onChange,
+    points,
+    sourceNotes: imageryNotes,
+  };
   if (orthophoto) {
     container.append(imagerySection(orthophoto, panel).element);
   }
