@@ -214,7 +214,13 @@ def _manifest(
         "model": first["model"],
         # The median of the chips' medians: close to the area's, without reading the whole DTM.
         "ground_height_m": round(float(np.median([m["ground_height_m"] for m in manifests])), 3),
-        "grid": {"resolution_m": plan.grid.resolution, "width": plan.grid.width, "height": plan.grid.height},
+        "grid": {
+            "resolution_m": plan.grid.resolution,
+            "width": plan.grid.width,
+            "height": plan.grid.height,
+            # Every chip chose its cells by the same rule from the same inputs: the first one says why.
+            **({"cell_size": first["grid"]["cell_size"]} if "cell_size" in first.get("grid", {}) else {}),
+        },
         "stats": {
             "points": points,
             "point_classes": _sum_counts(s["point_classes"] for s in stats),
