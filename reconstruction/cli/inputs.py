@@ -6,9 +6,10 @@ and :func:`inputs_from` turns them back into the same :class:`PipelineInputs`.
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from reconstruction.config import Z_UNITS, PipelineInputs
-from reconstruction.config.run import FILE_OPTIONS
+from reconstruction.config.run import FILE_OPTIONS, SEVERAL_FILE_OPTIONS
 from reconstruction.errors import ConfigError
 
 
@@ -22,7 +23,14 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         "or --lidar",
     )
     parser.add_argument("--dsm", type=Path, help="digital surface model GeoTIFF (heights in the unit its CRS states)")
-    parser.add_argument("--lidar", type=Path, help="LiDAR point cloud (LAS/LAZ/COPC)")
+    parser.add_argument(
+        "--lidar",
+        type=Path,
+        nargs="+",
+        metavar="LAS",
+        default=[],
+        help="LiDAR point cloud (LAS/LAZ/COPC): one file, or the tiles of the area (several paths; gaps allowed)",
+    )
     parser.add_argument("--epsg", type=int, help="EPSG code for input files that carry no CRS")
     parser.add_argument(
         "--z-unit",
@@ -63,19 +71,19 @@ def inputs_from(args: argparse.Namespace) -> PipelineInputs:
     """
     from reconstruction.io.user_files import user_path
 
-    files = {name: getattr(args, name) for name, _ in FILE_OPTIONS}
+    files: dict[str, Any] = {name: getattr(args, name) for name, _ in FILE_OPTIONS}
     for name, option in FILE_OPTIONS:
         if (path := files[name]) is not None:
             user_path(path, f"file given to {option}, '{path}',")
-    for path in args.stereo:
-        user_path(path, f"file given to --stereo, '{path}',")
+    for name, option in SEVERAL_FILE_OPTIONS:
+        for path in getattr(args, name):
+            user_path(path, f"file given to {option}, '{path}',")
     if args.register_dsm and args.dsm is None:
         raise ConfigError("--register-dsm needs --dsm (the DSM to register).")
-    if args.ortho is None and not args.stereo and args.lidar is None:
+    if args.ortho is None and not args.stereo and not args.lidar:
         raise ConfigError(
             "Give --ortho (an orthophoto), --lidar (a LiDAR file: its colours make the orthophoto), or --stereo "
             "with 2 or 3 images to make one from."
         )
-    return PipelineInputs(
-        **files, epsg=args.epsg, register_dsm=args.register_dsm, stereo=tuple(args.stereo), z_unit=args.z_unit
-    )
+    files |= {name: tuple(getattr(args, name)) for name, _ in SEVERAL_FILE_OPTIONS}
+    return PipelineInputs(**files, epsg=args.epsg, register_dsm=args.register_dsm, z_unit=args.z_unit)

@@ -22,7 +22,8 @@ class PipelineInputs:
         ortho: orthophoto GeoTIFF (RGB or RGB+NIR); None with ``lidar`` alone (the run makes the orthophoto
             from the points' colours) or with ``stereo`` (the stereo stage makes it).
         dsm: optional DSM GeoTIFF (metres).
-        lidar: optional LAS/LAZ point cloud.
+        lidar: LAS/LAZ point clouds of the area: one file, or the tiles a national programme ships (read
+            together; they may leave gaps). A single path is taken as a one-file tuple.
         epsg: EPSG code for inputs that carry no CRS.
         footprints: optional building footprints (GeoPackage, GeoJSON, ...) that guide buildings.
         second_image: optional second image of the area (another date, sensor or band set, e.g. a
@@ -38,7 +39,7 @@ class PipelineInputs:
 
     ortho: Path | None = None
     dsm: Path | None = None
-    lidar: Path | None = None
+    lidar: tuple[Path, ...] = ()
     epsg: int | None = None
     footprints: Path | None = None
     second_image: Path | None = None
@@ -48,7 +49,10 @@ class PipelineInputs:
 
     def __post_init__(self) -> None:
         """Refuse combinations that cannot make an area, saying what to give instead."""
-        if not self.has_image and self.lidar is None:
+        lidar: Any = self.lidar  # a lone path (or None) from a caller with one file
+        if not isinstance(lidar, tuple):
+            object.__setattr__(self, "lidar", () if lidar is None else (Path(lidar),))
+        if not self.has_image and not self.lidar:
             raise ConfigError(
                 "An area needs an orthophoto, a LiDAR point cloud (its colours make the orthophoto), or a stereo "
                 "pair of images to compute one from."
@@ -61,7 +65,7 @@ class PipelineInputs:
             raise ConfigError(f"A stereo reconstruction needs 2 or 3 images; {len(self.stereo)} were given.")
         if self.stereo and self.dsm is not None:
             raise ConfigError("Give a DSM or a stereo pair, not both: the stereo pair is turned into the DSM.")
-        if self.register_dsm and (self.dsm is None or self.lidar is None):
+        if self.register_dsm and (self.dsm is None or not self.lidar):
             raise ConfigError(
                 "register_dsm needs a DSM and a LiDAR point cloud: the DSM is aligned to the LiDAR's surface. "
                 "A DSM cannot be aligned to an image alone."
@@ -98,8 +102,9 @@ class PipelineInputs:
             argv += ["--epsg", str(self.epsg)]
         if self.register_dsm:
             argv.append("--register-dsm")
-        if self.stereo:
-            argv += ["--stereo", *map(str, self.stereo)]
+        for name, option in SEVERAL_FILE_OPTIONS:
+            if paths := getattr(self, name):
+                argv += [option, *map(str, paths)]
         if self.z_unit is not None:
             argv += ["--z-unit", self.z_unit]
         return argv
@@ -113,7 +118,7 @@ class PipelineInputs:
         files = {name: getattr(self, name) for name, _ in FILE_OPTIONS}
         data: dict[str, Any] = {name: None if path is None else relative(path) for name, path in files.items()}
         data |= {"epsg": self.epsg, "register_dsm": self.register_dsm, "z_unit": self.z_unit}
-        return data | {"stereo": [relative(p) for p in self.stereo]}
+        return data | {name: [relative(p) for p in getattr(self, name)] for name, _ in SEVERAL_FILE_OPTIONS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], base: Path) -> "PipelineInputs":
@@ -130,21 +135,26 @@ class PipelineInputs:
                 raise InputError(f"The saved inputs name {path}, which no longer exists; plan the area again.")
             return path
 
-        files = {name: None if data.get(name) is None else existing(data[name]) for name, _ in FILE_OPTIONS}
-        stereo = tuple(existing(v) for v in data.get("stereo", ()))
+        def several(value: str | list[str] | None) -> tuple[Path, ...]:
+            values = [] if value is None else [value] if isinstance(value, str) else value  # plans of one file
+            return tuple(existing(v) for v in values)
+
+        files: dict[str, Any] = {n: None if data.get(n) is None else existing(data[n]) for n, _ in FILE_OPTIONS}
+        files |= {name: several(data.get(name)) for name, _ in SEVERAL_FILE_OPTIONS}
         epsg = None if data.get("epsg") is None else int(data["epsg"])
         register_dsm, z_unit = bool(data.get("register_dsm", False)), data.get("z_unit")
-        return cls(**files, epsg=epsg, register_dsm=register_dsm, stereo=stereo, z_unit=z_unit)
+        return cls(**files, epsg=epsg, register_dsm=register_dsm, z_unit=z_unit)
 
 
-#: Each file field of :class:`PipelineInputs` and its command-line option (``--stereo`` takes several).
+#: Each one-file field of :class:`PipelineInputs` and its command-line option.
 FILE_OPTIONS = (
     ("ortho", "--ortho"),
     ("dsm", "--dsm"),
-    ("lidar", "--lidar"),
     ("footprints", "--footprints"),
     ("second_image", "--second-image"),
 )
+#: Each field of :class:`PipelineInputs` that holds several files, and its option (followed by the paths).
+SEVERAL_FILE_OPTIONS = (("lidar", "--lidar"), ("stereo", "--stereo"))
 
 
 def load_config(path: Path) -> PipelineConfig:

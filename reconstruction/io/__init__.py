@@ -2,7 +2,8 @@
 
 - :func:`inspect_raster` / :class:`RasterInfo` -- validate an orthophoto or DSM.
 - :func:`read_onto_grid` -- resample a raster onto the working grid.
-- :func:`inspect_lidar` / :class:`LidarInfo` -- validate a LAS/LAZ file by reading it once.
+- :func:`inspect_lidar` / :class:`LidarInfo` -- validate a LAS/LAZ file by reading it once;
+  :func:`inspect_lidar_files` / :func:`combine_lidar` -- several tiles of one area as one input.
 - :func:`read_points` -- LiDAR points in the working CRS.
 - :class:`Grid` -- the working grid; :func:`intersect` -- overlap of two extents.
 - :func:`resolve_crs`, :func:`crs_from_epsg`, :func:`crs_label` -- CRS decisions.
@@ -25,7 +26,14 @@ from reconstruction.io.colour import to_rgb8
 from reconstruction.io.crs import crs_from_epsg, crs_label, is_metric_projected, resolve_crs, utm_for
 from reconstruction.io.footprints import FootprintInfo, inspect_footprints, read_footprints
 from reconstruction.io.grid import Grid, intersect
-from reconstruction.io.lidar import LidarInfo, LidarPoints, inspect_lidar, read_points
+from reconstruction.io.lidar import (
+    LidarInfo,
+    LidarPoints,
+    combine_lidar,
+    inspect_lidar,
+    inspect_lidar_files,
+    read_points,
+)
 from reconstruction.io.raster import RasterInfo, inspect_raster, read_onto_grid
 
 __all__ = [
@@ -38,7 +46,9 @@ __all__ = [
     "RasterInfo",
     "crs_from_epsg",
     "crs_label",
+    "combine_lidar",
     "inspect_lidar",
+    "inspect_lidar_files",
     "inspect_raster",
     "intersect",
     "is_metric_projected",

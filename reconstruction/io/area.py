@@ -11,7 +11,7 @@ from reconstruction.errors import InputError
 from reconstruction.io.cell_size import CellSize, cell_for_density, lidar_density
 from reconstruction.io.crs import is_metric_projected, utm_for
 from reconstruction.io.grid import Bounds, Grid, intersect
-from reconstruction.io.lidar import LidarInfo, inspect_lidar
+from reconstruction.io.lidar import LidarInfo, inspect_lidar_files
 from reconstruction.io.raster import RasterInfo, inspect_raster
 
 
@@ -31,7 +31,7 @@ def inspect_area(
     ortho = inspect_raster(inputs.reference, "orthophoto", inputs.epsg, limit, size) if inputs.has_image else None
     dsm = inspect_raster(inputs.dsm, "DSM", inputs.epsg, limit, size, inputs.z_unit) if inputs.dsm else None
     max_points, z_unit = cfg.limits.max_lidar_points, inputs.z_unit
-    lidar = inspect_lidar(inputs.lidar, inputs.epsg, max_points, z_unit) if inputs.lidar else None
+    lidar = inspect_lidar_files(inputs.lidar, inputs.epsg, max_points, z_unit) if inputs.lidar else None
     return ortho, dsm, lidar
 
 

@@ -1,7 +1,9 @@
 """LiDAR inputs (LAS/LAZ): validate by streaming every point once, then read points in the working CRS and metres."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import laspy
 import numpy as np
@@ -24,9 +26,11 @@ _VERTICAL_CRS_KEY, _VERTICAL_UNITS_KEY = 4096, 4099
 
 @dataclass(frozen=True)
 class LidarInfo:
-    """What a validated LAS/LAZ file holds.
+    """What a validated LAS/LAZ file holds, or several tiles of one area together (:func:`combine_lidar`).
 
     ``bounds`` are in the file's CRS and units; ``z_range`` is in metres, converted from ``height_unit``.
+    For tiles, ``parts`` are the files (each read in its own CRS and unit); the rest describes them as a
+    whole, in the first file's CRS, and ``path`` is the first file's.
     """
 
     path: Path
@@ -37,10 +41,13 @@ class LidarInfo:
     z_range: tuple[float, float]
     class_counts: dict[int, int] = field(default_factory=dict)
     height_unit: HeightUnit = METRE
+    parts: tuple["LidarInfo", ...] = ()
 
     @property
     def label(self) -> str:
         """How messages name this input."""
+        if self.parts:
+            return f"LiDAR files '{self.path.name}' and {len(self.parts) - 1} more"
         return f"LiDAR file '{self.path.name}'"
 
     @property
@@ -189,12 +196,56 @@ def _geokey_height_unit(header: laspy.LasHeader) -> HeightUnit | None:
     return linear_unit(units, f"its vertical units key (EPSG unit {units})") if units is not None else None
 
 
+def inspect_lidar_files(
+    paths: Sequence[Path], epsg: int | None, max_points: int, z_unit: str | None = None
+) -> LidarInfo:
+    """:func:`inspect_lidar` each file, then describe them together (:func:`combine_lidar`).
+
+    Raises:
+        InputError: a file is refused (the message names it), as by :func:`inspect_lidar`.
+    """
+    return combine_lidar([inspect_lidar(path, epsg, max_points, z_unit) for path in paths])
+
+
+def combine_lidar(infos: Sequence[LidarInfo]) -> LidarInfo:
+    """Several LiDAR files of one area (a programme's tiles) as one input; one file stays as it is.
+
+    Tiles may leave gaps or overlap. Tiles in different CRSs are each reprojected onto the working grid
+    when read, with a warning: a mix usually means a wrong ``--epsg`` for some of them.
+    """
+    if len(infos) == 1:
+        return infos[0]
+    first = infos[0]
+    warnings = [w for info in infos for w in info.warnings]
+    if len({info.crs for info in infos}) > 1:
+        names = ", ".join(f"'{info.path.name}' ({info.crs.name})" for info in infos)
+        warnings.append(f"The LiDAR files are in different CRSs: {names}. Each is reprojected onto the area's grid.")
+    boxes = [Transformer.from_crs(i.crs, first.crs, always_xy=True).transform_bounds(*i.bounds) for i in infos]
+    counts: dict[int, int] = {}
+    for info in infos:
+        for code, n in info.class_counts.items():
+            counts[code] = counts.get(code, 0) + n
+    return LidarInfo(
+        path=first.path,
+        crs=first.crs,
+        warnings=tuple(dict.fromkeys(warnings)),
+        point_count=sum(info.point_count for info in infos),
+        bounds=(min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)),
+        z_range=(min(i.z_range[0] for i in infos), max(i.z_range[1] for i in infos)),
+        class_counts=counts,
+        height_unit=first.height_unit,
+        parts=tuple(infos),
+    )
+
+
 def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds, colours: bool = False) -> LidarPoints:
     """Read the points inside ``bounds`` (given in ``crs_out``), reprojected to ``crs_out``, heights in metres.
 
     With ``colours``, also their RGB and NIR where the point format has them (a true orthophoto's
-    source); without, those fields stay None and cost no memory.
+    source); without, those fields stay None and cost no memory. Tiles are read one after the other.
     """
+    if info.parts:
+        return _joined([read_points(part, crs_out, bounds, colours) for part in info.parts])
     to_out = Transformer.from_crs(info.crs, crs_out, always_xy=True)  # x and y into crs_out's units (metres)
     to_metre = info.height_unit.to_metre
     parts_xyz, parts_cls, parts_int = [], [], []
@@ -226,3 +277,24 @@ def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds, colours: bool = F
     nir = (np.concatenate(parts_nir) if parts_nir else np.empty(0, np.uint16)) if has_nir else None
     multiple = echo if echo.any() else None
     return LidarPoints(xyz, cls, intensity if intensity.any() else None, rgb, nir, multiple_echo=multiple)
+
+
+def _joined(parts: list[LidarPoints]) -> LidarPoints:
+    """The points of several tiles as one set; a field some tiles lack is kept only if all have it."""
+
+    def optional(values: list[Any], empty: Any) -> Any:  # noqa: ANN401 - an array or None
+        if all(v is None for v in values):
+            return None
+        return np.concatenate([empty(len(p.xyz)) if v is None else v for v, p in zip(values, parts, strict=True)])
+
+    def colour(values: list[Any]) -> Any:  # noqa: ANN401 - an array or None
+        return np.concatenate(values) if all(v is not None for v in values) else None
+
+    return LidarPoints(
+        xyz=np.concatenate([p.xyz for p in parts]),
+        classification=np.concatenate([p.classification for p in parts]),
+        intensity=optional([p.intensity for p in parts], lambda n: np.zeros(n, np.uint16)),
+        rgb=colour([p.rgb for p in parts]),
+        nir=colour([p.nir for p in parts]),
+        multiple_echo=optional([p.multiple_echo for p in parts], lambda n: np.zeros(n, bool)),
+    )

@@ -11,7 +11,7 @@ from pyproj import Transformer
 
 from reconstruction import gis, pointcloud
 from reconstruction.config import PipelineConfig, PipelineInputs
-from reconstruction.io import Grid, LidarInfo, inspect_lidar, is_metric_projected, read_points, utm_for
+from reconstruction.io import Grid, LidarInfo, inspect_lidar_files, is_metric_projected, read_points, utm_for
 from reconstruction.progress import ProgressCallback
 from reconstruction.stages import relative_path
 
@@ -74,8 +74,7 @@ def run_register(
 
 def _lidar_dsm(inputs: PipelineInputs, cfg: PipelineConfig, out_dir: Path) -> Path:
     """A 0.5 m DSM rasterised from the LiDAR's highest returns, the reference for registering a DSM."""
-    assert inputs.lidar is not None
-    info = inspect_lidar(inputs.lidar, inputs.epsg, cfg.limits.max_lidar_points, inputs.z_unit)
+    info = inspect_lidar_files(inputs.lidar, inputs.epsg, cfg.limits.max_lidar_points, inputs.z_unit)
     crs = info.crs if is_metric_projected(info.crs) else utm_for(*_centre_wgs84(info))
     bounds = Transformer.from_crs(info.crs, crs, always_xy=True).transform_bounds(*info.bounds)
     grid = Grid.covering(crs, bounds, 0.5)
