@@ -2,11 +2,10 @@
 
 Usage: .venv/bin/python -m bench.bench_delft
 
-The two AHN3 tiles of ``real/delft_ahn3_bgt`` (adjacent, same point format, no CRS record: EPSG:28992) are
-merged with laspy into one temporary LAZ, because an area takes one LiDAR file, and run through
-:func:`reconstruction.run_pipeline` alone (no orthophoto: the points carry no colour). The run's published
-vectors (``vectors/roads.gpkg``, ``water.gpkg``, ``buildings.gpkg``) are scored against the BGT layers,
-only where the BGT maps the ground (the union of all its layers, cut to the LiDAR's extent), as
+The two AHN3 tiles of ``real/delft_ahn3_bgt`` (adjacent, no CRS record: EPSG:28992) are one area's LiDAR
+input, run through :func:`reconstruction.run_pipeline` alone (no orthophoto: the points carry no colour).
+The run's published vectors (``vectors/roads.gpkg``, ``water.gpkg``, ``buildings.gpkg``) are scored
+against the BGT layers, only where the BGT maps the ground (the union of all its layers, cut to the LiDAR's extent), as
 ``bench_lidar_classes`` does:
 
 - roads: area recall and precision of the road polygons against the local-road carriageways (``bgt_wegdeel``
@@ -26,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import laspy
-import numpy as np
 import pyogrio
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -69,33 +67,11 @@ class DelftScores:
     seconds: float
 
 
-def merge_tiles(target: Path) -> Path:
-    """Write the Delft tiles as one LAZ at ``target`` (their headers share format, scales and offsets)."""
-    parts = [laspy.read(DELFT / name) for name in TILES]
-    first = parts[0].header
-    header = laspy.LasHeader(point_format=first.point_format, version=first.version)
-    header.offsets, header.scales = first.offsets, first.scales
-    merged = laspy.LasData(header)
-    records = []
-    for las in parts:
-        # Re-scaled into the first tile's integers: the tiles' scales and offsets may differ.
-        record = las.points.array.copy()
-        for axis, name in enumerate("XYZ"):
-            coords = np.asarray(getattr(las, name.lower()))
-            record[name] = np.round((coords - first.offsets[axis]) / first.scales[axis]).astype(record[name].dtype)
-        records.append(record)
-    merged.points = laspy.ScaleAwarePointRecord(
-        np.concatenate(records), first.point_format, first.scales, first.offsets
-    )
-    merged.write(target)
-    return target
-
-
 def run_delft(folder: Path) -> tuple[Path, float]:
-    """Run the pipeline on the merged tiles alone; return its output folder and the seconds it took."""
-    lidar = merge_tiles(folder / "delft_ahn3.laz")
+    """Run the pipeline on the two tiles alone, as one area; return its output folder and the seconds it took."""
+    tiles = tuple(DELFT / name for name in TILES)
     start = time.perf_counter()
-    result = run_pipeline(PipelineInputs(lidar=lidar, epsg=EPSG), PipelineConfig(), folder / "run")
+    result = run_pipeline(PipelineInputs(lidar=tiles, epsg=EPSG), PipelineConfig(), folder / "run")
     return result.out_dir, time.perf_counter() - start
 
 
@@ -180,7 +156,7 @@ def main() -> None:
     if not (DELFT / TILES[0]).is_file():
         raise SystemExit(f"{DELFT} is absent: set RS3D_SHARED_DATA to the shared data folder")
     s = measure()
-    print(f"Delft AHN3, LiDAR alone (2 tiles merged), run in {s.seconds:.1f} s; scored inside the BGT-mapped area\n")
+    print(f"Delft AHN3, LiDAR alone (2 tiles, one area), run in {s.seconds:.1f} s; scored inside the BGT-mapped area\n")
     print("| feature | against BGT | found | reference m² | found m² | recall | precision |")
     print("|---|---|---:|---:|---:|---:|---:|")
     rows = (
