@@ -1,5 +1,6 @@
 """LiDAR inputs (LAS/LAZ): validate by streaming every point once, then read points in the working CRS and metres."""
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,10 +222,9 @@ def combine_lidar(infos: Sequence[LidarInfo]) -> LidarInfo:
         names = ", ".join(f"'{info.path.name}' ({info.crs.name})" for info in infos)
         warnings.append(f"The LiDAR files are in different CRSs: {names}. Each is reprojected onto the area's grid.")
     boxes = [Transformer.from_crs(i.crs, first.crs, always_xy=True).transform_bounds(*i.bounds) for i in infos]
-    counts: dict[int, int] = {}
+    counts: Counter[int] = Counter()
     for info in infos:
-        for code, n in info.class_counts.items():
-            counts[code] = counts.get(code, 0) + n
+        counts.update(info.class_counts)
     return LidarInfo(
         path=first.path,
         crs=first.crs,
@@ -232,7 +232,7 @@ def combine_lidar(infos: Sequence[LidarInfo]) -> LidarInfo:
         point_count=sum(info.point_count for info in infos),
         bounds=(min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)),
         z_range=(min(i.z_range[0] for i in infos), max(i.z_range[1] for i in infos)),
-        class_counts=counts,
+        class_counts=dict(counts),
         height_unit=first.height_unit,
         parts=tuple(infos),
     )
@@ -280,7 +280,11 @@ def read_points(info: LidarInfo, crs_out: CRS, bounds: Bounds, colours: bool = F
 
 
 def _joined(parts: list[LidarPoints]) -> LidarPoints:
-    """The points of several tiles as one set; a field some tiles lack is kept only if all have it."""
+    """The points of several tiles as one set.
+
+    Colours are kept only if every tile has them; a tile without intensity or echo flags (all zero, all
+    single returns) gets zeros and False beside the others'.
+    """
 
     def optional(values: list[Any], empty: Any) -> Any:  # noqa: ANN401 - an array or None
         if all(v is None for v in values):

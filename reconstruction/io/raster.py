@@ -237,13 +237,18 @@ def _probe_pixels(src: rasterio.DatasetReader, name: str) -> None:
     try:
         for window in probes:
             src.read(window=window)
-        factor = max(1, max(src.width, src.height) // 512)
-        src.read(1, out_shape=(max(1, src.height // factor), max(1, src.width // factor)))
+        src.read(1, out_shape=_decimated(src, 512))
     except RasterioError as err:
         raise InputError(
             f"The {name} is damaged: its pixels cannot be read ({library_reason(err)}). It may be truncated by an "
             "interrupted copy or download; export or copy it again."
         ) from err
+
+
+def _decimated(src: rasterio.DatasetReader, side: int = 1024) -> tuple[int, int]:
+    """(rows, columns) of a whole-raster read at most about ``side`` pixels a side, for the checks' looks."""
+    factor = max(1, max(src.width, src.height) // side)
+    return max(1, src.height // factor), max(1, src.width // factor)
 
 
 def _check_unpacked_size(src: rasterio.DatasetReader, name: str, max_bytes: int) -> None:
@@ -266,8 +271,7 @@ def _check_information(src: rasterio.DatasetReader, role: RasterRole, name: str)
     Looks at a decimated read (at most 1024 pixels a side), enough for an image that is empty or
     blank as a whole: such files cost a run hours and give an empty city.
     """
-    factor = max(1, max(src.width, src.height) // 1024)
-    shape = (src.count, max(1, src.height // factor), max(1, src.width // factor))
+    shape = (src.count, *_decimated(src))
     data = np.ma.masked_invalid(src.read(out_shape=shape, masked=True).astype(np.float64))
     if data.count() == 0:
         raise InputError(f"The {name} holds no pixels: every one is nodata. Export the area's image again.")
@@ -292,8 +296,7 @@ def _with_fourth_band(info: RasterInfo, src: rasterio.DatasetReader, name: str) 
     Raises:
         InputError: the 4th band is tagged alpha and zero everywhere: by its own tags the image is invisible.
     """
-    factor = max(1, max(src.width, src.height) // 1024)
-    fourth = src.read(4, out_shape=(max(1, src.height // factor), max(1, src.width // factor)))  # unmasked
+    fourth = src.read(4, out_shape=_decimated(src))  # unmasked: the band may be the mask itself
     values = np.unique(fourth)
     tagged_alpha = src.colorinterp[3] == ColorInterp.alpha
     if tagged_alpha and values.size == 1 and values[0] == 0:
@@ -338,8 +341,7 @@ def _with_fourth_band(info: RasterInfo, src: rasterio.DatasetReader, name: str) 
 
 def _check_dsm_values(src: rasterio.DatasetReader, name: str, unit: HeightUnit) -> None:
     """Look at a decimated read of the DSM: some finite heights in a plausible range (in metres)."""
-    factor = max(1, max(src.width, src.height) // 1024)
-    data = src.read(1, out_shape=(max(1, src.height // factor), max(1, src.width // factor)), masked=True)
+    data = src.read(1, out_shape=_decimated(src), masked=True)
     values = np.ma.masked_invalid(data.astype(np.float64)).compressed()
     if values.size == 0:
         raise InputError(f"The {name} holds no valid heights (every pixel is nodata, NaN or infinite).")
@@ -371,29 +373,28 @@ def read_onto_grid(info: RasterInfo, grid: Grid, resampling: Resampling) -> npt.
                     dst_nodata=np.nan,
                     resampling=resampling,
                 )
+            if info.alpha_band is not None:
+                out[:, _transparent(src, info, grid, info.alpha_band)] = np.nan
     except RasterioError as err:
         raise InputError(
             f"Reading the {info.label} failed part-way ({library_reason(err)}); the file may be damaged."
         ) from err
     out[~np.isfinite(out)] = np.nan
-    if info.alpha_band is not None:
-        out[:, _transparent(info, grid, info.alpha_band)] = np.nan
     if info.height_unit.to_metre != 1.0:
         out *= np.float32(info.height_unit.to_metre)
     return out
 
 
-def _transparent(info: RasterInfo, grid: Grid, band: int) -> npt.NDArray[np.bool_]:
+def _transparent(src: rasterio.DatasetReader, info: RasterInfo, grid: Grid, band: int) -> npt.NDArray[np.bool_]:
     """Cells of ``grid`` where the orthophoto's alpha ``band`` says transparent (or that it does not cover)."""
     alpha = np.zeros((grid.height, grid.width), dtype=np.float32)
-    with info.open() as src:
-        reproject(
-            source=rasterio.band(src, band),
-            destination=alpha,
-            src_crs=info.crs,
-            dst_transform=grid.transform,
-            dst_crs=grid.crs,
-            dst_nodata=0,
-            resampling=Resampling.nearest,
-        )
+    reproject(
+        source=rasterio.band(src, band),
+        destination=alpha,
+        src_crs=info.crs,
+        dst_transform=grid.transform,
+        dst_crs=grid.crs,
+        dst_nodata=0,
+        resampling=Resampling.nearest,
+    )
     return alpha == 0
