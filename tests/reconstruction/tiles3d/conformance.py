@@ -46,7 +46,7 @@ PNTS_WIDTHS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
 
 
 def tileset_errors(tileset_json: Path) -> list[str]:
-    """Every rule the tileset JSON or one of its contents (glb, pnts) breaks, each naming the file."""
+    """Every rule the tileset JSON or one of its contents (glb, pnts, external tilesets) breaks, naming the file."""
     tileset = json.loads(tileset_json.read_text())
     errors = [] if tileset.get("asset", {}).get("version") in ("1.0", "1.1") else ["asset.version"]
     tiles = [tileset["root"]]
@@ -57,7 +57,9 @@ def tileset_errors(tileset_json: Path) -> list[str]:
                 errors.append(f"a child's geometricError is above its parent's ({child.get('content')})")
             tiles.append(child)
         uri = tile.get("content", {}).get("uri")
-        if uri:
+        if uri and uri.endswith(".json"):  # an external tileset (a chip of a chipped area)
+            errors += [f"{uri} > {e}" for e in tileset_errors(tileset_json.parent / uri)]
+        elif uri:
             data = (tileset_json.parent / uri).read_bytes()
             found = glb_errors(data) if data[:4] == b"glTF" else pnts_errors(data) if data[:4] == b"pnts" else None
             errors += [f"{uri}: {e}" for e in (found if found is not None else ["unknown content type"])]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from reconstruction import PipelineConfig, PipelineInputs, run_pipeline
+from reconstruction.chips.tilesets import write_root_tileset
 from reconstruction.tiles3d.buildings import BUILDING
 from reconstruction.tiles3d.content.glb import Glb, TileMesh
 from reconstruction.tiles3d.metadata import PropertyTable
@@ -35,6 +36,17 @@ def town(small_scene_files, tmp_path_factory):
 
 def test_the_town_has_every_layer(town):
     assert set(town) == set(LAYERS)
+
+
+def test_a_chipped_area_s_root_over_external_tilesets_is_checked_through(town):
+    root = write_root_tileset([town["buildings"], town["trees"]], town["buildings"].parent.parent / "tileset.json")
+    assert tileset_errors(root) == []
+    broken = json.loads(town["trees"].read_text())
+    broken["root"]["children"] = [{**broken["root"], "geometricError": broken["root"]["geometricError"] + 1}]
+    (town["trees"].parent / "broken.json").write_text(json.dumps(broken))
+    root = write_root_tileset([town["trees"].parent / "broken.json"], town["trees"].parent.parent / "broken.json")
+    (error,) = tileset_errors(root)
+    assert error.startswith("trees/broken.json > a child's geometricError is above its parent's")
 
 
 @pytest.mark.parametrize("name", LAYERS)
