@@ -201,19 +201,22 @@ function literal(text) {
  */
 export function conditionExpression({ property, operator, value }) {
   const ref = `\${${property}}`;
+  // A feature without the value (Cesium reads a property's noData as undefined) matches no number test,
+  // as in `matches`; Cesium's && stops there, where a bare comparison would throw on undefined.
+  const known = `${ref} !== undefined && `;
   switch (operator) {
     case "ge":
-      return `${ref} >= ${Number(value)}`;
+      return `${known}${ref} >= ${Number(value)}`;
     case "gt":
-      return `${ref} > ${Number(value)}`;
+      return `${known}${ref} > ${Number(value)}`;
     case "le":
-      return `${ref} <= ${Number(value)}`;
+      return `${known}${ref} <= ${Number(value)}`;
     case "lt":
-      return `${ref} < ${Number(value)}`;
+      return `${known}${ref} < ${Number(value)}`;
     case "eq":
-      return `abs(${ref} - ${Number(value)}) < ${EQUAL_TOLERANCE}`;
+      return `${known}abs(${ref} - ${Number(value)}) < ${EQUAL_TOLERANCE}`;
     case "ne":
-      return `abs(${ref} - ${Number(value)}) >= ${EQUAL_TOLERANCE}`;
+      return `${known}abs(${ref} - ${Number(value)}) >= ${EQUAL_TOLERANCE}`;
     case "is":
       return `${ref} === ${literal(value)}`;
     case "not":
