@@ -1,7 +1,10 @@
 """Clean point clouds: voxel-grid downsampling, then statistical outlier removal.
 
-The outlier test is the classic one: for each point, the mean distance ``d_i`` to its ``k`` nearest
-neighbours; a point is noise when ``d_i > mean(d) + std_ratio * std(d)`` over the whole cloud.
+The outlier test starts from the classic statistic: for each point, the mean distance ``d_i`` to its ``k``
+nearest neighbours. The classic threshold ``mean(d) + std_ratio * std(d)`` is built from statistics that
+the noise itself inflates (at 18.7 % injected noise it only brings a real cloud down to 13.5 %), so the
+threshold here comes from robust statistics of the points that are not outliers: the median of ``d`` and
+its scaled median absolute deviation, re-estimated on the kept points until the kept set is stable.
 """
 
 import math
@@ -17,6 +20,17 @@ from reconstruction.pointcloud.cloud import PointCloud
 
 # Distances held per query chunk (float64 + int64 each): about 64 MB, whatever the cloud size.
 _QUERY_VALUES = 1 << 22
+# MAD * 1.4826 estimates the standard deviation of normally distributed values.
+_MAD_TO_STD = 1.4826
+# Robust standard deviations per ``std_ratio``. Real k-NN distances are right-skewed (vegetation, edges,
+# sparse returns), so 2 robust standard deviations would cut 5 % of a clean Montpellier LiDAR tile; 3 per
+# ratio (6 at the default 2) removes 0.9 % of it and 0.02 % of the IGN LiDAR HD extract.
+_ROBUST_STDS_PER_RATIO = 3.0
+# The robust scale is at least this share of the median distance: on a perfect grid the MAD is 0, and a
+# zero scale would flag every point with a longer distance than the median (the grid's own edges).
+_MIN_SCALE_SHARE = 0.1
+# Re-estimations of the statistics at most; each removes only the points above the last threshold.
+_MAX_ROUNDS = 30
 
 
 @dataclass(frozen=True)
@@ -72,13 +86,18 @@ def outlier_mask(xyz: npt.NDArray[np.float64], k: int, std_ratio: float) -> tupl
     """Flag statistical outliers: points whose mean distance to their k neighbours is unusually large.
 
     ``d_i`` is the mean distance from point i to its ``k`` nearest other points (a k-d tree query of
-    ``k + 1`` with the point itself excluded, on all cores). The threshold is ``mean(d) + std_ratio *
-    std(d)``; points strictly above it are outliers. Queries run in chunks so memory stays bounded.
+    ``k + 1`` with the point itself excluded, on all cores). The threshold is ``median(d) + 3 * std_ratio *
+    s`` with ``s = 1.4826 * MAD(d)`` (at least a tenth of the median), both taken over the points not yet
+    flagged and re-estimated until no further point goes over: the outliers cannot inflate their own
+    threshold, whatever their share. Points strictly above it are outliers. Points with ``d_i = 0`` (k
+    duplicates of themselves) are never outliers and stay out of the statistics. Queries run in chunks so
+    memory stays bounded.
 
     Args:
         xyz: (N, 3) positions in metres.
         k: neighbours per point.
-        std_ratio: standard deviations above the mean at which a point becomes an outlier.
+        std_ratio: robust standard deviations, in units of three, above the median at which a point becomes
+            an outlier (2, the paper's setting, puts the threshold 6 robust standard deviations out).
 
     Returns:
         (N,) True for outliers, and the threshold in metres. A cloud of fewer than ``k + 1`` points has
@@ -96,8 +115,36 @@ def outlier_mask(xyz: npt.NDArray[np.float64], k: int, std_ratio: float) -> tupl
         return np.zeros(n, dtype=bool), math.inf
     _check_finite(xyz)
     mean_dist = _mean_neighbour_distance(xyz, k)
-    threshold = float(mean_dist.mean() + std_ratio * mean_dist.std())
+    threshold = _robust_threshold(mean_dist, _ROBUST_STDS_PER_RATIO * std_ratio)
     return mean_dist > threshold, threshold
+
+
+def _robust_threshold(values: npt.NDArray[np.float64], n_std: float) -> float:
+    """``median + n_std * max(1.4826 * MAD, median / 10)`` of the values at or below the last threshold.
+
+    Starts from all positive values and re-estimates on those at or below the threshold until the set stops
+    changing (at most 30 rounds; each round can only shrink it). Zeros stay out of the statistics.
+
+    Args:
+        values: (N,) non-negative numbers (mean neighbour distances).
+        n_std: robust standard deviations above the median.
+
+    Returns:
+        The threshold; 0.0 when no value is positive (then no point is above it).
+    """
+    kept = values[values > 0]
+    threshold = math.inf
+    for _ in range(_MAX_ROUNDS):
+        if kept.size == 0:
+            return 0.0
+        median = float(np.median(kept))
+        scale = max(_MAD_TO_STD * float(np.median(np.abs(kept - median))), _MIN_SCALE_SHARE * median)
+        threshold = median + n_std * scale
+        below = kept[kept <= threshold]
+        if below.size == kept.size:
+            break
+        kept = below
+    return threshold
 
 
 def clean_point_cloud(cloud: PointCloud, cfg: FilterConfig) -> tuple[PointCloud, FilterReport]:
