@@ -2,18 +2,24 @@
 
 Usage: .venv/bin/python -m bench.bench_filter [--levels 5 18.7 30] [--k 8] [--std-ratio 2] [--seed 0]
                                              [--synthetic-points 5000000] [--voxel 0.5] [--repeat 3]
+                                             [--no-open3d]
 
 For each real LAZ under $RS3D_SHARED_DATA (default ../shared/data from the repository root) and each noise
 level, real points are copied and moved 2-30 m in random directions until the copies make up that share of
-the cloud (18.7 % is the level the paper cleans down to 6.3 %). Each row runs ``clean_point_cloud`` (no voxel
-grid) and gives the noise share after cleaning (injected points left / points left), precision and recall
-of the removed points, wall and CPU seconds and the peak memory above the starting RSS (fastest of --repeat
-runs: on a shared machine the wall time also measures the neighbours). The last rows time a
-synthetic cloud of --synthetic-points on a wavy surface (timing only), without and with the --voxel grid.
+the cloud (18.7 % is the level the paper cleans down to 6.3 %). Each row gives the noise share after
+cleaning (injected points left / points left), precision and recall of the removed points, wall and CPU
+seconds and the peak memory above the starting RSS (fastest of --repeat runs: on a shared machine the wall
+time also measures the neighbours). Each case has up to three rows: ``robust`` is rs3d's filter
+(``outlier_mask``, what ``clean_point_cloud`` runs), ``global`` the classic rule it replaced (the same k-NN
+distances, threshold ``mean + std_ratio * std`` over the whole cloud) and ``open3d`` Open3D's
+``remove_statistical_outlier(k, std_ratio)`` on the same points, when open3d can be imported (it is not an
+rs3d dependency: install it beside the bench to compare). The last rows time a synthetic cloud of
+--synthetic-points on a wavy surface with 2 % noise, without and with the --voxel grid (the latter rs3d only).
 """
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import laspy
@@ -22,6 +28,7 @@ import psutil
 
 from bench._measure import fastest
 from reconstruction.pointcloud import FilterConfig, PointCloud, clean_point_cloud
+from reconstruction.pointcloud.filter import _mean_neighbour_distance, outlier_mask
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [
@@ -61,24 +68,57 @@ def _synthetic(n: int, rng: np.random.Generator) -> PointCloud:
     z = 40 + 5 * np.sin(x / 50) + 3 * np.cos(y / 70) + rng.normal(0, 0.05, n)
     noisy = rng.random(n) < 0.02
     z[noisy] += rng.uniform(-30, 30, np.count_nonzero(noisy))
-    return PointCloud(
-        xyz=np.column_stack([x, y, z]), rgb=np.zeros((n, 3), np.uint8), classification=np.full(n, 2, np.uint8)
-    )
+    classes = np.where(noisy, NOISE_CLASS, 2).astype(np.uint8)
+    return PointCloud(xyz=np.column_stack([x, y, z]), rgb=np.zeros((n, 3), np.uint8), classification=classes)
 
 
-def bench_real(cloud: PointCloud, share: float, cfg: FilterConfig, seed: int, repeat: int) -> dict:
+def _robust(xyz: np.ndarray, cfg: FilterConfig) -> np.ndarray:
+    """rs3d's filter (what clean_point_cloud runs without a voxel grid); True for removed points."""
+    return outlier_mask(xyz, cfg.k, cfg.std_ratio)[0]
+
+
+def _global(xyz: np.ndarray, cfg: FilterConfig) -> np.ndarray:
+    """The classic rule: mean + std_ratio standard deviations of the k-NN distance over the whole cloud."""
+    d = _mean_neighbour_distance(xyz, cfg.k)
+    return d > d.mean() + cfg.std_ratio * d.std()
+
+
+def _open3d(xyz: np.ndarray, cfg: FilterConfig) -> np.ndarray:
+    import open3d as o3d
+
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(xyz))
+    _, kept = cloud.remove_statistical_outlier(nb_neighbors=cfg.k, std_ratio=cfg.std_ratio)
+    removed = np.ones(len(xyz), bool)
+    removed[np.asarray(kept, np.intp)] = False
+    return removed
+
+
+def _methods(use_open3d: bool) -> dict[str, Callable[[np.ndarray, FilterConfig], np.ndarray]]:
+    methods = {"robust": _robust, "global": _global}
+    if use_open3d:
+        try:
+            import open3d  # noqa: F401
+        except ImportError:
+            print("open3d is not installed: no open3d rows (pip install open3d-cpu beside the bench to compare)")
+        else:
+            methods["open3d"] = _open3d
+    return methods
+
+
+def bench_real(cloud: PointCloud, share: float, cfg: FilterConfig, seed: int, repeat: int, method: Callable) -> dict:
     noisy = _with_noise(cloud, share, np.random.default_rng(seed))
-    injected = int(np.count_nonzero(noisy.classification == NOISE_CLASS))
-    (clean, report), seconds, cpu, peak = fastest(lambda: clean_point_cloud(noisy, cfg), repeat)
-    left = int(np.count_nonzero(clean.classification == NOISE_CLASS))
+    truth = noisy.classification == NOISE_CLASS
+    removed, seconds, cpu, peak = fastest(lambda: method(noisy.xyz, cfg), repeat)
+    injected = int(np.count_nonzero(truth))
+    left = int(np.count_nonzero(truth & ~removed))
+    n_removed = int(np.count_nonzero(removed))
     removed_noise = injected - left
     return {
         "points": len(noisy),
         "noise_in": 100 * injected / len(noisy),
-        "noise_out": 100 * left / max(len(clean), 1),
-        "precision": removed_noise / report.outliers if report.outliers else float("nan"),
+        "noise_out": 100 * left / max(len(noisy) - n_removed, 1),
+        "precision": removed_noise / n_removed if n_removed else float("nan"),
         "recall": removed_noise / injected,
-        "threshold": report.threshold_m,
         "seconds": seconds,
         "cpu": cpu,
         "peak_mb": peak,
@@ -94,38 +134,46 @@ def main() -> None:
     parser.add_argument("--synthetic-points", type=int, default=5_000_000)
     parser.add_argument("--voxel", type=float, default=0.5, help="voxel edge (m) for the last synthetic row")
     parser.add_argument("--repeat", type=int, default=3, help="runs per row; the fastest is shown")
+    parser.add_argument("--no-open3d", action="store_true", help="leave Open3D out even when it is installed")
     args = parser.parse_args()
     data = Path(os.environ.get("RS3D_SHARED_DATA", ROOT.parent / "shared" / "data"))
     cfg = FilterConfig(k=args.k, std_ratio=args.std_ratio)
+    methods = _methods(not args.no_open3d)
 
-    print(f"clean_point_cloud, k={args.k}, std_ratio={args.std_ratio}, {psutil.cpu_count()} CPUs, seed {args.seed}")
-    header = (
-        f"{'case':<34} {'points':>10} {'noise %':>8} {'after %':>8} {'precision':>9} {'recall':>7} "
-        f"{'thresh m':>8} {'seconds':>8} {'CPU s':>6} {'peak MB':>8}"
+    print(f"k={args.k}, std_ratio={args.std_ratio}, {psutil.cpu_count()} CPUs, seed {args.seed}")
+    print(
+        f"{'case':<30} {'method':<7} {'points':>10} {'noise %':>8} {'after %':>8} {'precision':>9} {'recall':>7} "
+        f"{'seconds':>8} {'CPU s':>6} {'peak MB':>8}"
     )
-    print(header)
     for name in FILES:
         path = data / name
         if not path.is_file():
-            print(f"{name.name:<34} absent, skipped")
+            print(f"{name.name:<30} absent, skipped")
             continue
         cloud = _read(path)
         for level in args.levels:
-            r = bench_real(cloud, level / 100, cfg, args.seed, args.repeat)
-            print(
-                f"{name.stem[:34]:<34} {r['points']:>10,} {r['noise_in']:>8.1f} {r['noise_out']:>8.1f} "
-                f"{r['precision']:>9.3f} {r['recall']:>7.3f} {r['threshold']:>8.2f} {r['seconds']:>8.2f} "
-                f"{r['cpu']:>6.2f} {r['peak_mb']:>8.0f}"
-            )
+            for label, method in methods.items():
+                r = bench_real(cloud, level / 100, cfg, args.seed, args.repeat, method)
+                print(
+                    f"{name.stem[:30]:<30} {label:<7} {r['points']:>10,} {r['noise_in']:>8.1f} {r['noise_out']:>8.1f} "
+                    f"{r['precision']:>9.3f} {r['recall']:>7.3f} {r['seconds']:>8.2f} {r['cpu']:>6.2f} "
+                    f"{r['peak_mb']:>8.0f}"
+                )
     cloud = _synthetic(args.synthetic_points, np.random.default_rng(args.seed))
-    for voxel in (None, args.voxel):
-        run_cfg = FilterConfig(voxel_m=voxel, k=args.k, std_ratio=args.std_ratio)
-        (_, report), seconds, cpu, peak = fastest(lambda c=run_cfg: clean_point_cloud(cloud, c), args.repeat)
-        case = "synthetic surface" + (f", voxel {voxel} m" if voxel else "")
+    truth = cloud.classification == NOISE_CLASS
+    runs = [(label, method, cfg) for label, method in methods.items()]
+    runs.append(("robust", _robust, FilterConfig(voxel_m=args.voxel, k=args.k, std_ratio=args.std_ratio)))
+    for label, method, run_cfg in runs:
+        if run_cfg.voxel_m is None:
+            removed, seconds, cpu, peak = fastest(lambda m=method, c=run_cfg: m(cloud.xyz, c), args.repeat)
+            note = f"recall {np.count_nonzero(removed & truth) / np.count_nonzero(truth):.3f} of its 2 % noise"
+        else:
+            (_, report), seconds, cpu, peak = fastest(lambda c=run_cfg: clean_point_cloud(cloud, c), args.repeat)
+            note = f"{report.after_voxel:,} after voxel, {report.outliers:,} outliers"
+        case = "synthetic surface" + (f", voxel {run_cfg.voxel_m} m" if run_cfg.voxel_m else "")
         print(
-            f"{case:<34} {len(cloud):>10,} {'':>8} {'':>8} {'':>9} {'':>7} {report.threshold_m:>8.2f} "
-            f"{seconds:>8.2f} {cpu:>6.2f} {peak:>8.0f}   "
-            f"({report.after_voxel:,} after voxel, {report.outliers:,} outliers)"
+            f"{case:<30} {label:<7} {len(cloud):>10,} {'':>8} {'':>8} {'':>9} {'':>7} "
+            f"{seconds:>8.2f} {cpu:>6.2f} {peak:>8.0f}   ({note})"
         )
 
 
