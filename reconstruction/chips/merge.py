@@ -123,14 +123,18 @@ def _imagery(
     out_dir: Path,
     report: Callable[[float, str], None],
 ) -> dict[str, Any]:
-    """The web imagery, cut once: from the given orthophoto, or, for LiDAR alone, from the chips' stitched one."""
+    """The web imagery, cut once: from the given orthophoto, or from the chips' stitched one.
+
+    The chips write their orthophoto (``rasters/ortho.tif`` or ``drape.tif``, stitched above) when it is
+    not one given file: made from the LiDAR, or the grid's mosaic of orthophoto tiles (stages.imagery).
+    """
     progress: ProgressCallback = lambda _stage, fraction, message: report(fraction, message)  # noqa: E731
-    if plan.inputs.ortho is not None:
-        ortho = inspect_raster(plan.inputs.ortho, "orthophoto", plan.inputs.epsg, cfg.limits.max_raster_pixels)
+    if len(plan.inputs.ortho) == 1:
+        ortho = inspect_raster(plan.inputs.ortho[0], "orthophoto", plan.inputs.epsg, cfg.limits.max_raster_pixels)
         return write_imagery(ortho, cfg, out_dir, progress)
-    name = next(n for n in ("ortho", "drape") if n in rasters)  # the chips made it from the LiDAR (stages.imagery)
+    name = next(n for n in ("ortho", "drape") if n in rasters)
     made = inspect_raster(out_dir / rasters[name], "orthophoto", None, cfg.limits.max_raster_pixels)
-    return write_imagery(made, cfg, out_dir, progress, first["imagery"]["source"])
+    return write_imagery(made, cfg, out_dir, progress, first["imagery"].get("source", "orthophoto"))
 
 
 def _chip_manifests(plan: ChipPlan, chip_dirs: Sequence[Path]) -> list[dict[str, Any]]:

@@ -18,11 +18,21 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ortho",
         type=Path,
+        nargs="+",
+        metavar="IMAGE",
+        default=[],
         help="orthophoto (RGB or RGB+NIR): GeoTIFF/COG, JPEG 2000, or JPEG/PNG with its world file (.jgw, .pgw, "
-        ".wld; with a .prj or --epsg) or GDAL .aux.xml beside it under the same name; optional with --stereo "
-        "or --lidar",
+        ".wld; with a .prj or --epsg) or GDAL .aux.xml beside it under the same name; one file, or the tiles of "
+        "the area (several paths; gaps allowed, other CRSs reprojected); optional with --stereo or --lidar",
     )
-    parser.add_argument("--dsm", type=Path, help="digital surface model GeoTIFF (heights in the unit its CRS states)")
+    parser.add_argument(
+        "--dsm",
+        type=Path,
+        nargs="+",
+        metavar="DSM",
+        default=[],
+        help="digital surface model GeoTIFF (heights in the unit its CRS states): one file, or its tiles",
+    )
     parser.add_argument(
         "--lidar",
         type=Path,
@@ -78,9 +88,9 @@ def inputs_from(args: argparse.Namespace) -> PipelineInputs:
     for name, option in SEVERAL_FILE_OPTIONS:
         for path in getattr(args, name):
             user_path(path, f"file given to {option}, '{path}',")
-    if args.register_dsm and args.dsm is None:
+    if args.register_dsm and not args.dsm:
         raise ConfigError("--register-dsm needs --dsm (the DSM to register).")
-    if args.ortho is None and not args.stereo and not args.lidar:
+    if not args.ortho and not args.stereo and not args.lidar:
         raise ConfigError(
             "Give --ortho (an orthophoto), --lidar (a LiDAR file: its colours make the orthophoto), or --stereo "
             "with 2 or 3 images to make one from."

@@ -19,9 +19,11 @@ class PipelineInputs:
     """The files of one area.
 
     Attributes:
-        ortho: orthophoto GeoTIFF (RGB or RGB+NIR); None with ``lidar`` alone (the run makes the orthophoto
-            from the points' colours) or with ``stereo`` (the stereo stage makes it).
-        dsm: optional DSM GeoTIFF (metres).
+        ortho: orthophoto (RGB or RGB+NIR): one file, or the tiles a programme ships (read together; they
+            may leave gaps, and may be in different CRSs). Empty with ``lidar`` alone (the run makes the
+            orthophoto from the points' colours) or with ``stereo`` (the stereo stage makes it). A single path
+            is taken as a one-file tuple, None as no file.
+        dsm: optional DSM (heights in the unit its CRS states): one file or its tiles, as ``ortho``.
         lidar: LAS/LAZ point clouds of the area: one file, or the tiles a national programme ships (read
             together; they may leave gaps). A single path is taken as a one-file tuple.
         epsg: EPSG code for inputs that carry no CRS.
@@ -37,8 +39,8 @@ class PipelineInputs:
             state none or a wrong one; None reads it from each file's CRS. Heights are converted to metres.
     """
 
-    ortho: Path | None = None
-    dsm: Path | None = None
+    ortho: tuple[Path, ...] = ()
+    dsm: tuple[Path, ...] = ()
     lidar: tuple[Path, ...] = ()
     epsg: int | None = None
     footprints: Path | None = None
@@ -49,9 +51,10 @@ class PipelineInputs:
 
     def __post_init__(self) -> None:
         """Refuse combinations that cannot make an area, saying what to give instead."""
-        lidar: Any = self.lidar  # a lone path (or None) from a caller with one file
-        if not isinstance(lidar, tuple):
-            object.__setattr__(self, "lidar", () if lidar is None else (Path(lidar),))
+        for name in ("ortho", "dsm", "lidar"):
+            value: Any = getattr(self, name)  # a lone path (or None) from a caller with one file
+            if not isinstance(value, tuple):
+                object.__setattr__(self, name, () if value is None else (Path(value),))
         if not self.has_image and not self.lidar:
             raise ConfigError(
                 "An area needs an orthophoto, a LiDAR point cloud (its colours make the orthophoto), or a stereo "
@@ -63,9 +66,9 @@ class PipelineInputs:
             )
         if self.stereo and len(self.stereo) not in (2, 3):
             raise ConfigError(f"A stereo reconstruction needs 2 or 3 images; {len(self.stereo)} were given.")
-        if self.stereo and self.dsm is not None:
+        if self.stereo and self.dsm:
             raise ConfigError("Give a DSM or a stereo pair, not both: the stereo pair is turned into the DSM.")
-        if self.register_dsm and (self.dsm is None or not self.lidar):
+        if self.register_dsm and (not self.dsm or not self.lidar):
             raise ConfigError(
                 "register_dsm needs a DSM and a LiDAR point cloud: the DSM is aligned to the LiDAR's surface. "
                 "A DSM cannot be aligned to an image alone."
@@ -79,12 +82,12 @@ class PipelineInputs:
     @property
     def has_image(self) -> bool:
         """Whether an image is given (an orthophoto, or a stereo pair to make one); without, LiDAR makes it."""
-        return self.ortho is not None or bool(self.stereo)
+        return bool(self.ortho) or bool(self.stereo)
 
     @property
-    def reference(self) -> Path:
-        """The orthophoto every other source is aligned to (set once a stereo stage has made one)."""
-        if self.ortho is None:
+    def reference(self) -> tuple[Path, ...]:
+        """The orthophoto (its files) every other source is aligned to (set once a stereo stage has made one)."""
+        if not self.ortho:
             raise ConfigError("No orthophoto yet: the stereo stage makes it from the stereo pair first.")
         return self.ortho
 
@@ -148,13 +151,11 @@ class PipelineInputs:
 
 #: Each one-file field of :class:`PipelineInputs` and its command-line option.
 FILE_OPTIONS = (
-    ("ortho", "--ortho"),
-    ("dsm", "--dsm"),
     ("footprints", "--footprints"),
     ("second_image", "--second-image"),
 )
 #: Each field of :class:`PipelineInputs` that holds several files, and its option (followed by the paths).
-SEVERAL_FILE_OPTIONS = (("lidar", "--lidar"), ("stereo", "--stereo"))
+SEVERAL_FILE_OPTIONS = (("ortho", "--ortho"), ("dsm", "--dsm"), ("lidar", "--lidar"), ("stereo", "--stereo"))
 
 
 def load_config(path: Path) -> PipelineConfig:

@@ -1,7 +1,10 @@
 """Readers and validation for every input, and CRS handling.
 
 - :func:`inspect_raster` / :class:`RasterInfo` -- validate an orthophoto or DSM.
-- :func:`read_onto_grid` -- resample a raster onto the working grid.
+- :func:`read_onto_grid` -- resample a raster (or its tiles, one at a time) onto the working grid.
+- :mod:`~reconstruction.io.raster_tiles` -- several orthophoto or DSM tiles as one input
+  (``inspect_raster_files``, ``combine_rasters``, ``write_mosaic``); :mod:`~reconstruction.io.raster_checks`
+  -- the checks each raster file passes.
 - :func:`inspect_lidar` / :class:`LidarInfo` -- validate a LAS/LAZ file by reading it once;
   :func:`inspect_lidar_files` / :func:`combine_lidar` -- several tiles of one area as one input.
 - :func:`read_points` -- LiDAR points in the working CRS.

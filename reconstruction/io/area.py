@@ -12,13 +12,14 @@ from reconstruction.io.cell_size import CellSize, cell_for_density, lidar_densit
 from reconstruction.io.crs import is_metric_projected, utm_for
 from reconstruction.io.grid import Bounds, Grid, intersect
 from reconstruction.io.lidar import LidarInfo, inspect_lidar_files
-from reconstruction.io.raster import RasterInfo, inspect_raster
+from reconstruction.io.raster import RasterInfo
+from reconstruction.io.raster_tiles import inspect_raster_files
 
 
 def inspect_area(
     inputs: PipelineInputs, cfg: PipelineConfig
 ) -> tuple[RasterInfo | None, RasterInfo | None, LidarInfo | None]:
-    """Validate the orthophoto, DSM and LiDAR headers against the configured limits.
+    """Validate the orthophoto, DSM and LiDAR headers against the configured limits (each tile of each).
 
     Returns:
         The orthophoto's (None for LiDAR alone: the run makes it from the points), the DSM's (or None)
@@ -27,9 +28,9 @@ def inspect_area(
     Raises:
         InputError: a file is unreadable, unsuitable, too large or has no CRS.
     """
-    limit, size = cfg.limits.max_raster_pixels, cfg.limits.max_raster_bytes
-    ortho = inspect_raster(inputs.reference, "orthophoto", inputs.epsg, limit, size) if inputs.has_image else None
-    dsm = inspect_raster(inputs.dsm, "DSM", inputs.epsg, limit, size, inputs.z_unit) if inputs.dsm else None
+    limit, size, epsg = cfg.limits.max_raster_pixels, cfg.limits.max_raster_bytes, inputs.epsg
+    ortho = inspect_raster_files(inputs.reference, "orthophoto", epsg, limit, size) if inputs.has_image else None
+    dsm = inspect_raster_files(inputs.dsm, "DSM", epsg, limit, size, inputs.z_unit) if inputs.dsm else None
     max_points, z_unit = cfg.limits.max_lidar_points, inputs.z_unit
     lidar = inspect_lidar_files(inputs.lidar, inputs.epsg, max_points, z_unit) if inputs.lidar else None
     return ortho, dsm, lidar

@@ -19,13 +19,19 @@ from reconstruction.config import LIMIT_SETTINGS, Limits
 from reconstruction.errors import CRSError, InputError, library_reason
 from reconstruction.io.crs import METRE, HeightUnit, linear_unit, resolve_crs, resolve_height_unit
 from reconstruction.io.grid import Bounds, Grid
+from reconstruction.io.raster_checks import (
+    check_bands,
+    check_dsm_values,
+    check_information,
+    check_unpacked_size,
+    decimated,
+    probe_pixels,
+)
 from reconstruction.io.sidecars import Sidecars, check_sidecars, expected_names, same_crs
 from reconstruction.io.user_files import DSM_FORMATS, IMAGE_FORMATS, open_raster
 
 RasterRole = Literal["orthophoto", "DSM"]
 
-_ORTHO_DTYPES = {"uint8", "uint16"}
-_DSM_DTYPES = {"float32", "float64", "int16", "int32", "uint16"}
 #: The GDAL metadata item by which a DSM rs3d wrote (a registered or stereo DSM) says its heights are metres:
 #: they were converted already, so a ``z_unit`` the user gave for their own files does not apply to it.
 HEIGHTS_IN_METRES = {"RS3D_HEIGHT_UNIT": "metre"}
@@ -39,6 +45,11 @@ class RasterInfo:
     an orthophoto's is metres and never used. ``alpha_band`` is an orthophoto's transparency band (a 4th
     band tagged alpha that holds a mask), read as its mask; ``image_bands`` are the bands read as the image:
     1-3 (R, G, B), and 4 (near-infrared) when it holds any, whatever its tag says.
+
+    For tiles (:func:`reconstruction.io.raster_tiles.combine_rasters`), ``parts`` are the files, each read
+    in its own CRS, nodata, unit and bands; the rest describes the mosaic as a whole (the union of the tiles
+    at the finest pixel, in the first file's CRS) and ``path`` is the first file's. Such an info has no one
+    file to :meth:`open`.
     """
 
     path: Path
@@ -54,6 +65,7 @@ class RasterInfo:
     height_unit: HeightUnit = METRE
     alpha_band: int | None = None
     image_bands: tuple[int, ...] = ()
+    parts: tuple["RasterInfo", ...] = ()
 
     @property
     def bands(self) -> tuple[int, ...]:
@@ -63,10 +75,18 @@ class RasterInfo:
     @property
     def label(self) -> str:
         """How messages name this input."""
+        if self.parts:
+            return f"{self.role} tiles '{self.path.name}' and {len(self.parts) - 1} more"
         return f"{self.role} '{self.path.name}'"
 
     def open(self) -> AbstractContextManager[rasterio.io.DatasetReader]:
-        """Open the file again for reading, through the same allow-list as when it was checked."""
+        """Open the file again for reading, through the same allow-list as when it was checked.
+
+        Raises:
+            ValueError: the info describes several tiles (read them with :func:`read_onto_grid`).
+        """
+        if self.parts:
+            raise ValueError(f"The {self.label} are several files: read them onto a grid, not as one file.")
         return open_raster(self.path, self.label, formats_for(self.role))
 
     @property
@@ -75,7 +95,15 @@ class RasterInfo:
         return abs(float(self.transform.a))
 
     def bounds_in(self, crs: CRS) -> Bounds:
-        """Extent of the raster transformed to ``crs`` (densified edges)."""
+        """Extent of the raster transformed to ``crs`` (densified edges); for tiles, the union of theirs."""
+        if self.parts:
+            boxes = [part.bounds_in(crs) for part in self.parts]
+            return (
+                min(b[0] for b in boxes),
+                min(b[1] for b in boxes),
+                max(b[2] for b in boxes),
+                max(b[3] for b in boxes),
+            )
         left, top = self.transform.c, self.transform.f
         right = left + self.transform.a * self.width
         bottom = top + self.transform.e * self.height
@@ -115,14 +143,14 @@ def inspect_raster(
     try:
         with open_raster(path, name, formats_for(role)) as src:  # each format read by its own driver only
             info = _describe(src, path, role, name, epsg, max_pixels)
-            _check_unpacked_size(src, name, Limits().max_raster_bytes if max_bytes is None else max_bytes)
-            _probe_pixels(src, name)
+            check_unpacked_size(src, name, Limits().max_raster_bytes if max_bytes is None else max_bytes)
+            probe_pixels(src, name)
             if role == "DSM":
                 info = _with_height_unit(info, src, z_unit)
-                _check_dsm_values(src, name, info.height_unit)
+                check_dsm_values(src, name, info.height_unit)
             if role == "orthophoto" and src.count == 4:
                 info = _with_fourth_band(info, src, name)
-            _check_information(src, role, name)
+            check_information(src, role, name)
             return info
     except RasterioError as err:
         raise InputError(
@@ -153,7 +181,7 @@ def _describe(
             f"The {name} has no usable georeferencing (no geotransform, or a rotated one). "
             "Export it as a north-up GeoTIFF with its georeferencing."
         )
-    _check_bands(src, role, name)
+    check_bands(src, role, name)
     crs, warnings = resolve_crs(_file_crs(src, sidecars, name, epsg), epsg, name)
     return RasterInfo(
         path=path,
@@ -207,84 +235,6 @@ def _with_height_unit(info: RasterInfo, src: rasterio.DatasetReader, z_unit: str
     return dataclasses.replace(info, height_unit=unit, warnings=info.warnings + tuple(warnings))
 
 
-def _check_bands(src: rasterio.DatasetReader, role: RasterRole, name: str) -> None:
-    dtype = src.dtypes[0]
-    if role == "orthophoto":
-        if src.count not in (3, 4):
-            raise InputError(
-                f"The {name} has {src.count} band(s); rs3d needs an RGB (3 bands) or RGB+NIR (4 bands) image."
-            )
-        if dtype not in _ORTHO_DTYPES:
-            raise InputError(f"The {name} stores {dtype} pixels; rs3d reads 8- or 16-bit orthophotos.")
-    else:
-        if src.count != 1:
-            raise InputError(f"The {name} has {src.count} bands; a DSM has one band of heights in metres.")
-        if dtype not in _DSM_DTYPES:
-            raise InputError(f"The {name} stores {dtype} values; a DSM holds heights as float or integer metres.")
-
-
-def _probe_pixels(src: rasterio.DatasetReader, name: str) -> None:
-    """Read the first and last blocks and a decimated view, so a truncated or damaged file fails now.
-
-    A cut-off download keeps a readable header; its missing pixel data would otherwise only fail in the
-    middle of a job. The last block sits at the end of a file as written by GDAL, where a cut falls.
-
-    Raises:
-        InputError: pixel data cannot be decoded.
-    """
-    windows = [w for _, w in src.block_windows(1)]
-    probes = {windows[0], windows[-1]} if windows else set()
-    try:
-        for window in probes:
-            src.read(window=window)
-        src.read(1, out_shape=_decimated(src, 512))
-    except RasterioError as err:
-        raise InputError(
-            f"The {name} is damaged: its pixels cannot be read ({library_reason(err)}). It may be truncated by an "
-            "interrupted copy or download; export or copy it again."
-        ) from err
-
-
-def _decimated(src: rasterio.DatasetReader, side: int = 1024) -> tuple[int, int]:
-    """(rows, columns) of a whole-raster read at most about ``side`` pixels a side, for the checks' looks."""
-    factor = max(1, max(src.width, src.height) // side)
-    return max(1, src.height // factor), max(1, src.width // factor)
-
-
-def _check_unpacked_size(src: rasterio.DatasetReader, name: str, max_bytes: int) -> None:
-    """Refuse a raster whose pixels unpack to more than ``max_bytes``, before any pixel is read.
-
-    The file's size says nothing: 51 kB of DEFLATE-compressed zeros can claim 4.8 GB of pixels.
-    """
-    unpacked = src.width * src.height * src.count * np.dtype(src.dtypes[0]).itemsize
-    if unpacked > max_bytes:
-        raise InputError(
-            f"The {name} unpacks to {unpacked / 1e9:.1f} GB of pixels ({src.width} x {src.height} x {src.count} "
-            f"bands of {src.dtypes[0]}), more than the limit of {max_bytes / 1e9:.1f} GB per file "
-            f"({LIMIT_SETTINGS['max_raster_bytes']}). Split it into tiles or downsample it."
-        )
-
-
-def _check_information(src: rasterio.DatasetReader, role: RasterRole, name: str) -> None:
-    """Refuse a raster that holds nothing to reconstruct from: nodata everywhere, or one flat value.
-
-    Looks at a decimated read (at most 1024 pixels a side), enough for an image that is empty or
-    blank as a whole: such files cost a run hours and give an empty city.
-    """
-    shape = (src.count, *_decimated(src))
-    data = np.ma.masked_invalid(src.read(out_shape=shape, masked=True).astype(np.float64))
-    if data.count() == 0:
-        raise InputError(f"The {name} holds no pixels: every one is nodata. Export the area's image again.")
-    low, high = data.min(axis=(1, 2)), data.max(axis=(1, 2))
-    if np.ma.all(low == high):
-        value = ", ".join(f"{v:g}" for v in np.ma.filled(low, np.nan))
-        what = "height" if role == "DSM" else "colour"
-        raise InputError(
-            f"The {name} holds no information: every pixel has the same {what} ({value}). "
-            "Upload the real image of the area."
-        )
-
-
 def _with_fourth_band(info: RasterInfo, src: rasterio.DatasetReader, name: str) -> RasterInfo:
     """Decide what an orthophoto's 4th band is, from its tag and its values: near-infrared, a mask, or empty.
 
@@ -296,7 +246,7 @@ def _with_fourth_band(info: RasterInfo, src: rasterio.DatasetReader, name: str) 
     Raises:
         InputError: the 4th band is tagged alpha and zero everywhere: by its own tags the image is invisible.
     """
-    fourth = src.read(4, out_shape=_decimated(src))  # unmasked: the band may be the mask itself
+    fourth = src.read(4, out_shape=decimated(src))  # unmasked: the band may be the mask itself
     values = np.unique(fourth)
     tagged_alpha = src.colorinterp[3] == ColorInterp.alpha
     if tagged_alpha and values.size == 1 and values[0] == 0:
@@ -339,30 +289,49 @@ def _with_fourth_band(info: RasterInfo, src: rasterio.DatasetReader, name: str) 
     )
 
 
-def _check_dsm_values(src: rasterio.DatasetReader, name: str, unit: HeightUnit) -> None:
-    """Look at a decimated read of the DSM: some finite heights in a plausible range (in metres)."""
-    data = src.read(1, out_shape=_decimated(src), masked=True)
-    values = np.ma.masked_invalid(data.astype(np.float64)).compressed()
-    if values.size == 0:
-        raise InputError(f"The {name} holds no valid heights (every pixel is nodata, NaN or infinite).")
-    low, high = float(values.min()) * unit.to_metre, float(values.max()) * unit.to_metre
-    if low < -500 or high > 9000:
-        raise InputError(
-            f"The {name} has heights from {low:.1f} to {high:.1f} m (read in {unit.name}, {unit.source}), "
-            "outside -500..9000 m. Check the nodata value and the height unit (--z-unit)."
-        )
-
-
 def read_onto_grid(info: RasterInfo, grid: Grid, resampling: Resampling) -> npt.NDArray[np.float32]:
     """Resample every band of a raster onto the working grid; a DSM's heights come out in metres.
 
+    Tiles are read one at a time, each onto the window of the grid it covers, and composited: the first
+    tile with a value in a cell gives it. Memory stays the grid's plus one tile's window of it.
+
     Returns:
-        ``(bands, H, W)`` float32 array; nodata, NaN and uncovered pixels are NaN.
+        ``(bands, H, W)`` float32 array; nodata, NaN and uncovered pixels (gaps between tiles) are NaN.
     """
+    if not info.parts:
+        return _read_file(info, grid, resampling, len(info.bands))
     out = np.full((len(info.bands), grid.height, grid.width), np.nan, dtype=np.float32)
+    for part in info.parts:
+        window = _window(part, grid)
+        if window is None:
+            continue
+        (r0, r1), (c0, c1) = window
+        sub = Grid(grid.crs, grid.transform @ Affine.translation(c0, r0), c1 - c0, r1 - r0)
+        values = _read_file(part, sub, resampling, len(info.bands))
+        view = out[:, r0:r1, c0:c1]
+        free = np.isnan(view).all(axis=0) & np.isfinite(values).all(axis=0)
+        view[:, free] = values[:, free]
+    return out
+
+
+def _window(part: RasterInfo, grid: Grid) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The rows and columns of ``grid`` a tile covers, in part or whole, or None."""
+    west, south, east, north = part.bounds_in(grid.crs)
+    inverse = ~grid.transform
+    c0, r0 = inverse @ (west, north)
+    c1, r1 = inverse @ (east, south)
+    rows = max(0, int(np.floor(min(r0, r1) + 1e-6))), min(grid.height, int(np.ceil(max(r0, r1) - 1e-6)))
+    cols = max(0, int(np.floor(min(c0, c1) + 1e-6))), min(grid.width, int(np.ceil(max(c0, c1) - 1e-6)))
+    return (rows, cols) if rows[1] > rows[0] and cols[1] > cols[0] else None
+
+
+def _read_file(info: RasterInfo, grid: Grid, resampling: Resampling, count: int) -> npt.NDArray[np.float32]:
+    """One file's first ``count`` data bands on ``grid`` (see :func:`read_onto_grid`)."""
+    bands = info.bands[:count]
+    out = np.full((len(bands), grid.height, grid.width), np.nan, dtype=np.float32)
     try:
         with info.open() as src:
-            for index, band in enumerate(info.bands):
+            for index, band in enumerate(bands):
                 reproject(
                     source=rasterio.band(src, band),
                     destination=out[index],

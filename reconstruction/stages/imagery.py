@@ -63,8 +63,27 @@ def run_imagery(area: Area, cfg: PipelineConfig, out_dir: Path, on_progress: Pro
     image = read_onto_grid(ortho, area.grid, Resampling.average)
     rgb = to_rgb8(image[:3], ortho.dtype)
     nir = to_rgb8(image[3:4], ortho.dtype)[0] if image.shape[0] > 3 else None
+    rasters: dict[str, str] = {}
+    if ortho.parts:
+        # Tiles: the web imagery, the thumbnails and a chip merge need one orthophoto file. The mosaic on the
+        # grid (what the run reads anyway) is written as rasters/ortho.tif, as for LiDAR alone, rather than
+        # each writer looping the tiles: memory stays the grid's, the writers stay one-file, and a chipped run
+        # stitches the chips' cores like any raster. The web imagery is at the grid's cell, not the tiles'.
+        folder = out_dir / "rasters"
+        folder.mkdir(exist_ok=True)
+        path = gis.write_cog(
+            area.extent.crop(_stored(image, ortho.dtype)), area.extent.core_grid, folder / "ortho.tif", 0
+        )
+        ortho = _info(path, area, image.shape[0], ortho.dtype)
+        rasters["ortho"] = relative_path(path, out_dir)
     entry = {} if area.extent.chip else write_imagery(ortho, cfg, out_dir, on_progress)
-    return Photo(image, rgb, nir, entry)
+    return Photo(image, rgb, nir, entry, rasters=rasters)
+
+
+def _stored(image: npt.NDArray[np.float32], dtype: str) -> npt.NDArray[np.generic]:
+    """Orthophoto values on the grid back in their file's pixel type, 0 (nodata) where unknown."""
+    top = np.iinfo(np.dtype(dtype)).max
+    return np.clip(np.rint(np.nan_to_num(image, nan=0.0)), 0, top).astype(dtype)
 
 
 def write_imagery(
@@ -118,7 +137,7 @@ def _from_lidar(area: Area, cfg: PipelineConfig, out_dir: Path, on_progress: Pro
     folder = out_dir / "rasters"
     folder.mkdir(exist_ok=True)
     path = gis.write_cog(area.extent.crop(bands), area.extent.core_grid, folder / f"{name}.tif", 0)
-    area.ortho = _info(path, area, bands.shape[0])
+    area.ortho = _info(path, area, bands.shape[0], "uint8")
     image = np.where(bands > 0, bands, np.nan).astype(np.float32)
     nir = bands[3] if bands.shape[0] > 3 else None
     # A chip leaves the web imagery to the merge, which cuts it from the stitched orthophoto and names its source.
@@ -140,7 +159,7 @@ def _no_colour_warning(label: str, state: str, objects: bool) -> str:
     )
 
 
-def _info(path: Path, area: Area, count: int) -> RasterInfo:
-    """The description of the orthophoto this stage wrote: the core grid, ``count`` 8-bit bands, nodata 0."""
+def _info(path: Path, area: Area, count: int, dtype: str) -> RasterInfo:
+    """The description of the orthophoto this stage wrote: the core grid, ``count`` bands of ``dtype``, nodata 0."""
     core = area.extent.core_grid
-    return RasterInfo(path, "orthophoto", core.crs, (), core.transform, core.width, core.height, count, "uint8", 0)
+    return RasterInfo(path, "orthophoto", core.crs, (), core.transform, core.width, core.height, count, dtype, 0)

@@ -105,7 +105,7 @@ def check_inputs(inputs: PipelineInputs, cfg: PipelineConfig) -> list[str]:
         from reconstruction.stereo import check_stereo_images
 
         views = check_stereo_images(list(inputs.stereo))
-        if inputs.ortho is None:  # the orthophoto comes from the stereo pair: nothing else to overlap yet
+        if not inputs.ortho:  # the orthophoto comes from the stereo pair: nothing else to overlap yet
             return []
     ortho, dsm, lidar = inspect_area(inputs, cfg)
     if views and ortho is not None:

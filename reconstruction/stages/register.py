@@ -4,6 +4,7 @@ The work is :mod:`reconstruction.registration`'s; this stage picks what to regis
 """
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,18 @@ from pyproj import Transformer
 
 from reconstruction import gis, pointcloud
 from reconstruction.config import PipelineConfig, PipelineInputs
-from reconstruction.io import Grid, LidarInfo, inspect_lidar_files, is_metric_projected, read_points, utm_for
+from reconstruction.io import (
+    Grid,
+    LidarInfo,
+    inspect_lidar_files,
+    inspect_raster,
+    intersect,
+    is_metric_projected,
+    read_points,
+    utm_for,
+)
+from reconstruction.io.raster import RasterRole
+from reconstruction.io.raster_tiles import inspect_raster_files, write_mosaic
 from reconstruction.progress import ProgressCallback
 from reconstruction.stages import relative_path
 
@@ -31,14 +43,17 @@ def run_register(
     from reconstruction.registration import register_raster
 
     jobs: list[tuple[str, Path, str, Path, Path]] = []  # (name, reference, its label, moving, output)
-    if inputs.register_dsm and inputs.dsm is not None:
+    scratch = out_dir / "registration"
+    if inputs.register_dsm and inputs.dsm:
         reference = _lidar_dsm(inputs, cfg, out_dir)
-        jobs.append(("dsm", reference, "lidar", inputs.dsm, out_dir / "registration" / "dsm_registered.tif"))
+        dsm = _one_file(inputs.dsm, "DSM", reference, inputs, cfg, scratch / "dsm_tiles.tif")
+        jobs.append(("dsm", reference, "lidar", dsm, scratch / "dsm_registered.tif"))
     if inputs.second_image is not None:
+        ortho = _one_file(inputs.reference, "orthophoto", inputs.second_image, inputs, cfg, scratch / "ortho_tiles.tif")
         jobs.append(
             (
                 "second_image",
-                inputs.reference,
+                ortho,
                 "orthophoto",
                 inputs.second_image,
                 out_dir / "rasters" / "second_image_registered.tif",
@@ -65,11 +80,36 @@ def run_register(
             z_unit=inputs.z_unit,
         )
         entries[name] = {**found.to_dict(), "path": relative_path(out, out_dir), "reference": label}
-    lidar_dsm = out_dir / "registration" / "lidar_dsm.tif"
-    lidar_dsm.unlink(missing_ok=True)
+    for name in ("lidar_dsm.tif", "dsm_tiles.tif", "ortho_tiles.tif"):
+        (scratch / name).unlink(missing_ok=True)
     if "dsm" in entries:
-        inputs = dataclasses.replace(inputs, dsm=out_dir / entries["dsm"]["path"])
+        inputs = dataclasses.replace(inputs, dsm=(out_dir / entries["dsm"]["path"],))
     return inputs, entries
+
+
+def _one_file(
+    paths: tuple[Path, ...], role: RasterRole, other: Path, inputs: PipelineInputs, cfg: PipelineConfig, out: Path
+) -> Path:
+    """The one file registration reads: the file itself, or its tiles' mosaic where they overlap ``other``.
+
+    Registration matches two rasters, each opened as one file, so tiles are written as one GeoTIFF at their
+    finest pixel over the part of ``other`` they cover (coarser when that exceeds the per-file pixel limit):
+    memory stays that of one file within the limits.
+
+    Raises:
+        InputError: a tile is refused, or the tiles do not overlap ``other``.
+    """
+    if len(paths) == 1:
+        return paths[0]
+    limit = cfg.limits.max_raster_pixels
+    tiles = inspect_raster_files(paths, role, inputs.epsg, limit, cfg.limits.max_raster_bytes, inputs.z_unit)
+    # the reference DSM rasterised from the LiDAR (metres), or the user's second image
+    beside = inspect_raster(other, "DSM" if role == "DSM" else "orthophoto", inputs.epsg, limit)
+    bounds = intersect(tiles.bounds_in(tiles.crs), beside.bounds_in(tiles.crs), tiles.label, beside.label)
+    area = (bounds[2] - bounds[0]) * (bounds[3] - bounds[1])
+    resolution = max(tiles.resolution, math.sqrt(area / limit))
+    grid = Grid.covering(tiles.crs, bounds, resolution, (tiles.transform.c, tiles.transform.f))
+    return write_mosaic(tiles, grid, out).path
 
 
 def _lidar_dsm(inputs: PipelineInputs, cfg: PipelineConfig, out_dir: Path) -> Path:

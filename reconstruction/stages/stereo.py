@@ -31,8 +31,8 @@ def run_stereo(
     from reconstruction.stereo import reconstruct_stereo
 
     epsg = None
-    if inputs.ortho is not None:  # produce the DSM in the orthophoto's CRS when it has an EPSG code
-        epsg = inspect_raster(inputs.ortho, "orthophoto", inputs.epsg, cfg.limits.max_raster_pixels).crs.to_epsg()
+    if inputs.ortho:  # produce the DSM in the orthophoto's CRS (its first tile's) when it has an EPSG code
+        epsg = inspect_raster(inputs.ortho[0], "orthophoto", inputs.epsg, cfg.limits.max_raster_pixels).crs.to_epsg()
     folder = out_dir / "stereo"
     products = reconstruct_stereo(list(inputs.stereo), folder, epsg=epsg, progress=on_progress)
     # CARS's intermediate files (epipolar grids, disparity maps) are large and of no use afterwards.
@@ -41,4 +41,5 @@ def run_stereo(
     kept = {"dsm": products.dsm, "ortho": products.ortho, "points": products.points}
     entry = {**products.quality, "paths": {name: relative_path(path, out_dir) for name, path in kept.items() if path}}
     # The pair is now the DSM (and orthophoto): later stages see an ordinary orthophoto + DSM area.
-    return dataclasses.replace(inputs, ortho=inputs.ortho or products.ortho, dsm=products.dsm, stereo=()), entry
+    ortho = inputs.ortho or (products.ortho,)
+    return dataclasses.replace(inputs, ortho=ortho, dsm=(products.dsm,), stereo=()), entry

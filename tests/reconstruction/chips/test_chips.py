@@ -190,7 +190,7 @@ def test_a_chip_refuses_inputs_that_changed_since_planning(small_scene_files: di
         run_pipeline(inputs, PipelineConfig(), tmp_path, chip=(stale, stale.chip(0)))
     saved = plan.save(tmp_path / "plan.json")
     assert ChipPlan.load(saved).chips == plan.chips and ChipPlan.load(saved).grid == plan.grid
-    assert not Path(json.loads(saved.read_text())["inputs"]["ortho"]).is_absolute()  # any mount point
+    assert not Path(json.loads(saved.read_text())["inputs"]["ortho"][0]).is_absolute()  # any mount point
 
 
 def test_a_plan_moved_with_its_inputs_still_finds_them(small_scene_files: dict, tmp_path: Path) -> None:
@@ -202,7 +202,7 @@ def test_a_plan_moved_with_its_inputs_still_finds_them(small_scene_files: dict, 
     plan_chips(inputs, PipelineConfig(), CHIP_M, MARGIN_M).save(first / "staging" / "plan.json")
     first.rename(second)  # the same shared folder, mounted elsewhere
     moved = ChipPlan.load(second / "staging" / "plan.json")
-    assert moved.inputs.ortho is not None and moved.inputs.ortho.resolve() == (second / "sources/ortho.tif").resolve()
+    assert [p.resolve() for p in moved.inputs.ortho] == [(second / "sources/ortho.tif").resolve()]
 
 
 def test_areas_aligned_as_whole_images_are_not_chipped(small_scene_files: dict) -> None:
