@@ -120,3 +120,42 @@ def test_inputs_take_one_raster_or_several_and_travel_as_argv_and_json(tmp_path)
     assert both.to_dict(tmp_path)["ortho"] == ["a.tif", "b.tif"]
     old_plan = {"ortho": "a.tif", "dsm": "d.tif", "lidar": [], "stereo": []}  # a plan of one file per raster
     assert PipelineInputs.from_dict(old_plan, tmp_path) == PipelineInputs(ortho=a, dsm=d)
+
+
+def test_a_second_image_registers_to_orthophoto_tiles(small_scene, small_scene_files, tiles, tmp_path):
+    from reconstruction.config import PipelineConfig, RegistrationConfig
+    from reconstruction.registration.report import check_point_errors
+    from reconstruction.stages.register import run_register
+    from reconstruction.synthetic.registration import grid_check_points, similarity, write_warped
+
+    x0, y0 = small_scene.config.origin
+    centre = (x0 + small_scene.config.size_m / 2, y0 + small_scene.config.size_m / 2)
+    truth = similarity(centre, angle_deg=1.0, shift=(1.0, -0.5))
+    second = write_warped(small_scene_files["ortho"], tmp_path / "second.tif", truth)
+    inputs = PipelineInputs(ortho=tuple(tiles["ortho"]), dsm=small_scene_files["dsm"], second_image=second)
+    cfg = PipelineConfig(registration=RegistrationConfig(semantic=False))
+    (tmp_path / "out").mkdir()
+    _, entries = run_register(inputs, cfg, tmp_path / "out", lambda *_: None)
+    entry = entries["second_image"]
+    assert entry["reference"] == "orthophoto" and entry["n_inliers"] >= 20
+    with rasterio.open(small_scene_files["ortho"]) as src:
+        points = grid_check_points(tuple(src.bounds), truth)
+    assert check_point_errors(np.array(entry["matrix"]), points).median_m < 0.25
+    assert not (tmp_path / "out/registration/ortho_tiles.tif").exists()  # the tiles' mosaic was scratch
+
+
+def test_dsm_tiles_to_register_become_one_file_in_metres_over_the_reference(small_scene_files, tiles, tmp_path):
+    from reconstruction.config import PipelineConfig
+    from reconstruction.stages.register import _one_file
+
+    inputs = PipelineInputs(ortho=small_scene_files["ortho"], dsm=tuple(tiles["dsm"]))
+    one = _one_file(inputs.dsm, "DSM", small_scene_files["dsm"], inputs, PipelineConfig(), tmp_path / "dsm_tiles.tif")
+    assert (
+        _one_file(inputs.dsm[:1], "DSM", small_scene_files["dsm"], inputs, PipelineConfig(), tmp_path / "x.tif")
+        == (inputs.dsm[0])
+    )
+    with rasterio.open(one) as mosaic, rasterio.open(small_scene_files["dsm"]) as whole:
+        assert mosaic.transform == whole.transform and mosaic.tags()["RS3D_HEIGHT_UNIT"] == "metre"
+        heights, truth = mosaic.read(1, masked=True), whole.read(1)
+    assert heights.mask.sum() == 2 * GAP_PX * 120 - GAP_PX**2  # the gap beside the south-east tile
+    assert np.allclose(heights.compressed(), truth[~heights.mask], atol=1e-4)
