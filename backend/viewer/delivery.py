@@ -2,23 +2,24 @@
 
 Published versions never change, so every representation (identity, ``.br``, ``.gz`` written at publish time
 by ``backend.areas.publish.precompress``) has a strong ETag from its file's path, size and mtime. Callers
-check permissions first: nothing here knows who may read what.
+check permissions first: nothing here knows who may read what. ``plan_file`` decides the answer from the
+method and headers alone; ``serve_file`` (the Django view's) and ``backend.viewer.data_gate`` both send it.
 """
 
 import asyncio
 import hashlib
 import mimetypes
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date, parse_etags, parse_http_date_safe, quote_etag
+from django.utils.log import log_response
 
 from backend.areas.publish import COMPRESSIBLE, PRECOMPRESSED
 
@@ -90,62 +91,119 @@ def is_precompressed_copy(path: Path) -> bool:
     )
 
 
-def serve_file(request: HttpRequest, path: Path, *, cache_control: str) -> HttpResponseBase:
-    """Answer a GET or HEAD for ``path``: negotiated encoding, validators, a byte range, streamed body.
+@dataclass(frozen=True)
+class Plan:
+    """What to answer for one file: status, headers (in order), and which bytes of which file follow.
+
+    Computed from the method and request headers alone (no Django request), so that the Django view and
+    ``backend.viewer.data_gate`` answer alike. ``path`` is None when no body follows (304, 412, 416);
+    a HEAD's plan carries the GET's ``length`` (its Content-Length) and the caller sends no body.
+    """
+
+    status: int
+    headers: list[tuple[str, str]]
+    path: Path | None = None
+    start: int = 0
+    length: int = 0
+
+
+def plan_file(method: str, headers: Mapping[str, str], path: Path, *, cache_control: str) -> Plan:
+    """The answer to a GET or HEAD for ``path``: negotiated encoding, validators, a byte range.
 
     Args:
-        request: the GET or HEAD request (its Accept-Encoding, If-None-Match, If-Modified-Since, Range, If-Range).
-        path: an existing file the user may read.
+        method: "GET" or "HEAD".
+        headers: the request headers by lower-case name (Accept-Encoding, If-Match, If-None-Match,
+            If-Modified-Since, If-Unmodified-Since, Range, If-Range); a missing one is absent.
+        path: an existing file the caller may read.
         cache_control: the Cache-Control value of every answer that carries the file's validators.
 
     Returns:
-        200 (whole representation), 206 (one byte range of the identity bytes), 304/412 (preconditions) or 416.
+        200 (whole representation), 206 (one byte range of the identity bytes), 304/412 (preconditions,
+        decided as Django's ``get_conditional_response`` decides them) or 416.
     """
     identity = _Representation.of(path, None)
     encodings = _precompressed(path) if path.suffix.lower() in COMPRESSIBLE else {}
-    byte_range = _requested_range(request, identity) if request.method == "GET" else None
+    byte_range = _requested_range(headers, identity) if method == "GET" else None
     if byte_range is not None:  # a range counts in the identity bytes: never in a compressed copy
         chosen = identity
     else:
-        encoding = _negotiate(request.headers.get("Accept-Encoding", ""), tuple(encodings))
+        encoding = _negotiate(headers.get("accept-encoding", ""), tuple(encodings))
         chosen = _Representation.of(encodings[encoding], encoding) if encoding else identity
 
-    # The headers every answer about this representation shares; also what the 304 copies its validators from.
-    headers = HttpResponse()
-    headers["Content-Type"] = content_type(path)
-    headers["ETag"] = chosen.etag
-    headers["Last-Modified"] = http_date(chosen.mtime)
-    headers["Cache-Control"] = cache_control
-    headers["Accept-Ranges"] = "bytes"
-    if encodings:
-        patch_vary_headers(headers, ("Accept-Encoding",))
-    if chosen.encoding:
-        headers["Content-Encoding"] = chosen.encoding
-    conditional = get_conditional_response(request, etag=chosen.etag, last_modified=chosen.mtime, response=headers)
-    if conditional is not headers:  # 304 (copies ETag, Cache-Control, Last-Modified, Vary) or 412
-        return conditional
+    etag, last_modified = chosen.etag, http_date(chosen.mtime)
+    vary = [("Vary", "Accept-Encoding")] if encodings else []
+    precondition = _preconditions(method, headers, etag, chosen.mtime)
+    if precondition == 304:  # the headers Django's _not_modified copies, in its order
+        return Plan(304, [("Cache-Control", cache_control), ("ETag", etag), ("Last-Modified", last_modified), *vary])
+    if precondition == 412:
+        return Plan(412, [])
 
     start, length, status = 0, chosen.size, 200
+    extra: list[tuple[str, str]] = [("Content-Encoding", chosen.encoding)] if chosen.encoding else []
     if byte_range is not None:
         satisfiable = _satisfiable(byte_range, chosen.size)
         if satisfiable is None:
-            refused = HttpResponse(status=416)
-            refused["Content-Range"] = f"bytes */{chosen.size}"
-            return refused
+            return Plan(416, [("Content-Range", f"bytes */{chosen.size}")])
         start, length, status = *satisfiable, 206
-        headers["Content-Range"] = f"bytes {start}-{start + length - 1}/{chosen.size}"
+        extra.append(("Content-Range", f"bytes {start}-{start + length - 1}/{chosen.size}"))
+    common = [
+        ("Content-Type", content_type(path)),
+        ("ETag", etag),
+        ("Last-Modified", last_modified),
+        ("Cache-Control", cache_control),
+        ("Accept-Ranges", "bytes"),
+        *vary,
+    ]
+    return Plan(status, [*common, *extra, ("Content-Length", str(length))], chosen.path, start, length)
 
-    if request.method == "HEAD":
-        response: HttpResponseBase = HttpResponse(status=status)
+
+def serve_file(request: HttpRequest, path: Path, *, cache_control: str) -> HttpResponseBase:
+    """Django's answer to a GET or HEAD for ``path``, as ``plan_file`` plans it; the body is streamed.
+
+    Args:
+        request: the GET or HEAD request.
+        path: an existing file the user may read.
+        cache_control: the Cache-Control value of every answer that carries the file's validators.
+    """
+    assert request.method is not None
+    plan = plan_file(request.method, request.headers, path, cache_control=cache_control)
+    response: HttpResponseBase
+    if plan.status == 304:
+        response = HttpResponseNotModified()
+    elif plan.status == 412:
+        response = HttpResponse(status=412)
+        log_response("Precondition Failed: %s", request.path, response=response, request=request)
+    elif plan.path is None or request.method == "HEAD":
+        response = HttpResponse(status=plan.status)
     else:
-        file = chosen.path.open("rb")
-        file.seek(start)
-        body = _AsyncBody(file, length) if isinstance(request, ASGIRequest) else _SyncBody(file, length)
-        response = StreamingHttpResponse(body, status=status)
-    for name, value in headers.items():
+        file = plan.path.open("rb")
+        file.seek(plan.start)
+        body = _AsyncBody(file, plan.length) if isinstance(request, ASGIRequest) else _SyncBody(file, plan.length)
+        response = StreamingHttpResponse(body, status=plan.status)
+    for name, value in plan.headers:
         response[name] = value
-    response["Content-Length"] = str(length)
     return response
+
+
+def _preconditions(method: str, headers: Mapping[str, str], etag: str, mtime: int) -> int | None:
+    """304, 412 or None (go on), by the steps of Django's ``get_conditional_response`` (RFC 9110 13.2.2)."""
+    if_match = parse_etags(headers.get("if-match", ""))
+    if_unmodified_since = _date(headers.get("if-unmodified-since"))
+    if_none_match = parse_etags(headers.get("if-none-match", ""))
+    if_modified_since = _date(headers.get("if-modified-since"))
+    if if_match and not (if_match == ["*"] or (not etag.startswith("W/") and etag in if_match)):
+        return 412
+    if not if_match and if_unmodified_since and not (mtime and mtime <= if_unmodified_since):
+        return 412
+    if if_none_match and (if_none_match == ["*"] or etag.strip("W/") in (e.strip("W/") for e in if_none_match)):
+        return 304 if method in ("GET", "HEAD") else 412
+    if not if_none_match and if_modified_since and mtime and mtime <= if_modified_since and method in ("GET", "HEAD"):
+        return 304
+    return None
+
+
+def _date(value: str | None) -> int | None:
+    return parse_http_date_safe(value) if value else None
 
 
 def _precompressed(path: Path) -> dict[str, Path]:
@@ -186,19 +244,19 @@ def _negotiate(accept_encoding: str, available: tuple[str, ...]) -> str | None:
     return None
 
 
-def _requested_range(request: HttpRequest, identity: _Representation) -> tuple[str, str] | None:
+def _requested_range(headers: Mapping[str, str], identity: _Representation) -> tuple[str, str] | None:
     """The single ``bytes=first-last`` range asked for, if it applies; None serves the whole representation.
 
     Hand-written: Django has no Range parser (FileResponse ignores Range). A multi-range, another unit or
     bad syntax is ignored (RFC 9110 14.2 lets a server send 200 with the whole file); so is a range whose
     If-Range names another representation or date.
     """
-    match = _RANGE.match(request.headers.get("Range", ""))
+    match = _RANGE.match(headers.get("range", ""))
     if match is None or match.groups() == ("", ""):
         return None
     if match[1] and match[2] and int(match[2]) < int(match[1]):
         return None
-    if if_range := request.headers.get("If-Range", "").strip():
+    if if_range := headers.get("if-range", "").strip():
         if if_range.startswith(('"', "W/")):
             # If-Range needs a strong match (RFC 9110 13.1.5): a weak tag never matches.
             if if_range.startswith("W/") or parse_etags(if_range) != [identity.etag]:
