@@ -13,9 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from pyproj.exceptions import ProjError
 from rasterio.enums import Resampling
-from rasterio.errors import CRSError as RasterioCRSError
 from rasterio.transform import from_origin
 
 from reconstruction.errors import InputError
@@ -119,10 +117,11 @@ def _box(info: RasterInfo, first: RasterInfo) -> Bounds:
     """
     try:
         box = info.bounds_in(first.crs)
-    except (ProjError, RasterioCRSError, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 - PROJ and GDAL raise several types for CRSs they cannot transform
         raise InputError(
             f"The {info.label} is in '{info.crs.name}', which cannot be reprojected to '{first.crs.name}' of "
-            f"'{first.path.name}' ({err}). Give every tile in one CRS, or with a CRS PROJ can transform."
+            f"'{first.path.name}' (PROJ knows no operation between them). Give every tile in one CRS, or in "
+            "CRSs PROJ can transform (with an EPSG code)."
         ) from err
     if not all(np.isfinite(box)):
         raise InputError(

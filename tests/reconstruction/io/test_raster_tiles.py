@@ -159,3 +159,14 @@ def test_dsm_tiles_to_register_become_one_file_in_metres_over_the_reference(smal
         heights, truth = mosaic.read(1, masked=True), whole.read(1)
     assert heights.mask.sum() == 2 * GAP_PX * 120 - GAP_PX**2  # the gap beside the south-east tile
     assert np.allclose(heights.compressed(), truth[~heights.mask], atol=1e-4)
+
+
+def test_a_tile_whose_crs_cannot_be_reprojected_is_refused_with_the_reason(tiles, tmp_path):
+    local = tmp_path / "dsm_local.tif"
+    with rasterio.open(tiles["dsm"][1]) as src:
+        profile = src.profile | {"crs": rasterio.crs.CRS.from_wkt('LOCAL_CS["site grid",UNIT["metre",1]]')}
+        pixels = src.read()
+    with rasterio.open(local, "w", **profile) as dst:
+        dst.write(pixels)
+    with pytest.raises(InputError, match=r"dsm_local\.tif.*'site grid'.*cannot be reprojected.*dsm_00\.tif"):
+        inspect_raster_files([tiles["dsm"][0], local], "DSM", None, LIMIT)
