@@ -8,7 +8,9 @@ its scaled median absolute deviation, re-estimated on the kept points until the 
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -123,7 +125,8 @@ def _robust_threshold(values: npt.NDArray[np.float64], n_std: float) -> float:
     """``median + n_std * max(1.4826 * MAD, median / 10)`` of the values at or below the last threshold.
 
     Starts from all positive values and re-estimates on those at or below the threshold until the set stops
-    changing (at most 30 rounds; each round can only shrink it). Zeros stay out of the statistics.
+    changing (at most 30 rounds; each round can only shrink it). Zeros stay out of the statistics. The values
+    are sorted once: each round's set is then a prefix, its median an index and its MAD a few binary searches.
 
     Args:
         values: (N,) non-negative numbers (mean neighbour distances).
@@ -132,19 +135,55 @@ def _robust_threshold(values: npt.NDArray[np.float64], n_std: float) -> float:
     Returns:
         The threshold; 0.0 when no value is positive (then no point is above it).
     """
-    kept = values[values > 0]
+    ordered = np.sort(values[values > 0])
+    n = ordered.size
     threshold = math.inf
     for _ in range(_MAX_ROUNDS):
-        if kept.size == 0:
+        if n == 0:
             return 0.0
-        median = float(np.median(kept))
-        scale = max(_MAD_TO_STD * float(np.median(np.abs(kept - median))), _MIN_SCALE_SHARE * median)
-        threshold = median + n_std * scale
-        below = kept[kept <= threshold]
-        if below.size == kept.size:
+        kept = ordered[:n]
+        median = _middle(n, kept.item)
+        mad = _middle(n, partial(_kth_deviation, kept, median))
+        threshold = median + n_std * max(_MAD_TO_STD * mad, _MIN_SCALE_SHARE * median)
+        below = int(np.searchsorted(kept, threshold, side="right"))
+        if below == n:
             break
-        kept = below
+        n = below
     return threshold
+
+
+def _middle(size: int, kth: Callable[[int], float]) -> float:
+    """The median of ``size`` values as ``np.median`` gives it, from ``kth(rank)``: the value of 0-based rank."""
+    half = size // 2
+    return kth(half) if size % 2 else (kth(half - 1) + kth(half)) / 2
+
+
+def _kth_deviation(ordered: npt.NDArray[np.float64], centre: float, rank: int) -> float:
+    """The ``|x - centre|`` of 0-based ``rank`` in sorted order, for sorted ``ordered``, in O(log N).
+
+    The deviations are two sorted runs, the values below the centre read backwards and those at or above it
+    read forwards; the ``rank + 1`` smallest deviations are the first ``i`` of one run and the first
+    ``rank + 1 - i`` of the other, and a binary search finds that ``i``.
+    """
+    split = int(np.searchsorted(ordered, centre))
+    n_left, n_right = split, ordered.size - split
+    count = rank + 1
+
+    def left(j: int) -> float:  # the j-th smallest deviation below the centre
+        return centre - float(ordered[split - 1 - j])
+
+    def right(j: int) -> float:  # the j-th smallest deviation at or above the centre
+        return float(ordered[split + j]) - centre
+
+    low, high = max(0, count - n_right), min(count, n_left)
+    while low < high:  # the first i where the right run's last taken value is not above left(i)
+        i = (low + high) // 2
+        if right(count - i - 1) > left(i):
+            low = i + 1
+        else:
+            high = i
+    taken_left, taken_right = low, count - low
+    return max(left(taken_left - 1) if taken_left else -math.inf, right(taken_right - 1) if taken_right else -math.inf)
 
 
 def clean_point_cloud(cloud: PointCloud, cfg: FilterConfig) -> tuple[PointCloud, FilterReport]:

@@ -8,7 +8,7 @@ from scipy.spatial import cKDTree
 
 from reconstruction.errors import ConfigError, InputError
 from reconstruction.pointcloud import FilterConfig, FilterReport, PointCloud, clean_point_cloud
-from reconstruction.pointcloud.filter import outlier_mask, voxel_downsample
+from reconstruction.pointcloud.filter import _robust_threshold, outlier_mask, voxel_downsample
 from tests.conftest import require
 
 IGN_LAZ = Path("ign_lidarhd") / "test_semis_2021_0382_6565_LA93_IGN69_cropped.laz"
@@ -228,6 +228,31 @@ def test_stacks_of_duplicates_stay_out_of_the_statistics():
     xyz = np.vstack([stacks, scattered, [[15.0, 15, 40]]])
     flagged, _ = outlier_mask(xyz, k=8, std_ratio=2.0)
     assert flagged[-1] and np.count_nonzero(flagged) < 0.01 * len(xyz)
+
+
+def _threshold_by_np_median(values: np.ndarray, n_std: float) -> float:
+    """The robust threshold written the plain way, with np.median on each round's copy."""
+    kept, threshold = values[values > 0], math.inf
+    while kept.size:
+        median = float(np.median(kept))
+        threshold = median + n_std * max(1.4826 * float(np.median(np.abs(kept - median))), median / 10)
+        if (kept <= threshold).all():
+            return threshold
+        kept = kept[kept <= threshold]
+    return 0.0
+
+
+def test_the_sorted_threshold_equals_the_plain_one():
+    rng = np.random.default_rng(6)
+    for trial in range(400):
+        n = int(rng.integers(1, 80))
+        values = [
+            rng.lognormal(0, 1, n),
+            rng.integers(0, 5, n).astype(float),  # ties and zeros
+            np.r_[rng.normal(1, 0.01, n), rng.uniform(5, 50, n // 3)],
+            np.round(rng.exponential(1, n), 1),
+        ][trial % 4]
+        assert _robust_threshold(values, 6.0) == pytest.approx(_threshold_by_np_median(values, 6.0), rel=1e-12)
 
 
 def test_clean_point_cloud_refuses_nan():
