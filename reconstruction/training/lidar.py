@@ -41,7 +41,7 @@ def samples_from_lidar(laz_path: Path, resolution: float = 0.5) -> list[Sample]:
         ConfigError: ``resolution`` is not positive.
         InputError: the file cannot be read, or has no ground (class 2) points.
     """
-    raster = _rasterise(laz_path, resolution)
+    raster = rasterise_lidar(laz_path, resolution)
     return [Sample(raster.image, raster.labels, raster.height, Path(laz_path).stem)]
 
 
@@ -72,7 +72,7 @@ def samples_from_area(
 
     from reconstruction.io import Grid, inspect_raster, read_onto_grid, to_rgb8
 
-    raster = _rasterise(laz_path, resolution)
+    raster = rasterise_lidar(laz_path, resolution)
     if raster.crs is None:
         raise InputError(f"{laz_path} has no CRS record; rs3d needs one to put the orthophoto on its grid")
     h, w = raster.labels.shape
@@ -92,7 +92,7 @@ def samples_from_area(
 
 
 @dataclass(frozen=True)
-class _LidarRaster:
+class LidarRaster:
     """A classified point cloud on a north-up grid (see :func:`samples_from_lidar` for the rules)."""
 
     image: npt.NDArray[np.float32]
@@ -103,7 +103,8 @@ class _LidarRaster:
     crs: CRS | None
 
 
-def _rasterise(laz_path: Path, resolution: float) -> _LidarRaster:
+def rasterise_lidar(laz_path: Path, resolution: float) -> LidarRaster:
+    """A classified LAS/LAZ file on a north-up grid of its own CRS (the rules of :func:`samples_from_lidar`)."""
     import laspy
 
     from reconstruction.terrain import fill_holes
@@ -152,7 +153,7 @@ def _rasterise(laz_path: Path, resolution: float) -> _LidarRaster:
         crs = las.header.parse_crs()
     except (laspy.LaspyException, ValueError):
         crs = None
-    return _LidarRaster(np.clip(image, 0.0, 1.0).astype(np.float32), labels, height, float(left), float(top), crs)
+    return LidarRaster(np.clip(image, 0.0, 1.0).astype(np.float32), labels, height, float(left), float(top), crs)
 
 
 def _point_colour(las: object) -> npt.NDArray[np.float64]:
