@@ -11,6 +11,7 @@ from 0.1 to 2 m per pixel works. A 4-band orthophoto's NIR band goes to the mode
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,7 @@ from torch import nn
 
 from reconstruction.errors import InputError
 from reconstruction.models import CLASSES
+from reconstruction.prediction.trust import feature_distance, temper
 from reconstruction.prediction.weights import WeightsInfo
 from reconstruction.progress import ProgressCallback, silent
 
@@ -35,13 +37,21 @@ class Prediction:
         asprs: ``(H, W)`` uint8 ASPRS class code of the most likely class (0 where the image is missing).
         height: ``(H, W)`` float32 height above ground in metres (NaN where the image is missing).
         class_confidence: ``(H, W)`` float32 probability of the chosen class, 0..1.
-        height_std: ``(H, W)`` float32 predicted standard deviation of the height, metres.
+        height_std: ``(H, W)`` float32 predicted standard deviation of the height, metres (scaled by the
+            model's trust calibration when it has one).
+        feature_distance: ``(H, W)`` distance of the cell's network features from the training towns' (see
+            :mod:`reconstruction.prediction.trust`), or None for a model without a trust calibration.
+        calibrated_confidence: ``class_confidence`` after temperature scaling, or None without a calibration.
+        trust: what :func:`reconstruction.prediction.trust.gate` did (for the manifest), None before it ran.
     """
 
     asprs: npt.NDArray[np.uint8]
     height: npt.NDArray[np.float32]
     class_confidence: npt.NDArray[np.float32]
     height_std: npt.NDArray[np.float32]
+    feature_distance: npt.NDArray[np.float32] | None = None
+    calibrated_confidence: npt.NDArray[np.float32] | None = None
+    trust: dict[str, Any] | None = None
 
 
 def predict_area(
@@ -94,17 +104,27 @@ def predict_area(
         mode = "area" if scale < 1 else "bilinear"
         image = F.interpolate(image, size=size, mode=mode, **({} if mode == "area" else {"align_corners": False}))
     out = predict_tiled(model, image[0].numpy(), device=device, on_progress=on_progress)
-    maps = np.concatenate([out["probabilities"], out["height"][None], out["height_std"][None]])
+    trust = info.trust
+    extra = [] if trust is None else [feature_distance(model, image[0].numpy(), trust)[None]]
+    maps = np.concatenate([out["probabilities"], out["height"][None], out["height_std"][None], *extra])
     if size != (h, w):
         maps = F.interpolate(torch.from_numpy(maps)[None], size=(h, w), mode="bilinear", align_corners=False)[0].numpy()
-    probabilities, height, height_std = maps[:-2], maps[-2], maps[-1]
+    n = len(CLASSES)
+    probabilities, height, height_std = maps[:n], maps[n], maps[n + 1]
     channel = probabilities.argmax(axis=0)
     codes = np.array([c.asprs for c in CLASSES], dtype=np.uint8)
     asprs = codes[channel]
     confidence = np.take_along_axis(probabilities, channel[None], axis=0)[0].astype(np.float32)
     height = np.maximum(height, 0.0).astype(np.float32)
+    distance = calibrated = None
+    if trust is not None:
+        distance = maps[n + 2].astype(np.float32)
+        calibrated = temper(probabilities, trust.temperature).max(axis=0)
+        height_std = height_std * trust.height_std_scale
     if valid is not None:
         asprs[~valid] = 0
         height[~valid] = np.nan
         confidence[~valid] = 0.0
-    return Prediction(asprs, height, confidence, height_std.astype(np.float32))
+        if calibrated is not None:
+            calibrated[~valid] = 0.0
+    return Prediction(asprs, height, confidence, height_std.astype(np.float32), distance, calibrated)

@@ -43,6 +43,8 @@ class WeightsInfo:
         gsd_m: ground sampling distance of the training samples, metres; images are resampled to it.
         classes: names of the class channels, in order.
         card: free-form facts for the model card (data, split, hardware, time, metrics).
+        trust: the :class:`reconstruction.prediction.trust.TrustCalibration` saved beside the weights
+            (``<name>.trust.npz``), or None: the model's predictions are then shown ungated.
     """
 
     name: str
@@ -51,6 +53,7 @@ class WeightsInfo:
     gsd_m: float
     classes: tuple[str, ...]
     card: dict[str, Any] = field(default_factory=dict)
+    trust: Any = None
 
     @property
     def label(self) -> str:
@@ -124,8 +127,22 @@ def load_weights(name_or_path: str | Path, device: str | None = None) -> tuple[n
         gsd_m=float(payload["gsd_m"]),
         classes=tuple(payload["classes"]),
         card=dict(payload["card"]),
+        trust=_trust(path),
     )
     return model.to(device or "cpu").eval(), info
+
+
+def _trust(weights: Path) -> Any:
+    """The trust calibration beside a weights file, or None."""
+    from reconstruction.prediction.trust import TrustCalibration, calibration_path
+
+    path = calibration_path(weights)
+    if not path.is_file():
+        return None
+    try:
+        return TrustCalibration.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"cannot read the trust calibration {path}: {err}") from err
 
 
 def describe(info: WeightsInfo) -> dict[str, Any]:

@@ -67,9 +67,29 @@ def run_heights(
         f"{model_info.label}. Heights are above a flat ground at 0 m and less accurate than measured ones "
         f"(see the model card); add a DSM or LiDAR for survey-grade heights."
     )
+    prediction = _gated(prediction, model_info, grid.resolution, warnings)
     surfaces = Surfaces(grid, prediction.height, photo.image, photo.rgb, prediction=prediction, nir=photo.nir)
     surfaces.model = model_info
     return Heights(surfaces)
+
+
+def _gated(prediction: Any, info: Any, resolution_m: float, warnings: list[str]) -> Any:
+    """The prediction where the model may be trusted, ground with no extrusion elsewhere, before buildings are made.
+
+    See :mod:`reconstruction.prediction.trust`; the gate's numbers go into ``warnings`` and ``prediction.trust``
+    (the manifest's ``prediction.trust``).
+    """
+    from reconstruction.prediction.trust import gate
+
+    if info.trust is None:
+        warnings.append(
+            f"{info.label} has no trust calibration: its predictions are shown everywhere, including on imagery "
+            "unlike anything it learned from, where it can invent buildings."
+        )
+        return prediction
+    gated, report = gate(prediction, info.trust, resolution_m)
+    warnings.append(report.warning(info.label))
+    return gated
 
 
 def _surface(

@@ -78,6 +78,8 @@ def write_manifest(
         "warnings": run["warnings"],
         "timings": run["timings"],
     }
+    if surfaces.prediction is not None:
+        manifest["prediction"] = {"trust": surfaces.prediction.trust}
     if extent.chip is not None:
         chip = extent.chip
         manifest["chip"] = {"index": chip.index, "core": list(chip.core), "window": list(chip.window)}
