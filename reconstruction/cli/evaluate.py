@@ -6,6 +6,10 @@ are real areas (``--area ORTHO LIDAR``: the orthophoto supervised by its classif
 classified LiDAR alone (``--lidar``, point colours as the image) and generated towns
 (``--synthetic SEED``, optionally with a NIR band and in another season). An orthophoto with four bands
 (R, G, B, NIR) is given to NIR-capable models with its NIR band; RGB models ignore it.
+
+``--real`` scores each model instead on every real region the project holds out
+(:mod:`reconstruction.training.real_regions`) as an orthophoto-only run would, before and after its trust gate,
+against the all-zero height prediction (see docs/models.md, "Trust gate").
 """
 
 import argparse
@@ -37,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--season", choices=("summer", "spring", "autumn", "winter"), default="summer", help="of generated towns"
     )
+    p.add_argument("--real", action="store_true", help="the trust-gate table over the project's real regions")
     p.add_argument("--data", nargs="+", default=[], help=argparse.SUPPRESS)  # older spelling: LAZ or synthetic:SEED
     p.add_argument("--epsg", type=int, default=None, help="EPSG of orthophotos without a CRS")
     p.add_argument("--resolution", type=float, default=0.5, help="cell size in metres (default 0.5)")
@@ -52,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
     from reconstruction.errors import ConfigError
     from reconstruction.training.evaluation import colour_baseline, evaluate, evaluate_predictor
 
-    samples = _samples(args)
     models = [*args.model, *map(str, args.checkpoint)]
+    if args.real:
+        return _real(models or ["citynet-v1"], args.report)
+    samples = _samples(args)
     if not models and not args.baseline:
         raise ConfigError("nothing to evaluate: give --model (repeatable) and/or --baseline")
     results: dict[str, dict[str, Any]] = {}
@@ -66,6 +73,36 @@ def run(args: argparse.Namespace) -> int:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(results, indent=2) + "\n")
         print(f"report: {args.report}")
+    return 0
+
+
+def _real(models: list[str], report: Path | None) -> int:
+    """Score each model on every available real region, ungated and gated; print one row per region."""
+    from reconstruction.errors import ConfigError
+    from reconstruction.prediction.weights import load_weights
+    from reconstruction.training.real_regions import DATA_ROOT, available_regions, load_region
+    from reconstruction.training.trust_calibration import score_region
+
+    names = available_regions()
+    if not names:
+        raise ConfigError(f"no real region found under {DATA_ROOT} (set RS3D_SHARED_DATA)")
+    results: dict[str, list[dict[str, Any]]] = {}
+    for name in models:
+        model, info = load_weights(name)
+        tuned = info.trust.tuned_on if info.trust is not None else "no calibration: ungated"
+        print(f"{name} (gate tuned on {tuned}); MAE m all-zero / raw / gated; building precision, recall by area")
+        results[name] = []
+        for region in names:
+            s = score_region(model, info, load_region(region))
+            raw, gated = s["raw"], s["gated"]
+            cells = [s["zero_mae"], raw["mae"], gated["mae"], raw["precision"], gated["precision"], raw["recall"]]
+            cells += [gated["recall"], raw["ece"], gated["ece"], s.get("shift_score"), s.get("untrusted_share")]
+            print(f"  {region:<16}" + "".join(f"{'-' if v is None else f'{v:.2f}':>7}" for v in cells))
+            results[name].append(s)
+        print("  columns: zero raw gated | P raw gated | R raw gated | ECE raw calibrated | shift untrusted")
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 
