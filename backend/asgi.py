@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, websockets (with the session's user) through Channels."""
+"""ASGI entry point: HTTP through Django (published files through its data gate), websockets through Channels."""
 
 import os
 
@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from backend.jobs.routing import websocket_urlpatterns  # noqa: E402
+from backend.viewer.data_gate import DataGate  # noqa: E402
 
 try:
     settings.SECRET_KEY  # noqa: B018 - Django raises when it is empty (no RS3D_SECRET_KEY without DEBUG)
@@ -40,7 +41,8 @@ class NoSuchSocket(AsyncWebsocketConsumer):
 
 application = ProtocolTypeRouter(
     {
-        "http": django_http,
+        # Published files a viewer was already allowed: answered from the view's remembered "yes" (data_gate).
+        "http": DataGate(django_http),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter([*websocket_urlpatterns, re_path(r"", NoSuchSocket.as_asgi())]))
         ),

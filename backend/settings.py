@@ -80,6 +80,14 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "backend.urls"
 ASGI_APPLICATION = "backend.asgi.application"
+# Published files a viewer was already allowed are answered by backend.viewer.data_gate from the view's
+# remembered "yes" (at most RS3D_DATA_GATE_GRANTS per process), without Django's request cycle. Revocations
+# reach every web process at once through a stamp file under MEDIA_ROOT (backend.viewer.grants): on by
+# default in the embedded mode; off by default with DATABASE_URL (scale mode), where web processes on
+# several machines may share MEDIA_ROOT over NFS, whose attribute cache would delay a revocation. Turn it
+# on there (RS3D_DATA_GATE=1) only when every web process runs on one machine or MEDIA_ROOT is mounted noac.
+RS3D_DATA_GATE = _env_bool("RS3D_DATA_GATE", not os.environ.get("DATABASE_URL"))
+RS3D_DATA_GATE_GRANTS = int(os.environ.get("RS3D_DATA_GATE_GRANTS", 4096))
 WSGI_APPLICATION = None
 
 TEMPLATES = [

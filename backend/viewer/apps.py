@@ -10,12 +10,16 @@ class ViewerConfig(AppConfig):
     label = "viewer"
 
     def ready(self) -> None:
-        """Count failed log-ins, and throttle the admin's login form like the site's (backend.viewer.login_limits)."""
+        """Count failed log-ins, throttle the admin's login form like the site's (backend.viewer.login_limits).
+
+        Bump the data gate's grant generation on every change that can revoke access (backend.viewer.grants).
+        """
         from django.contrib import admin
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
-        from backend.viewer import login_limits
+        from backend.viewer import grants, login_limits
 
         user_login_failed.connect(login_limits.on_login_failed, dispatch_uid="rs3d-login-failed")
         user_logged_in.connect(login_limits.on_logged_in, dispatch_uid="rs3d-logged-in")
         admin.site.login_form = login_limits.AdminLoginForm
+        grants.connect()

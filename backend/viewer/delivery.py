@@ -9,10 +9,12 @@ method and headers alone; ``serve_file`` (the Django view's) and ``backend.viewe
 import asyncio
 import hashlib
 import mimetypes
+import os
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO
 
 from django.core.handlers.asgi import ASGIRequest
@@ -57,14 +59,14 @@ _RANGE = re.compile(r"^bytes=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 class _Representation:
     """One stored form of a file: its path on disk, its Content-Encoding (None: identity), size and mtime."""
 
-    path: Path
+    path: str
     encoding: str | None
     size: int
     mtime: int
 
     @classmethod
-    def of(cls, path: Path, encoding: str | None) -> "_Representation":
-        stat = path.stat()
+    def of(cls, path: str, encoding: str | None, stat: os.stat_result | None = None) -> "_Representation":
+        stat = os.stat(path) if stat is None else stat
         return cls(path, encoding, stat.st_size, int(stat.st_mtime))
 
     @property
@@ -107,7 +109,9 @@ class Plan:
     length: int = 0
 
 
-def plan_file(method: str, headers: Mapping[str, str], path: Path, *, cache_control: str) -> Plan:
+def plan_file(
+    method: str, headers: Mapping[str, str], path: Path, *, cache_control: str, stat: os.stat_result | None = None
+) -> Plan:
     """The answer to a GET or HEAD for ``path``: negotiated encoding, validators, a byte range.
 
     Args:
@@ -116,19 +120,20 @@ def plan_file(method: str, headers: Mapping[str, str], path: Path, *, cache_cont
             If-Modified-Since, If-Unmodified-Since, Range, If-Range); a missing one is absent.
         path: an existing file the caller may read.
         cache_control: the Cache-Control value of every answer that carries the file's validators.
+        stat: ``os.stat(path)`` when the caller has it (one system call less).
 
     Returns:
         200 (whole representation), 206 (one byte range of the identity bytes), 304/412 (preconditions,
         decided as Django's ``get_conditional_response`` decides them) or 416.
     """
-    identity = _Representation.of(path, None)
-    encodings = _precompressed(path) if path.suffix.lower() in COMPRESSIBLE else {}
+    identity = _Representation.of(str(path), None, stat)
+    encodings = _precompressed(identity.path) if path.suffix.lower() in COMPRESSIBLE else {}
     byte_range = _requested_range(headers, identity) if method == "GET" else None
     if byte_range is not None:  # a range counts in the identity bytes: never in a compressed copy
         chosen = identity
     else:
         encoding = _negotiate(headers.get("accept-encoding", ""), tuple(encodings))
-        chosen = _Representation.of(encodings[encoding], encoding) if encoding else identity
+        chosen = encodings[encoding] if encoding else identity
 
     etag, last_modified = chosen.etag, http_date(chosen.mtime)
     vary = [("Vary", "Accept-Encoding")] if encodings else []
@@ -154,7 +159,7 @@ def plan_file(method: str, headers: Mapping[str, str], path: Path, *, cache_cont
         ("Accept-Ranges", "bytes"),
         *vary,
     ]
-    return Plan(status, [*common, *extra, ("Content-Length", str(length))], chosen.path, start, length)
+    return Plan(status, [*common, *extra, ("Content-Length", str(length))], Path(chosen.path), start, length)
 
 
 def serve_file(request: HttpRequest, path: Path, *, cache_control: str) -> HttpResponseBase:
@@ -206,10 +211,17 @@ def _date(value: str | None) -> int | None:
     return parse_http_date_safe(value) if value else None
 
 
-def _precompressed(path: Path) -> dict[str, Path]:
-    """Content-Encoding -> precompressed copy, for the copies publish wrote beside ``path``."""
-    copies = {encoding: path.with_name(path.name + suffix) for encoding, suffix in PRECOMPRESSED.items()}
-    return {encoding: copy for encoding, copy in copies.items() if copy.is_file()}
+def _precompressed(path: str) -> dict[str, _Representation]:
+    """Content-Encoding -> precompressed copy, for the copies publish wrote beside ``path`` (one stat each)."""
+    found = {}
+    for encoding, suffix in PRECOMPRESSED.items():
+        try:
+            stat = os.stat(path + suffix)
+        except OSError:
+            continue
+        if S_ISREG(stat.st_mode):
+            found[encoding] = _Representation.of(path + suffix, encoding, stat)
+    return found
 
 
 def _negotiate(accept_encoding: str, available: tuple[str, ...]) -> str | None:
