@@ -41,6 +41,9 @@ class DataConfig:
             training crops whose NIR band is dropped, so the model also learns RGB-only input.
         footprint_areas: ``(orthophoto, footprint file)`` pairs used for training: footprints label
             buildings, every other cell is ignored (see :mod:`reconstruction.training.footprints`).
+        real_regions: names of real regions (:data:`reconstruction.training.real_regions.REGIONS`: a true
+            orthophoto with its LiDAR's heights and classes) used whole for training, as real anchors beside
+            the generated towns; the regions not named stay held out.
     """
 
     train_scenes: tuple[int, ...] = (1, 2, 3)
@@ -58,6 +61,7 @@ class DataConfig:
     seasons: tuple[str, ...] = ("summer",)
     nir_dropout: float = 0.5
     footprint_areas: tuple[tuple[Path, Path], ...] = ()
+    real_regions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Normalise lists to tuples and check ranges.
@@ -70,6 +74,11 @@ class DataConfig:
         for name in ("train_lidar", "val_lidar", "block_lidar"):
             object.__setattr__(self, name, tuple(Path(v) for v in getattr(self, name)))
         object.__setattr__(self, "seasons", tuple(self.seasons))
+        object.__setattr__(self, "real_regions", tuple(self.real_regions))
+        from reconstruction.training.real_regions import REGIONS
+
+        if unknown := set(self.real_regions) - set(REGIONS):
+            raise ConfigError(f"data.real_regions: no region {sorted(unknown)}; known: {', '.join(REGIONS)}")
         if any(len(pair) != 2 for pair in self.footprint_areas):
             raise ConfigError("data.footprint_areas must list [orthophoto, footprint file] pairs")
         object.__setattr__(self, "footprint_areas", tuple((Path(o), Path(f)) for o, f in self.footprint_areas))
@@ -85,7 +94,8 @@ class DataConfig:
             )
         if set(self.train_lidar) & set(self.val_lidar):
             raise ConfigError("data.train_lidar and data.val_lidar share files; validation must be held out")
-        if not self.train_scenes and not self.train_lidar and not self.block_lidar and not self.footprint_areas:
+        sources = (self.train_scenes, self.train_lidar, self.block_lidar, self.footprint_areas, self.real_regions)
+        if not any(sources):
             raise ConfigError("data has no training source: set train_scenes, train_lidar or block_lidar")
         if not 10.0 < self.scene_size_m <= 2000.0:
             raise ConfigError(f"data.scene_size_m must be in (10, 2000] metres, got {self.scene_size_m}")

@@ -253,4 +253,8 @@ def load_data(cfg: DataConfig) -> tuple[list[Sample], list[Sample]]:
 
         for ortho, footprints in cfg.footprint_areas:
             train += samples_from_footprints(ortho, footprints, cfg.resolution)
+    if cfg.real_regions:
+        from reconstruction.training.real_regions import load_region
+
+        train += [load_region(name, resolution=cfg.resolution).sample for name in cfg.real_regions]
     return train, val
