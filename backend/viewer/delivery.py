@@ -78,7 +78,11 @@ class _Representation:
 
 def content_type(path: Path) -> str:
     """The Content-Type for a published file, by suffix; Python's table, then octet-stream, otherwise."""
-    name = path.name.lower()
+    return _content_type(path.name)
+
+
+def _content_type(name: str) -> str:
+    name = name.lower()
     for suffix, kind in CONTENT_TYPES.items():
         if name.endswith(suffix):
             return kind
@@ -104,13 +108,18 @@ class Plan:
 
     status: int
     headers: list[tuple[str, str]]
-    path: Path | None = None
+    path: str | None = None
     start: int = 0
     length: int = 0
 
 
 def plan_file(
-    method: str, headers: Mapping[str, str], path: Path, *, cache_control: str, stat: os.stat_result | None = None
+    method: str,
+    headers: Mapping[str, str],
+    path: str | Path,
+    *,
+    cache_control: str,
+    stat: os.stat_result | None = None,
 ) -> Plan:
     """The answer to a GET or HEAD for ``path``: negotiated encoding, validators, a byte range.
 
@@ -127,7 +136,8 @@ def plan_file(
         decided as Django's ``get_conditional_response`` decides them) or 416.
     """
     identity = _Representation.of(str(path), None, stat)
-    encodings = _precompressed(identity.path) if path.suffix.lower() in COMPRESSIBLE else {}
+    name = os.path.basename(identity.path)
+    encodings = _precompressed(identity.path) if os.path.splitext(name)[1].lower() in COMPRESSIBLE else {}
     byte_range = _requested_range(headers, identity) if method == "GET" else None
     if byte_range is not None:  # a range counts in the identity bytes: never in a compressed copy
         chosen = identity
@@ -152,14 +162,14 @@ def plan_file(
         start, length, status = *satisfiable, 206
         extra.append(("Content-Range", f"bytes {start}-{start + length - 1}/{chosen.size}"))
     common = [
-        ("Content-Type", content_type(path)),
+        ("Content-Type", _content_type(name)),
         ("ETag", etag),
         ("Last-Modified", last_modified),
         ("Cache-Control", cache_control),
         ("Accept-Ranges", "bytes"),
         *vary,
     ]
-    return Plan(status, [*common, *extra, ("Content-Length", str(length))], Path(chosen.path), start, length)
+    return Plan(status, [*common, *extra, ("Content-Length", str(length))], chosen.path, start, length)
 
 
 def serve_file(request: HttpRequest, path: Path, *, cache_control: str) -> HttpResponseBase:
@@ -181,7 +191,7 @@ def serve_file(request: HttpRequest, path: Path, *, cache_control: str) -> HttpR
     elif plan.path is None or request.method == "HEAD":
         response = HttpResponse(status=plan.status)
     else:
-        file = plan.path.open("rb")
+        file = open(plan.path, "rb")  # noqa: SIM115 - the response's body closes it
         file.seek(plan.start)
         body = _AsyncBody(file, plan.length) if isinstance(request, ASGIRequest) else _SyncBody(file, plan.length)
         response = StreamingHttpResponse(body, status=plan.status)
