@@ -189,6 +189,18 @@ def test_what_the_gate_cannot_answer_goes_to_django(gate, area, user):
     assert not by_gate
 
 
+def test_links_and_dots_go_to_django(gate, area, tmp_path):
+    make_public(area)
+    folder = area.current.folder
+    (tmp_path / "secret.json").write_text("{}")
+    (folder / "outside.json").symlink_to(tmp_path / "secret.json")
+    (folder / "inside.json").symlink_to(folder / TILESET)
+    gate.get(url(area, TILESET))
+    for relative, expected in (("outside.json", 404), ("inside.json", 200), (f"./{TILESET}", 200)):
+        status, _, _, by_gate = gate.get(url(area, relative))
+        assert (status, by_gate) == (expected, False), relative
+
+
 def test_a_grant_is_for_its_own_credential_only(gate, area, user, bob):
     alice = session_of(user)
     assert gate.get(url(area, TILESET), alice)[0] == 200
