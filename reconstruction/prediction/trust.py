@@ -168,11 +168,17 @@ class TrustReport:
 
     def warning(self, label: str) -> str:
         """The sentence the user reads on the job page."""
+        score = f"distribution-shift score {self.shift_score:.2f}; 1 is like them"
+        if self.untrusted_m2 == 0:
+            return (
+                f"Trust gate of {label}: the whole area looks enough like the generated towns the model learned "
+                f"from ({score}) to show its prediction everywhere; {self.kept_building_m2:,.0f} m² of buildings kept."
+            )
         return (
             f"Trust gate of {label}: {self.untrusted_share:.0%} of the area ({self.untrusted_m2:,.0f} m²) looks unlike "
-            f"the generated towns the model learned from (distribution-shift score {self.shift_score:.2f}; 1 is like "
-            f"them) and was left as ground with no buildings; {self.removed_building_m2:,.0f} m² of predicted "
-            f"buildings were removed there and {self.kept_building_m2:,.0f} m² kept. Add a DSM or LiDAR for that part."
+            f"the generated towns the model learned from ({score}) and was left as ground with no buildings; "
+            f"{self.removed_building_m2:,.0f} m² of predicted buildings were removed there and "
+            f"{self.kept_building_m2:,.0f} m² kept. Add a DSM or LiDAR for that part."
         )
 
 
