@@ -184,6 +184,8 @@ MEDIA_URL = "/media/"  # never served directly: area data goes through backend.v
 # Uploads go to temporary files above 2.5 MB (never into memory); a request may carry at most this much.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 RS3D_MAX_UPLOAD_BYTES = int(os.environ.get("RS3D_MAX_UPLOAD_BYTES", 4 * 1024**3))
+# The orthophoto, DSM and LiDAR may each be several files (tiles, an image's sidecars): at most this many each.
+RS3D_MAX_FILES_PER_INPUT = int(os.environ.get("RS3D_MAX_FILES_PER_INPUT", 64))
 # Each upload's files are checked in a child process (hundreds of MB each): at most this many checks run at
 # once across the web processes sharing the database (backend.runtime.checkslots; 0: no cap). An upload waits
 # up to RS3D_CHECK_QUEUE_WAIT_S seconds for its turn, then is refused with 503 and Retry-After.

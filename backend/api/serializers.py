@@ -14,20 +14,40 @@ from backend.jobs.models import Job
 from backend.jobs.serialize import chip_states, job_state
 from backend.models_registry.models import ModelVersion
 from backend.models_registry.services import DEFAULT_STEPS, MAX_STEPS, MIN_STEPS
+from reconstruction.config.file_names import SIDECAR_SUFFIXES
 
 
-def _staged(field: str) -> serializers.UUIDField:
+class _OneOrMany(serializers.ListField):
+    """A list field that also takes one value alone (a client that sends one file, or one staged id, as before)."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:  # noqa: ANN401 - whatever the client sent
+        return super().to_internal_value(data if isinstance(data, list | tuple) else [data])
+
+
+def _staged(field: serializers.Field, name: str) -> serializers.Field:
     """The ``<field>_upload`` twin of a file field: a complete resumable upload's id instead of the file."""
-    return serializers.UUIDField(required=False, help_text=f"instead of {field}: the id of a complete /api/uploads/")
+    help_text = f"instead of {name}: the id of a complete /api/uploads/"
+    if isinstance(field, serializers.ListField):
+        return _OneOrMany(child=serializers.UUIDField(), required=False, help_text=help_text + " (one per file)")
+    return serializers.UUIDField(required=False, help_text=help_text)
 
 
 #: What a file field's chooser offers (``style["accept"]``, the HTML ``accept`` attribute of the upload page).
+_SIDECARS = ",".join(s for s in SIDECAR_SUFFIXES if s != ".aux.xml") + ",.xml"
 _IMAGES = ".tif,.tiff,.jp2,image/tiff"
+_TILES = f".tif,.tiff,.jp2,.jpg,.jpeg,.png,.zip,{_SIDECARS},image/tiff,image/jpeg,image/png"
 _STEREO = ".tif,.tiff,.ntf,.nitf"
 
 
 def _file(label: str, help_text: str = "", accept: str = "") -> serializers.FileField:
     return serializers.FileField(required=False, label=label, help_text=help_text, style={"accept": accept})
+
+
+def _files(label: str, help_text: str, accept: str) -> serializers.ListField:
+    """A field of several files: the tiles of one input, and the sidecars that georeference them."""
+    return _OneOrMany(
+        child=serializers.FileField(), required=False, label=label, help_text=help_text, style={"accept": accept}
+    )
 
 
 class AreaCreateSerializer(serializers.Serializer):
@@ -38,17 +58,23 @@ class AreaCreateSerializer(serializers.Serializer):
     """
 
     name = serializers.CharField(max_length=200, label="Name", help_text="How planners will find this area.")
-    ortho = _file(
-        "Orthophoto (GeoTIFF or JPEG 2000)",
-        "RGB or RGB+NIR, 8 or 16 bit, georeferenced. Optional with a LiDAR file (its colours make the "
-        "orthophoto) or a stereo pair.",
-        _IMAGES,
+    ortho = _files(
+        "Orthophoto (one file or several tiles)",
+        "RGB or RGB+NIR, 8 or 16 bit, georeferenced: GeoTIFF, JPEG 2000, or JPEG/PNG with its world file "
+        "(.jgw, .pgw, .wld), .prj or .aux.xml beside it; a zip of them is fine. Optional with a LiDAR file (its "
+        "colours make the orthophoto) or a stereo pair.",
+        _TILES,
     )
-    dsm = _file("DSM (GeoTIFF, optional)", "Surface heights.", ".tif,.tiff")
-    lidar = _file(
-        "LiDAR (LAS/LAZ)",
-        "A point cloud of the area, classified or not. Alone it makes a complete area: heights, terrain and "
-        "classes from the points, the orthophoto from their colours, cells sized by their density.",
+    dsm = _files(
+        "DSM (optional; one file or several tiles)",
+        "Surface heights: GeoTIFF or JPEG 2000, with sidecars like the orthophoto's.",
+        _TILES,
+    )
+    lidar = _files(
+        "LiDAR (LAS/LAZ/COPC; one file or several tiles)",
+        "A point cloud of the area, classified or not, as one file or the tiles it was published in. Alone it "
+        "makes a complete area: heights, terrain and classes from the points, the orthophoto from their colours, "
+        "cells sized by their density.",
         ".las,.laz",
     )
     epsg = serializers.IntegerField(
@@ -98,6 +124,15 @@ class AreaCreateSerializer(serializers.Serializer):
         "name or the id of a trained model you can see (GET /api/models/).",
     )
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Refuse several files sent for an input of one file (a form field given twice keeps only the last)."""
+        data = self.initial_data
+        for name, field in self.fields.items():
+            sent = data.getlist(name) if hasattr(data, "getlist") else []
+            if isinstance(field, serializers.FileField) and len(sent) > 1:
+                raise serializers.ValidationError({name: f"The {field.label} is one file; {len(sent)} were sent."})
+        return attrs
+
     def get_fields(self) -> dict[str, serializers.Field]:
         """The declared fields, and each file field's twin ``<field>_upload``.
 
@@ -105,8 +140,10 @@ class AreaCreateSerializer(serializers.Serializer):
         """
         fields = super().get_fields()
         for name, field in list(fields.items()):
-            if isinstance(field, serializers.FileField):
-                fields[name + STAGED_SUFFIX] = _staged(name)
+            if isinstance(field, serializers.FileField) or isinstance(
+                getattr(field, "child", None), serializers.FileField
+            ):
+                fields[name + STAGED_SUFFIX] = _staged(field, name)
         return fields
 
 

@@ -1,5 +1,6 @@
 """Area, its uploaded sources, its published versions with layers, and mapped features."""
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,17 @@ class Area(models.Model):
         """How its files are read: the options of :meth:`Source.pipeline_inputs` chosen at upload."""
         return {"epsg": self.epsg, "register_dsm": self.register_dsm, "z_unit": self.z_unit or None}
 
+    def input_files(self) -> dict[str, list[Path]]:
+        """Its stored input files by kind, not their sidecars (those lie beside their images, where GDAL reads them)."""
+        files: dict[str, list[Path]] = {}
+        for source in self.sources.filter(image__isnull=True).order_by("path"):
+            files.setdefault(source.kind, []).append(source.file)
+        return files
+
+    def pipeline_inputs(self) -> PipelineInputs:
+        """The reconstruction inputs of its stored files."""
+        return Source.pipeline_inputs(self.input_files(), **self.input_options())
+
     @property
     def folder(self) -> Path:
         """Media folder holding this area's sources and versions."""
@@ -97,33 +109,60 @@ class Source(models.Model):
     #: The stereo kinds in view order.
     STEREO_KINDS = (Kind.STEREO_1, Kind.STEREO_2, Kind.STEREO_3)
 
+    #: Kinds an area may hold several files of: the tiles national programmes publish.
+    TILED_KINDS = (Kind.ORTHO, Kind.DSM, Kind.LIDAR)
+
     area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="sources")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     path = models.CharField(max_length=500, help_text="relative to MEDIA_ROOT")
     original_name = models.CharField(max_length=255)
     size = models.BigIntegerField()
+    image = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sidecars",
+        help_text="the image this file georeferences (a world file, .prj or .aux.xml stored beside it); "
+        "blank: the file is an input itself",
+    )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["area", "kind"], name="one_source_per_kind")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "kind"],
+                condition=~models.Q(kind__in=["ortho", "dsm", "lidar"]),
+                name="one_source_per_single_kind",
+            ),
+            models.UniqueConstraint(fields=["area", "path"], name="one_source_per_file"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.area}: {self.kind}"
 
     @staticmethod
     def pipeline_inputs(
-        files: dict[str, Path], *, epsg: int | None = None, register_dsm: bool = False, z_unit: str | None = None
+        files: Mapping[str, Sequence[Path]],
+        *,
+        epsg: int | None = None,
+        register_dsm: bool = False,
+        z_unit: str | None = None,
     ) -> PipelineInputs:
-        """The reconstruction inputs of an area whose source files, by kind, are ``files``."""
+        """The reconstruction inputs of an area whose input files (not their sidecars), by kind, are ``files``."""
+
+        def one(kind: str) -> Path | None:
+            return next(iter(files.get(kind, ())), None)
+
         return PipelineInputs(
-            ortho=files.get(Source.Kind.ORTHO),
-            dsm=files.get(Source.Kind.DSM),
-            lidar=files.get(Source.Kind.LIDAR),
+            ortho=tuple(files.get(Source.Kind.ORTHO, ())),
+            dsm=tuple(files.get(Source.Kind.DSM, ())),
+            lidar=tuple(files.get(Source.Kind.LIDAR, ())),
             epsg=epsg,
-            footprints=files.get(Source.Kind.FOOTPRINTS),
-            second_image=files.get(Source.Kind.SECOND_IMAGE),
+            footprints=one(Source.Kind.FOOTPRINTS),
+            second_image=one(Source.Kind.SECOND_IMAGE),
             register_dsm=register_dsm,
             z_unit=z_unit,
-            stereo=tuple(files[kind] for kind in Source.STEREO_KINDS if kind in files),
+            stereo=tuple(path for kind in Source.STEREO_KINDS for path in files.get(kind, ())),
         )
 
     @property

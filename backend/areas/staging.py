@@ -31,8 +31,8 @@ from backend.runtime.diskspace import is_disk_full
 
 #: The most bytes one PUT may carry (the page sends 8 MB chunks).
 MAX_CHUNK_BYTES = 64 * 1024**2
-#: Unfinished or unused staged files a user may hold at once.
-MAX_OPEN_PER_USER = 20
+#: Unfinished or unused staged files a user may hold at once (an area of tiles with sidecars sends many).
+MAX_OPEN_PER_USER = 200
 #: Staged files untouched for this long are removed.
 EXPIRY = timedelta(days=1)
 
@@ -128,8 +128,12 @@ def append_chunk(staged: StagedUpload, content_range: str | None, body: IO[bytes
 
 
 @contextlib.contextmanager
-def staged_sources(data: Mapping[str, Any], owner: AbstractBaseUser) -> Iterator[dict[str, UploadedFile]]:
+def staged_sources(
+    data: Mapping[str, Any], owner: AbstractBaseUser
+) -> Iterator[dict[str, UploadedFile | list[UploadedFile]]]:
     """The complete staged files named ``<kind>_upload`` in ``data``, as files an area upload reads.
+
+    The orthophoto, DSM and LiDAR may name several (a list each); the other kinds one.
 
     Use it around the area upload: when the block finishes, the staged files are removed (the area holds
     copies); when it raises, they stay for the next try.
@@ -137,22 +141,33 @@ def staged_sources(data: Mapping[str, Any], owner: AbstractBaseUser) -> Iterator
     Raises:
         UploadRejected: an id that is malformed, unknown, another user's, or not complete yet (its field named).
     """
-    files: dict[str, UploadedFile] = {}
+    files: dict[str, list[UploadedFile]] = {}
     staged_rows = []
     try:
         for kind in Source.Kind:
-            value = data.get(f"{kind.value}{STAGED_SUFFIX}")
-            if not value:
-                continue
-            staged = _complete_staged(str(value), owner, kind.value)
-            files[kind.value] = UploadedFile(staged.path.open("rb"), name=staged.filename, size=staged.size)
-            staged_rows.append(staged)
-        yield files
+            values = _named(data, f"{kind.value}{STAGED_SUFFIX}")
+            if len(values) > 1 and kind not in Source.TILED_KINDS:
+                raise UploadRejected(f"The {kind.label} is one file; {len(values)} uploads were named.", kind.value)
+            for value in values:
+                staged = _complete_staged(str(value), owner, kind.value)
+                opened = UploadedFile(staged.path.open("rb"), name=staged.filename, size=staged.size)
+                files.setdefault(kind.value, []).append(opened)
+                staged_rows.append(staged)
+        yield {kind: several if kind in Source.TILED_KINDS else several[0] for kind, several in files.items()}
     finally:
-        for f in files.values():
-            f.close()
+        for several in files.values():
+            for f in several:
+                f.close()
     for staged in staged_rows:
         delete(staged)
+
+
+def _named(data: Mapping[str, Any], key: str) -> list[Any]:
+    """Every value of ``key``: a form or multipart field given several times, or a JSON list."""
+    values = data.getlist(key) if hasattr(data, "getlist") else data.get(key)
+    if values is None:
+        return []
+    return [v for v in (values if isinstance(values, list | tuple) else [values]) if v]
 
 
 def _complete_staged(value: str, owner: AbstractBaseUser, field: str) -> StagedUpload:

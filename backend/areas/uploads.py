@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils.text import get_valid_filename
 
+from backend.areas.bundles import BundleRejected, StoredFile, store_field
 from backend.areas.models import Area, Source
 from backend.runtime.checkslots import check_slot
 from backend.runtime.diskspace import DiskFull, is_disk_full
@@ -52,14 +51,16 @@ class UploadRejected(Exception):  # noqa: N818 - reads as what happened to the u
 class AreaUpload:
     """What a planner submitted for a new area.
 
-    ``model`` is a shipped network's name (blank: the default) and ``model_version`` a trained one
-    instead; both already checked with :func:`backend.models_registry.catalog.resolve_choice`.
+    The orthophoto, DSM and LiDAR may each be several files (the tiles of a national programme, an image's
+    sidecars, zips of them); the other inputs are one file each. ``model`` is a shipped network's name
+    (blank: the default) and ``model_version`` a trained one instead; both already checked with
+    :func:`backend.models_registry.catalog.resolve_choice`.
     """
 
     name: str
-    ortho: UploadedFile | None = None
-    dsm: UploadedFile | None = None
-    lidar: UploadedFile | None = None
+    ortho: tuple[UploadedFile, ...] = ()
+    dsm: tuple[UploadedFile, ...] = ()
+    lidar: tuple[UploadedFile, ...] = ()
     epsg: int | None = None
     footprints: UploadedFile | None = None
     model: str = ""
@@ -74,7 +75,10 @@ class AreaUpload:
     @classmethod
     def from_cleaned(cls, data: dict, model: str, model_version: "ModelVersion | None") -> "AreaUpload":
         """The upload from a form's ``cleaned_data`` or a serializer's ``validated_data`` (same field names)."""
-        files = {name: data.get(name) for name in _FILE_FIELDS}
+        files: dict[str, Any] = {name: data.get(name) for name in _FILE_FIELDS}
+        for kind in Source.TILED_KINDS:  # a list from the form or the API; one file from older clients
+            value = files[kind]
+            files[kind] = tuple(value) if isinstance(value, list | tuple) else (value,) if value else ()
         return cls(
             name=data["name"],
             epsg=data.get("epsg"),
@@ -89,10 +93,10 @@ class AreaUpload:
         """How the files are to be read, as ``Area.input_options`` says it once stored."""
         return {"epsg": self.epsg, "register_dsm": self.register_dsm, "z_unit": self.z_unit or None}
 
-    def files(self) -> dict[str, UploadedFile]:
-        """The submitted files by source kind."""
+    def files(self) -> dict[str, tuple[UploadedFile, ...]]:
+        """The submitted files by source kind (kinds without a file left out)."""
         by_kind = {kind: getattr(self, kind) for kind in _FILE_FIELDS}
-        return {kind: f for kind, f in by_kind.items() if f is not None}
+        return {kind: f if isinstance(f, tuple) else (f,) for kind, f in by_kind.items() if f}
 
 
 #: Upload fields holding files; each is named after its Source.Kind value.
@@ -103,13 +107,13 @@ def _check_combination(upload: AreaUpload) -> None:
     """Refuse combinations of sources that cannot make an area, saying what is missing."""
     stereo = [upload.stereo_1, upload.stereo_2, upload.stereo_3]
     has_pair = stereo[0] is not None and stereo[1] is not None
-    if upload.ortho is None and upload.lidar is None and not has_pair:
+    if not upload.ortho and not upload.lidar and not has_pair:
         raise UploadRejected(
             "An area needs an orthophoto, a LiDAR point cloud (its colours make the orthophoto), or a stereo pair "
             "(stereo images 1 and 2) to compute one from.",
             "ortho",
         )
-    if upload.second_image is not None and upload.ortho is None and not has_pair:
+    if upload.second_image is not None and not upload.ortho and not has_pair:
         raise UploadRejected(
             "A second image is aligned to the orthophoto: add the orthophoto, or leave the second image out.",
             Source.Kind.SECOND_IMAGE,
@@ -119,11 +123,11 @@ def _check_combination(upload: AreaUpload) -> None:
     if (stereo[0] is None) != (stereo[1] is None):
         missing = Source.Kind.STEREO_2 if stereo[1] is None else Source.Kind.STEREO_1
         raise UploadRejected("A stereo pair needs two images: add the other one, or remove this one.", missing)
-    if upload.register_dsm and (upload.dsm is None or upload.lidar is None):
+    if upload.register_dsm and (not upload.dsm or not upload.lidar):
         raise UploadRejected(
             "Aligning the DSM needs a DSM file and a LiDAR point cloud: the DSM is aligned to the LiDAR's "
             "surface (a DSM has too little in common with an image to align to it).",
-            Source.Kind.DSM if upload.dsm is None else Source.Kind.LIDAR,
+            Source.Kind.DSM if not upload.dsm else Source.Kind.LIDAR,
         )
 
 
@@ -154,20 +158,28 @@ def create_area(
     """
     _check_combination(upload)
     files = upload.files()
-    for kind, f in files.items():
-        if f.size is None or f.size == 0:
-            raise UploadRejected(f"The file '{f.name}' is empty.", kind)
-        if f.size > settings.RS3D_MAX_UPLOAD_BYTES:
+    for kind, several in files.items():
+        if len(several) > settings.RS3D_MAX_FILES_PER_INPUT:
             raise UploadRejected(
-                f"The file '{f.name}' is {f.size / 1e9:.1f} GB; the limit is "
-                f"{settings.RS3D_MAX_UPLOAD_BYTES / 1e9:.1f} GB per file.",
+                f"{len(several)} files were given as the {Source.Kind(kind).label}; an area takes at most "
+                f"{settings.RS3D_MAX_FILES_PER_INPUT} per input (RS3D_MAX_FILES_PER_INPUT). Zip an image with its "
+                "sidecars, or split the area.",
                 kind,
             )
+        for f in several:
+            if f.size is None or f.size == 0:
+                raise UploadRejected(f"The file '{f.name}' is empty.", kind)
+            if f.size > settings.RS3D_MAX_UPLOAD_BYTES:
+                raise UploadRejected(
+                    f"The file '{f.name}' is {f.size / 1e9:.1f} GB; the limit is "
+                    f"{settings.RS3D_MAX_UPLOAD_BYTES / 1e9:.1f} GB per file.",
+                    kind,
+                )
     incoming = Path(settings.MEDIA_ROOT) / "incoming" / uuid.uuid4().hex
     try:
         stored = _save(files, incoming)
         warnings = _validate(stored, upload.input_options())
-        return _store(upload, files, stored, incoming, owner, on_stored), warnings
+        return _store(upload, stored, incoming, owner, on_stored), warnings
     except OSError as err:
         if not is_disk_full(err):
             raise
@@ -177,15 +189,6 @@ def create_area(
         shutil.rmtree(incoming, ignore_errors=True)
         with contextlib.suppress(OSError):
             incoming.parent.rmdir()  # only when empty: leave the media folder as it was
-
-
-def _safe_name(f: UploadedFile, kind: str) -> str:
-    """The user's file name reduced to a harmless basename (no folders, no odd characters)."""
-    base = Path((f.name or "").replace("\\", "/")).name.lstrip(".")
-    try:
-        return get_valid_filename(base)[-100:]
-    except SuspiciousFileOperation:  # nothing usable left of the name
-        return _DEFAULT_NAME[kind]
 
 
 def _mkdir(folder: Path, attempts: int = 3) -> None:
@@ -199,35 +202,49 @@ def _mkdir(folder: Path, attempts: int = 3) -> None:
                 raise
 
 
-def _save(files: dict[str, UploadedFile], folder: Path) -> dict[str, Path]:
+def _save(files: dict[str, tuple[UploadedFile, ...]], folder: Path) -> dict[str, list[StoredFile]]:
+    """Write each field's files into ``folder/<kind>/``: images with their sidecars beside them, zips unpacked."""
     stored = {}
-    for kind, f in files.items():
+    for kind, several in files.items():
         _mkdir(folder / kind)
-        path = folder / kind / _safe_name(f, kind)
-        with path.open("wb") as out:
-            for chunk in f.chunks():
-                out.write(chunk)
-        stored[kind] = path
+        label = Source.Kind(kind).label
+        try:
+            stored[kind] = store_field(several, folder / kind, label, _DEFAULT_NAME[kind], unpack=kind in _IMAGE_KINDS)
+        except BundleRejected as err:
+            raise UploadRejected(str(err), kind) from err
+        inputs = [f for f in stored[kind] if f.image is None]
+        if kind not in Source.TILED_KINDS and len(inputs) > 1:
+            raise UploadRejected(f"The {label} is one file; {len(inputs)} were given.", kind)
+        if not inputs:
+            raise UploadRejected(f"No file to read was found among those given as the {label} (an empty zip?).", kind)
     return stored
 
 
-def _validate(stored: dict[str, Path], options: dict[str, Any]) -> list[str]:
+#: Fields whose zips hold images and their sidecars (a zip given as footprints is a Shapefile).
+_IMAGE_KINDS = (Source.Kind.ORTHO, Source.Kind.DSM)
+
+
+def _inputs_by_kind(stored: dict[str, list[StoredFile]]) -> dict[str, list[Path]]:
+    """The input files (not their sidecars) by kind."""
+    return {kind: [f.path for f in files if f.image is None] for kind, files in stored.items()}
+
+
+def _validate(stored: dict[str, list[StoredFile]], options: dict[str, Any]) -> list[str]:
     try:
         with check_slot():
-            return check_inputs_process(Source.pipeline_inputs(stored, **options))
+            return check_inputs_process(Source.pipeline_inputs(_inputs_by_kind(stored), **options))
     except RS3DError as err:
         raise UploadRejected(str(err)) from err
 
 
 def _store(
     upload: AreaUpload,
-    files: dict[str, UploadedFile],
-    stored: dict[str, Path],
+    stored: dict[str, list[StoredFile]],
     incoming: Path,
     owner: AbstractBaseUser | None,
     on_stored: Callable[[Area], object] | None,
 ) -> Area:
-    sizes = {kind: path.stat().st_size for kind, path in stored.items()}
+    sizes = {f.path: f.size for files in stored.values() for f in files}
     with transaction.atomic():
         area = Area.objects.create(
             name=upload.name,
@@ -242,14 +259,17 @@ def _store(
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             incoming.rename(target)
-            for kind, path in stored.items():
-                Source.objects.create(
-                    area=area,
-                    kind=kind,
-                    original_name=Path(files[kind].name or path.name).name[:255],
-                    path=(target / kind / path.name).relative_to(settings.MEDIA_ROOT).as_posix(),
-                    size=sizes[kind],
-                )
+            for kind, files in stored.items():
+                rows: dict[Path, Source] = {}
+                for f in files:  # inputs come first: a sidecar's image has its row already
+                    rows[f.path] = Source.objects.create(
+                        area=area,
+                        kind=kind,
+                        original_name=f.original_name[:255],
+                        path=(target / f.path.relative_to(incoming)).relative_to(settings.MEDIA_ROOT).as_posix(),
+                        size=sizes[f.path],
+                        image=rows[f.image] if f.image is not None else None,
+                    )
             if on_stored is not None:
                 on_stored(area)
         except Exception:

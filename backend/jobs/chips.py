@@ -52,13 +52,14 @@ PLAN = "plan.json"
 def chippable(inputs: PipelineInputs) -> bool:
     """Whether an area with ``inputs`` may be split into chips.
 
-    Chipping must be on, no input may need the whole area at once, and the orthophoto must be larger than
-    one chip (the area is never larger than its orthophoto).
+    Chipping must be on, no input may need the whole area at once, and a single orthophoto must be larger
+    than one chip (the area is never larger than its orthophoto).
     """
     whole_area_only = bool(inputs.stereo) or inputs.second_image is not None or inputs.register_dsm
     if settings.RS3D_CHIP_SIZE_M <= 0 or whole_area_only:
         return False
-    return inputs.ortho is None or not _fits_one_chip(inputs.ortho, settings.RS3D_CHIP_SIZE_M)
+    # Tiles (or no orthophoto: LiDAR alone) go to the plan, which knows the working grid they make together.
+    return len(inputs.ortho) != 1 or not _fits_one_chip(inputs.ortho[0], settings.RS3D_CHIP_SIZE_M)
 
 
 #: A GeoTIFF's first bytes (classic and BigTIFF, both byte orders).
@@ -73,7 +74,8 @@ def _fits_one_chip(ortho: Path, chip_m: float) -> bool:
     grid. The core cannot do this in-process: the worker's SpatiaLite has loaded the system GEOS and PROJ,
     and the core's wheels beside them abort the process. GeoDjango's GDAL opens any format, so it only
     sees a file that starts as a TIFF (which GDAL's GTiff driver claims) and that the upload check already
-    accepted (the core's allow-listed opener), alone in its folder: nothing it could point at.
+    accepted (the core's allow-listed opener), with only the sidecars that check accepted beside it: nothing it
+    could point at.
     """
     try:
         with ortho.open("rb") as f:

@@ -6,12 +6,11 @@ plans them and hands the job over to its chip tasks.
 
 import logging
 import shutil
-from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
 
-from backend.areas.models import Area, Source
+from backend.areas.models import Area
 from backend.jobs.chips import chippable, plan_chips
 from backend.jobs.lease import expire_if_lost
 from backend.jobs.models import ChipRun, Job
@@ -30,7 +29,6 @@ from backend.jobs.progress import JobProgress
 from backend.models_registry.catalog import run_argument
 from backend.runtime.lease import heartbeat_seconds
 from backend.runtime.runner import run_pipeline_process
-from reconstruction import PipelineInputs
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +135,7 @@ def run_job(job_id: int) -> None:
 
 def _reconstruct(job: Job) -> Published | None:
     """The job's whole run and its publication; None once a large area's chips are queued instead."""
-    inputs = _inputs(job.area)
+    inputs = job.area.pipeline_inputs()
     if chippable(inputs) and plan_chips(job, inputs) > 1:
         return None
     staging = staging_folder(job)
@@ -151,8 +149,3 @@ def _reconstruct(job: Job) -> Published | None:
         time_limit=time_limit(job),
     )
     return publish_run(job, staging, warnings)
-
-
-def _inputs(area: Area) -> PipelineInputs:
-    files: dict[str, Path] = {s.kind: s.file for s in area.sources.all()}
-    return Source.pipeline_inputs(files, **area.input_options())

@@ -41,21 +41,44 @@ class CannotTrain(ValueError):  # noqa: N818 - reads as the reason
 
 
 def can_train_on(area: Area) -> bool:
-    """Whether ``area`` has the orthophoto and LiDAR that fine-tuning needs."""
-    kinds = set(area.sources.values_list("kind", flat=True))
-    return {Source.Kind.ORTHO, Source.Kind.LIDAR} <= kinds
+    """Whether ``area`` has the one orthophoto and one LiDAR file that fine-tuning reads."""
+    try:
+        training_files(area)
+    except CannotTrain:
+        return False
+    return True
+
+
+def training_files(area: Area) -> tuple[Path, Path]:
+    """The orthophoto and LiDAR files fine-tuning reads.
+
+    Raises:
+        CannotTrain: the area lacks one of them, or holds several tiles of one (fine-tuning reads one file each).
+    """
+    files = area.input_files()
+    ortho, lidar = files.get(Source.Kind.ORTHO, []), files.get(Source.Kind.LIDAR, [])
+    if not lidar or not ortho:
+        raise CannotTrain(
+            f"Training needs an area with an orthophoto and a LiDAR point cloud; this one has no "
+            f"{'LiDAR' if not lidar else 'orthophoto'}."
+        )
+    if len(ortho) > 1 or len(lidar) > 1:
+        raise CannotTrain(
+            f"Training reads one orthophoto file and one LiDAR file; this area holds {len(ortho)} orthophoto and "
+            f"{len(lidar)} LiDAR tiles. Train on an area of one tile."
+        )
+    return ortho[0], lidar[0]
 
 
 def start_training(area: Area, owner: AnyUser, steps: int = DEFAULT_STEPS) -> ModelVersion:
     """Create a queued version trained on ``area`` and enqueue it once the surrounding transaction commits.
 
     Raises:
-        CannotTrain: the area has no LiDAR (or no orthophoto).
+        CannotTrain: the area has no LiDAR (or no orthophoto), or several tiles of one.
     """
     from backend.models_registry.tasks import train_model  # the task module imports this one
 
-    if not can_train_on(area):
-        raise CannotTrain("Training needs an area with an orthophoto and a LiDAR point cloud; this one has no LiDAR.")
+    training_files(area)  # raises CannotTrain with the reason
     version = ModelVersion.objects.create(
         area=area, owner=owner if owner.is_authenticated else None, steps=steps, base=DEFAULT_MODEL
     )
@@ -106,15 +129,14 @@ def run_training(version_id: int) -> None:
     partial = version.partial_weights_file
     _ACTIVE.add(version.pk)
     try:
-        files = {s.kind: s.file for s in version.area.sources.all()} if version.area else {}
-        if Source.Kind.LIDAR not in files:
-            raise CannotTrain("The area of this model was deleted or has no LiDAR any more.")
+        if version.area is None:
+            raise CannotTrain("The area of this model was deleted; train on another area.")
+        files = training_files(version.area)
         partial.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as scratch:
             report_path = Path(scratch) / "report.json"
             finetune_process(
-                files[Source.Kind.ORTHO],
-                files[Source.Kind.LIDAR],
+                *files,
                 partial,
                 report_path,
                 version.steps,

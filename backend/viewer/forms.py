@@ -15,6 +15,7 @@ from backend.areas.permissions import AnyUser
 from backend.areas.staging import STAGED_SUFFIX
 from backend.models_registry.catalog import model_choices
 from backend.models_registry.services import DEFAULT_STEPS, MAX_STEPS, MIN_STEPS
+from reconstruction.config.file_names import SIDECAR_SUFFIXES
 
 
 class AreaUploadForm(forms.Form):
@@ -39,11 +40,37 @@ class AreaUploadForm(forms.Form):
         """The size limit per file (RS3D_MAX_UPLOAD_BYTES), for the page's own check before sending."""
         return settings.RS3D_MAX_UPLOAD_BYTES
 
+    @property
+    def sidecar_suffixes(self) -> str:
+        """The endings of sidecar files, comma-separated: the page's script puts each beside its image."""
+        return ",".join(SIDECAR_SUFFIXES)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    """A file chooser that takes several files (Django's documented recipe)."""
+
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files for one input (an orthophoto's tiles and their sidecars): a list in ``cleaned_data``."""
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:  # noqa: ANN401 - Django's signature
+        """Each file cleaned as one FileField would clean it."""
+        single = super().clean
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        if not files:
+            single(None, initial)  # raises "required" when the field is
+            return []
+        return [single(f, initial) for f in files]
+
 
 def _form_field(field: serializers.Field) -> forms.Field:
     """The form field that asks what a serializer field accepts, with its label, help and limits."""
     common = {"label": field.label, "help_text": field.help_text or "", "required": field.required}
     match field:
+        case serializers.ListField(child=serializers.FileField()):
+            return MultipleFileField(**common, widget=MultipleFileInput(attrs={"accept": field.style["accept"]}))
         case serializers.FileField():
             return forms.FileField(**common, widget=forms.ClearableFileInput(attrs={"accept": field.style["accept"]}))
         case serializers.BooleanField():

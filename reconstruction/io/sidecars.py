@@ -28,26 +28,9 @@ from affine import Affine
 from pyproj import CRS
 from pyproj.exceptions import CRSError as ProjCRSError
 
+from reconstruction.config.file_names import WORLD_FILE_SUFFIXES
 from reconstruction.errors import InputError
 
-#: World-file endings GDAL's GeoTIFF, JPEG, PNG and JPEG 2000 drivers look for beside ``name.ext``
-#: (``name`` + first and last letter of ``ext`` + ``w``, ``ext`` + ``w``, and the generic ``.wld``).
-WORLD_FILE_SUFFIXES = (
-    ".jgw",
-    ".jpgw",
-    ".jpegw",
-    ".jpw",
-    ".pgw",
-    ".pngw",
-    ".tfw",
-    ".tifw",
-    ".tiffw",
-    ".j2w",
-    ".jp2w",
-    ".wld",
-)
-#: Sidecar endings a user may give beside an image (world files, the CRS, GDAL's PAM file).
-SIDECAR_SUFFIXES = (*WORLD_FILE_SUFFIXES, ".prj", ".aux.xml")
 MAX_WORLD_FILE_BYTES = 1024
 MAX_PRJ_BYTES = 64 * 1024
 MAX_AUX_XML_BYTES = 256 * 1024

@@ -63,13 +63,12 @@ def test_a_child_past_the_job_time_limit_is_stopped_and_the_limit_named(monkeypa
 @pytest.mark.django_db
 def test_a_job_past_its_time_limit_fails_naming_the_limit(monkeypatch, settings, user):
     from backend.areas.models import Area
-    from backend.jobs import services
     from backend.jobs.models import Job
     from backend.jobs.services import run_job, start_job
 
     settings.RS3D_MAX_JOB_SECONDS = 1
     settings.RS3D_CHIP_SIZE_M = 0  # one whole run, no chips
-    monkeypatch.setattr(services, "_inputs", lambda area: INPUTS)
+    monkeypatch.setattr(Area, "pipeline_inputs", lambda area: INPUTS)
     _child(monkeypatch, "import time; time.sleep(60)")
     job = start_job(Area.objects.create(name="Slow", owner=user))
     started = time.monotonic()

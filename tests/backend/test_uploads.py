@@ -192,7 +192,7 @@ def test_second_image_and_dsm_alignment_are_stored_and_passed_to_the_run(api, sc
     assert area.register_dsm
     kinds = set(area.sources.values_list("kind", flat=True))
     assert kinds == {Source.Kind.ORTHO, Source.Kind.DSM, Source.Kind.LIDAR, Source.Kind.SECOND_IMAGE}
-    inputs = Source.pipeline_inputs({s.kind: s.file for s in area.sources.all()}, **area.input_options())
+    inputs = area.pipeline_inputs()
     assert inputs.second_image is not None and inputs.second_image.is_file() and inputs.register_dsm
 
 
@@ -207,8 +207,8 @@ def test_lidar_alone_makes_an_area_and_a_second_image_needs_an_orthophoto(api, s
     assert response.status_code == 201, response.json()
     area = Area.objects.get(pk=response.json()["id"])
     assert set(area.sources.values_list("kind", flat=True)) == {Source.Kind.LIDAR}
-    inputs = Source.pipeline_inputs({s.kind: s.file for s in area.sources.all()}, **area.input_options())
-    assert inputs.ortho is None and inputs.lidar is not None
+    inputs = area.pipeline_inputs()
+    assert inputs.ortho == () and len(inputs.lidar) == 1
 
 
 def test_a_height_unit_given_at_upload_reaches_the_check_and_the_run(api, scene_files, tmp_path):
@@ -221,7 +221,7 @@ def test_a_height_unit_given_at_upload_reaches_the_check_and_the_run(api, scene_
     assert any("US survey feet as you gave it" in w for w in response.json()["warnings"])
     area = Area.objects.get(pk=response.json()["id"])
     assert area.z_unit == "us-ft" and response.json()["z_unit"] == "us-ft"
-    inputs = Source.pipeline_inputs({s.kind: s.file for s in area.sources.all()}, **area.input_options())
+    inputs = area.pipeline_inputs()
     assert inputs.z_unit == "us-ft"
     with scene_files["ortho"].open("rb") as ortho:
         refused = api.post("/api/areas/", {"name": "X", "ortho": ortho, "z_unit": "yards"}, format="multipart")
@@ -236,8 +236,8 @@ def test_a_stereo_pair_alone_makes_an_area(api, shared_data):
         )
     assert response.status_code == 201, response.json()
     area = Area.objects.get(pk=response.json()["id"])
-    inputs = Source.pipeline_inputs({s.kind: s.file for s in area.sources.all()}, **area.input_options())
-    assert inputs.ortho is None and [p.name for p in inputs.stereo] == ["img_01.tif", "img_02.tif"]
+    inputs = area.pipeline_inputs()
+    assert inputs.ortho == () and [p.name for p in inputs.stereo] == ["img_01.tif", "img_02.tif"]
 
 
 def test_images_without_camera_models_are_refused_as_a_stereo_pair(api, scene_files, media_root):

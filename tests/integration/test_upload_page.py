@@ -121,3 +121,47 @@ def test_wrong_files_are_caught_before_anything_is_sent(browser, stack, scene, t
     assert _field(page, "epsg").is_visible()
     assert sent == []
     page.close()
+
+
+def test_tiles_and_their_sidecars_dropped_together_land_in_one_field_and_upload(browser, stack, scene, tmp_path):
+    """A planner drops what a national portal gave them: GeoTIFF tiles, and a JPEG tile with its world file."""
+    from rasterio.windows import Window
+
+    from tests.hostile_files import world_file_text, write_image
+
+    with rasterio.open(scene["ortho"]) as src:
+        half = src.width // 2
+        west = src.profile | {"width": half, "transform": src.transform}
+        with rasterio.open(tmp_path / "west.tif", "w", **west) as dst:
+            dst.write(src.read(window=Window(0, 0, half, src.height)))
+        world = world_file_text(src.transform)
+    jpeg = write_image(tmp_path / "photo.jpg", scene["ortho"], "JPEG")
+    (tmp_path / "photo.jgw").write_text(world)
+    (tmp_path / "stray.jgw").write_text(world)
+    watched = _watch(browser, stack)
+    page = watched.page
+    page.goto(f"{stack.url}/areas/new/")
+    _drop(page, [tmp_path / "photo.jgw", tmp_path / "west.tif", jpeg, scene["dsm"], tmp_path / "stray.jgw"])
+    ortho = _field(page, "ortho")
+    ortho.locator(".upload-file").nth(3).wait_for()
+    lines = ortho.locator(".upload-file").all_inner_texts()
+    assert [line.split(" · ")[0] for line in lines] == ["west.tif", "photo.jpg", "photo.jgw", "stray.jgw"]
+    assert "placed by photo.jgw" in lines[1]
+    assert "1 band, float" in _field(page, "dsm").locator(".upload-file").inner_text()
+    problem = ortho.locator(".upload-problem")
+    assert "stray.jgw georeferences stray.*, which is not among these files" in problem.inner_text()
+    assert page.locator("form.upload button[type=submit]").is_disabled()
+    assert _field(page, "epsg").is_visible()  # a world file places the JPEG but names no CRS
+
+    _drop(page, [tmp_path / "stray.jgw"])  # a dropped file of the same name replaces the earlier one: still stray
+    assert ortho.locator(".upload-file").count() == 4
+    page.set_input_files("input[name=ortho]", [str(tmp_path / "west.tif"), str(jpeg), str(tmp_path / "photo.jgw")])
+    ortho.locator(".upload-problem").wait_for(state="detached")
+    assert ortho.locator(".upload-file").count() == 3
+    page.fill("input[name=name]", "Tiles as published")
+    with rasterio.open(scene["ortho"]) as src:
+        page.fill("input[name=epsg]", str(src.crs.to_epsg()))
+    with page.expect_navigation(url=re.compile(r"/jobs/\d+/\?warned=1$"), timeout=180_000):  # the EPSG given
+        page.click("form.upload button[type=submit]")
+    assert watched.errors == []
+    page.close()

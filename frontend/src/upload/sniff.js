@@ -27,7 +27,8 @@ const TYPE_BYTES = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1, 11: 4, 12: 8, 16: 8 };
 /**
  * @typedef {object} FileFacts
  * @property {string} kind "geotiff" | "las" | "laz" | "nitf" | "gpkg" |
- *   "geojson" | "zip" | "fgb" | "jp2" | "unknown".
+ *   "geojson" | "zip" | "fgb" | "jp2" | "jpeg" | "png" | "sidecar" |
+ *   "unknown".
  * @property {boolean | null} crs Whether the file names its CRS (null:
  *   cannot tell from the header).
  * @property {boolean | null} georeferenced Whether pixels are placed on the
@@ -35,15 +36,49 @@ const TYPE_BYTES = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1, 11: 4, 12: 8, 16: 8 };
  * @property {number | null} bands Samples per pixel (TIFF).
  * @property {boolean} floating Float samples (TIFF: a DSM, not a photo).
  * @property {boolean} rpc RPC camera model inside (TIFF tag or NITF).
+ * @property {string[]} [members] The file names inside a zip.
+ * @property {{how: string, key: string}} [image] For a sidecar: the image
+ *   it georeferences, by whole name or by stem (see {@link sidecarOf}).
  */
+
+/**
+ * The image a sidecar file georeferences, judged from its name as the
+ * server judges it (reconstruction/config/file_names.py), or null.
+ *
+ * @param {string} name The file's name.
+ * @param {string[]} suffixes Sidecar endings (the form's
+ *   data-sidecar-suffixes, written by the server from the same list).
+ * @returns {{how: "name" | "stem", key: string} | null} "name": the sidecar
+ *   names the image's whole file name (`a.jpg.aux.xml`); "stem": its name
+ *   without the ending (`a.jgw`, `a.prj`). `key` is lower case.
+ */
+export function sidecarOf(name, suffixes) {
+  const lowered = name.toLowerCase();
+  if (lowered.endsWith(".aux.xml")) {
+    const key = lowered.slice(0, -".aux.xml".length);
+    return key ? { how: "name", key } : null;
+  }
+  const suffix = suffixes.find((s) => lowered.endsWith(s));
+  if (!suffix || lowered.length === suffix.length) {
+    return null;
+  }
+  return { how: "stem", key: lowered.slice(0, -suffix.length) };
+}
 
 /**
  * Read a file's header and say what it is.
  *
  * @param {Blob} file The chosen or dropped file.
+ * @param {string[]} [sidecarSuffixes] Endings of sidecar files, which are
+ *   told by name (they are text).
  * @returns {Promise<FileFacts>} What the header says.
  */
-export async function inspectFile(file) {
+export async function inspectFile(file, sidecarSuffixes = []) {
+  const image = file.name ? sidecarOf(file.name, sidecarSuffixes) : null;
+  if (image) {
+    // World files, .prj and .aux.xml are text: only their name says what they are.
+    return { kind: "sidecar", crs: null, georeferenced: null, bands: null, floating: false, rpc: false, image };
+  }
   const head = new DataView(await file.slice(0, HEAD_BYTES).arrayBuffer());
   const facts = {
     kind: "unknown",
@@ -74,7 +109,13 @@ export async function inspectFile(file) {
     return { ...facts, kind: "gpkg" };
   }
   if (magic === "PK\u0003\u0004") {
-    return { ...facts, kind: "zip" };
+    return { ...facts, kind: "zip", members: await zipNames(file) };
+  }
+  if (head.getUint8(0) === 0xff && head.getUint8(1) === 0xd8 && head.getUint8(2) === 0xff) {
+    return { ...facts, kind: "jpeg" };
+  }
+  if (magic === "\u0089PNG") {
+    return { ...facts, kind: "png" };
   }
   if (text(0, 3) === "fgb") {
     return { ...facts, kind: "fgb" };
@@ -198,4 +239,43 @@ async function readLas(file, head) {
     }
   }
   return { kind: compressed ? "laz" : "las", crs };
+}
+
+/**
+ * The names of a zip's members, from its central directory at the end of
+ * the file (read without unpacking anything); [] when it cannot be read
+ * (e.g. a ZIP64 archive: the server still checks it).
+ */
+async function zipNames(file) {
+  const tailLength = Math.min(file.size, 22 + 65535);
+  const tail = new DataView(await file.slice(file.size - tailLength).arrayBuffer());
+  let end = -1;
+  for (let at = tail.byteLength - 22; at >= 0; at -= 1) {
+    if (tail.getUint32(at, true) === 0x06054b50) {
+      end = at;
+      break;
+    }
+  }
+  if (end < 0) {
+    return [];
+  }
+  const count = tail.getUint16(end + 10, true);
+  const size = tail.getUint32(end + 12, true);
+  const offset = tail.getUint32(end + 16, true);
+  if (offset + size > file.size) {
+    return [];
+  }
+  const directory = new DataView(await file.slice(offset, offset + size).arrayBuffer());
+  const names = [];
+  const decoder = new TextDecoder();
+  for (let at = 0, k = 0; k < count && at + 46 <= directory.byteLength; k += 1) {
+    if (directory.getUint32(at, true) !== 0x02014b50) {
+      break;
+    }
+    const nameLength = directory.getUint16(at + 28, true);
+    const skip = directory.getUint16(at + 30, true) + directory.getUint16(at + 32, true);
+    names.push(decoder.decode(new Uint8Array(directory.buffer, directory.byteOffset + at + 46, nameLength)));
+    at += 46 + nameLength + skip;
+  }
+  return names;
 }

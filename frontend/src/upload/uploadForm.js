@@ -8,89 +8,8 @@
  * Without JavaScript the plain Django form still works.
  */
 import { DEFAULT_CHUNK_BYTES, uploadInChunks } from "./chunked.js";
+import { ACCEPTS, KIND_NAMES, checkFile, checkTogether, fieldFor, names } from "./fileChecks.js";
 import { inspectFile } from "./sniff.js";
-
-/** What each file field accepts, in the words the page shows. */
-const ACCEPTS = {
-  ortho: { kinds: ["geotiff", "jp2"], label: "a GeoTIFF image" },
-  dsm: { kinds: ["geotiff"], label: "a GeoTIFF of heights" },
-  lidar: { kinds: ["las", "laz"], label: "a LAS/LAZ point cloud" },
-  footprints: { kinds: ["gpkg", "geojson", "zip", "fgb"], label: "a vector file of polygons" },
-  second_image: { kinds: ["geotiff", "jp2"], label: "a GeoTIFF image" },
-  stereo_1: { kinds: ["geotiff", "nitf"], label: "a satellite image with RPCs" },
-  stereo_2: { kinds: ["geotiff", "nitf"], label: "a satellite image with RPCs" },
-  stereo_3: { kinds: ["geotiff", "nitf"], label: "a satellite image with RPCs" },
-};
-const KIND_NAMES = {
-  geotiff: "GeoTIFF",
-  jp2: "JPEG 2000",
-  las: "LAS point cloud",
-  laz: "LAZ point cloud",
-  nitf: "NITF image",
-  gpkg: "GeoPackage",
-  geojson: "GeoJSON",
-  zip: "zip archive",
-  fgb: "FlatGeobuf",
-  unknown: "file of unknown type",
-};
-
-/** The field a dropped file belongs in, given the fields already filled. */
-export function fieldFor(facts, filled) {
-  const free = (name) => !filled.has(name);
-  if (facts.kind === "las" || facts.kind === "laz") {
-    return "lidar";
-  }
-  if (ACCEPTS.footprints.kinds.includes(facts.kind)) {
-    return "footprints";
-  }
-  if (facts.kind === "nitf" || facts.rpc) {
-    return ["stereo_1", "stereo_2", "stereo_3"].find(free) ?? "stereo_3";
-  }
-  if (facts.kind === "geotiff" && (facts.floating || facts.bands === 1) && free("dsm")) {
-    return "dsm";
-  }
-  if (facts.kind === "geotiff" || facts.kind === "jp2") {
-    return free("ortho") ? "ortho" : "second_image";
-  }
-  return null;
-}
-
-/**
- * Problems (refusals) and notes (hints) for one file in one field.
- *
- * @returns {{ problems: string[], notes: string[], needsEpsg: boolean }}
- */
-export function checkFile(field, file, facts, maxBytes) {
-  const problems = [];
-  const notes = [];
-  const accepts = ACCEPTS[field];
-  if (file.size === 0) {
-    problems.push(`${file.name} is empty.`);
-  }
-  if (maxBytes && file.size > maxBytes) {
-    problems.push(
-      `${file.name} is ${(file.size / 1e9).toFixed(1)} GB; the limit is ${(maxBytes / 1e9).toFixed(1)} GB per file.`,
-    );
-  }
-  if (accepts && !accepts.kinds.includes(facts.kind)) {
-    problems.push(
-      `${file.name} is a ${KIND_NAMES[facts.kind]}, not ${accepts.label}.`,
-    );
-  }
-  if (facts.kind === "geotiff" && facts.georeferenced === false && !facts.rpc) {
-    problems.push(
-      `${file.name} is not georeferenced (no position on the ground): export it as a GeoTIFF with its geotransform.`,
-    );
-  }
-  const needsEpsg = facts.crs === false && !facts.rpc;
-  if (needsEpsg) {
-    notes.push(`${file.name} carries no coordinate reference system: give its EPSG code below.`);
-  }
-  if (facts.kind === "geotiff" && facts.bands) {
-    notes.push(`${facts.bands} band${facts.bands > 1 ? "s" : ""}${facts.floating ? ", float" : ""}`);
-  }
-  return { problems, notes, needsEpsg };
-}
 
 function megabytes(bytes) {
   return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
@@ -106,6 +25,7 @@ function megabytes(bytes) {
 export function createUploadForm(form) {
   const api = form.dataset.uploadsApi;
   const maxBytes = Number(form.dataset.maxBytes) || 0;
+  const sidecarSuffixes = (form.dataset.sidecarSuffixes ?? "").split(",").filter(Boolean);
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]")?.value ?? "";
   const button = form.querySelector("button[type=submit]");
   const inputs = Object.fromEntries(
@@ -113,14 +33,15 @@ export function createUploadForm(form) {
       .map((name) => [name, form.querySelector(`input[type=file][name=${name}]`)])
       .filter(([, input]) => input),
   );
-  /** field -> { file, facts, check, staged?: { file, id } } */
+  /** field -> [{ file, facts, check, bar }]: a field of several files holds tiles and sidecars. */
   const chosen = new Map();
-  const staged = new Map(); // field -> { file, id }: sent already, kept after a refusal
+  const staged = new Map(); // File -> staged upload id: sent already, kept after a refusal
   const epsgInput = form.querySelector("[name=epsg]");
   const epsgField = epsgInput?.closest(".field");
   const epsgGiven = () => Boolean(epsgInput?.value);
+  const allEntries = () => [...chosen.values()].flat();
   const epsgWanted = () =>
-    [...chosen.values()].some((c) => c.check.needsEpsg) ||
+    allEntries().some((c) => c.check.needsEpsg) ||
     epsgGiven() ||
     Boolean(epsgField?.classList.contains("has-error"));
 
@@ -128,8 +49,8 @@ export function createUploadForm(form) {
   zone.className = "drop-zone";
   zone.tabIndex = 0;
   zone.innerHTML =
-    "<strong>Drop your files here</strong><span>orthophoto, DSM, LiDAR, footprints, stereo images: " +
-    "each goes to its field by what it is. Or choose them field by field below.</span>";
+    "<strong>Drop your files here</strong><span>orthophoto tiles with their world files, DSM, LiDAR tiles, " +
+    "footprints, stereo images: each goes to its field by what it is. Or choose them field by field below.</span>";
   form.prepend(zone);
   const overall = document.createElement("div");
   overall.className = "upload-progress";
@@ -150,80 +71,110 @@ export function createUploadForm(form) {
     return status;
   };
 
-  const showFile = (name) => {
+  const showFiles = (name) => {
     const status = statusOf(name);
-    const entry = chosen.get(name);
     status.replaceChildren();
-    if (!entry) {
-      return;
-    }
-    const line = document.createElement("p");
-    line.className = "upload-file";
-    line.textContent = `${entry.file.name} · ${megabytes(entry.file.size)} · ${KIND_NAMES[entry.facts.kind]}`;
-    const details = entry.check.notes.filter((n) => !n.includes("EPSG"));
-    if (details.length) {
-      line.textContent += ` (${details.join("; ")})`;
-    }
-    status.append(line);
-    const epsgHints = epsgGiven() ? [] : entry.check.notes.filter((n) => n.includes("EPSG")); // answered once typed
-    for (const text of [...entry.check.problems, ...epsgHints]) {
-      const p = document.createElement("p");
-      p.className = entry.check.problems.includes(text) ? "upload-problem" : "upload-hint";
-      if (p.className === "upload-problem") {
-        p.setAttribute("role", "alert");
+    for (const entry of chosen.get(name) ?? []) {
+      const line = document.createElement("p");
+      line.className = "upload-file";
+      line.textContent = `${entry.file.name} · ${megabytes(entry.file.size)} · ${KIND_NAMES[entry.facts.kind]}`;
+      const details = entry.check.notes.filter((n) => !n.includes("EPSG"));
+      if (details.length) {
+        line.textContent += ` (${details.join("; ")})`;
       }
-      p.textContent = text;
-      status.append(p);
+      status.append(line);
+      const epsgHints = epsgGiven() ? [] : entry.check.notes.filter((n) => n.includes("EPSG")); // answered once typed
+      for (const text of [...entry.check.problems, ...epsgHints]) {
+        const p = document.createElement("p");
+        p.className = entry.check.problems.includes(text) ? "upload-problem" : "upload-hint";
+        if (p.className === "upload-problem") {
+          p.setAttribute("role", "alert");
+        }
+        p.textContent = text;
+        status.append(p);
+      }
+      const bar = document.createElement("progress");
+      bar.max = 1;
+      bar.value = staged.has(entry.file) ? 1 : 0;
+      status.append(bar);
+      entry.bar = bar;
     }
-    const bar = document.createElement("progress");
-    bar.max = 1;
-    bar.value = staged.get(name)?.file === entry.file ? 1 : 0;
-    status.append(bar);
-    entry.bar = bar;
   };
 
   const refresh = () => {
     if (epsgField) {
       epsgField.hidden = !epsgWanted();
     }
-    const problems = [...chosen.values()].flatMap((c) => c.check.problems);
+    const problems = allEntries().flatMap((c) => c.check.problems);
     button.disabled = problems.length > 0;
     form.dataset.problems = String(problems.length);
   };
 
-  const choose = async (name, file) => {
-    const facts = await inspectFile(file);
-    chosen.set(name, { file, facts, check: checkFile(name, file, facts, maxBytes) });
-    showFile(name);
-    refresh();
+  /** Set a field's files, check them alone and together, and show them. */
+  const setField = (name, entries) => {
+    if (!entries.length) {
+      chosen.delete(name);
+    } else {
+      const together = checkTogether(entries);
+      chosen.set(
+        name,
+        entries.map(({ file, facts }, k) => {
+          const alone = checkFile(name, file, facts, maxBytes);
+          return {
+            file,
+            facts,
+            check: {
+              problems: [...alone.problems, ...together[k].problems],
+              notes: [...alone.notes, ...together[k].notes],
+              needsEpsg: alone.needsEpsg || together[k].needsEpsg,
+            },
+          };
+        }),
+      );
+    }
+    showFiles(name);
   };
 
-  const onInputChange = (event) => {
+  const inspectAll = (files) => Promise.all(files.map(async (file) => ({ file, facts: await inspectFile(file, sidecarSuffixes) })));
+
+  const onInputChange = async (event) => {
     const input = event.target;
-    const file = input.files?.[0];
-    if (file) {
-      choose(input.name, file);
-    } else {
-      chosen.delete(input.name);
-      showFile(input.name);
-      refresh();
-    }
+    setField(input.name, await inspectAll([...(input.files ?? [])]));
+    refresh();
   };
   for (const input of Object.values(inputs)) {
     input.addEventListener("change", onInputChange);
   }
 
+  /** Route dropped files: each to its field by content, then each sidecar to the field of its image. */
   const dropFiles = async (files) => {
-    for (const file of files) {
-      const facts = await inspectFile(file);
-      const filled = new Set(chosen.keys());
-      const name = fieldFor(facts, filled) ?? "ortho";
-      // Keep the file in its input too, so the page looks as if it had been chosen there.
+    const found = await inspectAll(files);
+    const fields = new Map([...chosen.entries()].map(([name, entries]) => [name, [...entries]]));
+    const put = (name, entry) => {
+      const kept = ACCEPTS[name].several ? (fields.get(name) ?? []).filter((e) => e.file.name !== entry.file.name) : [];
+      fields.set(name, [...kept, entry]);
+    };
+    for (const entry of found.filter((e) => e.facts.kind !== "sidecar")) {
+      const stereo = ["stereo_1", "stereo_2", "stereo_3"];
+      const name =
+        fieldFor(entry.facts) ??
+        (entry.facts.kind === "nitf" || entry.facts.rpc ? stereo.find((n) => !fields.has(n)) ?? "stereo_3" : "ortho");
+      put(name, entry);
+    }
+    for (const entry of found.filter((e) => e.facts.kind === "sidecar")) {
+      const home = ["ortho", "dsm"].find((name) =>
+        (fields.get(name) ?? []).some((e) => e.facts.kind !== "sidecar" && names(entry.facts.image, e.file.name)),
+      );
+      put(home ?? "ortho", entry);
+    }
+    for (const [name, entries] of fields) {
+      // Keep the files in their input too, so the page looks as if they had been chosen there.
       const transfer = new DataTransfer();
-      transfer.items.add(file);
+      for (const { file } of entries) {
+        transfer.items.add(file);
+      }
       inputs[name].files = transfer.files;
-      chosen.set(name, { file, facts, check: checkFile(name, file, facts, maxBytes) });
-      showFile(name);
+      setField(name, entries);
     }
     refresh();
   };
@@ -242,7 +193,7 @@ export function createUploadForm(form) {
   form.addEventListener("drop", onDrop);
   epsgInput?.addEventListener("input", () => {
     for (const name of chosen.keys()) {
-      showFile(name); // the "give an EPSG code" hint goes once one is typed
+      showFiles(name); // the "give an EPSG code" hint goes once one is typed
     }
     refresh();
   });
@@ -288,11 +239,11 @@ export function createUploadForm(form) {
     }
     button.disabled = true;
     overall.hidden = false;
-    const pending = [...chosen.entries()].filter(([name, c]) => staged.get(name)?.file !== c.file);
-    const total = pending.reduce((sum, [, c]) => sum + c.file.size, 0);
+    const pending = allEntries().filter((entry) => !staged.has(entry.file));
+    const total = pending.reduce((sum, c) => sum + c.file.size, 0);
     let done = 0;
     try {
-      for (const [name, entry] of pending) {
+      for (const entry of pending) {
         const id = await uploadInChunks(entry.file, {
           api,
           csrf,
@@ -303,7 +254,7 @@ export function createUploadForm(form) {
           },
           onRetry: (message) => setProgress(done, total, message),
         });
-        staged.set(name, { file: entry.file, id });
+        staged.set(entry.file, id);
         done += entry.file.size;
       }
       setProgress(
@@ -314,8 +265,8 @@ export function createUploadForm(form) {
       const data = new FormData(form);
       for (const name of Object.keys(inputs)) {
         data.delete(name);
-        if (chosen.has(name)) {
-          data.set(`${name}_upload`, staged.get(name).id);
+        for (const entry of chosen.get(name) ?? []) {
+          data.append(`${name}_upload`, staged.get(entry.file));
         }
       }
       let response;
