@@ -45,7 +45,6 @@ ALLOWED_HOSTS = os.environ.get("RS3D_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]"
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("RS3D_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -1,6 +1,6 @@
 """A live rs3d with the published demo city, and headless Chromium timing of its 3D view (for bench_tiles).
 
-The server is started the way scripts/demo.sh and tests/integration/conftest.py start it (daphne + the
+The server is started the way scripts/demo.sh and tests/integration/conftest.py start it (uvicorn + the
 database worker on a private RS3D_HOME, the demo area made by ``manage.py seed_demo``); the Chromium flags
 are the integration tests' (SwiftShader software WebGL, nothing that leaves the machine). Both take their
 process helpers and Chromium flags from ``devtools``, never from ``tests``.
@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 
 from devtools.chromium import CHROMIUM_ARGS
-from devtools.processes import free_port, stop_processes, wait_until_up
+from devtools.processes import free_port, stop_processes, wait_until_up, web_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,9 +94,9 @@ def live_demo(size_m: float, seed: int, timeout_s: float) -> Iterator[Demo]:
         subprocess.run(seed_cmd, env=env, check=True, cwd=ROOT, timeout=600, stdout=subprocess.DEVNULL)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]
+        web = web_command(port)
         worker = [*manage, "rs3d_worker", "--no-reload", "--interval", "0.2", "--no-startup-delay"]
-        for name, command in (("web", daphne), ("worker", worker)):
+        for name, command in (("web", web), ("worker", worker)):
             log = (logs / f"{name}.log").open("w")
             processes.append(subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
         start = time.monotonic()

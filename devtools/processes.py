@@ -1,10 +1,40 @@
-"""Local processes of the live app (daphne, workers): a free port, waiting until one answers, stopping them."""
+"""Local processes of the live app (uvicorn, workers): the server's command, a free port, waiting, stopping."""
 
 import socket
 import subprocess
+import sys
 import time
 
 import requests
+
+
+def web_command(port: int, workers: int = 1, host: str = "127.0.0.1") -> list[str]:
+    """The web server as scripts/demo.sh starts it: uvicorn (httptools, uvloop) serving backend.asgi.
+
+    ``workers`` above 1 runs that many server processes under uvicorn's supervisor (each with its own
+    data-gate grants; the grant stamp under MEDIA_ROOT keeps revocations immediate in all of them). Without
+    REDIS_URL each process has its own memory cache, so its own login and upload limits: demo.sh runs one.
+    Proxy headers are off, as under daphne before: the client address is the connection's
+    (``RS3D_TRUSTED_PROXIES`` decides what X-Forwarded-For counts). No lifespan (Django has none).
+    """
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "backend.asgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--lifespan",
+        "off",
+        "--no-proxy-headers",
+        "--no-server-header",
+        "--timeout-graceful-shutdown",
+        "10",
+    ]
 
 
 def free_port() -> int:

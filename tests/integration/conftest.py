@@ -1,4 +1,4 @@
-"""A live rs3d: the ASGI server (daphne) and a database worker as real processes on a private home.
+"""A live rs3d: the ASGI server (uvicorn) and a database worker as real processes on a private home.
 
 The tests act as a user, "tester", made with the ORM in the stack's database and logged in through the
 login page (``Stack.session``), with an API token for script-like calls (``Stack.token``).
@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from devtools.chromium import CHROMIUM_ARGS
 from devtools.processes import free_port, stop_processes, wait_until_up
+from devtools.processes import web_command as web_command_of
 from tests.conftest import ROOT, generated_city, require
 
 
@@ -87,7 +88,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     port = free_port()
     logs = home / "logs"
     logs.mkdir()
-    web_command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]
+    web_command = web_command_of(port)
     web = _start_web(web_command, env, logs / "web.log")
     worker = _start_worker(env, logs / "worker.log")
     url = f"http://127.0.0.1:{port}"
