@@ -5,8 +5,13 @@ Usage: .venv/bin/python -m bench.bench_load [--quick] [--duration 10] [--connect
 Set-up, all in a private RS3D_HOME in a temporary folder (embedded SpatiaLite, whatever DATABASE_URL says):
 migrate, ``manage.py seed_demo --size`` (the public demo area from a generated city), one
 ``rs3d_worker --batch`` run that reconstructs and publishes it, then a user with an API token. The app is
-then served by daphne on a free loopback port as scripts/demo.sh serves it, with no worker beside it: the
+then served by uvicorn on a free loopback port as scripts/demo.sh serves it, with no worker beside it: the
 uploads below queue jobs that nothing runs, so reconstruction never competes for the CPU.
+
+0. Serving (``bench._serving``): one published tile at 8 connections, public, private by session cookie and
+   private by API token (a private copy of the area), from daphne with the data gate off (how rs3d served
+   before), uvicorn with the gate (1 and 2 processes) and nginx serving the same file, all in one run: req/s,
+   p50/p99 and each row's share of nginx's rate.
 
 1. Viewers: wrk (``--latency``, 2 threads, browser-like ``Accept-Encoding``) against one tile content file
    of the published version, its tileset.json and the features API with a bbox, at each connection count.
@@ -16,7 +21,7 @@ uploads below queue jobs that nothing runs, so reconstruction never competes for
    and validated by a ``reconstruction check`` child process; that path, not reconstruction, is measured.
 
 Load generator and server share the machine's CPUs, so the numbers are lower bounds for the server alone.
-Each row also says how many cores daphne (with its children) and everything else on the machine were
+Each row also says how many cores the server (with its children) and everything else on the machine were
 busy, so runs on a shared machine can be read against the load they met.
 """
 
@@ -44,12 +49,14 @@ from pathlib import Path
 
 import psutil
 
-from devtools.processes import free_port, stop_processes, wait_until_up
+from devtools.processes import free_port, stop_processes, wait_until_up, web_command
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What a browser sends; published files may be stored precompressed (br/gzip).
 ACCEPT_ENCODING = "gzip, deflate, br"
 USER = "bench"
+#: uvicorn processes, as scripts/demo.sh starts them.
+WEB_WORKERS = 1
 
 
 # --- results and the parsing of wrk's report ------------------------------------------------------------
@@ -124,8 +131,9 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 # --- load generators ---------------------------------------------------------------------------------------
 
 
-def run_wrk(url: str, connections: int, seconds: float) -> LoadResult:
-    """wrk with 2 threads (fewer when there are fewer connections) and a 10 s request timeout."""
+def run_wrk(url: str, connections: int, seconds: float, headers: dict[str, str] | None = None) -> LoadResult:
+    """wrk with 2 threads (fewer when there are fewer connections), a 10 s request timeout, extra ``headers``."""
+    extra = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
     command = [
         "wrk",
         f"-t{min(2, connections)}",
@@ -136,6 +144,7 @@ def run_wrk(url: str, connections: int, seconds: float) -> LoadResult:
         "10s",
         "-H",
         f"Accept-Encoding: {ACCEPT_ENCODING}",
+        *extra,
         url,
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
@@ -338,14 +347,12 @@ def prepare(home: Path, size_m: float, debug: bool, log: Callable[[str], None]) 
 
 
 @contextmanager
-def serve(home: Path, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
-    """daphne on a free loopback port, as scripts/demo.sh starts it; always stopped on the way out."""
+def serve(home: Path, env: dict[str, str], workers: int) -> Iterator[tuple[str, subprocess.Popen]]:
+    """uvicorn on a free loopback port, as scripts/demo.sh starts it; always stopped on the way out."""
     port = free_port()
-    daphne = Path(sys.executable).with_name("daphne")
-    command = [str(daphne)] if daphne.exists() else [sys.executable, "-m", "daphne"]
     with (home / "logs" / "web.log").open("w") as out:
         web = subprocess.Popen(
-            [*command, "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"],
+            web_command(port, workers=workers),
             env=env,
             cwd=ROOT,
             stdout=out,
@@ -354,7 +361,7 @@ def serve(home: Path, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Pop
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_until_up(url, web, timeout=90, request_timeout=2, name="daphne")
+        wait_until_up(url, web, timeout=90, request_timeout=2, name="uvicorn")
         yield url, web
     finally:
         stop_processes(web, timeout=15)
@@ -572,7 +579,7 @@ def viewers_table(app: App, connections: list[int], seconds: float, generator: s
         f"Concurrent viewers: {name}, {seconds:g} s per row, Accept-Encoding `{ACCEPT_ENCODING}`",
         "",
         "| endpoint | response | conns | req/s | p50 ms | p99 ms | max ms | errors "
-        "| daphne cores | generator cores | other cores | load 1m |",
+        "| server cores | generator cores | other cores | load 1m |",
         "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for target in targets:
@@ -591,6 +598,28 @@ def viewers_table(app: App, connections: list[int], seconds: float, generator: s
     return lines
 
 
+def serving_rows(app: App, env: dict[str, str], seconds: float) -> list[str]:
+    """Part 0, as markdown lines (bench._serving): servers and credentials side by side with nginx."""
+    from bench._serving import private_copy, serving_table
+
+    tile = next(t for t in viewer_targets(app) if t.label.startswith("tile"))
+    private_area, session = private_copy(_manage, env, app.area, USER)
+    before = _load()
+    lines = serving_table(
+        env=env,
+        home=app.home,
+        tile_path=urllib.parse.urlsplit(tile.url).path,
+        private_area=private_area,
+        session=session,
+        token=app.token,
+        seconds=seconds,
+        connections=8,
+        run_wrk=run_wrk,
+        meter=CpuMeter,
+    )
+    return [*lines, "", f"load average (1/5/15 min) before: {before}, after: {_load()}", ""]
+
+
 def uploads_table(app: App, levels: list[int]) -> list[str]:
     """Part 2, as markdown lines."""
     meter = CpuMeter(psutil.Process(app.web.pid))
@@ -600,7 +629,7 @@ def uploads_table(app: App, levels: list[int]) -> list[str]:
         "stored and validated by a child process each, no worker running",
         "",
         "| simultaneous | statuses | fastest s | median s | slowest s | areas/s "
-        "| daphne cores | client cores | other cores | load 1m |",
+        "| server cores | client cores | other cores | load 1m |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     errors: list[str] = []
@@ -637,7 +666,7 @@ def _on_alarm(signum: int, frame: object) -> None:
 
 
 def _on_term(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the finally blocks, which stop daphne
+    raise SystemExit(128 + signum)  # unwinds through the finally blocks, which stop the servers
 
 
 def main() -> None:
@@ -650,6 +679,8 @@ def main() -> None:
     parser.add_argument("--uploads", type=int, nargs="+", help="simultaneous uploads (default 1 4 8)")
     parser.add_argument("--size", type=float, default=200, help="side of the generated city in metres (default 200)")
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto", help="load generator")
+    parser.add_argument("--workers", type=int, default=WEB_WORKERS, help="uvicorn processes (demo.sh's: 1)")
+    parser.add_argument("--skip-serving", action="store_true", help="no servers-and-nginx tile table")
     parser.add_argument("--skip-viewers", action="store_true")
     parser.add_argument("--skip-uploads", action="store_true")
     parser.add_argument("--debug", action="store_true", help="serve with RS3D_DEBUG=1 (demo.sh's default)")
@@ -676,13 +707,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rs3d-bench-load-") as tmp:
         home = args.keep.resolve() if args.keep else Path(tmp) / "home"
         env, token = prepare(home, args.size, args.debug, log)
-        with serve(home, env) as (url, web):
+        with serve(home, env, args.workers) as (url, web):
             status, _, body = _get(f"{url}/api/areas/")
             areas = json.loads(body)
             areas = areas.get("results", areas) if isinstance(areas, dict) else areas
             area = next(a for a in areas if a["visibility"] == "public" and a["version"] is not None)
             app = App(url, home, web, token, area, next((home / "demo").iterdir()))
             load_served = _load()
+            if not args.skip_serving and generator == "wrk":
+                report += serving_rows(app, env, duration)
             if not args.skip_viewers:
                 if generator == "python":
                     log("wrk is not installed (apt-get install wrk): the viewers are measured with a Python stand-in")
@@ -695,14 +728,14 @@ def main() -> None:
                 report += ["", f"load average (1/5/15 min) before: {before}, after: {_load()}", ""]
     signal.alarm(0)
     mode = "RS3D_DEBUG=1" if args.debug else "production settings (RS3D_DEBUG off)"
-    print(f"rs3d under load on loopback: daphne, one process, embedded SpatiaLite, {mode}")
+    print(f"rs3d under load on loopback: uvicorn, {args.workers} process(es), embedded SpatiaLite, {mode}")
     print(f"machine: {machine_facts()}")
     print(
         f"load average (1/5/15 min): {load_start} at start, {load_served} once served (after set-up), "
         f"{_load()} at the end"
     )
     print(
-        "daphne cores: CPU time of daphne and its children per second of the row; generator/client cores: "
+        "server cores: CPU time of the server and its children per second of the row; generator/client cores: "
         "wrk or this script; other cores: the rest of the machine"
     )
     print(
