@@ -150,7 +150,8 @@ class FilterConfig:
             cannot raise its own threshold (see :func:`reconstruction.pointcloud.filter.outlier_mask`).
         on_dsm_points: also clean clouds made from a DSM grid (one point per cell). Off by default: a
             gridded DSM has no scattered returns, and the test then removes real building and tree edges
-            (443 of Montpellier's 9,993 cells, 4.4 %, measured with the former global mean + 2σ rule); LiDAR and other scattered clouds are always cleaned.
+            (443 of Montpellier's 9,993 cells, 4.4 %, measured with the former global mean + 2σ rule); LiDAR
+            and other scattered clouds are always cleaned.
     """
 
     voxel_m: float | None = None
