@@ -16,7 +16,7 @@ exactly the processes that share the data:
 - SQLite (embedded mode, one host by construction: SQLite needs a local disk): ``flock`` on
   ``RS3D_HOME/check-slots/<slot>.lock``; the kernel drops it when the holding file is closed or its
   process dies. ``flock`` rather than ``fcntl`` locks: flock belongs to the open file, so two requests
-  in threads of one daphne process exclude each other too.
+  in threads of one web (uvicorn) process exclude each other too.
 
 Redis is not used: it is optional, and its fail-soft cache (:mod:`backend.jobs.cache`) would turn a Redis
 outage into no cap at all.

@@ -327,7 +327,7 @@ class _SyncBody(_FileBody):
 
 
 class _AsyncBody(_FileBody):
-    """The body under ASGI (daphne), read on a worker thread.
+    """The body under ASGI (uvicorn), read on a worker thread.
 
     A sync iterator would make Django's ASGI handler read the whole file into a list before sending it
     (``StreamingHttpResponse.__aiter__`` in Django 5.2): a 1 GB LAZ would take 1 GB of memory.
