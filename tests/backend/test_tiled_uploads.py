@@ -213,3 +213,15 @@ def test_training_says_it_reads_one_tile_of_each(api, tiles, scene_files, tmp_pa
     assert not can_train_on(area)
     with pytest.raises(CannotTrain, match="2 orthophoto and 1 LiDAR tiles. Train on an area of one tile"):
         start_training(area, user)
+
+
+def test_lidar_tiles_alone_make_one_area(api, scene_files, tmp_path):
+    from tests.conftest import sparse_lidar
+
+    first = sparse_lidar(scene_files["dsm"], tmp_path / "tile_a.las")
+    second = tmp_path / "tile_b.las"
+    second.write_bytes(first.read_bytes())  # the same survey twice: overlapping tiles are allowed
+    response = _post(api, lidar=[_upload(first), _upload(second)])
+    assert response.status_code == 201, response.json()
+    inputs = Area.objects.get().pipeline_inputs()
+    assert sorted(p.name for p in inputs.lidar) == ["tile_a.las", "tile_b.las"] and inputs.ortho == ()
