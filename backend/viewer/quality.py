@@ -1,7 +1,7 @@
-"""Plain-language lines about how a version's inputs were prepared: registrations and stereo matching.
+"""Plain-language lines about how a version's inputs were prepared: registrations, stereo matching, model trust.
 
-The job page and the area page show them, so a planner sees how well a second image or a DSM lined up
-and how complete a stereo DSM is, without opening manifest.json.
+The job page and the area page show them, so a planner sees how well a second image or a DSM lined up,
+how complete a stereo DSM is, and how far the model trusted its own prediction, without opening manifest.json.
 """
 
 from typing import Any
@@ -20,7 +20,22 @@ def input_quality(manifest: dict[str, Any] | None) -> list[str]:
     ]
     if (stereo := manifest.get("stereo")) and isinstance(stereo, dict):
         lines.append(_stereo_line(stereo))
+    trust = (manifest.get("prediction") or {}).get("trust")
+    if isinstance(trust, dict) and trust.get("shift_score") is not None:
+        lines.append(_trust_line(trust))
     return lines
+
+
+def _trust_line(trust: dict[str, Any]) -> str:
+    """The trust gate of a run whose heights were predicted (see ``reconstruction.prediction.trust``)."""
+    line = (
+        f"Predicted heights: distribution-shift score {trust['shift_score']:.2f} (1 is like the towns the model "
+        f"learned from); {100 * (trust.get('untrusted_share') or 0):.0f} % of the area left as ground with no "
+        f"buildings"
+    )
+    if trust.get("removed_building_m2"):
+        line += f", {trust['removed_building_m2']:,.0f} m² of predicted buildings removed"
+    return line + "."
 
 
 def _registration_line(label: str, report: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""The job and area pages say how a version's inputs were prepared: registration residuals, stereo figures."""
+"""The job and area pages say how a version's inputs were prepared: registration residuals, stereo figures, trust."""
 
 import pytest
 from django.contrib.gis.geos import Polygon
@@ -29,6 +29,16 @@ def test_lines_say_what_was_aligned_and_how_well():
     assert "+2.31 m east, -1.70 m north" in registration and "638 of 656 matches" in registration
     assert "residual 0.04 m" in registration
     assert stereo == "Stereo DSM from 2 images (cars 1.3.0), 95 % of the area has a height, 0.5 m cells, 196 s."
+
+
+def test_a_predicted_run_says_how_far_the_model_trusted_itself():
+    trust = {"shift_score": 2.69, "untrusted_share": 0.62, "untrusted_m2": 9000.0, "removed_building_m2": 21777.0}
+    (line,) = input_quality({"prediction": {"trust": trust}})
+    assert line == (
+        "Predicted heights: distribution-shift score 2.69 (1 is like the towns the model learned from); 62 % of "
+        "the area left as ground with no buildings, 21,777 m² of predicted buildings removed."
+    )
+    assert input_quality({"prediction": {"trust": None}}) == []  # measured heights: no gate
 
 
 def test_nothing_to_say_without_registration_or_stereo():
