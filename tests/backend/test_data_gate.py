@@ -86,7 +86,10 @@ def django_answer(path: str, headers: Headers = (), method: str = "GET") -> tupl
 
 
 @pytest.fixture(autouse=True)
-def no_grants() -> None:
+def no_grants(settings) -> None:
+    """A gate that remembers nothing yet, switched on as in the embedded mode (scale mode leaves it off unless
+    RS3D_DATA_GATE=1, which is what these tests then stand for)."""
+    settings.RS3D_DATA_GATE = True
     data_gate.forget_all()
 
 
