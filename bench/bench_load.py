@@ -49,7 +49,7 @@ from pathlib import Path
 
 import psutil
 
-from devtools.processes import free_port, stop_processes, wait_until_up, web_command
+from devtools.processes import web_command
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What a browser sends; published files may be stored precompressed (br/gzip).
@@ -346,25 +346,12 @@ def prepare(home: Path, size_m: float, debug: bool, log: Callable[[str], None]) 
     return env, token
 
 
-@contextmanager
 def serve(home: Path, env: dict[str, str], workers: int) -> Iterator[tuple[str, subprocess.Popen]]:
     """uvicorn on a free loopback port, as scripts/demo.sh starts it; always stopped on the way out."""
-    port = free_port()
-    with (home / "logs" / "web.log").open("w") as out:
-        web = subprocess.Popen(
-            web_command(port, workers=workers),
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_up(url, web, timeout=90, request_timeout=2, name="uvicorn")
-        yield url, web
-    finally:
-        stop_processes(web, timeout=15)
+    from bench._serving import Server, serving
+
+    server = Server("uvicorn", lambda port: web_command(port, workers=workers), {})
+    return serving(server, env, home / "logs" / "web.log")
 
 
 # --- what the viewers ask for -----------------------------------------------------------------------------
