@@ -1,0 +1,192 @@
+"""Benchmark what the first view of the demo city costs the browser: requests and bytes by kind, and its time.
+
+Usage: .venv/bin/python -m bench.bench_first_view [--size 400] [--runs 2] [--timeout 600]
+
+A live server with the published demo city (started as scripts/demo.sh starts it, through
+``bench._browser.live_demo``), its 3D view opened in headless Chromium (SwiftShader software WebGL, the
+integration tests' flags) in a fresh browser context each run, so nothing is cached. The first view is over
+when the page's ``#status`` says ready (every shown tileset's ``allTilesLoaded``) and ``rs3d.settled()``
+holds (the globe's imagery and every shown tileset have what the view needs). Every request the page and its
+workers made up to then is counted, with its bytes on the wire (headers and encoded body, as Chromium's
+network stack reports them), and sorted into kinds by URL:
+
+- one kind per 3D layer of the area (``point tiles`` for the point cloud; ``tileset.json`` included),
+- ``imagery`` (the orthophoto and its XYZ tiles), ``Cesium`` (its build under ``static/cesium/``),
+- ``app JS/CSS`` (the rest of ``static/``), ``API`` (``/api/``) and ``page`` (the HTML, anything else).
+
+The table gives each kind's requests and kB (median over the runs) and the time to ready; the line under it
+says whether the 3D data of the first view (every layer's tiles and tilesets) fits the issue's budget.
+"""
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import time
+from collections import defaultdict
+from urllib.parse import urlparse
+
+import psutil
+import requests
+
+from bench._browser import Demo, live_demo
+from devtools.chromium import CHROMIUM_ARGS
+
+#: The first view's 3D data budget (issue 18): at most this many requests and bytes.
+BUDGET_REQUESTS, BUDGET_BYTES = 30, 2_000_000
+
+#: Kinds that are not 3D layers, in table order after the layers.
+OTHER_KINDS = ["imagery", "Cesium", "app JS/CSS", "API", "page"]
+
+#: The page is ready: the status badge says so and every tileset and the globe have loaded what they need.
+_READY_JS = """
+() => document.querySelector('#status')?.dataset.state === 'ready' && !!window.rs3d && window.rs3d.settled()
+"""
+
+
+def _data_folders(demo: Demo) -> tuple[dict[str, str], list[str]]:
+    """URL folders of each 3D layer (folder -> kind) and of the imagery, from the area's API description."""
+    area = requests.get(f"{demo.url}/api/areas/{demo.area_id}/", timeout=30).json()
+    layers = {}
+    for layer in area["layers"]:
+        folder = urlparse(layer["tileset_url"]).path.rpartition("/")[0] + "/"
+        layers[folder] = "point tiles" if layer["kind"] == "pointcloud" else f"{layer['name']} tiles"
+    imagery = area.get("imagery") or {}
+    image_folders = [urlparse(imagery[k]).path.partition("{")[0] for k in ("url", "tiles_url") if imagery.get(k)]
+    return layers, image_folders
+
+
+def _kind(url: str, layers: dict[str, str], imagery: list[str]) -> str:
+    path = urlparse(url).path
+    for folder, kind in sorted(layers.items(), key=lambda item: -len(item[0])):
+        if path.startswith(folder):
+            return kind
+    if any(path.startswith(prefix.rpartition("/")[0] + "/") for prefix in imagery):
+        return "imagery"
+    if path.startswith("/static/cesium/"):
+        return "Cesium"
+    if path.startswith("/static/"):
+        return "app JS/CSS"
+    if path.startswith("/api/"):
+        return "API"
+    return "page"
+
+
+def first_view(demo: Demo, runs: int, timeout_s: float) -> list[dict]:
+    """Open the 3D view ``runs`` times in fresh contexts; per run: seconds to ready, and requests/bytes by kind."""
+    from playwright.sync_api import sync_playwright
+
+    layers, imagery = _data_folders(demo)
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    results = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            for _ in range(runs):
+                context = browser.new_context(viewport={"width": 1366, "height": 768})
+                try:
+                    results.append(_one_view(context, demo, layers, imagery, timeout_s))
+                finally:
+                    context.close()
+        finally:
+            browser.close()
+    return results
+
+
+def _one_view(context, demo: Demo, layers: dict[str, str], imagery: list[str], timeout_s: float) -> dict:
+    page = context.new_page()
+    finished, failed, errors = [], [], []
+    page.on("requestfinished", lambda r: finished.append(r))
+    page.on("requestfailed", lambda r: failed.append(r))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    start = time.monotonic()
+    page.goto(f"{demo.url}/areas/{demo.area_id}/view/", timeout=timeout_s * 1000)
+    page.wait_for_function(_READY_JS, timeout=timeout_s * 1000, polling=100)
+    seconds = time.monotonic() - start
+    done = list(finished)  # requests after this moment belong to no first view
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for request in done:
+        if request.url.startswith("data:"):
+            continue
+        sizes = request.sizes()
+        entry = by_kind[_kind(request.url, layers, imagery)]
+        entry[0] += 1
+        entry[1] += sizes["responseHeadersSize"] + max(0, sizes["responseBodySize"])
+    for request in failed:
+        by_kind[_kind(request.url, layers, imagery)][0] += 1
+    data = [v for k, v in by_kind.items() if k.endswith(" tiles")]
+    return {
+        "seconds": seconds,
+        "kinds": {k: tuple(v) for k, v in by_kind.items()},
+        "data_requests": sum(v[0] for v in data),
+        "data_bytes": sum(v[1] for v in data),
+        "failed": len(failed),
+        "errors": errors,
+    }
+
+
+def _facts() -> str:
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    cpu = platform.processor() or platform.machine()
+    return (
+        f"{psutil.cpu_count()} CPUs ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+        f"load average (1, 5, 15 min) at the end: {load}"
+    )
+
+
+def table(results: list[dict], size_m: float, publish_s: float) -> str:
+    """Markdown: per kind the median requests and kB over the runs, then totals, time to ready and the budget."""
+    kinds = sorted({k for r in results for k in r["kinds"]})
+    order = [k for k in ["point tiles"] + sorted(k for k in kinds if k.endswith(" tiles") and k != "point tiles")]
+    order += [k for k in OTHER_KINDS if k in kinds]
+    order += [k for k in kinds if k not in order]
+
+    def median(kind: str, i: int) -> float:
+        return statistics.median(r["kinds"].get(kind, (0, 0))[i] for r in results)
+
+    lines = [
+        f"### First view of the demo city ({size_m:.0f} m, seed 7), headless Chromium, {len(results)} cold runs",
+        "",
+        _facts() + f"; demo published in {publish_s:.0f} s.",
+        "",
+        "| kind | requests | kB |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {k} | {median(k, 0):g} | {median(k, 1) / 1000:,.0f} |" for k in order if k in kinds]
+    total_requests = statistics.median(sum(v[0] for v in r["kinds"].values()) for r in results)
+    total_bytes = statistics.median(sum(v[1] for v in r["kinds"].values()) for r in results)
+    data_requests = statistics.median(r["data_requests"] for r in results)
+    data_bytes = statistics.median(r["data_bytes"] for r in results)
+    seconds = [r["seconds"] for r in results]
+    lines += [
+        f"| **3D data (every layer)** | **{data_requests:g}** | **{data_bytes / 1000:,.0f}** |",
+        f"| all | {total_requests:g} | {total_bytes / 1000:,.0f} |",
+        "",
+        "Time to ready (navigation -> `#status` ready and `rs3d.settled()`): "
+        f"median {statistics.median(seconds):.1f} s "
+        f"({', '.join(f'{s:.1f}' for s in seconds)}). "
+        f"3D data budget ({BUDGET_REQUESTS} requests, {BUDGET_BYTES / 1e6:g} MB): "
+        + ("met." if data_requests <= BUDGET_REQUESTS and data_bytes <= BUDGET_BYTES else "NOT met."),
+    ]
+    failed = sum(r["failed"] for r in results)
+    errors = [e for r in results for e in r["errors"]]
+    if failed or errors:
+        lines.append(f"Failed requests: {failed}; page errors: {errors[:3]}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Start the demo, open its first view ``--runs`` times and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=float, default=400.0, help="side of the demo city, metres")
+    parser.add_argument("--runs", type=int, default=2, help="cold views to open")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds for publishing and for each view")
+    args = parser.parse_args()
+    with live_demo(args.size, seed=7, timeout_s=args.timeout) as demo:
+        results = first_view(demo, args.runs, args.timeout)
+    print(table(results, args.size, demo.seconds_to_publish))
+
+
+if __name__ == "__main__":
+    main()
