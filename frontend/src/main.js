@@ -22,6 +22,7 @@ import { frameArea } from "./viewer/camera.js";
 import { createViewer } from "./viewer/createViewer.js";
 import { whenViewLoaded } from "./viewer/loading.js";
 import { exposePageApi } from "./viewer/pageApi.js";
+import { applyRenderScale, createDisplayTool } from "./viewer/renderScale.js";
 
 /** Layer modules by API layer kind; other kinds load as plain tilesets. */
 const LAYER_KINDS = { pointcloud: addPointCloud };
@@ -227,6 +228,7 @@ function mountTools({
 function showLocationOnly(area) {
   try {
     const viewer = createViewer({ container: "viewer" });
+    applyRenderScale(viewer);
     if (area.bbox_wgs84) {
       frameArea(viewer, area.bbox_wgs84, { minRadius: 50000 });
     }
@@ -251,6 +253,7 @@ export async function boot() {
       return;
     }
     const viewer = createViewer({ container: "viewer" });
+    const rendering = applyRenderScale(viewer);
     viewer.scene.renderError.addEventListener((scene, error) => {
       status.error(`3D rendering failed: ${error?.message ?? error}`);
     });
@@ -311,6 +314,11 @@ export async function boot() {
         inspector,
         panel,
         mapLayers,
+      });
+      createDisplayTool({
+        viewer,
+        container: panel,
+        software: rendering.software,
       });
     }
     status.loading("Loading tiles…");

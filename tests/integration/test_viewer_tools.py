@@ -413,6 +413,50 @@ def test_tool_models_on_known_values(browser, stack, area):
     _close(watched)
 
 
+def test_display_resolution_starts_at_half_in_software_webgl_and_is_kept_for_the_device(browser, stack, area):
+    """Headless Chromium draws WebGL in SwiftShader: the viewer starts at half resolution, the Display tool's
+    choice applies at once, survives a reload (this device's localStorage) and never enters the shared link."""
+    watched = _open(browser, stack, area)
+    page = watched.page
+    models = page.evaluate(
+        """async () => {
+            const scale = await import("/static/rs3d/viewer/renderScale.js");
+            return {
+                renderer: scale.rendererName(),
+                swiftshader: scale.isSoftwareRenderer("ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)))"),
+                llvmpipe: scale.isSoftwareRenderer("llvmpipe (LLVM 15.0.6, 256 bits)"),
+                nvidia: scale.isSoftwareRenderer("ANGLE (NVIDIA, NVIDIA GeForce RTX 3060 Direct3D11 vs_5_0 ps_5_0)"),
+                starts: [
+                    scale.initialScale(null, true), scale.initialScale(null, false),
+                    scale.initialScale("0.75", true), scale.initialScale("3", false), scale.initialScale("", true),
+                ],
+            };
+        }"""
+    )
+    assert "swiftshader" in models["renderer"].lower(), models["renderer"]
+    assert (models["swiftshader"], models["llvmpipe"], models["nvidia"]) == (True, True, False)
+    assert models["starts"] == [0.5, 1, 0.75, 1, 0.5]  # a stored choice wins only if it is one of the offered
+    assert page.evaluate("rs3d.renderScale()") == 0.5
+    drawn = "() => { const c = document.querySelector('#viewer canvas'); return [c.width, c.clientWidth]; }"
+    width, css = page.evaluate(drawn)
+    assert abs(width - css / 2) <= 1, (width, css)  # half resolution: a drawn pixel per 2 × 2 CSS pixels
+    _open_tool(page, "display")
+    select = page.locator('[data-field="render-scale"] select')
+    assert select.input_value() == "0.5"
+    assert "without a graphics card" in page.locator('details[data-tool="display"]').inner_text()
+    select.select_option("1")
+    assert page.evaluate("rs3d.renderScale()") == 1
+    page.wait_for_function(f"() => {{ const [w, css] = ({drawn})(); return w === css; }}", timeout=10_000)
+    page.reload()
+    page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
+    assert page.evaluate("rs3d.renderScale()") == 1, "the choice should be kept for this device"
+    _open_tool(page, "share")
+    page.click('[data-action="copy-link"]')
+    assert "scale" not in page.locator(".rs3d-link").input_value()
+    assert watched.errors == [] and watched.outside == []
+    _close(watched)
+
+
 #: A state with every layer-panel key, odd characters in the names and values it keeps.
 PANEL_STATE = {
     "layers": {"orthophoto": True, "pointcloud": False},

@@ -48,6 +48,8 @@ export function exposePageApi({
       ),
     /** @returns {object} Camera longitude, latitude (°), height (m), angles (°). */
     camera: () => cameraState(viewer.camera),
+    /** @returns {number} The share of the canvas's size it draws (see renderScale.js). */
+    renderScale: () => viewer.resolutionScale,
     /**
      * @param {number} lon Longitude, degrees.
      * @param {number} lat Latitude, degrees.
