@@ -1,91 +1,187 @@
-"""Point clouds to 3D Tiles: py3dtiles' octree of pnts, then one pickable feature per point.
+"""Point clouds to 3D Tiles: a quadtree of pnts with real levels of detail, one pickable feature per point.
 
-py3dtiles builds the hierarchy (inner tiles hold a subsample of their children's points, ``refine: ADD``,
-geometric errors from the point spacing) with ``classification`` and, for LiDAR, ``intensity`` as per-point
-batch-table columns. Each tile is then rewritten with a ``BATCH_ID`` per point (0 .. N-1), which turns the
-columns into a per-point property table: in CesiumJS 1.145 a pnts tile without ``BATCH_ID`` keeps its
-columns as GPU property attributes that styles can read but ``scene.pick`` cannot (the whole tile is one
-pick), while with ``BATCH_ID`` every point is a ``Cesium3DTileFeature`` whose ``getProperty`` gives its
-class and intensity. The price: 2 bytes a point, and styles are evaluated per point on the CPU when they
-change. ``scene.pickMetadata`` would read property attributes, but it is marked experimental, so we do not
-build on it; glTF points with ``EXT_mesh_features`` would pick the same way as pnts with ``BATCH_ID``, at the
-cost of replacing py3dtiles' tiler.
+Each point is written once, to the tile :func:`~reconstruction.tiles3d.point_levels.point_levels` gives
+it: inner tiles hold a spatially uniform subsample (one point per voxel of their spacing), children add the
+points their ancestors lack (``refine: ADD``), and a tile's geometric error is what leaving its children out
+costs: the voxel diagonal, the farthest any left-out point is from a shown one (0 for leaves). A viewer that
+frames the whole area then loads the top levels only, and the leaves only when it comes close.
+
+Positions are in the local east-north-up frame at the centre of the cloud (the root's ``transform`` places
+it in ECEF, as for the mesh layers; heights are taken as ellipsoidal), float32 relative to each tile's
+``RTC_CENTER``; boxes are axis-aligned in that frame. Every tile has a ``BATCH_ID`` per point (0 .. N-1),
+which turns its ``classification`` and, for LiDAR, ``intensity`` columns into a per-point property table:
+in CesiumJS 1.145 a pnts tile without ``BATCH_ID`` keeps its columns as GPU property attributes that styles
+can read but ``scene.pick`` cannot (the whole tile is one pick), while with ``BATCH_ID`` every point is a
+``Cesium3DTileFeature`` whose ``getProperty`` gives its class and intensity. The price: 2 bytes a point, and
+styles are evaluated per point on the CPU when they change.
 """
 
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import laspy
 import numpy as np
+import numpy.typing as npt
 from pyproj import CRS
 
-from reconstruction.errors import ProcessingError
+from reconstruction.errors import InputError, ProcessingError
 from reconstruction.tiles3d.content.pnts import Pnts
-
-_ECEF = CRS.from_epsg(4978)
+from reconstruction.tiles3d.frame import EnuFrame, Float64s
+from reconstruction.tiles3d.point_levels import PointLevels, cells_at, point_levels
+from reconstruction.tiles3d.tileset import (
+    BOX_MARGIN_M,
+    AssetDict,
+    BoundingVolumeDict,
+    ContentDict,
+    TileDict,
+    TilesetDict,
+)
 
 #: Per-point properties of the tiles, as Cesium styles see them (``${classification}``, ``${intensity}``).
 CLASS_PROPERTY, INTENSITY_PROPERTY = "classification", "intensity"
 
 
-def write_pointcloud_tileset(las_path: Path, out_dir: Path, crs: CRS, jobs: int) -> Path:
-    """Convert an uncompressed LAS file to a 3D Tiles point tileset placed in ECEF, one feature per point.
+@dataclass(frozen=True)
+class _Cloud:
+    """The points of a LAS file in the tileset's ENU frame, with what the tiles carry of each."""
 
-    py3dtiles is given an uncompressed LAS on purpose: its conversion can hang on some LAZ files. Every point
-    carries ``classification`` (ASPRS code, UNSIGNED_BYTE) and, when any point of the file has a nonzero LAS
-    intensity (LiDAR), ``intensity`` (UNSIGNED_SHORT, the sensor's value). Points built from a DSM or a
-    prediction are written with intensity 0, so their tiles have no ``intensity`` at all rather than a made-up one.
+    enu: Float64s
+    rgb: npt.NDArray[np.uint8] | None
+    classification: npt.NDArray[np.uint8]
+    intensity: npt.NDArray[np.uint16] | None
+
+
+def write_pointcloud_tileset(las_path: Path, out_dir: Path, crs: CRS, jobs: int) -> Path:
+    """Convert a LAS file to a 3D Tiles point tileset placed in ECEF, with levels of detail, one feature per point.
+
+    Every point carries ``classification`` (ASPRS code, UNSIGNED_BYTE) and, when any point of the file has a
+    nonzero LAS intensity (LiDAR), ``intensity`` (UNSIGNED_SHORT, the sensor's value). Points built from a DSM
+    or a prediction are written with intensity 0, so their tiles have no ``intensity`` at all rather than a
+    made-up one.
 
     Args:
-        las_path: LAS file in ``crs`` with classification and RGB (and intensity for LiDAR).
-        out_dir: folder to create; it receives ``tileset.json``, ``preview.pnts`` and ``points/``.
-        crs: CRS of the LAS coordinates (heights are taken as ellipsoidal by the conversion).
-        jobs: worker processes for the conversion.
+        las_path: LAS (or LAZ) file in ``crs`` with classification and RGB (and intensity for LiDAR).
+        out_dir: folder to create; it receives ``tileset.json`` and ``tiles/*.pnts``.
+        crs: CRS of the LAS coordinates (heights are taken as ellipsoidal).
+        jobs: threads encoding and writing the tiles.
 
     Returns:
         Path of the written ``tileset.json``.
 
     Raises:
-        ProcessingError: The conversion failed or wrote no tileset.
+        InputError: The file holds no point.
+        CRSError: ``crs`` cannot be placed on the globe.
+        ProcessingError: The file could not be read.
     """
-    from py3dtiles.convert import convert  # heavy import (numba), only where needed
+    xyz, cloud_attributes = _read_las(las_path)
+    frame = EnuFrame.around(crs, xyz)
+    cloud = _Cloud(frame(xyz), *cloud_attributes)
+    levels = point_levels(cloud.enu)
+    (out_dir / "tiles").mkdir(parents=True, exist_ok=True)
+    writes: list[tuple[str, npt.NDArray[np.int64]]] = []
+    root = _tile_tree(cloud.enu, levels, writes)
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        list(pool.map(lambda w: _write_pnts(cloud, w[1], out_dir / w[0]), writes))
+    root["transform"] = [float(v) for v in frame.matrix.T.ravel()]  # column-major
+    half = np.asarray(root["boundingVolume"]["box"])[[3, 7, 11]]
+    # Cesium renders nothing when the tileset's own error is 0 (a one-leaf tileset): give it the box
+    # diagonal, the error of showing nothing at all.
+    tileset: TilesetDict = {
+        "asset": AssetDict(version="1.1", generator="rs3d"),
+        "geometricError": max(root["geometricError"], float(2 * np.linalg.norm(half))),
+        "root": root,
+    }
+    path = out_dir / "tileset.json"
+    path.write_text(json.dumps(tileset, indent=1))
+    return path
 
-    fields = [CLASS_PROPERTY] + ([INTENSITY_PROPERTY] if _has_intensity(las_path) else [])
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+
+def _read_las(
+    las_path: Path,
+) -> tuple[Float64s, tuple[npt.NDArray[np.uint8] | None, npt.NDArray[np.uint8], npt.NDArray[np.uint16] | None]]:
+    """Coordinates, and 8-bit colours, classes and (when any is nonzero) intensities of a LAS/LAZ file."""
     try:
-        convert(
-            [str(las_path)],
-            outfolder=str(out_dir),
-            overwrite=True,
-            jobs=max(1, jobs),
-            crs_in=crs,
-            force_crs_in=True,
-            crs_out=_ECEF,
-            rgb=True,
-            extra_fields=fields,
-        )
-    except Exception as err:  # noqa: BLE001 - py3dtiles raises many unrelated types; translate once here
-        raise ProcessingError(f"Writing the point cloud 3D Tiles failed ({type(err).__name__}: {err}).") from err
-    tileset = out_dir / "tileset.json"
-    if not tileset.is_file():
-        raise ProcessingError("The point cloud conversion finished without writing a tileset.json.")
-    for path in out_dir.rglob("*.pnts"):
-        _one_feature_per_point(path)
-    return tileset
+        las = laspy.read(las_path)
+    except (OSError, laspy.errors.LaspyException) as err:
+        raise ProcessingError(f"Cannot read the point cloud {las_path.name} to tile it ({err}).") from err
+    if not len(las.points):
+        raise InputError(f"The point cloud {las_path.name} holds no point: there is nothing to tile.")
+    xyz = np.column_stack([np.asarray(las.x), np.asarray(las.y), np.asarray(las.z)])
+    rgb = None
+    if {"red", "green", "blue"} <= set(las.point_format.dimension_names):
+        rgb16 = np.column_stack([np.asarray(las.red), np.asarray(las.green), np.asarray(las.blue)])
+        # LAS colours are 16-bit (rs3d writes value * 257); some writers leave 8-bit values in them.
+        rgb = (rgb16 >> 8 if rgb16.max() > 255 else rgb16).astype(np.uint8)
+    classes = np.asarray(las.classification, dtype=np.uint8)
+    intensity = np.asarray(las.intensity, dtype=np.uint16)
+    return xyz, (rgb, classes, intensity if intensity.any() else None)
 
 
-def _has_intensity(las_path: Path) -> bool:
-    """Whether any point of the LAS file has a nonzero intensity (chunked: the file may be large)."""
-    with laspy.open(las_path) as reader:
-        return any(np.asarray(chunk.intensity).any() for chunk in reader.chunk_iterator(1 << 21))
+def _tile_tree(enu: Float64s, levels: PointLevels, writes: list[tuple[str, npt.NDArray[np.int64]]]) -> TileDict:
+    """The tiles of the quadtree, root first; appends (file, point indices) of every tile with points to ``writes``."""
+    deepest = int(levels.depth.max())
+    own: list[dict[int, npt.NDArray[np.int64]]] = []  # per depth: cell -> indices of its own points
+    boxes: list[dict[int, tuple[Float64s, Float64s]]] = []  # per depth: cell -> subtree box corners
+    for d in range(deepest + 1):
+        here = np.flatnonzero(levels.depth == d)
+        own.append(_group(levels.cell[here], here))
+        subtree = np.flatnonzero(levels.depth >= d)
+        groups = _group(cells_at(enu[subtree, :2], levels.origin, levels.side, d), subtree)
+        boxes.append({c: (enu[i].min(axis=0), enu[i].max(axis=0)) for c, i in groups.items()})
+
+    def tile(d: int, cell: int) -> TileDict:
+        tiles = 2**d
+        iy, ix = divmod(cell, tiles)
+        children = []
+        if d < deepest:
+            for qy in (0, 1):
+                for qx in (0, 1):
+                    child = (2 * iy + qy) * 2 * tiles + 2 * ix + qx
+                    if child in boxes[d + 1]:
+                        children.append(tile(d + 1, child))
+        lo, hi = boxes[d][cell]
+        error = levels.geometric_error(d) if children else 0.0
+        node = TileDict(boundingVolume=_box(lo, hi), geometricError=error, refine="ADD")
+        if cell in own[d]:
+            name = f"tiles/{_quadrant_name(d, ix, iy)}.pnts"
+            node["content"] = ContentDict(uri=name)
+            writes.append((name, own[d][cell]))
+        if children:
+            node["children"] = children
+        return node
+
+    return tile(0, 0)
 
 
-def _one_feature_per_point(path: Path) -> None:
-    """Rewrite a pnts tile with ``BATCH_ID`` = point index, so its batch table rows are its points."""
-    tile = Pnts.from_file(path)
-    if tile.batch_ids is not None or not len(tile):
-        return
-    properties = {name: np.asarray(values) for name, values in tile.properties.items()}
-    if INTENSITY_PROPERTY in properties:
-        properties[INTENSITY_PROPERTY] = properties[INTENSITY_PROPERTY].astype(np.uint16)
-    batch_ids = np.arange(len(tile), dtype=np.uint32)
-    Pnts(tile.positions, tile.rgb, batch_ids, properties, tile.rtc_center).save_as(path)
+def _group(keys: npt.NDArray[np.int64], values: npt.NDArray[np.int64]) -> dict[int, npt.NDArray[np.int64]]:
+    """``values`` grouped by ``keys``, each group in its original order."""
+    order = np.argsort(keys, kind="stable")
+    unique, starts = np.unique(keys[order], return_index=True)
+    return {int(k): v for k, v in zip(unique, np.split(values[order], starts[1:]), strict=True)}
+
+
+def _quadrant_name(depth: int, ix: int, iy: int) -> str:
+    """``r`` then one quadrant digit per level (x half + 2 * y half), as the mesh layers name their tiles."""
+    digits = [((ix >> k) & 1) + 2 * ((iy >> k) & 1) for k in range(depth - 1, -1, -1)]
+    return "r" + "".join(str(q) for q in digits)
+
+
+def _write_pnts(cloud: _Cloud, indices: npt.NDArray[np.int64], path: Path) -> None:
+    """Write the points ``indices`` as one pnts tile: positions around its centre, a feature per point."""
+    enu = cloud.enu[indices]
+    centre = (enu.min(axis=0) + enu.max(axis=0)) / 2
+    properties = {CLASS_PROPERTY: cloud.classification[indices]}
+    if cloud.intensity is not None:
+        properties[INTENSITY_PROPERTY] = cloud.intensity[indices]
+    batch_ids = np.arange(len(indices), dtype=np.uint32)
+    rgb = cloud.rgb[indices] if cloud.rgb is not None else None
+    Pnts((enu - centre).astype(np.float32), rgb, batch_ids, properties, centre).save_as(path)
+
+
+def _box(lo: Float64s, hi: Float64s) -> BoundingVolumeDict:
+    """An axis-aligned box around ``lo`` .. ``hi``, grown so that float32 positions stay inside."""
+    lo, hi = lo - BOX_MARGIN_M, hi + BOX_MARGIN_M
+    centre, half = (lo + hi) / 2, (hi - lo) / 2
+    return BoundingVolumeDict(box=[float(v) for v in (*centre, half[0], 0, 0, 0, half[1], 0, 0, 0, half[2])])

@@ -72,23 +72,37 @@ def test_points_without_intensity_do_not_pretend_to_have_one(tmp_path):
         assert set(tile["properties"]) == {"classification"}
 
 
-def test_point_parents_hold_a_subsample_with_shrinking_errors(tmp_path):
-    _, path = _write(tmp_path, intensity=False, n=60_000)
+def test_point_parents_hold_a_subsample_within_their_geometric_error(tmp_path):
+    cloud, path = _write(tmp_path, intensity=False, n=60_000)
     tiles = read_tileset_points(path)
+    root = json.loads(path.read_text())["root"]
+    assert sum(len(t["xyz"]) for t in tiles.values()) == 60_000  # refine ADD: every point in exactly one tile
+    assert len(tiles[root["content"]["uri"]]["xyz"]) < 60_000 / 4  # the far view: a subsample
 
-    def leaf_points(tile):
+    def check(tile, shown):
+        """Every point under an inner tile is within its geometric error of a point of it or its ancestors."""
+        assert tile["refine"] == "ADD"
+        shown = shown + ([tiles[tile["content"]["uri"]]["xyz"]] if "content" in tile else [])
         children = tile.get("children", [])
         if not children:
-            return len(tiles[tile["content"]["uri"]]["xyz"])
-        return sum(leaf_points(c) for c in children)
+            assert tile["geometricError"] == 0  # a leaf draws all its points
+            return 0
+        below = np.concatenate([tiles[t["content"]["uri"]]["xyz"] for t in _subtree(children) if "content" in t])
+        distance, _ = cKDTree(np.concatenate(shown)).query(below)
+        assert distance.max() <= tile["geometricError"] + 1e-6
+        assert distance.max() > tile["geometricError"] / 8  # and the error is not a loose bound either
+        for child in children:
+            assert child["geometricError"] <= tile["geometricError"] / 2 + 1e-9
+            check(child, shown)
+        return 1
 
-    root = json.loads(path.read_text())["root"]
-    assert leaf_points(root) == 60_000
-    parents = [t for t in tiles.values() if t["tile"].get("children")]
-    assert parents and len(tiles[root["content"]["uri"]]["xyz"]) < 60_000 / 4  # the far view: a subsample
-    for tile in parents:
-        assert len(tile["xyz"]) < leaf_points(tile["tile"])
-        assert all(c["geometricError"] <= tile["tile"]["geometricError"] for c in tile["tile"]["children"])
+    assert check(root, []) == 1  # the root has children: there are levels of detail
+
+
+def _subtree(tiles):
+    for tile in tiles:
+        yield tile
+        yield from _subtree(tile.get("children", []))
 
 
 def test_pnts_round_trips_through_bytes(tmp_path):

@@ -10,8 +10,9 @@ def read_tileset_points(tileset_json: Path, leaves_only: bool = False) -> dict[s
     """Contents of the tileset: {uri: {"xyz": (N, 3) ECEF metres, "classification": (N,), "rgb": (N, 3),
     "batch_ids": (N,) or None, "properties": {name: per-row values}, "tile": the tile's JSON}}.
 
-    With ``leaves_only`` only tiles without children are read: for py3dtiles' octree their union is the
-    full-resolution cloud (inner tiles hold subsampled copies for distant views).
+    With ``leaves_only`` only the tiles drawn at full detail are read, whose union is the full-resolution
+    cloud: the leaves, and tiles refined by ADD (their points stay drawn under their children's), but not
+    REPLACE parents (their points are subsampled copies for distant views).
     """
     from reconstruction.tiles3d.content.pnts import Pnts
 
@@ -22,7 +23,7 @@ def read_tileset_points(tileset_json: Path, leaves_only: bool = False) -> dict[s
     def walk(tile: dict, parent: np.ndarray) -> None:
         matrix = parent @ np.array(tile.get("transform", np.eye(4).T.ravel()), dtype=np.float64).reshape(4, 4).T
         uri = tile.get("content", {}).get("uri")
-        if uri and not (leaves_only and tile.get("children")):
+        if uri and not (leaves_only and tile.get("children") and tile.get("refine") == "REPLACE"):
             pnts = Pnts.from_file(root_dir / uri)
             n = len(pnts)
             positions = pnts.positions.astype(np.float64)
