@@ -1,6 +1,9 @@
 """Fixtures for the Django suites: an isolated media folder, generated input files, logged-in clients."""
 
+import dataclasses
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -87,3 +90,59 @@ def fake_run(staging: Path) -> Path:
     }
     (staging / "manifest.json").write_text(json.dumps(manifest))
     return staging
+
+
+def _inputs_digest(inputs, model: str | None) -> str:
+    """What a run's output depends on: every input file's name and bytes, the other inputs' values, the model."""
+    digest = hashlib.sha256(repr(model).encode())
+    for field in dataclasses.fields(inputs):
+        value = getattr(inputs, field.name)
+        paths = value if isinstance(value, tuple) else (value,)
+        if paths and all(isinstance(p, Path) for p in paths):
+            for path in paths:
+                digest.update(f"{field.name}:{path.name}:".encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+        else:
+            digest.update(f"{field.name}={value!r};".encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def _recorded_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, list, list[str]]]:
+    return {}
+
+
+@pytest.fixture
+def replayed_runs(monkeypatch, _recorded_runs, tmp_path_factory):
+    """The reconstruction child memoised by its inputs (their bytes) and model, for this test session.
+
+    The first run of an upload is real (``python -m reconstruction run`` in its child process); a later run of
+    the same bytes copies that output into its staging folder and replays its progress lines, so a test about
+    what happens after a run (publication, the API, delivery, pages) pays for the run once per session, not once
+    per test. Tests about the run itself (faults, heartbeats, time limits, cancelling, chips) do not use it.
+    """
+    from backend.jobs import services
+
+    real = services.run_pipeline_process
+
+    def run(inputs, out_dir, on_progress, *args, model=None, **kwargs):
+        key = _inputs_digest(inputs, model)
+        if key in _recorded_runs:
+            output, lines, warnings = _recorded_runs[key]
+            for line in lines:
+                on_progress(*line)
+            shutil.copytree(output, out_dir, dirs_exist_ok=True)
+            return list(warnings)
+        lines: list[tuple] = []
+
+        def record(*line) -> None:
+            lines.append(line)
+            on_progress(*line)
+
+        warnings = real(inputs, out_dir, record, *args, model=model, **kwargs)
+        kept = tmp_path_factory.mktemp("recorded-run") / "out"
+        shutil.copytree(out_dir, kept)
+        _recorded_runs[key] = (kept, lines, list(warnings))
+        return warnings
+
+    monkeypatch.setattr(services, "run_pipeline_process", run)

@@ -30,7 +30,8 @@ def _upload(api, scene_files, with_dsm=True):
 
 
 @pytest.fixture
-def finished_area(api, scene_files):
+def finished_area(api, scene_files, replayed_runs):
+    """The generated city uploaded and reconstructed (the run itself is real once per session: replayed_runs)."""
     body = _upload(api, scene_files)
     run_job(body["job"]["id"])
     return body

@@ -188,6 +188,19 @@ def upload(stack: Stack, scene: dict[str, Path], name: str) -> dict:
     return response.json()
 
 
+@pytest.fixture(scope="session")
+def town(stack: Stack, scene: dict[str, Path]) -> dict:
+    """The generated town (orthophoto + DSM) uploaded and reconstructed once for the tests that only look at
+    it: its API description and its database buildings. Tests that change an area upload their own."""
+    body = upload(stack, scene, "Town")
+    assert stack.wait_for_job(body["job"]["id"])["status"] == "succeeded"
+    described = stack.session.get(f"{stack.url}/api/areas/{body['id']}/", timeout=10).json()
+    rows = stack.session.get(f"{stack.url}{described['features_url']}", params={"class": "building"}, timeout=30)
+    buildings = rows.json()["features"]
+    assert len(buildings) >= 3, "the generated town should have several buildings"
+    return {**described, "buildings": buildings}
+
+
 @pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[Browser]:
     """One headless Chromium per test module."""

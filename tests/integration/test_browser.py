@@ -38,11 +38,9 @@ def _watch(browser: Browser, stack) -> Watched:
     return Watched(context.new_page(), stack.url)
 
 
-def test_viewer_renders_the_area_offline(browser, stack, scene):
-    body = upload(stack, scene, "Browser town")
-    assert stack.wait_for_job(body["job"]["id"])["status"] == "succeeded"
+def test_viewer_renders_the_area_offline(browser, stack, town):
     watched = _watch(browser, stack)
-    watched.page.goto(f"{stack.url}/areas/{body['id']}/view/")
+    watched.page.goto(f"{stack.url}/areas/{town['id']}/view/")
     watched.page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
     _assert_buildings_are_drawn(watched.page)
     legend = watched.page.locator("#panel").inner_text()
@@ -207,13 +205,11 @@ def _cell(page: Page, name: str) -> str:
     return page.locator(f'#inspector tr[data-name="{name}"] td').inner_text()
 
 
-def test_clicking_a_building_shows_its_database_attributes(browser, stack, scene):
-    body = upload(stack, scene, "Inspect town")
-    assert stack.wait_for_job(body["job"]["id"])["status"] == "succeeded"
-    area = stack.session.get(f"{stack.url}/api/areas/{body['id']}/", timeout=10).json()
+def test_clicking_a_building_shows_its_database_attributes(browser, stack, town):
+    area = town
     watched = _watch(browser, stack)
     page = watched.page
-    page.goto(f"{stack.url}/areas/{body['id']}/view/")
+    page.goto(f"{stack.url}/areas/{area['id']}/view/")
     page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
     page.locator('[data-layer="pointcloud"] input[type=checkbox]').first.uncheck()
 

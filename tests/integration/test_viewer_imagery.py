@@ -2,21 +2,18 @@
 
 import pytest
 
-from tests.integration.conftest import upload
 from tests.integration.test_browser import _watch
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 
-def test_viewer_streams_the_orthophoto_as_xyz_tiles(browser, stack, scene):
-    body = upload(stack, scene, "Tiled town")
-    assert stack.wait_for_job(body["job"]["id"])["status"] == "succeeded"
-    imagery = stack.session.get(f"{stack.url}/api/areas/{body['id']}/", timeout=10).json()["imagery"]
+def test_viewer_streams_the_orthophoto_as_xyz_tiles(browser, stack, town):
+    imagery = town["imagery"]
     assert imagery["tiles_url"].endswith("/imagery/ortho/{z}/{x}/{y}.webp")
     watched = _watch(browser, stack)
     tiles: list[tuple[str, int]] = []
     watched.page.on("response", lambda r: tiles.append((r.url, r.status)) if "/imagery/ortho" in r.url else None)
-    watched.page.goto(f"{stack.url}/areas/{body['id']}/view/")
+    watched.page.goto(f"{stack.url}/areas/{town['id']}/view/")
     watched.page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
     watched.page.wait_for_timeout(3000)
     assert tiles, "the viewer asked for no orthophoto tile"

@@ -4,7 +4,6 @@ import pytest
 from PIL import ImageChops, ImageFilter, ImageStat
 from playwright.sync_api import Page
 
-from tests.integration.conftest import upload
 from tests.integration.test_browser import ARTIFACTS, _watch, canvas_picture, uncovered
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -29,14 +28,12 @@ def _layer_pixels(page: Page, layer: str) -> list[tuple[int, int]]:
     return [(x, y) for y in range(0, height, 3) for x in range(0, width, 3) if pixels[x, y]]
 
 
-def test_terrain_toggles_and_a_clicked_tree_shows_its_metadata(browser, stack, scene):
-    body = upload(stack, scene, "Tree town")
-    assert stack.wait_for_job(body["job"]["id"])["status"] == "succeeded"
-    area = stack.session.get(f"{stack.url}/api/areas/{body['id']}/", timeout=10).json()
+def test_terrain_toggles_and_a_clicked_tree_shows_its_metadata(browser, stack, town):
+    area = town
     assert {"terrain", "trees", "roads"} <= {layer["name"] for layer in area["layers"]}
     watched = _watch(browser, stack)
     page = watched.page
-    page.goto(f"{stack.url}/areas/{body['id']}/view/")
+    page.goto(f"{stack.url}/areas/{area['id']}/view/")
     page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
     assert not _toggle(page, "terrain").is_checked()  # it would hide the draped orthophoto
     assert _toggle(page, "trees").is_checked() and _toggle(page, "roads").is_checked()

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from devtools.chromium import CHROMIUM_ARGS
 from tests.conftest import ROOT
-from tests.integration.conftest import Stack, upload
+from tests.integration.conftest import Stack
 from tests.integration.test_browser import Watched, canvas_picture
 from tests.integration.test_viewer_tools import _click_at, _close, _open, _open_tool, _set_layer
 
@@ -43,15 +43,9 @@ def browser(chromium: str) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def area(stack: Stack, scene) -> dict:
-    """A reconstructed area with its API description and its database buildings."""
-    body = upload(stack, scene, "Sections town")
-    assert stack.wait_for_job(body["job"]["id"])["status"] == "succeeded"
-    described = stack.session.get(f"{stack.url}/api/areas/{body['id']}/", timeout=10).json()
-    rows = stack.session.get(f"{stack.url}{described['features_url']}", params={"class": "building"}, timeout=30)
-    buildings = rows.json()["features"]
-    assert len(buildings) >= 3, "the generated town should have several buildings"
-    return {**described, "buildings": buildings}
+def area(town: dict) -> dict:
+    """The reconstructed town with its API description and its database buildings (shared, read only)."""
+    return town
 
 
 def _centre(area: dict) -> tuple[float, float]:
