@@ -146,3 +146,31 @@ def test_real_lidar_intensity_survives_cleaning_and_tiling(montpellier, tmp_path
     assert len(differ) < len(tiled) / 100
     for i in differ:  # every tiled value is the file's own value of a return at that position
         assert tiled[i] in intensity[tree.query_ball_point(back[i], 0.01)]
+
+
+def test_a_camera_framing_the_area_needs_no_leaf_and_a_close_one_does(tmp_path):
+    from tests.reconstruction.tiles3d.test_lod import _loaded
+
+    # A 240 m town surface, one point per 0.5 m (as a DSM gives them), with blocks standing 10 m high.
+    east, north = np.meshgrid(np.arange(0, 240, 0.5), np.arange(0, 240, 0.5))
+    east, north = east.ravel(), north.ravel()
+    height = 30 + np.where((east % 60 < 25) & (north % 60 < 25), 10.0, 0.0)
+    n = len(east)
+    cloud = PointCloud(
+        xyz=np.column_stack([770_000 + east, 6_277_000 + north, height]),
+        rgb=np.full((n, 3), 128, np.uint8),
+        classification=np.full(n, 2, np.uint8),
+    )
+    crs = CRS.from_epsg(2154)
+    path = write_pointcloud_tileset(write_las(cloud, tmp_path / "in.las", crs), tmp_path / "t", crs, jobs=2)
+    tileset = json.loads(path.read_text())
+    leaves = {t["content"]["uri"] for t in _subtree([tileset["root"]]) if not t.get("children")}
+    # The viewer's framing (frontend/src/viewer/camera.js): from the south, 45 degrees down, 2.6 bounding-sphere
+    # radii from the centre; ENU of the root frame, whose origin is the centre of the cloud.
+    distance = 2.6 * 120 * np.sqrt(2)
+    framed = _loaded(tileset, np.array([0.0, -distance / np.sqrt(2), distance / np.sqrt(2)]))
+    assert framed and not set(framed) & leaves
+    tiles = read_tileset_points(path)
+    assert sum(len(tiles[uri]["xyz"]) for uri in framed) < n / 8  # a subsample of the cloud
+    close = _loaded(tileset, np.array([0.0, 0.0, 20.0]))  # 20 m above the middle of the town
+    assert set(close) & leaves
