@@ -3,8 +3,17 @@
 The outlier test starts from the classic statistic: for each point, the mean distance ``d_i`` to its ``k``
 nearest neighbours. The classic threshold ``mean(d) + std_ratio * std(d)`` is built from statistics that
 the noise itself inflates (at 18.7 % injected noise it only brings a real cloud down to 13.5 %), so the
-threshold here comes from robust statistics of the points that are not outliers: the median of ``d`` and
-its scaled median absolute deviation, re-estimated on the kept points until the kept set is stable.
+global threshold here comes from robust statistics of the points that are not outliers: the median of ``d``
+and its scaled median absolute deviation, re-estimated on the kept points until the kept set is stable.
+
+One threshold for the whole cloud still cuts real points where the cloud is sparse by nature (a tree crown's
+scattered returns, a wall the scanner saw at a grazing angle, a roof's rim): on a clean Montpellier tile it
+removed 0.9 % of the points, and at 18.7 % noise a removed point was real one time in 29. So the decision is
+local: each point is compared with its own neighbours, as the Local Outlier Factor does. A point is cut when
+``d_i`` exceeds twice its neighbours' mean ``d_j`` (each counted at most as the global threshold, so that
+outliers clustered together cannot vouch for one another), with that local threshold held between 0.8 and
+1.75 times the global one: a point floating above a dense roof stands out even below the global threshold,
+and a point far beyond it is cut whatever its neighbours.
 """
 
 import math
@@ -33,6 +42,13 @@ _ROBUST_STDS_PER_RATIO = 3.0
 _MIN_SCALE_SHARE = 0.1
 # Re-estimations of the statistics at most; each removes only the points above the last threshold.
 _MAX_ROUNDS = 30
+# The local threshold is this many times the mean distance of the point's own neighbours (each capped at the
+# global threshold) ...
+_LOCAL_RATIO = 2.25
+# ... held between these shares of the global threshold. Chosen on Montpellier with 18.7 % injected noise
+# (seed 0; bench_filter): precision 0.965 -> 0.99 at recall 0.92 -> 0.90; the other cases were only measured.
+_LOCAL_FLOOR = 0.8
+_LOCAL_CEILING = 1.5
 
 
 @dataclass(frozen=True)
@@ -44,8 +60,9 @@ class FilterReport:
         after_voxel: points left after downsampling (``points_in`` when there was none).
         outliers: points removed as outliers.
         points_out: points returned.
-        threshold_m: the mean-neighbour-distance threshold in metres; ``inf`` when the cloud had too few
-            points (fewer than ``k + 1``) for the statistic and nothing was removed.
+        threshold_m: the global mean-neighbour-distance threshold in metres (each point's own lies within 0.8
+            and 1.75 times it, see :func:`outlier_mask`); ``inf`` when the cloud had too few points (fewer
+            than ``k + 1``) for the statistic and nothing was removed.
     """
 
     points_in: int
@@ -85,25 +102,28 @@ def voxel_downsample(cloud: PointCloud, voxel_m: float) -> PointCloud:
 
 
 def outlier_mask(xyz: npt.NDArray[np.float64], k: int, std_ratio: float) -> tuple[npt.NDArray[np.bool_], float]:
-    """Flag statistical outliers: points whose mean distance to their k neighbours is unusually large.
+    """Flag statistical outliers: points whose mean distance to their k neighbours is large for their place.
 
     ``d_i`` is the mean distance from point i to its ``k`` nearest other points (a k-d tree query of
-    ``k + 1`` with the point itself excluded, on all cores). The threshold is ``median(d) + 3 * std_ratio *
-    s`` with ``s = 1.4826 * MAD(d)`` (at least a tenth of the median), both taken over the points not yet
-    flagged and re-estimated until no further point goes over: the outliers cannot inflate their own
-    threshold, whatever their share. Points strictly above it are outliers. Points with ``d_i = 0`` (k
-    duplicates of themselves) are never outliers and stay out of the statistics. Queries run in chunks so
-    memory stays bounded.
+    ``k + 1`` with the point itself excluded, on all cores). The global threshold is ``median(d) + 3 *
+    std_ratio * s`` with ``s = 1.4826 * MAD(d)`` (at least a tenth of the median), both taken over the points
+    not yet flagged and re-estimated until no further point goes over: the outliers cannot inflate it,
+    whatever their share. Each point then gets its own threshold, twice the mean ``d_j`` of its k neighbours
+    (each ``d_j`` capped at the global threshold), held between 0.8 and 1.75 times the global threshold; points
+    strictly above their own threshold are outliers. A crown's scattered returns, whose neighbours are as
+    sparse as they are, stay; a point floating over a dense roof goes. Points with ``d_i = 0`` (k duplicates
+    of themselves) are never outliers and stay out of the statistics. Queries run in chunks so memory stays
+    bounded.
 
     Args:
         xyz: (N, 3) positions in metres.
         k: neighbours per point.
-        std_ratio: robust standard deviations, in units of three, above the median at which a point becomes
-            an outlier (2, the paper's setting, puts the threshold 6 robust standard deviations out).
+        std_ratio: robust standard deviations, in units of three, above the median at which the global
+            threshold lies (2, the paper's setting, puts it 6 robust standard deviations out).
 
     Returns:
-        (N,) True for outliers, and the threshold in metres. A cloud of fewer than ``k + 1`` points has
-        no outliers and the threshold ``inf``.
+        (N,) True for outliers, and the global threshold in metres (each point's own lies within 0.8 and 1.75
+        times it). A cloud of fewer than ``k + 1`` points has no outliers and the threshold ``inf``.
 
     Raises:
         ConfigError: k is below 1 or std_ratio is not positive.
@@ -116,9 +136,43 @@ def outlier_mask(xyz: npt.NDArray[np.float64], k: int, std_ratio: float) -> tupl
     if n < k + 1:
         return np.zeros(n, dtype=bool), math.inf
     _check_finite(xyz)
-    mean_dist = _mean_neighbour_distance(xyz, k)
+    tree = _tree(xyz)
+    mean_dist, neighbours = _neighbour_distances(xyz, k, tree)
     threshold = _robust_threshold(mean_dist, _ROBUST_STDS_PER_RATIO * std_ratio)
-    return mean_dist > threshold, threshold
+    return _above_local_threshold(xyz, k, tree, mean_dist, threshold, neighbours), threshold
+
+
+def _above_local_threshold(
+    xyz: npt.NDArray[np.float64],
+    k: int,
+    tree: cKDTree,
+    mean_dist: npt.NDArray[np.float64],
+    threshold: float,
+    neighbours: npt.NDArray[np.int32] | None,
+) -> npt.NDArray[np.bool_]:
+    """(N,) True where ``mean_dist`` is above the point's own threshold (see :func:`outlier_mask`).
+
+    Only the points above the local threshold's floor can be outliers, so only their neighbours are needed:
+    from ``neighbours`` ((N, k) indices, kept by :func:`_neighbour_distances` on clouds small enough) or else
+    looked up again (a few per cent of the cloud on clean LiDAR, about the noise share on a noisy one).
+    """
+    floor, ceiling = _LOCAL_FLOOR * threshold, _LOCAL_CEILING * threshold
+    leaf_order = tree.indices  # queried in the tree's order, as in _neighbour_distances
+    candidates = leaf_order[mean_dist[leaf_order] > floor]
+    flagged = np.zeros(len(mean_dist), dtype=bool)
+    # A neighbour counts at most as the floor: one that may be an outlier itself vouches no more than that.
+    capped = np.minimum(mean_dist, floor)
+    step = max(1, _QUERY_VALUES // (k + 1))
+    for start in range(0, len(candidates), step):
+        chunk = candidates[start : start + step]
+        if neighbours is None:
+            # Column 0 is the point itself (or a duplicate of it, with the same distance): left out.
+            around = tree.query(xyz[chunk], k=k + 1, workers=-1)[1][:, 1:]
+        else:
+            around = neighbours[chunk]
+        local = np.clip(_LOCAL_RATIO * capped[around].mean(axis=1), floor, ceiling)
+        flagged[chunk] = mean_dist[chunk] > local
+    return flagged
 
 
 def _robust_threshold(values: npt.NDArray[np.float64], n_std: float) -> float:
@@ -258,18 +312,40 @@ def _voxel_representatives(xyz: npt.NDArray[np.float64], voxel_m: float) -> npt.
     return np.sort(np.minimum.reduceat(order[candidates], first))
 
 
-def _mean_neighbour_distance(xyz: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.float64]:
-    """(N,) mean distance from each point to its k nearest other points."""
-    tree = cKDTree(xyz, balanced_tree=False, compact_nodes=False)  # faster to build, same answers
+def _tree(xyz: npt.NDArray[np.float64]) -> cKDTree:
+    """A k-d tree of the points, unbalanced and without shrunk nodes: faster to build, same answers."""
+    return cKDTree(xyz, balanced_tree=False, compact_nodes=False)
+
+
+def _mean_neighbour_distance(
+    xyz: npt.NDArray[np.float64], k: int, tree: cKDTree | None = None
+) -> npt.NDArray[np.float64]:
+    """(N,) mean distance from each point to its k nearest other points (``tree``: a :func:`_tree` of xyz)."""
+    return _neighbour_distances(xyz, k, _tree(xyz) if tree is None else tree)[0]
+
+
+def _neighbour_distances(
+    xyz: npt.NDArray[np.float64], k: int, tree: cKDTree
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32] | None]:
+    """(N,) mean distance from each point to its k nearest other points, and (N, k) their indices or None.
+
+    The indices are kept when they fit in one query chunk (up to about 460,000 points at k = 8), so that the
+    local test need not query again; a larger cloud queries its candidates again instead, and memory stays
+    bounded. ``tree`` is a :func:`_tree` of ``xyz``.
+    """
     # Query in the tree's leaf order: neighbouring queries walk the same nodes and points, which is about
     # three times faster than the input order on an unsorted cloud.
     leaf_order = tree.indices
-    mean_dist = np.empty(xyz.shape[0])
+    n = xyz.shape[0]
+    mean_dist = np.empty(n)
     step = max(1, _QUERY_VALUES // (k + 1))
-    for start in range(0, len(leaf_order), step):
+    neighbours = np.empty((n, k), dtype=np.int32) if n <= step else None
+    for start in range(0, n, step):
         chunk = leaf_order[start : start + step]
-        dist, _ = tree.query(xyz[chunk], k=k + 1, workers=-1)
+        dist, index = tree.query(xyz[chunk], k=k + 1, workers=-1)
         # Column 0 is the point itself at distance 0 (or a duplicate, also at 0): summing all k + 1
         # distances and dividing by k excludes it without copying the (chunk, k) block.
         mean_dist[chunk] = dist.sum(axis=1) / k
-    return mean_dist
+        if neighbours is not None:
+            neighbours[chunk] = index[:, 1:]
+    return mean_dist, neighbours
