@@ -4,13 +4,10 @@ Every query goes through ``visible_areas``: an area the user may not see answers
 not exist.
 """
 
-import hashlib
-
 from django.contrib.gis.geos import Point, Polygon
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from django.middleware.gzip import GZipMiddleware
 from django.utils.cache import get_conditional_response
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -21,6 +18,7 @@ from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backend.api import feature_answers, feature_grants
 from backend.api.parsers import MultiPartParser
 from backend.api.serializers import (
     AreaCreateSerializer,
@@ -31,7 +29,7 @@ from backend.api.serializers import (
     TrainSerializer,
 )
 from backend.api.throttles import ChecksBusyError, UploadRateLimited
-from backend.areas.features import FEATURE_CLASSES, Condition, UnknownFilter, feature_collection
+from backend.areas.features import FEATURE_CLASSES, UnknownFilter, feature_collection
 from backend.areas.models import Area, Publication
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
 from backend.areas.uploads import UploadRejected
@@ -53,6 +51,9 @@ class AreaViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModel
         return visible_areas(self.request.user, areas)
 
     upload_rate_actions = ("create",)  # uploads count; reading does not
+    #: Set for each features request by perform_authentication (backend.api.feature_grants).
+    remembered: feature_grants.Remembered | None = None
+    decided_under: int | None = None
 
     @extend_schema(request=AreaCreateSerializer, responses={201: AreaSerializer})
     def create(self, request: Request) -> Response:
@@ -159,54 +160,62 @@ class AreaViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModel
     def features(self, request: Request, pk: str | None = None) -> HttpResponse:
         """The current version's features as a GeoJSON FeatureCollection (gzip when asked, ETag/304).
 
-        A published version never changes, so the version and the query string make the ETag: a client
-        that has the answer gets 304 without any database query beyond the area itself.
+        A published version never changes, so the version and the query string make the ETag, and each
+        (version, query) answer is computed once per process and then sent from memory
+        (``backend.api.feature_answers``). A credential this process already let read the area is answered
+        without the database at all (``backend.api.feature_grants``, while no change of who sees what came
+        in between); anyone else is decided from the rows, as before.
         """
-        area = self.get_object()
-        etag = (
-            '"' + hashlib.sha1(f"{area.current_id}?{request.META.get('QUERY_STRING', '')}".encode()).hexdigest() + '"'
-        )
+        if (remembered := self.remembered) is not None:
+            feature_grants.as_if_authenticated(request._request)
+            etag = feature_answers.etag(remembered.current_id, request.META.get("QUERY_STRING", ""))
+            not_modified = get_conditional_response(request._request, etag=etag)
+            if not_modified is not None:
+                return not_modified
+            found = feature_answers.cached(remembered.publication, _feature_query(request))
+            if found is not None:
+                return feature_answers.respond(request._request, found, etag=etag, public=remembered.public)
+        area = self.get_object()  # authenticates here when perform_authentication left it to the view
+        feature_grants.remember(request._request, area, self.decided_under)
+        etag = feature_answers.etag(area.current_id, request.META.get("QUERY_STRING", ""))
         not_modified = get_conditional_response(request._request, etag=etag)
         if not_modified is not None:
             return not_modified
-        params = request.query_params
-        kind = params.get("class") or params.get("kind")
-        bbox = _parse_bbox(params.get("bbox"))
-        point = _parse_point(params.get("point"))
-        try:
-            conditions = [Condition.parse(text) for text in params.getlist("where")]
-        except ValueError as err:
-            raise ValidationError({"where": [str(err)]}) from err
-        try:
-            text = feature_collection(area, kind=kind, bbox=bbox, point=point, conditions=conditions)
-        except UnknownFilter as err:
-            raise ValidationError({err.param: [str(err)]}) from err
-        response = HttpResponse(text, content_type="application/geo+json")
-        response["ETag"] = etag
-        scope = "public" if area.visibility == Area.Visibility.PUBLIC else "private"
-        response["Cache-Control"] = f"{scope}, no-cache"  # revalidate: a new version changes the answer
-        return GZipMiddleware(lambda _: response).process_response(request._request, response)
+        query = _feature_query(request)
+
+        def compute() -> str:
+            bbox = Polygon.from_bbox(query.bbox) if query.bbox else None
+            point = Point(*query.point) if query.point else None
+            try:
+                return feature_collection(
+                    area, kind=query.kind, bbox=bbox, point=point, conditions=list(query.conditions)
+                )
+            except UnknownFilter as err:
+                raise ValidationError({err.param: [str(err)]}) from err
+
+        if area.current is None:  # nothing published: nothing to keep
+            found = feature_answers.Answer.from_text(compute())
+        else:
+            found = feature_answers.answer(feature_grants.publication_key(area.current), query, compute)
+        public = area.visibility == Area.Visibility.PUBLIC
+        return feature_answers.respond(request._request, found, etag=etag, public=public)
+
+    def perform_authentication(self, request: Request) -> None:
+        """For features, first look for this credential's remembered "yes" (then no user lookup at all)."""
+        if self.action == "features":
+            self.decided_under = feature_grants.generation()  # before any check: a later revocation voids it
+            pk = self.kwargs.get("pk", "")
+            if pk.isascii() and pk.isdigit():
+                headers = feature_grants.credential_headers(request._request)
+                self.remembered = feature_grants.recall(headers, int(pk), self.decided_under)
+            if self.remembered is not None:
+                return  # the view answers from memory, or authenticates when it must read the rows
+        super().perform_authentication(request)
 
 
-def _parse_point(text: str | None) -> Point | None:
-    if not text:
-        return None
+def _feature_query(request: Request) -> feature_answers.FeatureQuery:
+    """The request's filters, checked (400 naming the parameter) and in the form answers are kept under."""
     try:
-        lon, lat = (float(v) for v in text.split(","))
-    except ValueError as err:
-        raise ValidationError({"point": ["Give point as longitude,latitude in degrees."]}) from err
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise ValidationError({"point": ["point must be within -180..180 / -90..90 degrees."]})
-    return Point(lon, lat)
-
-
-def _parse_bbox(text: str | None) -> Polygon | None:
-    if not text:
-        return None
-    try:
-        west, south, east, north = (float(v) for v in text.split(","))
-    except ValueError as err:
-        raise ValidationError({"bbox": ["Give bbox as west,south,east,north in degrees."]}) from err
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise ValidationError({"bbox": ["bbox must be west<east and south<north, within -180..180 / -90..90."]})
-    return Polygon.from_bbox((west, south, east, north))
+        return feature_answers.FeatureQuery.parse(request.query_params)
+    except feature_answers.BadQuery as err:
+        raise ValidationError({err.param: [str(err)]}) from err
