@@ -2,19 +2,22 @@
 
 Usage: .venv/bin/python -m bench.bench_filter [--levels 5 18.7 30] [--k 8] [--std-ratio 2] [--seed 0]
                                              [--synthetic-points 5000000] [--voxel 0.5] [--repeat 3]
-                                             [--no-open3d]
+                                             [--no-open3d] [--cases montpellier ign synthetic]
 
 For each real LAZ under $RS3D_SHARED_DATA (default ../shared/data from the repository root) and each noise
 level, real points are copied and moved 2-30 m in random directions until the copies make up that share of
 the cloud (18.7 % is the level the paper cleans down to 6.3 %). Each row gives the noise share after
 cleaning (injected points left / points left), precision and recall of the removed points, wall and CPU
 seconds and the peak memory above the starting RSS (fastest of --repeat runs: on a shared machine the wall
-time also measures the neighbours). Each case has up to three rows: ``robust`` is rs3d's filter
-(``outlier_mask``, what ``clean_point_cloud`` runs), ``global`` the classic rule it replaced (the same k-NN
-distances, threshold ``mean + std_ratio * std`` over the whole cloud) and ``open3d`` Open3D's
-``remove_statistical_outlier(k, std_ratio)`` on the same points, when open3d can be imported (it is not an
-rs3d dependency: install it beside the bench to compare). The last rows time a synthetic cloud of
+time also measures the neighbours). Each case has up to four rows: ``local`` is rs3d's filter
+(``outlier_mask``, what ``clean_point_cloud`` runs: a threshold per point from its neighbours' distances),
+``robust`` the rule it replaced (one robust threshold, median + 3 * std_ratio MAD-sigmas, for the whole
+cloud), ``global`` the classic rule (the same k-NN distances, threshold ``mean + std_ratio * std`` over the
+whole cloud) and ``open3d`` Open3D's ``remove_statistical_outlier(k, std_ratio)`` on the same points, when
+open3d can be imported (it is not an rs3d dependency: install it beside the bench to compare; without it,
+``global`` is the same algorithm on scipy's cKDTree). The last rows time a synthetic cloud of
 --synthetic-points on a wavy surface with 2 % noise, without and with the --voxel grid (the latter rs3d only).
+--cases picks rows by name (e.g. ``--cases montpellier`` skips IGN and the synthetic cloud).
 """
 
 import argparse
@@ -28,7 +31,12 @@ import psutil
 
 from bench._measure import fastest
 from reconstruction.pointcloud import FilterConfig, PointCloud, clean_point_cloud
-from reconstruction.pointcloud.filter import _mean_neighbour_distance, outlier_mask
+from reconstruction.pointcloud.filter import (
+    _ROBUST_STDS_PER_RATIO,
+    _mean_neighbour_distance,
+    _robust_threshold,
+    outlier_mask,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [
@@ -72,9 +80,15 @@ def _synthetic(n: int, rng: np.random.Generator) -> PointCloud:
     return PointCloud(xyz=np.column_stack([x, y, z]), rgb=np.zeros((n, 3), np.uint8), classification=classes)
 
 
-def _robust(xyz: np.ndarray, cfg: FilterConfig) -> np.ndarray:
+def _local(xyz: np.ndarray, cfg: FilterConfig) -> np.ndarray:
     """rs3d's filter (what clean_point_cloud runs without a voxel grid); True for removed points."""
     return outlier_mask(xyz, cfg.k, cfg.std_ratio)[0]
+
+
+def _robust(xyz: np.ndarray, cfg: FilterConfig) -> np.ndarray:
+    """The rule the local one replaced: one robust threshold (median + 3 * std_ratio MAD-sigmas) for all points."""
+    d = _mean_neighbour_distance(xyz, cfg.k)
+    return d > _robust_threshold(d, _ROBUST_STDS_PER_RATIO * cfg.std_ratio)
 
 
 def _global(xyz: np.ndarray, cfg: FilterConfig) -> np.ndarray:
@@ -94,7 +108,7 @@ def _open3d(xyz: np.ndarray, cfg: FilterConfig) -> np.ndarray:
 
 
 def _methods(use_open3d: bool) -> dict[str, Callable[[np.ndarray, FilterConfig], np.ndarray]]:
-    methods = {"robust": _robust, "global": _global}
+    methods = {"local": _local, "robust": _robust, "global": _global}
     if use_open3d:
         try:
             import open3d  # noqa: F401
@@ -135,6 +149,9 @@ def main() -> None:
     parser.add_argument("--voxel", type=float, default=0.5, help="voxel edge (m) for the last synthetic row")
     parser.add_argument("--repeat", type=int, default=3, help="runs per row; the fastest is shown")
     parser.add_argument("--no-open3d", action="store_true", help="leave Open3D out even when it is installed")
+    parser.add_argument(
+        "--cases", nargs="+", default=["montpellier", "ign", "synthetic"], help="rows to run, by (part of) name"
+    )
     args = parser.parse_args()
     data = Path(os.environ.get("RS3D_SHARED_DATA", ROOT.parent / "shared" / "data"))
     cfg = FilterConfig(k=args.k, std_ratio=args.std_ratio)
@@ -146,6 +163,8 @@ def main() -> None:
         f"{'seconds':>8} {'CPU s':>6} {'peak MB':>8}"
     )
     for name in FILES:
+        if not any(case in str(name) for case in args.cases):
+            continue
         path = data / name
         if not path.is_file():
             print(f"{name.name:<30} absent, skipped")
@@ -159,10 +178,12 @@ def main() -> None:
                     f"{r['precision']:>9.3f} {r['recall']:>7.3f} {r['seconds']:>8.2f} {r['cpu']:>6.2f} "
                     f"{r['peak_mb']:>8.0f}"
                 )
+    if "synthetic" not in args.cases:
+        return
     cloud = _synthetic(args.synthetic_points, np.random.default_rng(args.seed))
     truth = cloud.classification == NOISE_CLASS
     runs = [(label, method, cfg) for label, method in methods.items()]
-    runs.append(("robust", _robust, FilterConfig(voxel_m=args.voxel, k=args.k, std_ratio=args.std_ratio)))
+    runs.append(("local", _local, FilterConfig(voxel_m=args.voxel, k=args.k, std_ratio=args.std_ratio)))
     for label, method, run_cfg in runs:
         if run_cfg.voxel_m is None:
             removed, seconds, cpu, peak = fastest(lambda m=method, c=run_cfg: m(cloud.xyz, c), args.repeat)
