@@ -35,6 +35,9 @@ def _trust_line(trust: dict[str, Any]) -> str:
     )
     if trust.get("removed_building_m2"):
         line += f", {trust['removed_building_m2']:,.0f} m² of predicted buildings removed"
+    worst = trust.get("worst_chip_shift_score")
+    if worst is not None and worst > trust["shift_score"]:
+        line += f"; its least familiar part (one of {trust.get('chips', '?')} chips) scored {worst:.2f}"
     return line + "."
 
 

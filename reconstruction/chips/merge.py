@@ -29,6 +29,7 @@ from reconstruction.chips.vectors import merge_cityjson, merge_geojson, merge_gp
 from reconstruction.config import PipelineConfig
 from reconstruction.errors import ConfigError
 from reconstruction.io import Grid, crs_label, inspect_raster
+from reconstruction.prediction.trust_report import merge_reports
 from reconstruction.progress import ProgressCallback, silent
 from reconstruction.stages import MANIFEST, relative_path
 from reconstruction.stages.imagery import write_imagery
@@ -241,10 +242,17 @@ def _manifest(
         },
         "registration": {},
         "stereo": {},
+        **_merged_prediction(manifests),
         "warnings": list(dict.fromkeys(w for m in manifests for w in m["warnings"])),
         "timings": dict(_sum_counts(m["timings"] for m in manifests)),
         "chips": {"count": len(plan.chips), "chip_m": plan.chip_m, "margin_m": plan.margin_m},
     }
+
+
+def _merged_prediction(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    """The chips' trust gates as one (``prediction.trust``), where the network predicted the heights."""
+    trust = merge_reports([(m.get("prediction") or {}).get("trust") for m in manifests])
+    return {"prediction": {"trust": trust}} if trust else {}
 
 
 def _sum_counts(dicts: Any) -> dict[str, Any]:

@@ -31,6 +31,8 @@ import torch
 from scipy import ndimage
 from torch import nn
 
+from reconstruction.prediction.trust_report import TrustReport
+
 #: Suffix of the calibration file beside a weights file (``citynet-v1.pt`` -> ``citynet-v1.trust.npz``).
 TRUST_SUFFIX = ".trust.npz"
 #: ASPRS codes of the classes the gate writes and removes.
@@ -140,48 +142,6 @@ def temper(probabilities: npt.NDArray[np.float32], temperature: float) -> npt.ND
     return (e / e.sum(axis=0, keepdims=True)).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class TrustReport:
-    """What the gate did to one area, for the warnings and the manifest.
-
-    Attributes:
-        shift_score: median feature distance of the area over that of the training towns (1: like them).
-        untrusted_share: share of the covered area left as ground with no extrusion, 0..1.
-        untrusted_m2: that area in square metres.
-        removed_building_m2: predicted building area the gate removed.
-        kept_building_m2: predicted building area it kept.
-        max_distance: the trust threshold on the feature distance.
-        tuned_on: the real region that fixed the threshold.
-    """
-
-    shift_score: float
-    untrusted_share: float
-    untrusted_m2: float
-    removed_building_m2: float
-    kept_building_m2: float
-    max_distance: float
-    tuned_on: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, rounded."""
-        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
-
-    def warning(self, label: str) -> str:
-        """The sentence the user reads on the job page."""
-        score = f"distribution-shift score {self.shift_score:.2f}; 1 is like them"
-        if self.untrusted_m2 == 0:
-            return (
-                f"Trust gate of {label}: the whole area looks enough like the generated towns the model learned "
-                f"from ({score}) to show its prediction everywhere; {self.kept_building_m2:,.0f} m² of buildings kept."
-            )
-        return (
-            f"Trust gate of {label}: {self.untrusted_share:.0%} of the area ({self.untrusted_m2:,.0f} m²) looks unlike "
-            f"the generated towns the model learned from ({score}) and was left as ground with no buildings; "
-            f"{self.removed_building_m2:,.0f} m² of predicted buildings were removed there and "
-            f"{self.kept_building_m2:,.0f} m² kept. Add a DSM or LiDAR for that part."
-        )
-
-
 def gate(prediction: Any, calibration: TrustCalibration, resolution_m: float) -> tuple[Any, TrustReport]:
     """Leave untrusted cells ground at 0 m and drop untrusted or tiny predicted buildings.
 
@@ -219,6 +179,7 @@ def gate(prediction: Any, calibration: TrustCalibration, resolution_m: float) ->
         shift_score=float(np.median(finite) / calibration.reference_distance) if finite.size else float("nan"),
         untrusted_share=float(untrusted.sum() / covered),
         untrusted_m2=float(untrusted.sum() * cell_m2),
+        covered_m2=float(valid.sum() * cell_m2),
         removed_building_m2=float((predicted & untrusted).sum() * cell_m2),
         kept_building_m2=float((predicted & trusted).sum() * cell_m2),
         max_distance=calibration.max_distance,

@@ -39,6 +39,9 @@ def test_a_predicted_run_says_how_far_the_model_trusted_itself():
         "the area left as ground with no buildings, 21,777 m² of predicted buildings removed."
     )
     assert input_quality({"prediction": {"trust": None}}) == []  # measured heights: no gate
+    chipped = {**trust, "worst_chip_shift_score": 4.1, "chips": 6}
+    (line,) = input_quality({"prediction": {"trust": chipped}})
+    assert line.endswith("removed; its least familiar part (one of 6 chips) scored 4.10.")
 
 
 def test_nothing_to_say_without_registration_or_stereo():

@@ -13,7 +13,7 @@ from pyproj import CRS
 
 from reconstruction import PipelineConfig, PipelineInputs
 from reconstruction.chips import ChipPlan, plan_chips, run_chipped
-from reconstruction.chips.merge import SEAMED_TINS, merge_chips
+from reconstruction.chips.merge import SEAMED_TINS, _merged_prediction, merge_chips
 from reconstruction.chips.plan import cut_grid
 from reconstruction.chips.seams import border_mask, densify_border
 from reconstruction.errors import ConfigError, InputError, ProcessingError
@@ -243,3 +243,12 @@ def test_a_failing_chip_names_itself_and_its_reason(small_scene_files: dict, tmp
     copies["dsm"].unlink()
     with pytest.raises(ProcessingError, match=r"chip 0 failed \(exit 2\): The saved inputs name .*dsm.tif, which no"):
         run_chipped(plan, tmp_path / "out")
+
+
+def test_the_merged_manifest_carries_the_chips_trust_gate_only_where_heights_were_predicted() -> None:
+    gate = {"shift_score": 1.2, "untrusted_share": 0.1, "untrusted_m2": 100.0, "covered_m2": 1000.0}
+    gate |= {"removed_building_m2": 5.0, "kept_building_m2": 50.0, "max_distance": 2.0, "tuned_on": "IGN rural"}
+    predicted = [{"prediction": {"trust": gate}}, {"prediction": {"trust": {**gate, "shift_score": 3.0}}}]
+    merged = _merged_prediction(predicted)["prediction"]["trust"]
+    assert merged["chips"] == 2 and merged["covered_m2"] == 2000.0 and merged["worst_chip_shift_score"] == 3.0
+    assert _merged_prediction([{}, {"prediction": {"trust": None}}]) == {}  # measured heights: no gate, no key

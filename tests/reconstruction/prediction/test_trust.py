@@ -10,6 +10,7 @@ from reconstruction.metrics.calibration import building_area_scores, reliability
 from reconstruction.pipeline import PipelineInputs, run_pipeline
 from reconstruction.prediction.predict import predict_area
 from reconstruction.prediction.trust import TrustCalibration, gate
+from reconstruction.prediction.trust_report import TrustReport, merge_reports
 from reconstruction.prediction.weights import load_weights
 from reconstruction.synthetic import SceneConfig, generate_scene, write_scene
 from reconstruction.training.samples import samples_from_scene
@@ -87,3 +88,21 @@ def test_reliability_of_a_calibrated_and_an_overconfident_classifier():
     honest = rng.uniform(size=confidence.size) < confidence
     assert reliability(confidence, honest).ece < 0.02
     assert reliability(np.full(confidence.size, 0.99), honest).ece > 0.3
+
+
+def test_a_chipped_area_s_trust_is_its_chips_areas_summed_and_its_worst_chip_named():
+    def chip(score: float, untrusted: float, covered: float, removed: float, kept: float) -> dict:
+        report = TrustReport(score, untrusted / covered, untrusted, covered, removed, kept, 2.5, "IGN rural")
+        return report.to_dict()
+
+    familiar, unlike = chip(1.1, 0.0, 3000.0, 0.0, 400.0), chip(4.0, 900.0, 1000.0, 250.0, 10.0)
+    merged = merge_reports([familiar, None, unlike, {"shift_score": None}])  # measured heights: no gate there
+    assert merged["chips"] == 2
+    assert merged["covered_m2"] == 4000.0 and merged["untrusted_m2"] == 900.0
+    assert merged["untrusted_share"] == pytest.approx(900 / 4000, abs=1e-3)
+    assert (merged["removed_building_m2"], merged["kept_building_m2"]) == (250.0, 410.0)
+    assert merged["shift_score"] == 1.1, "the score of most of the area (weighted by area), not the mean"
+    assert merged["worst_chip_shift_score"] == 4.0
+    assert (merged["max_distance"], merged["tuned_on"]) == (2.5, "IGN rural")
+    assert merge_reports([None, {}]) is None
+    assert set(TrustReport(**{k: v for k, v in familiar.items()}).to_dict()) <= set(merged)
