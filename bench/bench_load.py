@@ -14,7 +14,8 @@ uploads below queue jobs that nothing runs, so reconstruction never competes for
    p50/p99 and each row's share of nginx's rate.
 
 1. Viewers: wrk (``--latency``, 2 threads, browser-like ``Accept-Encoding``) against one tile content file
-   of the published version, its tileset.json and the features API with a bbox, at each connection count.
+   of the published version, its tileset.json and the features API (a bbox, and a class as the viewer asks;
+   the first request of each timed on its own, then the answers kept in memory), at each connection count.
    Without wrk, a Python thread pool (one keep-alive connection per thread) stands in, and the table says so.
 2. Uploads: N simultaneous multipart POSTs of the generated orthophoto + DSM to /api/areas/ (token auth;
    the upload rate limit is lifted for the run): time to response and status codes. Each upload is stored
@@ -26,6 +27,7 @@ busy, so runs on a shared machine can be read against the load they met.
 """
 
 import argparse
+import gzip
 import http.client
 import json
 import os
@@ -399,11 +401,16 @@ def _first_tile(tileset_url: str, depth: int = 0) -> str | None:
     return None
 
 
-def viewer_targets(app: App) -> list[Target]:
-    """A tile and its tileset for each kind of 3D layer (mesh, point cloud), and a features query."""
+def viewer_targets(app: App, tiles: bool = True, features: bool = True) -> list[Target]:
+    """A tile and its tileset for each kind of 3D layer (mesh, point cloud), and features queries.
+
+    The features rows: a box (the middle quarter of the area) and a class, as the viewer's map layers ask
+    (``class=road``). The first request of each is timed on its own (``first ... ms``: computed and gzipped
+    from the database); wrk's then measure the answers kept in memory.
+    """
     targets: list[Target] = []
     seen_suffixes: set[str] = set()
-    for layer in app.area["layers"]:
+    for layer in app.area["layers"] if tiles else []:
         tileset = app.url + layer["tileset_url"]
         tile = _first_tile(tileset)
         if tile is None:
@@ -417,15 +424,28 @@ def viewer_targets(app: App) -> list[Target]:
     west, south, east, north = app.area["bbox_wgs84"]
     dx, dy = (east - west) / 4, (north - south) / 4
     bbox = f"{west + dx:.6f},{south + dy:.6f},{east - dx:.6f},{north - dy:.6f}"  # the middle quarter
-    features = Target("features API, bbox", f"{app.url}/api/areas/{app.area['id']}/features/?bbox={bbox}")
-    targets.append(features)
+    features_url = f"{app.url}/api/areas/{app.area['id']}/features/"
+    queries = [
+        Target("features API, bbox", f"{features_url}?bbox={bbox}"),
+        Target("features API, class=road (the viewer's)", f"{features_url}?class=road"),
+    ]
+    for target in queries if features else []:
+        started = time.perf_counter()
+        _, _, body = _get(target.url, {"Accept-Encoding": ACCEPT_ENCODING})
+        first_ms = (time.perf_counter() - started) * 1e3
+        count = len(json.loads(_decoded(body))["features"]) if body else 0
+        target.note = f"{count} features, first {first_ms:.0f} ms"
+    targets += queries if features else []
     for target in targets:
         target.probe()
         if target.status != 200:
             raise RuntimeError(f"{target.url} answered {target.status}")
-    _, _, body = _get(features.url)
-    features.note = f"{len(json.loads(body)['features'])} features"
     return targets
+
+
+def _decoded(body: bytes) -> bytes:
+    """A body as sent with ``ACCEPT_ENCODING``: gzip unpacked (the features API sends gzip or identity)."""
+    return gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
 
 
 # --- uploads ----------------------------------------------------------------------------------------------
@@ -554,11 +574,13 @@ def _cores(cpu: dict[str, float]) -> str:
     return f"{cpu['server']:.2f} | {cpu['generator']:.2f} | {cpu['others']:.2f} | {cpu['load1']:.2f}"
 
 
-def viewers_table(app: App, connections: list[int], seconds: float, generator: str) -> list[str]:
+def viewers_table(
+    app: App, connections: list[int], seconds: float, generator: str, only_features: bool = False
+) -> list[str]:
     """Part 1, as markdown lines."""
     runner = run_wrk if generator == "wrk" else run_python
     meter = CpuMeter(psutil.Process(app.web.pid))
-    targets = viewer_targets(app)
+    targets = viewer_targets(app, tiles=not only_features)
     log = app.home / "logs" / "web.log"
     log_start = log.stat().st_size
     name = "wrk, 2 threads" if generator == "wrk" else "Python thread pool (wrk missing: far weaker than wrk)"
@@ -579,17 +601,22 @@ def viewers_table(app: App, connections: list[int], seconds: float, generator: s
                 f"{result.p99_ms:.1f} | {result.max_ms:.1f} | {result.errors} | {_cores(cpu)} |"
             )
             print(lines[-1], file=sys.stderr, flush=True)
-    lines += ["", "URLs: " + ", ".join(f"{t.label}: `{urllib.parse.urlsplit(t.url).path}`" for t in targets)]
+    lines += ["", "URLs: " + ", ".join(f"{t.label}: `{_path_and_query(t.url)}`" for t in targets)]
     if exceptions := server_exceptions(log, log_start):
         lines += ["", "Exceptions in the server's log:", *(f"- {n}× `{e}`" for e, n in exceptions.items())]
     return lines
+
+
+def _path_and_query(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def serving_rows(app: App, env: dict[str, str], seconds: float) -> list[str]:
     """Part 0, as markdown lines (bench._serving): servers and credentials side by side with nginx."""
     from bench._serving import private_copy, serving_table
 
-    tile = next(t for t in viewer_targets(app) if t.label.startswith("tile"))
+    tile = next(t for t in viewer_targets(app, features=False) if t.label.startswith("tile"))
     private_area, session = private_copy(_manage, env, app.area, USER)
     before = _load()
     lines = serving_table(
@@ -669,6 +696,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=WEB_WORKERS, help="uvicorn processes (demo.sh's: 1)")
     parser.add_argument("--skip-serving", action="store_true", help="no servers-and-nginx tile table")
     parser.add_argument("--skip-viewers", action="store_true")
+    parser.add_argument("--features-only", action="store_true", help="viewer rows for the features API only")
     parser.add_argument("--skip-uploads", action="store_true")
     parser.add_argument("--debug", action="store_true", help="serve with RS3D_DEBUG=1 (demo.sh's default)")
     parser.add_argument("--keep", type=Path, help="keep the RS3D_HOME here (logs, database) instead of a temp dir")
@@ -707,7 +735,7 @@ def main() -> None:
                 if generator == "python":
                     log("wrk is not installed (apt-get install wrk): the viewers are measured with a Python stand-in")
                 before = _load()
-                report += viewers_table(app, connections, duration, generator)
+                report += viewers_table(app, connections, duration, generator, args.features_only)
                 report += ["", f"load average (1/5/15 min) before: {before}, after: {_load()}", ""]
             if not args.skip_uploads:
                 before = _load()
