@@ -9,6 +9,11 @@ middleware (a test holds them equal), and the same 304 to a matching If-None-Mat
 from memory goes to Django unchanged: an unseen or revoked credential, a query not answered yet, a malformed
 one (Django's 400), a ``format`` or an ``Accept`` the API's negotiation would refuse, other conditional
 headers, HEAD, a host Django would refuse. No refusal is ever remembered.
+
+One difference stays, by design: a request for a public area that carries a session cookie the server no
+longer knows (expired, or from another installation) gets the answer without Django's ``Set-Cookie`` that
+deletes the dead cookie (the next answer Django gives deletes it). Body, status, permissions, ETag and the
+other headers are the same.
 """
 
 import re
