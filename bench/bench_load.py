@@ -133,9 +133,13 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 # --- load generators ---------------------------------------------------------------------------------------
 
 
-def run_wrk(url: str, connections: int, seconds: float, headers: dict[str, str] | None = None) -> LoadResult:
-    """wrk with 2 threads (fewer when there are fewer connections), a 10 s request timeout, extra ``headers``."""
+def run_wrk(
+    url: str, connections: int, seconds: float, headers: dict[str, str] | None = None, script: Path | None = None
+) -> LoadResult:
+    """wrk with 2 threads (fewer when there are fewer connections), a 10 s request timeout, extra ``headers``,
+    and a Lua ``script`` that writes each request when given."""
     extra = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
+    extra += ["-s", str(script)] if script is not None else []
     command = [
         "wrk",
         f"-t{min(2, connections)}",
@@ -601,10 +605,52 @@ def viewers_table(
                 f"{result.p99_ms:.1f} | {result.max_ms:.1f} | {result.errors} | {_cores(cpu)} |"
             )
             print(lines[-1], file=sys.stderr, flush=True)
+    if generator == "wrk":
+        lines += _roaming_rows(app, connections, seconds, meter)
     lines += ["", "URLs: " + ", ".join(f"{t.label}: `{_path_and_query(t.url)}`" for t in targets)]
     if exceptions := server_exceptions(log, log_start):
         lines += ["", "Exceptions in the server's log:", *(f"- {n}× `{e}`" for e, n in exceptions.items())]
     return lines
+
+
+#: wrk script: every request a box a quarter of the area's size at a random place in it, so that no answer
+#: kept in memory serves it (each thread seeds its own sequence): the database path, as a client panning freely
+#: meets it.
+_ROAMING_BBOX = """
+local west, south, width, height = {west!r}, {south!r}, {width!r}, {height!r}
+local path = {path!r}
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("seed", os.time() * 100 + threads)
+end
+function init(args)
+  math.randomseed(seed)
+end
+function request()
+  local w = west + math.random() * width / 2
+  local s = south + math.random() * height / 2
+  return wrk.format("GET", string.format("%s?bbox=%.7f,%.7f,%.7f,%.7f", path, w, s, w + width / 2, s + height / 2))
+end
+"""
+
+
+def _roaming_rows(app: App, connections: list[int], seconds: float, meter: CpuMeter) -> list[str]:
+    """The features API with a new bbox each request (wrk and a Lua script), as viewers_table's rows."""
+    west, south, east, north = app.area["bbox_wgs84"]
+    path = f"/api/areas/{app.area['id']}/features/"
+    script = app.home / "roaming_bbox.lua"
+    script.write_text(_ROAMING_BBOX.format(west=west, south=south, width=east - west, height=north - south, path=path))
+    rows = []
+    for c in connections:
+        with meter.measure() as cpu:
+            result = run_wrk(app.url + path, c, seconds, script=script)
+        rows.append(
+            f"| features API, a new bbox each request | nothing kept serves it | {c} | {result.rps:,.0f} | "
+            f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.max_ms:.1f} | {result.errors} | {_cores(cpu)} |"
+        )
+        print(rows[-1], file=sys.stderr, flush=True)
+    return rows
 
 
 def _path_and_query(url: str) -> str:
