@@ -58,12 +58,13 @@ def test_viewer_renders_the_area_offline(browser, stack, town):
 def canvas_picture(page: Page, mode: str = "L", left_of_panel: bool = False) -> Image.Image:
     """The viewer's canvas (or its part left of the panel, whose own changes must not count) as ``mode``.
 
-    Taken once the globe's imagery and the tilesets have loaded what the view needs: after a fixed wait
-    the imagery could still refine between two pictures on a loaded machine and fail a comparison.
+    Taken once the globe's imagery and the tilesets have loaded what the view needs (after a fixed wait the
+    imagery could still refine between two pictures on a loaded machine and fail a comparison), and once a
+    frame asked for after that has been drawn: a frame, not a fixed second, whatever the machine's speed.
     """
-    page.wait_for_timeout(500)  # the change just made reaches the scene's next render
+    page.evaluate("rs3d.rendered()")  # the change just made reaches the scene and asks for its tiles
     page.wait_for_function("() => window.rs3d.settled()", timeout=60_000)
-    page.wait_for_timeout(1000)
+    page.evaluate("rs3d.rendered()")
     canvas = page.locator("#viewer canvas").first
     if not left_of_panel:
         return Image.open(BytesIO(canvas.screenshot())).convert(mode)

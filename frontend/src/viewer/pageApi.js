@@ -74,6 +74,19 @@ export function exposePageApi({
      *   Tiles layer have loaded what the current view needs (a picture taken
      *   now will not still refine).
      */
+    /**
+     * @returns {Promise<void>} Resolves once the scene has drawn a frame
+     *   asked for now (the viewer renders on request only), so that a picture
+     *   taken then shows every change made before the call.
+     */
+    rendered: () =>
+      new Promise((resolve) => {
+        const remove = viewer.scene.postRender.addEventListener(() => {
+          remove();
+          resolve();
+        });
+        viewer.scene.requestRender();
+      }),
     settled: () => {
       const { primitives, globe } = viewer.scene;
       const tilesets = Array.from({ length: primitives.length }, (_, i) =>
