@@ -1,6 +1,7 @@
 """Benchmark what the first view of the demo city costs the browser: requests and bytes by kind, and its time.
 
-Usage: .venv/bin/python -m bench.bench_first_view [--size 400] [--runs 2] [--timeout 600]
+Usage: .venv/bin/python -m bench.bench_first_view [--size 400] [--runs 2] [--timeout 900] [--screenshot PNG]
+    [--hide LAYER ...]
 
 A live server with the published demo city (started as scripts/demo.sh starts it, through
 ``bench._browser.live_demo``), its 3D view opened in headless Chromium (SwiftShader software WebGL, the
@@ -16,6 +17,8 @@ network stack reports them), and sorted into kinds by URL:
 
 The table gives each kind's requests and kB (median over the runs) and the time to ready; the line under it
 says whether the 3D data of the first view (every layer's tiles and tilesets) fits the issue's budget.
+``--hide pointcloud`` opens the view with that layer hidden through the URL hash, as a shared link does (what
+the time to ready owes to that layer).
 """
 
 import argparse
@@ -45,16 +48,26 @@ _READY_JS = """
 """
 
 
-def _data_folders(demo: Demo) -> tuple[dict[str, str], list[str]]:
-    """URL folders of each 3D layer (folder -> kind) and of the imagery, from the area's API description."""
+def _data_folders(demo: Demo) -> tuple[dict[str, str], list[str], set[str]]:
+    """URL folders of each 3D layer (folder -> kind) and of the imagery, and the URL paths of the point leaves."""
     area = requests.get(f"{demo.url}/api/areas/{demo.area_id}/", timeout=30).json()
-    layers = {}
+    layers, leaves = {}, set()
     for layer in area["layers"]:
         folder = urlparse(layer["tileset_url"]).path.rpartition("/")[0] + "/"
         layers[folder] = "point tiles" if layer["kind"] == "pointcloud" else f"{layer['name']} tiles"
+        if layer["kind"] == "pointcloud":
+            root = requests.get(demo.url + urlparse(layer["tileset_url"]).path, timeout=30).json()["root"]
+            leaves = {folder + uri for uri in _leaf_uris(root)}
     imagery = area.get("imagery") or {}
     image_folders = [urlparse(imagery[k]).path.partition("{")[0] for k in ("url", "tiles_url") if imagery.get(k)]
-    return layers, image_folders
+    return layers, image_folders, leaves
+
+
+def _leaf_uris(tile: dict) -> list[str]:
+    """Content URIs of the tiles without children under ``tile``."""
+    if not tile.get("children"):
+        return [tile["content"]["uri"]] if "content" in tile else []
+    return [uri for child in tile["children"] for uri in _leaf_uris(child)]
 
 
 def _kind(url: str, layers: dict[str, str], imagery: list[str]) -> str:
@@ -73,20 +86,28 @@ def _kind(url: str, layers: dict[str, str], imagery: list[str]) -> str:
     return "page"
 
 
-def first_view(demo: Demo, runs: int, timeout_s: float) -> list[dict]:
-    """Open the 3D view ``runs`` times in fresh contexts; per run: seconds to ready, and requests/bytes by kind."""
+def first_view(
+    demo: Demo, runs: int, timeout_s: float, screenshot: str | None = None, hide: tuple[str, ...] = ()
+) -> list[dict]:
+    """Open the 3D view ``runs`` times in fresh contexts; per run: seconds to ready, and requests/bytes by kind.
+
+    ``screenshot``: a PNG file to save the first run's view to, once it is ready (to see what it shows).
+    ``hide``: layers hidden through the page's URL hash.
+    """
+    hash_ = ",".join(f"{name}:0" for name in hide)
     from playwright.sync_api import sync_playwright
 
-    layers, imagery = _data_folders(demo)
+    layers, imagery, leaves = _data_folders(demo)
     executable = shutil.which("chromium") or "/usr/bin/chromium"
     results = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            for _ in range(runs):
+            for run in range(runs):
                 context = browser.new_context(viewport={"width": 1366, "height": 768})
                 try:
-                    results.append(_one_view(context, demo, layers, imagery, timeout_s))
+                    picture = screenshot if run == 0 else None
+                    results.append(_one_view(context, demo, (layers, imagery, leaves), timeout_s, picture, hash_))
                 finally:
                     context.close()
         finally:
@@ -94,17 +115,29 @@ def first_view(demo: Demo, runs: int, timeout_s: float) -> list[dict]:
     return results
 
 
-def _one_view(context, demo: Demo, layers: dict[str, str], imagery: list[str], timeout_s: float) -> dict:
+def _one_view(
+    context,
+    demo: Demo,
+    folders: tuple[dict[str, str], list[str], set[str]],
+    timeout_s: float,
+    screenshot: str | None,
+    hash_: str,
+) -> dict:
+    layers, imagery, leaves = folders
     page = context.new_page()
     finished, failed, errors = [], [], []
     page.on("requestfinished", lambda r: finished.append(r))
     page.on("requestfailed", lambda r: failed.append(r))
     page.on("pageerror", lambda e: errors.append(str(e)))
     start = time.monotonic()
-    page.goto(f"{demo.url}/areas/{demo.area_id}/view/", timeout=timeout_s * 1000)
+    page.goto(
+        f"{demo.url}/areas/{demo.area_id}/view/" + (f"#layers={hash_}" if hash_ else ""), timeout=timeout_s * 1000
+    )
     page.wait_for_function(_READY_JS, timeout=timeout_s * 1000, polling=100)
     seconds = time.monotonic() - start
     done = list(finished)  # requests after this moment belong to no first view
+    if screenshot:
+        page.screenshot(path=screenshot)
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for request in done:
         if request.url.startswith("data:"):
@@ -116,11 +149,20 @@ def _one_view(context, demo: Demo, layers: dict[str, str], imagery: list[str], t
     for request in failed:
         by_kind[_kind(request.url, layers, imagery)][0] += 1
     data = [v for k, v in by_kind.items() if k.endswith(" tiles")]
+    navigation = min(r.timing["startTime"] for r in done)
+    data_ends = [
+        r.timing["startTime"] + r.timing["responseEnd"]
+        for r in done
+        if _kind(r.url, layers, imagery).endswith(" tiles") and r.timing["responseEnd"] >= 0
+    ]
+    leaves_loaded = sum(urlparse(r.url).path in leaves for r in done)
     return {
         "seconds": seconds,
+        "last_data_s": (max(data_ends, default=navigation) - navigation) / 1000,
         "kinds": {k: tuple(v) for k, v in by_kind.items()},
         "data_requests": sum(v[0] for v in data),
         "data_bytes": sum(v[1] for v in data),
+        "leaves": (leaves_loaded, len(leaves)),
         "failed": len(failed),
         "errors": errors,
     }
@@ -135,7 +177,7 @@ def _facts() -> str:
     )
 
 
-def table(results: list[dict], size_m: float, publish_s: float) -> str:
+def table(results: list[dict], size_m: float, publish_s: float, hidden: tuple[str, ...] = ()) -> str:
     """Markdown: per kind the median requests and kB over the runs, then totals, time to ready and the budget."""
     kinds = sorted({k for r in results for k in r["kinds"]})
     order = [k for k in ["point tiles"] + sorted(k for k in kinds if k.endswith(" tiles") and k != "point tiles")]
@@ -146,7 +188,8 @@ def table(results: list[dict], size_m: float, publish_s: float) -> str:
         return statistics.median(r["kinds"].get(kind, (0, 0))[i] for r in results)
 
     lines = [
-        f"### First view of the demo city ({size_m:.0f} m, seed 7), headless Chromium, {len(results)} cold runs",
+        f"### First view of the demo city ({size_m:.0f} m, seed 7), headless Chromium, {len(results)} cold runs"
+        + (f", hidden: {', '.join(hidden)}" if hidden else ""),
         "",
         _facts() + f"; demo published in {publish_s:.0f} s.",
         "",
@@ -159,16 +202,19 @@ def table(results: list[dict], size_m: float, publish_s: float) -> str:
     data_requests = statistics.median(r["data_requests"] for r in results)
     data_bytes = statistics.median(r["data_bytes"] for r in results)
     seconds = [r["seconds"] for r in results]
+    last_data = statistics.median(r["last_data_s"] for r in results)
     lines += [
         f"| **3D data (every layer)** | **{data_requests:g}** | **{data_bytes / 1000:,.0f}** |",
         f"| all | {total_requests:g} | {total_bytes / 1000:,.0f} |",
         "",
         "Time to ready (navigation -> `#status` ready and `rs3d.settled()`): "
         f"median {statistics.median(seconds):.1f} s "
-        f"({', '.join(f'{s:.1f}' for s in seconds)}). "
+        f"({', '.join(f'{s:.1f}' for s in seconds)}); last 3D data received at {last_data:.1f} s (median). "
         f"3D data budget ({BUDGET_REQUESTS} requests, {BUDGET_BYTES / 1e6:g} MB): "
         + ("met." if data_requests <= BUDGET_REQUESTS and data_bytes <= BUDGET_BYTES else "NOT met."),
     ]
+    loaded, total = results[0]["leaves"]
+    lines.append(f"Point-cloud leaves (full-detail tiles) in the first view: {loaded} of {total} (first run).")
     failed = sum(r["failed"] for r in results)
     errors = [e for r in results for e in r["errors"]]
     if failed or errors:
@@ -182,10 +228,12 @@ def main() -> None:
     parser.add_argument("--size", type=float, default=400.0, help="side of the demo city, metres")
     parser.add_argument("--runs", type=int, default=2, help="cold views to open")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds for publishing and for each view")
+    parser.add_argument("--screenshot", help="save the first run's ready view to this PNG file")
+    parser.add_argument("--hide", nargs="*", default=[], help="layers to hide through the URL hash")
     args = parser.parse_args()
     with live_demo(args.size, seed=7, timeout_s=args.timeout) as demo:
-        results = first_view(demo, args.runs, args.timeout)
-    print(table(results, args.size, demo.seconds_to_publish))
+        results = first_view(demo, args.runs, args.timeout, args.screenshot, tuple(args.hide))
+    print(table(results, args.size, demo.seconds_to_publish, tuple(args.hide)))
 
 
 if __name__ == "__main__":
