@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django (published files through its data gate), websockets through Channels."""
+"""ASGI entry point: HTTP through Django and its gates (published files, features answers), websockets via Channels."""
 
 import os
 
@@ -15,6 +15,7 @@ from django.conf import settings  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from backend.api.features_gate import FeaturesGate  # noqa: E402
 from backend.jobs.routing import websocket_urlpatterns  # noqa: E402
 from backend.viewer.data_gate import DataGate  # noqa: E402
 
@@ -41,8 +42,9 @@ class NoSuchSocket(AsyncWebsocketConsumer):
 
 application = ProtocolTypeRouter(
     {
-        # Published files a viewer was already allowed: answered from the view's remembered "yes" (data_gate).
-        "http": DataGate(django_http),
+        # Published files, and kept features answers, that a viewer was already allowed: answered from the
+        # views' remembered "yes" without Django (data_gate, features_gate).
+        "http": DataGate(FeaturesGate(django_http)),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter([*websocket_urlpatterns, re_path(r"", NoSuchSocket.as_asgi())]))
         ),

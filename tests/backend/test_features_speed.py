@@ -368,3 +368,12 @@ def test_the_grant_is_the_data_gates(gate, area, user):
     assert data_gate._grant(headers, area.pk, area.current.version, data_gate._config()) is not None
     grants.bump()
     assert gate.get(area, f"bbox={BBOX}", credential).by_gate is False
+
+
+def test_the_served_application_puts_the_features_gate_behind_the_data_gate():
+    """What uvicorn serves (backend.asgi.application) answers features from memory: the gates are wired."""
+    from backend.asgi import application, django_http
+    from backend.viewer.data_gate import DataGate
+
+    http = application.application_mapping["http"]
+    assert isinstance(http, DataGate) and isinstance(http.app, FeaturesGate) and http.app.app is django_http
