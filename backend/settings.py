@@ -87,6 +87,10 @@ ASGI_APPLICATION = "backend.asgi.application"
 # on there (RS3D_DATA_GATE=1) only when every web process runs on one machine or MEDIA_ROOT is mounted noac.
 RS3D_DATA_GATE = _env_bool("RS3D_DATA_GATE", not os.environ.get("DATABASE_URL"))
 RS3D_DATA_GATE_GRANTS = int(os.environ.get("RS3D_DATA_GATE_GRANTS", 4096))
+# The features API keeps each published version's answers, built and gzipped once, per web process
+# (backend/api/feature_answers.py; oldest out first beyond this many bytes); viewers remembered by the data gate's
+# grants get them in front of Django (backend/api/features_gate.py).
+RS3D_FEATURES_CACHE_BYTES = int(os.environ.get("RS3D_FEATURES_CACHE_BYTES", 64 * 1024 * 1024))
 WSGI_APPLICATION = None
 
 TEMPLATES = [
