@@ -174,3 +174,25 @@ def test_a_camera_framing_the_area_needs_no_leaf_and_a_close_one_does(tmp_path):
     assert sum(len(tiles[uri]["xyz"]) for uri in framed) < n / 8  # a subsample of the cloud
     close = _loaded(tileset, np.array([0.0, 0.0, 20.0]))  # 20 m above the middle of the town
     assert set(close) & leaves
+
+
+def test_one_point_is_one_leaf_and_an_empty_file_is_refused(tmp_path):
+    import pytest
+
+    from reconstruction.errors import InputError
+
+    one = PointCloud(
+        xyz=np.array([[770_500.0, 6_277_500.0, 30.0]]),
+        rgb=np.array([[10, 20, 30]], np.uint8),
+        classification=np.array([6], np.uint8),
+    )
+    crs = CRS.from_epsg(2154)
+    path = write_pointcloud_tileset(write_las(one, tmp_path / "one.las", crs), tmp_path / "one", crs, jobs=1)
+    tileset = json.loads(path.read_text())
+    assert "children" not in tileset["root"] and tileset["root"]["geometricError"] == 0
+    assert tileset["geometricError"] > 0  # Cesium draws nothing under a tileset error of 0
+    (tile,) = read_tileset_points(path).values()
+    assert tile["classification"].tolist() == [6] and tile["rgb"].tolist() == [[10, 20, 30]]
+    empty = PointCloud(xyz=np.zeros((0, 3)), rgb=np.zeros((0, 3), np.uint8), classification=np.zeros(0, np.uint8))
+    with pytest.raises(InputError):
+        write_pointcloud_tileset(write_las(empty, tmp_path / "empty.las", crs), tmp_path / "empty", crs, jobs=1)
