@@ -2,8 +2,10 @@
 
 The apps import each other one way: each only from those below it (a test holds this)::
 
-    viewer            the pages: HTML views and forms, file delivery
+    viewer            the pages: HTML views and forms
     api               the REST API: serializers, views, parsers, throttles
+    serving           sending what a viewer may read, fast: file delivery, the data and features gates in front
+                      of Django, the grants they remember; a plain package, not an app
     jobs              reconstruction jobs on an area: run, chips, merge, publish; the worker command
     models_registry   trained networks: which one a run uses, training one on an area
     areas             areas, their sources, versions, features, sharing, uploads (checked, then stored)

@@ -15,9 +15,9 @@ from django.conf import settings  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from backend.api.features_gate import FeaturesGate  # noqa: E402
 from backend.jobs.routing import websocket_urlpatterns  # noqa: E402
-from backend.viewer.data_gate import DataGate  # noqa: E402
+from backend.serving.data_gate import DataGate  # noqa: E402
+from backend.serving.features_gate import FeaturesGate  # noqa: E402
 
 try:
     settings.SECRET_KEY  # noqa: B018 - Django raises when it is empty (no RS3D_SECRET_KEY without DEBUG)

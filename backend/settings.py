@@ -79,17 +79,17 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "backend.urls"
 ASGI_APPLICATION = "backend.asgi.application"
-# Published files a viewer was already allowed are answered by backend.viewer.data_gate from the view's
+# Published files a viewer was already allowed are answered by backend.serving.data_gate from the view's
 # remembered "yes" (at most RS3D_DATA_GATE_GRANTS per process), without Django's request cycle. Revocations
-# reach every web process at once through a stamp file under MEDIA_ROOT (backend.viewer.grants): on by
+# reach every web process at once through a stamp file under MEDIA_ROOT (backend.serving.grants): on by
 # default in the embedded mode; off by default with DATABASE_URL (scale mode), where web processes on
 # several machines may share MEDIA_ROOT over NFS, whose attribute cache would delay a revocation. Turn it
 # on there (RS3D_DATA_GATE=1) only when every web process runs on one machine or MEDIA_ROOT is mounted noac.
 RS3D_DATA_GATE = _env_bool("RS3D_DATA_GATE", not os.environ.get("DATABASE_URL"))
 RS3D_DATA_GATE_GRANTS = int(os.environ.get("RS3D_DATA_GATE_GRANTS", 4096))
 # The features API keeps each published version's answers, built and gzipped once, per web process
-# (backend/api/feature_answers.py; oldest out first beyond this many bytes); viewers remembered by the data gate's
-# grants get them in front of Django (backend/api/features_gate.py).
+# (backend/serving/feature_answers.py; oldest out first beyond this many bytes); viewers remembered by the data gate's
+# grants get them in front of Django (backend/serving/features_gate.py).
 RS3D_FEATURES_CACHE_BYTES = int(os.environ.get("RS3D_FEATURES_CACHE_BYTES", 64 * 1024 * 1024))
 WSGI_APPLICATION = None
 

@@ -77,9 +77,31 @@ class Demo:
     seconds_to_publish: float
 
 
+@dataclass
+class LiveApp:
+    """A running web server and worker on a private RS3D_HOME (SQLite, the embedded default)."""
+
+    url: str
+    env: dict[str, str]
+    worker: subprocess.Popen
+    logs: Path
+
+    def manage(self, *args: str, timeout: float = 300) -> str:
+        """``manage.py *args`` against this app's database; its standard output."""
+        return _manage(self.env, *args, timeout=timeout)
+
+
+def _manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
+    command = [sys.executable, str(ROOT / "manage.py"), *args]
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
 @contextmanager
-def live_demo(size_m: float, seed: int, timeout_s: float) -> Iterator[Demo]:
-    """Start web server and worker on a fresh RS3D_HOME, seed the demo city and wait until it is published."""
+def live_app(before_start: tuple[tuple[str, ...], ...] = ()) -> Iterator[LiveApp]:
+    """Migrate a fresh RS3D_HOME, run the ``manage.py`` commands ``before_start``, then start web and worker."""
     home = Path(tempfile.mkdtemp(prefix="rs3d-bench-home-"))
     env = {**os.environ, "RS3D_HOME": str(home), "PYTHONUNBUFFERED": "1", "RS3D_SECRET_KEY": secrets.token_urlsafe(50)}
     for name in ("DJANGO_SETTINGS_MODULE", "RS3D_DEBUG", "DATABASE_URL"):
@@ -89,23 +111,29 @@ def live_demo(size_m: float, seed: int, timeout_s: float) -> Iterator[Demo]:
     logs = home / "logs"
     logs.mkdir()
     try:
-        subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT, timeout=300)
-        seed_cmd = [*manage, "seed_demo", "--size", str(size_m), "--seed", str(seed)]
-        subprocess.run(seed_cmd, env=env, check=True, cwd=ROOT, timeout=600, stdout=subprocess.DEVNULL)
+        _manage(env, "migrate", "--noinput", "-v", "0")
+        for command in before_start:
+            _manage(env, *command, timeout=600)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        web = web_command(port)
         worker = [*manage, "rs3d_worker", "--no-reload", "--interval", "0.2", "--no-startup-delay"]
-        for name, command in (("web", web), ("worker", worker)):
+        for name, command in (("web", web_command(port)), ("worker", worker)):
             log = (logs / f"{name}.log").open("w")
             processes.append(subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
-        start = time.monotonic()
         wait_until_up(url, processes[0])
-        area_id = _wait_for_demo(url, processes[1], timeout_s, logs)
-        yield Demo(url=url, area_id=area_id, seconds_to_publish=time.monotonic() - start)
+        yield LiveApp(url=url, env=env, worker=processes[1], logs=logs)
     finally:
         stop_processes(*processes, timeout=20)
         shutil.rmtree(home, ignore_errors=True)
+
+
+@contextmanager
+def live_demo(size_m: float, seed: int, timeout_s: float) -> Iterator[Demo]:
+    """Start web server and worker on a fresh RS3D_HOME, seed the demo city and wait until it is published."""
+    with live_app(before_start=(("seed_demo", "--size", str(size_m), "--seed", str(seed)),)) as app:
+        start = time.monotonic()
+        area_id = _wait_for_demo(app.url, app.worker, timeout_s, app.logs)
+        yield Demo(url=app.url, area_id=area_id, seconds_to_publish=time.monotonic() - start)
 
 
 def _wait_for_demo(url: str, worker: subprocess.Popen, timeout_s: float, logs: Path) -> int:

@@ -12,7 +12,7 @@ port="${RS3D_PORT:-8000}"
 .venv/bin/python manage.py rs3d_worker --no-reload --interval 1 &
 worker=$!
 # uvicorn (httptools + uvloop); published files a viewer was already allowed are answered by the data gate in
-# front of Django (backend/viewer/data_gate.py). One process: the login and upload limits count in its memory
+# front of Django (backend/serving/data_gate.py). One process: the login and upload limits count in its memory
 # cache; more (RS3D_WEB_WORKERS) only with REDIS_URL, where every process shares one count.
 .venv/bin/uvicorn backend.asgi:application --host 127.0.0.1 --port "$port" --workers "${RS3D_WEB_WORKERS:-1}" \
   --lifespan off --no-proxy-headers --no-server-header --timeout-graceful-shutdown 10 &

@@ -12,12 +12,13 @@ class ViewerConfig(AppConfig):
     def ready(self) -> None:
         """Count failed log-ins, throttle the admin's login form like the site's (backend.viewer.login_limits).
 
-        Bump the data gate's grant generation on every change that can revoke access (backend.viewer.grants).
+        Bump the data gate's grant generation on every change that can revoke access (backend.serving.grants).
         """
         from django.contrib import admin
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
-        from backend.viewer import grants, login_limits
+        from backend.serving import grants
+        from backend.viewer import login_limits
 
         user_login_failed.connect(login_limits.on_login_failed, dispatch_uid="rs3d-login-failed")
         user_logged_in.connect(login_limits.on_logged_in, dispatch_uid="rs3d-logged-in")

@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from backend.areas.models import Publication
-from backend.viewer.delivery import is_precompressed_copy
+from backend.serving.delivery import is_precompressed_copy
 
 logger = logging.getLogger(__name__)
 

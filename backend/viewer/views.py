@@ -30,8 +30,9 @@ from backend.jobs.services import AreaBusy, cancel_job, retry_job
 from backend.jobs.submit import submit_area
 from backend.models_registry.services import CannotTrain, can_train_on, held_out_rows, start_training
 from backend.runtime.checkslots import ChecksBusy
-from backend.viewer import data_gate, grants, previews
-from backend.viewer.delivery import is_precompressed_copy, serve_file
+from backend.serving import data_gate, grants
+from backend.serving.delivery import is_precompressed_copy, serve_file
+from backend.viewer import previews
 from backend.viewer.forms import AreaSharingForm, AreaUploadForm, TrainForm
 from backend.viewer.quality import input_quality
 from backend.viewer.token_auth import accepts_api_tokens
@@ -271,7 +272,7 @@ def area_data(request: HttpRequest, area_id: int, version: int, path: str) -> Ht
     Permissions come first: for an area this user (of the session, or of an API token) may not see, every
     request (conditional, ranged or not) is the same 404. Then ``delivery.serve_file`` negotiates br/gzip,
     answers 304s and byte ranges. A path no file can have (a NUL byte) is 404 too. Once the checks pass, the
-    grant is remembered: ``backend.viewer.data_gate`` answers this viewer's next files of this version.
+    grant is remembered: ``backend.serving.data_gate`` answers this viewer's next files of this version.
     """
     generation = grants.current()  # before the checks: a revocation committed while they run voids the grant
     # A public area's files are the same for everyone: answer them without reading the session, so the
@@ -289,7 +290,7 @@ def area_data(request: HttpRequest, area_id: int, version: int, path: str) -> Ht
     # Versions are immutable: a published file never changes under its URL. Only a public area's files
     # may be kept by shared caches.
     public = area.visibility == Area.Visibility.PUBLIC
-    # The next requests of this viewer for this version: answered by backend.viewer.data_gate from this "yes".
+    # The next requests of this viewer for this version: answered by backend.serving.data_gate from this "yes".
     data_gate.remember(request, area_id, version, folder=root, public=public, generation=generation)
     scope = "public" if public else "private"
     return serve_file(request, target, cache_control=f"{scope}, max-age=31536000, immutable")

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
-from backend.viewer import grants
+from backend.serving import grants
 from tests.conftest import generated_city
 
 #: Settings refuse to invent a secret key without DEBUG; tests sign sessions with this one.

@@ -1,4 +1,4 @@
-"""The data gate (backend.viewer.data_gate) in front of Django: same answers, and never a revoked "yes".
+"""The data gate (backend.serving.data_gate) in front of Django: same answers, and never a revoked "yes".
 
 Each request goes through ``DataGate`` around a counting wrapper of Django's ASGI app, so a test knows
 whether Django answered or the gate did. Django's own answer to the same request (straight to Django) is the
@@ -18,8 +18,8 @@ from rest_framework.authtoken.models import Token
 
 from backend.areas.models import Area, Publication
 from backend.areas.publish import publish
-from backend.viewer import data_gate, grants
-from backend.viewer.data_gate import DataGate
+from backend.serving import data_gate, grants
+from backend.serving.data_gate import DataGate
 from tests.backend.test_delivery import FILES, TILE, TILESET, _stage, url
 
 pytestmark = pytest.mark.django_db(transaction=True)

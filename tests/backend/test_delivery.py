@@ -14,7 +14,7 @@ from django.test import Client
 
 from backend.areas.models import Area
 from backend.areas.publish import publish
-from backend.viewer.delivery import content_type
+from backend.serving.delivery import content_type
 
 pytestmark = pytest.mark.django_db
 

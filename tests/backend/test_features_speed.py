@@ -19,12 +19,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
-from backend.api import feature_answers, feature_grants
-from backend.api.features_gate import FeaturesGate
 from backend.areas.models import Area
 from backend.areas.publish import publish
 from backend.jobs.removal import delete_version
-from backend.viewer import data_gate, grants
+from backend.serving import data_gate, feature_answers, feature_grants, grants
+from backend.serving.features_gate import FeaturesGate
 from tests.backend.conftest import fake_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -373,7 +372,7 @@ def test_the_grant_is_the_data_gates(gate, area, user):
 def test_the_served_application_puts_the_features_gate_behind_the_data_gate():
     """What uvicorn serves (backend.asgi.application) answers features from memory: the gates are wired."""
     from backend.asgi import application, django_http
-    from backend.viewer.data_gate import DataGate
+    from backend.serving.data_gate import DataGate
 
     http = application.application_mapping["http"]
     assert isinstance(http, DataGate) and isinstance(http.app, FeaturesGate) and http.app.app is django_http

@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 BACKEND = ROOT / "backend"
 
 #: The apps from the top down, as ``backend``'s docstring draws them: each may import only those after it.
-LAYERS = ("viewer", "api", "jobs", "models_registry", "areas", "runtime")
+LAYERS = ("viewer", "api", "serving", "jobs", "models_registry", "areas", "runtime")
 
 #: The package every app may use and that uses no app.
 RUNTIME = "runtime"

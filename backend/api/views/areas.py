@@ -18,7 +18,6 @@ from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backend.api import feature_answers, feature_grants
 from backend.api.parsers import MultiPartParser
 from backend.api.serializers import (
     AreaCreateSerializer,
@@ -37,6 +36,7 @@ from backend.jobs.removal import AreaInUse, delete_area, delete_version
 from backend.jobs.submit import submit_area
 from backend.models_registry.services import CannotTrain, start_training
 from backend.runtime.checkslots import ChecksBusy
+from backend.serving import feature_answers, feature_grants
 
 
 class AreaViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -51,7 +51,7 @@ class AreaViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModel
         return visible_areas(self.request.user, areas)
 
     upload_rate_actions = ("create",)  # uploads count; reading does not
-    #: Set for each features request by perform_authentication (backend.api.feature_grants).
+    #: Set for each features request by perform_authentication (backend.serving.feature_grants).
     remembered: feature_grants.Remembered | None = None
     decided_under: int | None = None
 
@@ -162,8 +162,8 @@ class AreaViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModel
 
         A published version never changes, so the version and the query string make the ETag, and each
         (version, query) answer is computed once per process and then sent from memory
-        (``backend.api.feature_answers``). A credential this process already let read the area is answered
-        without the database at all (``backend.api.feature_grants``, while no change of who sees what came
+        (``backend.serving.feature_answers``). A credential this process already let read the area is answered
+        without the database at all (``backend.serving.feature_grants``, while no change of who sees what came
         in between); anyone else is decided from the rows, as before.
         """
         if (remembered := self.remembered) is not None:

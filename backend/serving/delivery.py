@@ -3,7 +3,7 @@
 Published versions never change, so every representation (identity, ``.br``, ``.gz`` written at publish time
 by ``backend.areas.publish.precompress``) has a strong ETag from its file's path, size and mtime. Callers
 check permissions first: nothing here knows who may read what. ``plan_file`` decides the answer from the
-method and headers alone; ``serve_file`` (the Django view's) and ``backend.viewer.data_gate`` both send it.
+method and headers alone; ``serve_file`` (the Django view's) and ``backend.serving.data_gate`` both send it.
 """
 
 import asyncio
@@ -102,7 +102,7 @@ class Plan:
     """What to answer for one file: status, headers (in order), and which bytes of which file follow.
 
     Computed from the method and request headers alone (no Django request), so that the Django view and
-    ``backend.viewer.data_gate`` answer alike. ``path`` is None when no body follows (304, 412, 416);
+    ``backend.serving.data_gate`` answer alike. ``path`` is None when no body follows (304, 412, 416);
     a HEAD's plan carries the GET's ``length`` (its Content-Length) and the caller sends no body.
     """
 

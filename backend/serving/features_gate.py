@@ -1,9 +1,9 @@
 """An ASGI fast path for the features API: a kept answer for a remembered credential, without Django.
 
-Once an answer is kept (:mod:`backend.api.feature_answers`) and the credential's "yes" remembered
-(:mod:`backend.api.feature_grants`), what is left of a features request is Django's request cycle itself:
+Once an answer is kept (:mod:`backend.serving.feature_answers`) and the credential's "yes" remembered
+(:mod:`backend.serving.feature_grants`), what is left of a features request is Django's request cycle itself:
 under ASGI, on two shared cores, it holds the endpoint near 200-300 requests/s. ``FeaturesGate`` (wrapped
-around Django's HTTP app in ``backend.asgi``, like ``backend.viewer.data_gate.DataGate``) answers a GET of
+around Django's HTTP app in ``backend.asgi``, like ``backend.serving.data_gate.DataGate``) answers a GET of
 ``/api/areas/<id>/features/`` from those two alone: the same body and the same headers as the view and the
 middleware (a test holds them equal), and the same 304 to a matching If-None-Match. Anything it cannot answer
 from memory goes to Django unchanged: an unseen or revoked credential, a query not answered yet, a malformed
@@ -22,8 +22,7 @@ from typing import Any
 from django.http import HttpRequest, QueryDict
 from django.utils.cache import get_conditional_response
 
-from backend.api import feature_answers, feature_grants
-from backend.viewer import data_gate, grants
+from backend.serving import data_gate, feature_answers, feature_grants, grants
 
 #: The features action's route (``/api/areas/<pk>/features/``; DRF's router puts the slash last).
 ROUTE = re.compile(r"/api/areas/([0-9]+)/features/\Z")

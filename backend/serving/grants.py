@@ -1,6 +1,6 @@
 """The grant generation: one number every web process reads in a ``stat``, changed by anything that can revoke.
 
-``backend.viewer.data_gate`` replays the file view's own "yes" only while the generation it was recorded under
+``backend.serving.data_gate`` replays the file view's own "yes" only while the generation it was recorded under
 is still current. The number is the modification time (in ns) of a stamp file under MEDIA_ROOT, set
 explicitly (never left to the clock's tick) so that two bumps always give two numbers. Every change that can
 take access away (or give it) bumps it: at once, and again when its transaction commits, so that a "yes"

@@ -1,12 +1,12 @@
 """Who may read an area's features, remembered per credential as the data gate remembers files.
 
-Deciding costs more than answering once the answer is kept (:mod:`backend.api.feature_answers`): a
+Deciding costs more than answering once the answer is kept (:mod:`backend.serving.feature_answers`): a
 SpatiaLite connection (the extension and the schema read again for each request), the user's session or
 token, then the area. May a credential read an area's features? Exactly when it may read the files of the
-area's current version, which is what ``backend.viewer.data_gate`` remembers for the file view. So the
+area's current version, which is what ``backend.serving.data_gate`` remembers for the file view. So the
 features view records its "yes" there, in the same table under the same rules (a token's own grant, "anyone"
 for a public area, a stored session until it expires), and also which version is current. A later request
-of that credential is answered without the database while the grant generation (``backend.viewer.grants``)
+of that credential is answered without the database while the grant generation (``backend.serving.grants``)
 is the one read before the checks: every change that can revoke access, publish or delete a version bumps it,
 so the next request after it is decided again from the rows. No refusal is ever remembered.
 
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpRequest
 
-from backend.api.feature_answers import PublicationKey
 from backend.areas.models import Area, Publication
-from backend.viewer import data_gate, grants
+from backend.serving import data_gate, grants
+from backend.serving.feature_answers import PublicationKey
 
 
 @dataclass(frozen=True)

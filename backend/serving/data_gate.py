@@ -9,7 +9,7 @@ Django's request cycle (no database, no middleware): the same per-file checks as
 goes to Django unchanged: an unseen credential, a revoked or expired grant, a missing file, a 412/416, a
 host Django would refuse. No refusal is ever remembered.
 
-A grant is only good under the generation (``backend.viewer.grants``) current when the view *started* its
+A grant is only good under the generation (``backend.serving.grants``) current when the view *started* its
 checks, and a session's grant only until the session expires; every change that can revoke access bumps the
 generation, so the next request after it goes to Django. Grants live in each process, at most
 ``RS3D_DATA_GATE_GRANTS`` of them (least recently used go first).
@@ -35,8 +35,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest, parse_cookie
 from django.http.request import split_domain_port, validate_host
 
-from backend.viewer import grants
-from backend.viewer.delivery import Plan, is_precompressed_copy, plan_file
+from backend.serving import grants
+from backend.serving.delivery import Plan, is_precompressed_copy, plan_file
 
 #: Django's ``areas/<int:area_id>/data/<int:version>/<path:path>``.
 ROUTE = re.compile(r"/areas/([0-9]+)/data/([0-9]+)/(.+)\Z", re.DOTALL)

@@ -6,7 +6,7 @@ land use), so the first request of a (version, query) pays that once and the nex
 from it, already gzipped. Entries are keyed by the publication's id *and* creation time (an id alone could
 name another version after a rolled-back transaction), at most ``RS3D_FEATURES_CACHE_BYTES`` per process;
 the least recently used go first. Who may read them is decided elsewhere (the view, or a remembered
-decision: :mod:`backend.api.feature_grants`): this module never looks at the request's user.
+decision: :mod:`backend.serving.feature_grants`): this module never looks at the request's user.
 
 The gzip is made once per answer, as Django's ``GZipMiddleware`` makes it per response (same rules: bodies
 under 200 bytes and bodies gzip would not shrink go as they are), but without its random filler against
