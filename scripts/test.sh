@@ -7,11 +7,15 @@ bash scripts/setup.sh --test
 if [ $# -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi
-# Two processes on purpose: the library's tests must not share a process with Django's SpatiaLite
-# connection (see tests/conftest.py). Both run; the script fails if either fails.
+# Separate processes on purpose: the library's tests must not share a process with Django's SpatiaLite
+# connection (see tests/conftest.py). Every pass runs; the script fails if any fails. The library and the
+# Django tests without a browser run on two pytest-xdist workers, a test file per worker at a time (its
+# module fixtures are built once): they wait on child processes, files and sockets as much as on the CPU.
+# The browser tests run alone: software WebGL keeps both cores busy by itself.
 status=0
-.venv/bin/python -m pytest tests/reconstruction tests/bench || status=$?
-.venv/bin/python -m pytest tests/backend tests/integration || status=$?
+.venv/bin/python -m pytest -n 2 --dist loadfile tests/reconstruction tests/bench || status=$?
+.venv/bin/python -m pytest -n 2 --dist loadfile tests/backend tests/integration -m "not browser" || status=$?
+.venv/bin/python -m pytest tests/integration -m browser || status=$?
 
 # Third process: the same Django suites in scale mode, on the real PostgreSQL/PostGIS and Redis servers
 # that setup.sh --test installs (role and database rs3d). RS3D_SCALE_TESTS=1 makes the scale-mode
