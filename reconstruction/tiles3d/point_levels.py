@@ -108,10 +108,7 @@ def point_levels(
         keys, frac = _voxels(xyz[rest], origin, spacing)
         free = ~np.isin(keys, _voxels(xyz[shown], origin, spacing)[0])
         candidates, keys = rest[free], keys[free]
-        off_centre = ((frac[free] - 0.5) ** 2).sum(axis=1)
-        order = np.lexsort((off_centre, keys))
-        first = order[np.r_[True, keys[order][1:] != keys[order][:-1]]] if len(order) else order
-        chosen = candidates[first]
+        chosen = candidates[_nearest_centre_per_voxel(keys, ((frac[free] - 0.5) ** 2).sum(axis=1))]
         depth[chosen] = d
         shown = np.concatenate([shown, chosen])
     cell = np.empty(len(xyz), np.int64)
@@ -119,6 +116,24 @@ def point_levels(
         here = depth == d
         cell[here] = cells_at(xyz[here, :2], origin, side, int(d))
     return PointLevels(depth, cell, origin, side, spacing0, leaves)
+
+
+def _nearest_centre_per_voxel(keys: npt.NDArray[np.int64], off_centre: Float64s) -> npt.NDArray[np.int64]:
+    """Index of the point nearest its voxel's centre in each voxel (first such point on ties).
+
+    One stable sort by voxel (fast on points that come in scan or raster order, as files keep them) and a
+    minimum per run, rather than a two-key lexsort, which costs about three times as much.
+    """
+    if not len(keys):
+        return np.zeros(0, np.int64)
+    order = np.argsort(keys, kind="stable")
+    by_voxel = keys[order]
+    starts = np.flatnonzero(np.r_[True, by_voxel[1:] != by_voxel[:-1]])
+    runs = np.diff(np.r_[starts, len(order)])
+    off = off_centre[order]
+    best = np.flatnonzero(off == np.repeat(np.minimum.reduceat(off, starts), runs))
+    run = np.repeat(np.arange(len(starts)), runs)[best]
+    return order[best[np.r_[True, run[1:] != run[:-1]]]]
 
 
 def _voxels(xyz: Float64s, origin: Float64s, spacing: float) -> tuple[npt.NDArray[np.int64], Float64s]:

@@ -29,7 +29,7 @@ from pyproj import CRS
 from reconstruction.errors import InputError, ProcessingError
 from reconstruction.tiles3d.content.pnts import Pnts
 from reconstruction.tiles3d.frame import EnuFrame, Float64s
-from reconstruction.tiles3d.point_levels import PointLevels, cells_at, point_levels
+from reconstruction.tiles3d.point_levels import PointLevels, point_levels
 from reconstruction.tiles3d.tileset import (
     BOX_MARGIN_M,
     AssetDict,
@@ -127,9 +127,14 @@ def _tile_tree(enu: Float64s, levels: PointLevels, writes: list[tuple[str, npt.N
     for d in range(deepest + 1):
         here = np.flatnonzero(levels.depth == d)
         own.append(_group(levels.cell[here], here))
-        subtree = np.flatnonzero(levels.depth >= d)
-        groups = _group(cells_at(enu[subtree, :2], levels.origin, levels.side, d), subtree)
-        boxes.append({c: (enu[i].min(axis=0), enu[i].max(axis=0)) for c, i in groups.items()})
+        boxes.append({c: (enu[i].min(axis=0), enu[i].max(axis=0)) for c, i in own[d].items()})
+    for d in range(deepest, 0, -1):  # a cell's box holds its children's: each point is looked at once
+        tiles = 2**d
+        for cell, (lo, hi) in boxes[d].items():
+            iy, ix = divmod(cell, tiles)
+            parent = (iy // 2) * (tiles // 2) + ix // 2
+            plo, phi = boxes[d - 1].get(parent, (lo, hi))
+            boxes[d - 1][parent] = (np.minimum(plo, lo), np.maximum(phi, hi))
 
     def tile(d: int, cell: int) -> TileDict:
         tiles = 2**d
