@@ -187,11 +187,8 @@ def _candidate(scope: Scope) -> bool:
     )
 
 
-def _answer(scope: Scope) -> tuple[Plan, list[tuple[bytes, bytes]]] | None:
-    """The plan and response headers for this request from a current grant; None: ask Django."""
-    match = ROUTE.match(scope["path"])
-    if match is None:
-        return None
+def request_headers(scope: Scope) -> dict[str, str]:
+    """The request's headers as Django's META holds them: lower-case names, repeats joined with commas."""
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope.get("headers", ()):
         name = raw_name.decode("latin-1").lower()
@@ -199,6 +196,15 @@ def _answer(scope: Scope) -> tuple[Plan, list[tuple[bytes, bytes]]] | None:
             continue
         value = raw_value.decode("latin-1")
         headers[name] = f"{headers[name]},{value}" if name in headers else value
+    return headers
+
+
+def _answer(scope: Scope) -> tuple[Plan, list[tuple[bytes, bytes]]] | None:
+    """The plan and response headers for this request from a current grant; None: ask Django."""
+    match = ROUTE.match(scope["path"])
+    if match is None:
+        return None
+    headers = request_headers(scope)
     config = _config()
     secure = _is_secure(scope, headers, config)
     if not _host_allowed(headers, config) or (config.ssl_redirect and not secure):

@@ -54,7 +54,7 @@ def _answer(scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None
     match = ROUTE.match(scope["path"])
     if match is None:
         return None
-    headers = _headers(scope)
+    headers = data_gate.request_headers(scope)
     config = data_gate._config()
     secure = data_gate._is_secure(scope, headers, config)
     if not data_gate._host_allowed(headers, config) or (config.ssl_redirect and not secure):
@@ -89,18 +89,6 @@ def _answer(scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None
     out["Vary"] = ", ".join([*filter(None, [out.get("Vary")]), *vary])
     out |= {"Allow": _ALLOW, "Content-Length": str(len(body))}
     return 200, _wire(out, config, secure), body
-
-
-def _headers(scope: Scope) -> dict[str, str]:
-    """The request's headers as Django's META holds them: lower-case names, repeats joined with commas."""
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in scope.get("headers", ()):
-        name = raw_name.decode("latin-1").lower()
-        if "_" in name:  # Django drops these (no spoofing between _ and -)
-            continue
-        value = raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]},{value}" if name in headers else value
-    return headers
 
 
 def _revalidated(headers: dict[str, str], etag: str) -> int | None:
