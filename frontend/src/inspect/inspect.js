@@ -12,6 +12,7 @@
 import { getFeatures } from "../api.js";
 import { createSection } from "../ui/controls.js";
 import { Cesium } from "../viewer/cesium.js";
+import { pickPositionExact } from "../viewer/renderScale.js";
 import { describePick } from "./inspectModel.js";
 
 /** Colour given to the picked building or point. */
@@ -24,18 +25,14 @@ const HOVER = Cesium.Color.fromCssColorString("#90caf9");
  * position with the layer's display shift (its model matrix: the viewer
  * lowers 3D layers to the draped orthophoto) taken off again.
  *
- * @param {Cesium.Scene} scene The scene.
- * @param {Cesium.Cartesian2} position The window position clicked.
+ * @param {Cesium.Cartesian3} [world] The depth-buffer position clicked
+ *   (pickPositionExact).
  * @param {Cesium.Cesium3DTileset} [tileset] The picked feature's tileset.
  * @returns {{ lon: number, lat: number, height: number }|undefined}
  *   Degrees and metres (ellipsoidal, i.e. the data's heights), if known.
  */
-function dataPosition(scene, position, tileset) {
-  if (!tileset || !scene.pickPositionSupported) {
-    return undefined;
-  }
-  const world = scene.pickPosition(position);
-  if (!Cesium.defined(world)) {
+function dataPosition(world, tileset) {
+  if (!tileset || !Cesium.defined(world)) {
     return undefined;
   }
   const inverse = Cesium.Matrix4.inverse(
@@ -334,13 +331,11 @@ export function createInspector({ viewer, container, featuresUrl }) {
     unhover(); // the selection must keep the feature's own colour, not the hover colour
     clickCount += 1;
     const top = viewer.scene.pick(position);
+    const world = pickPositionExact(viewer.scene, position);
     const where =
       top instanceof Cesium.Cesium3DTileFeature
-        ? dataPosition(viewer.scene, position, top.tileset)
+        ? dataPosition(world, top.tileset)
         : undefined;
-    const world = viewer.scene.pickPositionSupported
-      ? viewer.scene.pickPosition(position)
-      : undefined;
     const picked = featureUnderPoint(viewer.scene, position, top) ?? top;
     const result = describePick(picked, { height: where?.height });
     unhighlight();

@@ -9,6 +9,7 @@ import {
   createSelect,
 } from "../ui/controls.js";
 import { Cesium } from "../viewer/cesium.js";
+import { pickPositionExact } from "../viewer/renderScale.js";
 import { MODES, addPoint, measure } from "./measureModel.js";
 
 const COLOUR = Cesium.Color.fromCssColorString("#00e5ff");
@@ -23,11 +24,9 @@ const FILL = COLOUR.withAlpha(0.25);
  * @returns {Cesium.Cartesian3|undefined} The ECEF position, if any.
  */
 export function scenePosition(scene, position) {
-  if (scene.pickPositionSupported) {
-    const picked = scene.pickPosition(position);
-    if (picked) {
-      return picked;
-    }
+  const picked = pickPositionExact(scene, position);
+  if (picked) {
+    return picked;
   }
   const ray = scene.camera.getPickRay(position);
   return ray ? scene.globe.pick(ray, scene) : undefined;
