@@ -177,7 +177,7 @@ def _write_pnts(cloud: _Cloud, indices: npt.NDArray[np.int64], path: Path) -> No
     """Write the points ``indices`` as one pnts tile: positions around its centre, a feature per point."""
     enu = cloud.enu[indices]
     centre = (enu.min(axis=0) + enu.max(axis=0)) / 2
-    properties = {CLASS_PROPERTY: cloud.classification[indices]}
+    properties: dict[str, npt.NDArray[np.unsignedinteger]] = {CLASS_PROPERTY: cloud.classification[indices]}
     if cloud.intensity is not None:
         properties[INTENSITY_PROPERTY] = cloud.intensity[indices]
     batch_ids = np.arange(len(indices), dtype=np.uint32)
