@@ -18,12 +18,12 @@ With no part flag all five run; each prints a markdown table with the machine fa
    headless Chromium (SwiftShader software WebGL) in a fresh context each run: navigation start -> viewer
    ready -> every tileset of the first view loaded (the page's ``#status`` turning ready). ``--hide trees``
    adds runs with that layer hidden through the URL hash (as a shared link does), to see what each layer costs.
-5. ``--lod``: what the distance levels of detail and pickable points cost. The layers of a generated city
-   (the pipeline's own extraction of buildings, trees and roads, its TIN, one point per DSM cell, and the
-   same points with a LiDAR-like intensity) are written twice by the ``tiles3d`` writers: as they are, and
-   with the simplified parents and the per-point ``BATCH_ID``/intensity switched off by patching the
-   writers' private helpers in this process (the tileset as it was before them). Bytes per km², tiling
-   seconds (best of the repeats), tiles, and the triangles (points) of the root against all the leaves.
+5. ``--lod``: what the mesh layers' distance levels of detail cost. The layers of a generated city (the
+   pipeline's own extraction of buildings, trees and roads, and its TIN) are written twice by the ``tiles3d``
+   writers: as they are, and with the simplified parents switched off by patching the writers' private
+   helper in this process (the tileset as it was before them). Bytes per km², tiling seconds (best of the
+   repeats), tiles, and the triangles of the root against all the leaves. The point cloud's levels of detail
+   (rs3d's own tiler, which replaced py3dtiles' tiles) are measured in the browser by ``bench.bench_first_view``.
 """
 
 import argparse
@@ -386,10 +386,9 @@ def _bytes_row(label: str, paths: list[Path], km2: float) -> list[str]:
 
 def _lod_inputs(size_m: float) -> dict[str, object]:
     """The generated city's layers as the pipeline hands them to ``tiles3d`` (seed 7)."""
-    import numpy as np
     from pyproj import CRS
 
-    from reconstruction import objects, pointcloud, terrain
+    from reconstruction import objects, terrain
     from reconstruction.config import BuildingConfig, TinConfig, TreeConfig
     from reconstruction.io.grid import Grid
     from reconstruction.objects.feature import Feature
@@ -407,12 +406,6 @@ def _lod_inputs(size_m: float) -> dict[str, object]:
         Feature("road", r.polygon, r.attributes) for r in objects.extract_roads(scene.labels == 11, scene.dtm, grid)
     ]
     tin, report = terrain.build_tin(scene.dtm, grid, TinConfig())
-    rgb = np.zeros((3, height, width), np.uint8)
-    cloud = pointcloud.points_from_raster(scene.dsm, scene.labels.astype("uint8"), rgb, grid)
-    rng = np.random.default_rng(7)
-    lidar = pointcloud.PointCloud(
-        cloud.xyz, cloud.rgb, cloud.classification, rng.integers(1, 4096, len(cloud), np.uint16)
-    )
     return {
         "grid": grid,
         "scene": scene,
@@ -420,13 +413,11 @@ def _lod_inputs(size_m: float) -> dict[str, object]:
         "trees": trees,
         "roads": roads,
         "tin": (tin, report),
-        "points": cloud,
-        "lidar": lidar,
     }
 
 
 def _without_lod():
-    """Patches that write the tilesets as before: no stand-ins in parents, pnts left as py3dtiles wrote them."""
+    """A patch that writes the mesh tilesets as before: no stand-ins in parent tiles."""
     from contextlib import ExitStack
     from unittest import mock
 
@@ -434,8 +425,6 @@ def _without_lod():
     for target, value in [
         # stand-ins are made lazily, by the parents that need them: none asked, none made
         ("reconstruction.tiles3d.tileset._choose_stand_ins", lambda *a: ([], 0.0)),
-        ("reconstruction.tiles3d.pointcloud._one_feature_per_point", lambda *a: None),
-        ("reconstruction.tiles3d.pointcloud._has_intensity", lambda *a: False),
     ]:
         stack.enter_context(mock.patch(target, value))
     return stack
@@ -464,24 +453,19 @@ def _root_and_leaves(tileset: Path) -> tuple[int, int]:
 def bench_lod(work: Path, quick: bool, size_m: float, repeat: int) -> str:
     """Bytes per km², tiling time and root/leaf sizes of each layer, with and without levels of detail."""
     from reconstruction import tiles3d
-    from reconstruction.pointcloud import write_las
 
     if quick:
         size_m = min(size_m, 300.0)
     inputs = _lod_inputs(size_m)
     grid = inputs["grid"]
-    las = {name: write_las(inputs[name], work / f"{name}.las", grid.crs) for name in ("points", "lidar")}
     tin, report = inputs["tin"]
     writers: dict[str, Callable[[Path], Path]] = {
         "buildings": lambda out: tiles3d.write_building_tileset(inputs["buildings"], grid.crs, out),
         "terrain": lambda out: tiles3d.write_terrain_tileset(tin, grid.crs, out, report.max_error_m),
         "trees": lambda out: tiles3d.write_tree_tileset(inputs["trees"], grid.crs, out),
         "roads": lambda out: tiles3d.write_road_tileset(inputs["roads"], inputs["scene"].dtm, grid, out),
-        "points (DSM)": lambda out: tiles3d.write_pointcloud_tileset(las["points"], out, grid.crs, 1),
-        "points (LiDAR, intensity)": lambda out: tiles3d.write_pointcloud_tileset(las["lidar"], out, grid.crs, 1),
     }
     km2 = size_m * size_m / 1e6
-    writers["points (DSM)"](work / "warm-up")  # py3dtiles' numba functions compile on first use: not counted
     rows = []
     for name, write in writers.items():
         result = {}
@@ -511,15 +495,6 @@ def bench_lod(work: Path, quick: bool, size_m: float, repeat: int) -> str:
                 f"{ts1['root']['geometricError']:.2f}",
             ]
         )
-    # The pnts rewrite alone (BATCH_ID per point), on a copy of the DSM points as py3dtiles wrote them.
-    from reconstruction.tiles3d.pointcloud import _one_feature_per_point
-
-    copy = work / "rewrite"
-    shutil.copytree(work / f"points-False-{repeat - 1}", copy)
-    start = time.perf_counter()
-    for pnts in copy.rglob("*.pnts"):
-        _one_feature_per_point(pnts)
-    rewrite_s = time.perf_counter() - start
     header = [
         "layer",
         "MB/km² before → after",
@@ -531,14 +506,12 @@ def bench_lod(work: Path, quick: bool, size_m: float, repeat: int) -> str:
     ]
     return "\n".join(
         [
-            f"### Levels of detail and pickable points, generated city {size_m:.0f} m (seed 7), best of {repeat}",
+            f"### Levels of detail of the mesh layers, generated city {size_m:.0f} m (seed 7), best of {repeat}",
             "",
             _table(header, rows),
             "",
-            "Before: no stand-ins in parent tiles (inner glb tiles empty) and pnts as py3dtiles writes them (no "
-            "BATCH_ID, no intensity). Root / leaves: triangles (points for pnts) in the root tile and in all the "
-            f"leaves together. Points tiled with 1 process; the pnts rewrite alone (BATCH_ID) takes {rewrite_s:.2f} s "
-            f"of that for the DSM points. {_facts()}",
+            "Before: no stand-ins in parent tiles (inner glb tiles empty). Root / leaves: triangles in the root "
+            f"tile and in all the leaves together. {_facts()}",
         ]
     )
 
