@@ -12,7 +12,9 @@ import { decodeState, encodeState } from "./shareModel.js";
 const WRITE_DELAY_MS = 250;
 
 /**
- * Render the scene and save the canvas as a PNG download.
+ * Render the scene and save the canvas as a PNG download, at full
+ * resolution whatever the Display tool's setting (the picture is drawn once
+ * at full size, then the viewer goes back to its resolution).
  *
  * @param {Cesium.Viewer} viewer The viewer.
  * @param {string} fileName Download name.
@@ -20,6 +22,11 @@ const WRITE_DELAY_MS = 250;
  */
 export function saveScreenshot(viewer, fileName) {
   const scene = viewer.scene;
+  const scale = viewer.resolutionScale;
+  if (scale !== 1) {
+    viewer.resolutionScale = 1;
+    viewer.resize();
+  }
   return new Promise((resolve, reject) => {
     // The drawing buffer only holds the picture until the frame is shown:
     // copy it synchronously right after a fresh render (toBlob may read it
@@ -32,6 +39,12 @@ export function saveScreenshot(viewer, fileName) {
       } catch (error) {
         reject(error);
         return;
+      } finally {
+        if (scale !== 1) {
+          viewer.resolutionScale = scale;
+          viewer.resize();
+          scene.requestRender();
+        }
       }
       fetch(dataUrl)
         .then((response) => response.blob())
