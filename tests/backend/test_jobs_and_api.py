@@ -200,6 +200,9 @@ def test_features_are_compressed_and_revalidated_without_a_query(api, finished_a
     assert again.status_code == 304
     other_query = api.get(url, {"class": "tree"}, HTTP_IF_NONE_MATCH=plain["ETag"])
     assert other_query.status_code == 200 and other_query["ETag"] != plain["ETag"]
+    asked = api.get(url, {"class": "building"}, HTTP_ACCEPT="application/geo+json")  # its own media type
+    assert asked.status_code == 200 and asked.content == plain.content
+    assert api.get(url, HTTP_ACCEPT="text/csv").status_code == 406
 
 
 @pytest.fixture(scope="module")

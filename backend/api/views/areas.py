@@ -17,8 +17,10 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from backend.api.parsers import MultiPartParser
+from backend.api.renderers import GeoJSONRenderer
 from backend.api.serializers import (
     AreaCreateSerializer,
     AreaSerializer,
@@ -156,7 +158,7 @@ class AreaViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModel
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], renderer_classes=[*api_settings.DEFAULT_RENDERER_CLASSES, GeoJSONRenderer])
     def features(self, request: Request, pk: str | None = None) -> HttpResponse:
         """The current version's features as a GeoJSON FeatureCollection (gzip when asked, ETag/304).
 
