@@ -12,14 +12,12 @@ from typing import Any
 import brotli
 import pytest
 from asgiref.testing import ApplicationCommunicator
-from django.contrib.auth.models import Group
-from django.test import Client
-from rest_framework.authtoken.models import Token
 
-from backend.areas.models import Area, Publication
+from backend.areas.models import Area
 from backend.areas.publish import publish
 from backend.serving import data_gate, grants
 from backend.serving.data_gate import DataGate
+from tests.backend.revocations import REVOCATIONS, make_public, session_of, token_of
 from tests.backend.test_delivery import FILES, TILE, TILESET, _stage, url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,21 +108,6 @@ def area(user) -> Area:
 @pytest.fixture
 def bob(django_user_model):
     return django_user_model.objects.create_user("bob", password="bob-pass-1234")
-
-
-def session_of(user) -> Headers:
-    client = Client()
-    client.force_login(user)
-    return [("Cookie", f"sessionid={client.cookies['sessionid'].value}")]
-
-
-def token_of(user) -> Headers:
-    return [("Authorization", f"Token {Token.objects.get_or_create(user=user)[0].key}")]
-
-
-def make_public(area: Area) -> None:
-    area.visibility = Area.Visibility.PUBLIC
-    area.save(update_fields=["visibility"])
 
 
 # --- the gate answers as Django does ------------------------------------------------------------------------
@@ -230,102 +213,23 @@ def _refused(gate: Harness, area: Area, credential: Headers, statuses: tuple[int
     assert status in statuses and not by_gate
 
 
-def test_public_made_private(gate, area):
-    make_public(area)
-    _granted(gate, area, [])
-    area.visibility = Area.Visibility.PRIVATE
-    area.save()
-    _refused(gate, area, [])
+@dataclasses.dataclass
+class TileCheck:
+    """revocations.Check on the area's point-cloud tileset."""
+
+    gate: "Harness"
+    area: Area
+
+    def granted(self, credential: Headers) -> None:
+        _granted(self.gate, self.area, credential)
+
+    def refused(self, credential: Headers, statuses: tuple[int, ...] = (404,)) -> None:
+        _refused(self.gate, self.area, credential, statuses)
 
 
-def test_unshared_user(gate, area, bob):
-    area.visibility = Area.Visibility.SHARED
-    area.save()
-    area.shared_users.add(bob)
-    credential = session_of(bob)
-    _granted(gate, area, credential)
-    area.shared_users.remove(bob)
-    _refused(gate, area, credential)
-
-
-def test_removed_from_group(gate, area, bob):
-    group = Group.objects.create(name="planners")
-    bob.groups.add(group)
-    area.visibility = Area.Visibility.SHARED
-    area.save()
-    area.shared_groups.add(group)
-    credential = token_of(bob)
-    _granted(gate, area, credential)
-    bob.groups.remove(group)
-    _refused(gate, area, credential)
-
-
-def test_group_deleted(gate, area, bob):
-    group = Group.objects.create(name="planners")
-    bob.groups.add(group)
-    area.visibility = Area.Visibility.SHARED
-    area.save()
-    area.shared_groups.add(group)
-    credential = session_of(bob)
-    _granted(gate, area, credential)
-    group.delete()
-    _refused(gate, area, credential)
-
-
-def test_deactivated_user(gate, area, user):
-    session, token = session_of(user), token_of(user)
-    _granted(gate, area, session)
-    _granted(gate, area, token)
-    user.is_active = False
-    user.save()
-    _refused(gate, area, session)
-    _refused(gate, area, token, (401,))
-
-
-def test_password_change_ends_the_session(gate, area, user):
-    credential = session_of(user)
-    _granted(gate, area, credential)
-    user.set_password("another-pass-5678")
-    user.save()
-    _refused(gate, area, credential)
-
-
-def test_logout(gate, area, user):
-    client = Client()
-    client.force_login(user)
-    credential = [("Cookie", f"sessionid={client.cookies['sessionid'].value}")]
-    _granted(gate, area, credential)
-    client.logout()
-    _refused(gate, area, credential)
-
-
-def test_token_deleted(gate, area, user):
-    credential = token_of(user)
-    _granted(gate, area, credential)
-    Token.objects.filter(user=user).delete()
-    _refused(gate, area, credential, (401,))
-
-
-def test_owner_changed(gate, area, user, bob):
-    credential = session_of(user)
-    _granted(gate, area, credential)
-    area.owner = bob
-    area.save(update_fields=["owner"])
-    _refused(gate, area, credential)
-
-
-def test_version_deleted(gate, area, user):
-    credential = session_of(user)
-    _granted(gate, area, credential)
-    Publication.objects.filter(area=area, version=1).delete()  # the row: the files are still there
-    _refused(gate, area, credential)
-
-
-def test_area_deleted(gate, area):
-    make_public(area)
-    _granted(gate, area, [])
-    Area.objects.filter(pk=area.pk).delete()
-    _refused(gate, area, [])
+@pytest.mark.parametrize("revocation", REVOCATIONS, ids=lambda scenario: scenario.__name__)
+def test_a_revocation_holds_from_the_next_request(revocation, gate, area, user, bob):
+    revocation(TileCheck(gate, area), area, user, bob)
 
 
 def test_a_grant_recorded_before_a_change_is_not_replayed(gate, area):
