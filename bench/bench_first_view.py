@@ -22,18 +22,16 @@ the time to ready owes to that layer).
 """
 
 import argparse
-import os
-import platform
 import shutil
 import statistics
 import time
 from collections import defaultdict
 from urllib.parse import urlparse
 
-import psutil
 import requests
 
 from bench._browser import Demo, live_demo
+from bench._measure import machine_facts
 from devtools.chromium import CHROMIUM_ARGS
 
 #: The first view's 3D data budget (issue 18): at most this many requests and bytes.
@@ -168,15 +166,6 @@ def _one_view(
     }
 
 
-def _facts() -> str:
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    cpu = platform.processor() or platform.machine()
-    return (
-        f"{psutil.cpu_count()} CPUs ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB; "
-        f"load average (1, 5, 15 min) at the end: {load}"
-    )
-
-
 def table(results: list[dict], size_m: float, publish_s: float, hidden: tuple[str, ...] = ()) -> str:
     """Markdown: per kind the median requests and kB over the runs, then totals, time to ready and the budget."""
     kinds = sorted({k for r in results for k in r["kinds"]})
@@ -191,7 +180,7 @@ def table(results: list[dict], size_m: float, publish_s: float, hidden: tuple[st
         f"### First view of the demo city ({size_m:.0f} m, seed 7), headless Chromium, {len(results)} cold runs"
         + (f", hidden: {', '.join(hidden)}" if hidden else ""),
         "",
-        _facts() + f"; demo published in {publish_s:.0f} s.",
+        machine_facts() + f"; demo published in {publish_s:.0f} s.",
         "",
         "| kind | requests | kB |",
         "|---|---:|---:|",

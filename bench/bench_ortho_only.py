@@ -14,8 +14,6 @@ draped orthophoto show.
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import time
 from pathlib import Path
@@ -30,6 +28,7 @@ from rasterio.transform import from_origin
 from shapely.geometry import shape
 
 from bench._browser import live_app
+from bench._measure import machine_facts
 from devtools.chromium import CHROMIUM_ARGS
 from reconstruction.training.real_regions import DATA_ROOT
 
@@ -169,7 +168,7 @@ def main() -> None:
     args = parser.parse_args()
     result, trust, seconds = run(args.ortho, args.lidar, args.screenshot, args.timeout)
     print(f"{args.ortho.name} uploaded alone; truth: {args.lidar.name} class {BUILDING_CLASS} on {CELL_M} m cells")
-    print(f"machine: {platform.node()}, load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(f"machine: {machine_facts()}")
     print()
     print("| served buildings | predicted m² | LiDAR building m² | false m² | precision | recall | to publish |")
     print("|---:|---:|---:|---:|---:|---:|---:|")

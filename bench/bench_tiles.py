@@ -30,7 +30,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -40,7 +39,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import psutil
+from bench._measure import machine_facts
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("RS3D_DATA", ROOT.parent / "shared" / "data"))
@@ -53,15 +52,6 @@ LIDAR = [
     ("amsterdam/ahn_2397_9705.laz", 28992),
     ("ign_lidarhd/test_semis_2021_0382_6565_LA93_IGN69_cropped.laz", 2154),
 ]
-
-
-def _facts() -> str:
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    cpu = platform.processor() or platform.machine()
-    return (
-        f"{psutil.cpu_count()} CPUs ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB, "
-        f"Python {platform.python_version()}; load average (1, 5, 15 min) at the end: {load}"
-    )
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -173,7 +163,7 @@ def bench_points(work: Path, quick: bool, jobs: int, repeat: int, timeout_s: flo
             "both write RGB + classification in ECEF. Ratio = ours / py3dtiles. Ours runs in-process (as in the "
             "pipeline), the CLI in a child process; starting it and importing py3dtiles alone "
             f"(`py3dtiles convert --help`) takes {cli_start:.2f} s, taken off for 'w/o CLI start'. One warm-up "
-            f"conversion of each excluded. Bytes include tileset.json. {_facts()}",
+            f"conversion of each excluded. Bytes include tileset.json. {machine_facts()}",
         ]
     )
 
@@ -254,7 +244,7 @@ def bench_buildings(work: Path, quick: bool, counts: list[int], repeat: int) -> 
             f"Input: the {len(buildings)} buildings ({parts:.2f} LoD1 parts each on average) that "
             f"`objects.extract_buildings` finds in a generated {side:.0f} m city (seed 7; extraction took "
             f"{extract_s:.1f} s, {len(buildings) / extract_s:.0f} buildings/s), copied side by side to N. "
-            f"Default 500 buildings per tile. {_facts()}",
+            f"Default 500 buildings per tile. {machine_facts()}",
         ]
     )
 
@@ -361,7 +351,7 @@ def bench_bytes(work: Path, quick: bool, size_m: float, timeout_s: float) -> str
             f"`reconstruction run` took {run_s:.1f} s; publish's `precompress` (brotli q9 + gzip) "
             f"{precompress_s:.1f} s. "
             "Brotli = bytes served to a client that accepts br (a file's .br copy where publish kept one, "
-            f"i.e. saved >= 10 %; rasters, PNG and LAZ are never precompressed). {_facts()}",
+            f"i.e. saved >= 10 %; rasters, PNG and LAZ are never precompressed). {machine_facts()}",
         ]
     )
 
@@ -511,7 +501,7 @@ def bench_lod(work: Path, quick: bool, size_m: float, repeat: int) -> str:
             _table(header, rows),
             "",
             "Before: no stand-ins in parent tiles (inner glb tiles empty). Root / leaves: triangles in the root "
-            f"tile and in all the leaves together. {_facts()}",
+            f"tile and in all the leaves together. {machine_facts()}",
         ]
     )
 
@@ -573,7 +563,7 @@ def bench_view(quick: bool, size_m: float, runs: int, hide: list[str], timeout_s
             "viewer ready and loaded, with the median and longest frame time. Fresh browser context each "
             "run (empty cache), 1366x768, WebGL in SwiftShader (software, on the CPU: GPU-less server, "
             f"slower than a real browser). Server: daphne + worker, published in {demo.seconds_to_publish:.0f} s. "
-            f"Page errors: {errors or 'none'}. {_facts()}",
+            f"Page errors: {errors or 'none'}. {machine_facts()}",
         ]
     )
 
