@@ -126,10 +126,9 @@ def run(ortho: Path, laz: Path, screenshot: Path | None, timeout_s: float) -> tu
         requests.patch(area_url, json={"visibility": "public"}, headers=_auth(token), timeout=30).raise_for_status()
         area = requests.get(area_url, headers=_auth(token), timeout=30).json()
         result = score(served_buildings(app.url, token, area), laz)
-        trust = requests.get(f"{app.url}/api/jobs/{job['id']}/", headers=_auth(token), timeout=30).json()
         if screenshot:
             _photograph(f"{app.url}/areas/{area['id']}/view/#layers=pointcloud:0", screenshot, timeout_s)
-        return result, {"warnings": trust.get("warnings", [])}, seconds
+        return result, {"warnings": job.get("warnings", [])}, seconds
 
 
 def _photograph(page_url: str, out: Path, timeout_s: float) -> None:

@@ -11,6 +11,9 @@ from typing import Any
 
 import numpy as np
 
+#: The report's figures in square metres: a chipped area's are its chips' summed.
+_AREA_KEYS = ("untrusted_m2", "covered_m2", "removed_building_m2", "kept_building_m2")
+
 
 @dataclass(frozen=True)
 class TrustReport:
@@ -84,6 +87,3 @@ def merge_reports(reports: list[dict[str, Any] | None]) -> dict[str, Any] | None
         **total,
     ).to_dict()
     return {**merged, "worst_chip_shift_score": round(float(scores.max()), 3), "chips": len(present)}
-
-
-_AREA_KEYS = ("untrusted_m2", "covered_m2", "removed_building_m2", "kept_building_m2")
