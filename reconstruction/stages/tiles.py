@@ -29,14 +29,11 @@ def run_tiles(
 ) -> dict[str, Path]:
     """Write the tilesets under ``out_dir/tiles``; the layer name -> ``tileset.json`` path.
 
-    The tiler's LAS is deleted once tiled. A chip leaves its terrain to the merge (which closes the seams
+    The point cloud is tiled from memory. A chip leaves its terrain to the merge (which closes the seams
     first) and keeps the TIN as ``terrain/tin.npz`` instead.
     """
     crs, tin, tiles = area.grid.crs, relief.tin, out_dir / "tiles"
-    layers = {
-        "pointcloud": tiles3d.write_pointcloud_tileset(points.las_path, tiles / "pointcloud", crs, cfg.output.tile_jobs)
-    }
-    points.las_path.unlink()
+    layers = {"pointcloud": tiles3d.write_cloud_tileset(points.cloud, tiles / "pointcloud", crs, cfg.output.tile_jobs)}
     buildings, mapped = features.buildings, features.mapped
     if buildings:
         on_progress("tiles", 0.9, f"LoD1 buildings: {len(buildings)}")

@@ -1,4 +1,4 @@
-"""Point clouds to 3D Tiles: a quadtree of pnts with real levels of detail, one pickable feature per point.
+"""Point clouds to 3D Tiles 1.1: a quadtree of glb point tiles with levels of detail, a pickable feature per point.
 
 Each point is written once, to the tile :func:`~reconstruction.tiles3d.point_levels.point_levels` gives
 it: inner tiles hold a spatially uniform subsample (one point per voxel of their spacing), children add the
@@ -7,13 +7,15 @@ costs: the voxel diagonal, the farthest any left-out point is from a shown one (
 frames the whole area then loads the top levels only, and the leaves only when it comes close.
 
 Positions are in the local east-north-up frame at the centre of the cloud (the root's ``transform`` places
-it in ECEF, as for the mesh layers; heights are taken as ellipsoidal), float32 relative to each tile's
-``RTC_CENTER``; boxes are axis-aligned in that frame. Every tile has a ``BATCH_ID`` per point (0 .. N-1),
-which turns its ``classification`` and, for LiDAR, ``intensity`` columns into a per-point property table:
-in CesiumJS 1.145 a pnts tile without ``BATCH_ID`` keeps its columns as GPU property attributes that styles
-can read but ``scene.pick`` cannot (the whole tile is one pick), while with ``BATCH_ID`` every point is a
-``Cesium3DTileFeature`` whose ``getProperty`` gives its class and intensity. The price: 2 bytes a point, and
-styles are evaluated per point on the CPU when they change.
+it in ECEF, as for the mesh layers; heights are taken as ellipsoidal); boxes are axis-aligned in that frame.
+Each tile is a glb of POINTS (:meth:`~reconstruction.tiles3d.content.glb.Glb.from_points`): positions as
+16-bit integers on a grid over the tile's box (``KHR_mesh_quantization``; a point moves at most half a grid
+step, under 8 mm for a 1 km tile), RGB bytes, and one feature per point (implicit ``EXT_mesh_features`` ids)
+whose ``classification`` and, for LiDAR, ``intensity`` sit in an ``EXT_structural_metadata`` property table
+(class ``point`` or ``lidar_point``), as the mesh layers carry theirs: in CesiumJS every point is then a
+``Cesium3DTileFeature`` whose ``getProperty`` gives its class and intensity, and styles read them by name.
+The quantized positions make a tile about 1.8 times smaller on the wire than the float32 pnts it replaced
+(both brotli-compressed; docs/benchmarks.md, *3D Tiles*).
 """
 
 import json
@@ -27,8 +29,10 @@ import numpy.typing as npt
 from pyproj import CRS
 
 from reconstruction.errors import InputError, ProcessingError
-from reconstruction.tiles3d.content.pnts import Pnts
+from reconstruction.pointcloud.cloud import PointCloud
+from reconstruction.tiles3d.content.glb import QUANTUM, Glb, TilePoints
 from reconstruction.tiles3d.frame import EnuFrame, Float64s
+from reconstruction.tiles3d.metadata import MetadataClass, Property, PropertyTable
 from reconstruction.tiles3d.point_levels import PointLevels, point_levels
 from reconstruction.tiles3d.tileset import (
     BOX_MARGIN_M,
@@ -42,10 +46,33 @@ from reconstruction.tiles3d.tileset import (
 #: Per-point properties of the tiles, as Cesium styles see them (``${classification}``, ``${intensity}``).
 CLASS_PROPERTY, INTENSITY_PROPERTY = "classification", "intensity"
 
+_CLASS = Property(CLASS_PROPERTY, "SCALAR", "UINT8", "ASPRS classification code of the point.")
+_INTENSITY = Property(INTENSITY_PROPERTY, "SCALAR", "UINT16", "LiDAR return strength as the sensor recorded it.")
+
+#: The metadata of points built from a DSM or a prediction: their class only.
+POINT = MetadataClass(
+    schema_id="rs3d_points",
+    class_id="point",
+    name="Point",
+    description="One point of the area's point cloud.",
+    table_name="points",
+    properties=(_CLASS,),
+)
+
+#: The metadata of LiDAR points: their class and intensity.
+LIDAR_POINT = MetadataClass(
+    schema_id="rs3d_points",
+    class_id="lidar_point",
+    name="LiDAR point",
+    description="One LiDAR point of the area's point cloud.",
+    table_name="points",
+    properties=(_CLASS, _INTENSITY),
+)
+
 
 @dataclass(frozen=True)
 class _Cloud:
-    """The points of a LAS file in the tileset's ENU frame, with what the tiles carry of each."""
+    """The points of a cloud in the tileset's ENU frame, with what the tiles carry of each."""
 
     enu: Float64s
     rgb: npt.NDArray[np.uint8] | None
@@ -54,7 +81,19 @@ class _Cloud:
 
 
 def write_pointcloud_tileset(las_path: Path, out_dir: Path, crs: CRS, jobs: int) -> Path:
-    """Convert a LAS file to a 3D Tiles point tileset placed in ECEF, with levels of detail, one feature per point.
+    """Convert a LAS file to a 3D Tiles point tileset; see :func:`write_cloud_tileset`.
+
+    Raises:
+        InputError: The file holds no point.
+        CRSError: ``crs`` cannot be placed on the globe.
+        ProcessingError: The file could not be read.
+    """
+    xyz, (rgb, classes, intensity) = _read_las(las_path)
+    return write_cloud_tileset(PointCloud(xyz, rgb, classes, intensity), out_dir, crs, jobs, name=las_path.name)  # type: ignore[arg-type]
+
+
+def write_cloud_tileset(cloud: PointCloud, out_dir: Path, crs: CRS, jobs: int, name: str = "point cloud") -> Path:
+    """Write a point cloud as a 3D Tiles 1.1 tileset of glb point tiles placed in ECEF, one feature per point.
 
     Every point carries ``classification`` (ASPRS code, UNSIGNED_BYTE) and, when any point of the file has a
     nonzero LAS intensity (LiDAR), ``intensity`` (UNSIGNED_SHORT, the sensor's value). Points built from a DSM
@@ -62,28 +101,31 @@ def write_pointcloud_tileset(las_path: Path, out_dir: Path, crs: CRS, jobs: int)
     made-up one.
 
     Args:
-        las_path: LAS (or LAZ) file in ``crs`` with classification and RGB (and intensity for LiDAR).
-        out_dir: folder to create; it receives ``tileset.json`` and ``tiles/*.pnts``.
-        crs: CRS of the LAS coordinates (heights are taken as ellipsoidal).
+        cloud: points in ``crs`` with classification, RGB (None: tiles without colour) and, for LiDAR, intensity.
+        out_dir: folder to create; it receives ``tileset.json`` and ``tiles/*.glb``.
+        crs: CRS of the coordinates (heights are taken as ellipsoidal).
         jobs: threads encoding and writing the tiles.
+        name: what the cloud is called in errors.
 
     Returns:
         Path of the written ``tileset.json``.
 
     Raises:
-        InputError: The file holds no point.
+        InputError: The cloud holds no point.
         CRSError: ``crs`` cannot be placed on the globe.
-        ProcessingError: The file could not be read.
     """
-    xyz, cloud_attributes = _read_las(las_path)
-    frame = EnuFrame.around(crs, xyz)
-    cloud = _Cloud(frame(xyz), *cloud_attributes)
-    levels = point_levels(cloud.enu)
+    if not len(cloud.xyz):
+        raise InputError(f"The point cloud {name} holds no point: there is nothing to tile.")
+    frame = EnuFrame.around(crs, cloud.xyz)
+    intensity = cloud.intensity if cloud.intensity is not None and cloud.intensity.any() else None
+    enu = frame(cloud.xyz)
+    points = _Cloud(enu, cloud.rgb, np.asarray(cloud.classification, np.uint8), intensity)
+    levels = point_levels(points.enu)
     (out_dir / "tiles").mkdir(parents=True, exist_ok=True)
     writes: list[tuple[str, npt.NDArray[np.int64]]] = []
-    root = _tile_tree(cloud.enu, levels, writes)
+    root = _tile_tree(points.enu, levels, writes)
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        list(pool.map(lambda w: _write_pnts(cloud, w[1], out_dir / w[0]), writes))
+        list(pool.map(lambda w: _write_glb(points, w[1], out_dir / w[0]), writes))
     root["transform"] = [float(v) for v in frame.matrix.T.ravel()]  # column-major
     half = np.asarray(root["boundingVolume"]["box"])[[3, 7, 11]]
     # Cesium renders nothing when the tileset's own error is 0 (a one-leaf tileset): give it the box
@@ -150,7 +192,7 @@ def _tile_tree(enu: Float64s, levels: PointLevels, writes: list[tuple[str, npt.N
         error = levels.geometric_error(d) if children else 0.0
         node = TileDict(boundingVolume=_box(lo, hi), geometricError=error, refine="ADD")
         if cell in own[d]:
-            name = f"tiles/{_quadrant_name(d, ix, iy)}.pnts"
+            name = f"tiles/{_quadrant_name(d, ix, iy)}.glb"
             node["content"] = ContentDict(uri=name)
             writes.append((name, own[d][cell]))
         if children:
@@ -173,20 +215,26 @@ def _quadrant_name(depth: int, ix: int, iy: int) -> str:
     return "r" + "".join(str(q) for q in digits)
 
 
-def _write_pnts(cloud: _Cloud, indices: npt.NDArray[np.int64], path: Path) -> None:
-    """Write the points ``indices`` as one pnts tile: positions around its centre, a feature per point."""
+def _write_glb(cloud: _Cloud, indices: npt.NDArray[np.int64], path: Path) -> None:
+    """Write the points ``indices`` as one glb tile: quantized positions over its box, a feature per point."""
     enu = cloud.enu[indices]
-    centre = (enu.min(axis=0) + enu.max(axis=0)) / 2
-    properties: dict[str, npt.NDArray[np.unsignedinteger]] = {CLASS_PROPERTY: cloud.classification[indices]}
+    columns: dict[str, npt.NDArray[np.generic]] = {CLASS_PROPERTY: cloud.classification[indices]}
+    meta = POINT
     if cloud.intensity is not None:
-        properties[INTENSITY_PROPERTY] = cloud.intensity[indices]
-    batch_ids = np.arange(len(indices), dtype=np.uint32)
-    rgb = cloud.rgb[indices] if cloud.rgb is not None else None
-    Pnts((enu - centre).astype(np.float32), rgb, batch_ids, properties, centre).save_as(path)
+        columns[INTENSITY_PROPERTY] = cloud.intensity[indices]
+        meta = LIDAR_POINT
+    yup = np.column_stack([enu[:, 0], enu[:, 2], -enu[:, 1]])  # glTF axes: east, up, south
+    points = TilePoints.quantize(yup, cloud.rgb[indices] if cloud.rgb is not None else None)
+    table = PropertyTable(columns, meta.class_id, meta.table_name)
+    Glb.from_points(points, table, meta.schema()).save_as(path)
 
 
 def _box(lo: Float64s, hi: Float64s) -> BoundingVolumeDict:
-    """An axis-aligned box around ``lo`` .. ``hi``, grown so that float32 positions stay inside."""
-    lo, hi = lo - BOX_MARGIN_M, hi + BOX_MARGIN_M
+    """An axis-aligned box around ``lo`` .. ``hi``, grown so that quantized positions stay inside.
+
+    A tile's content lies within this subtree box and moves at most half its grid step (its extent / 65534).
+    """
+    margin = max(BOX_MARGIN_M, float((hi - lo).max()) / (2 * QUANTUM))
+    lo, hi = lo - margin, hi + margin
     centre, half = (lo + hi) / 2, (hi - lo) / 2
     return BoundingVolumeDict(box=[float(v) for v in (*centre, half[0], 0, 0, 0, half[1], 0, 0, 0, half[2])])

@@ -1,10 +1,18 @@
-"""glTF 2.0 binary tile content: one triangle mesh with per-vertex feature ids and a metadata property table.
+"""glTF 2.0 binary tile content: a triangle mesh or a point cloud, with feature ids and a metadata property table.
 
-The mesh is one primitive (TRIANGLES) with ``POSITION`` (float32, with min/max), ``NORMAL``, ``COLOR_0``
+A mesh is one primitive (TRIANGLES) with ``POSITION`` (float32, with min/max), ``NORMAL``, ``COLOR_0``
 (normalised RGBA bytes, linear) and ``_FEATURE_ID_0`` (float32, whole numbers) read by ``EXT_mesh_features``
 as feature ids into property table 0 of ``EXT_structural_metadata``, whose schema is embedded in the glb.
 Positions are in glTF axes (Y up) relative to the mesh node's ``translation``; every buffer view starts
 on an 8-byte boundary.
+
+A point cloud (:class:`TilePoints`) is one primitive (POINTS) with ``POSITION`` as 16-bit integers
+(``KHR_mesh_quantization``: the node's ``scale`` is the grid step per axis, its ``translation`` the grid's
+centre, so a position is within half a step of the point it stands for), ``COLOR_0`` as normalised RGB
+bytes and an unlit material (``KHR_materials_unlit``). Each point is its own feature: the
+``EXT_mesh_features`` feature ids are implicit (no attribute: feature id = vertex index, which CesiumJS
+turns into a per-point id on the GPU), so row ``i`` of the property table is point ``i`` and the ids cost
+no byte. Attributes whose rows are not a multiple of 4 bytes are strided to 4, as glTF asks.
 """
 
 import json
@@ -26,12 +34,15 @@ from reconstruction.tiles3d.metadata import (
 )
 
 MESH_FEATURES = "EXT_mesh_features"
+QUANTIZATION = "KHR_mesh_quantization"
+UNLIT = "KHR_materials_unlit"
 STRUCTURAL_METADATA = "EXT_structural_metadata"
 FEATURE_ID_ATTRIBUTE = "_FEATURE_ID_0"
 
 _COMPONENTS: dict[int, np.dtype[Any]] = {
     pygltflib.FLOAT: np.dtype("<f4"),
     pygltflib.UNSIGNED_BYTE: np.dtype("u1"),
+    pygltflib.SHORT: np.dtype("<i2"),
     pygltflib.UNSIGNED_SHORT: np.dtype("<u2"),
     pygltflib.UNSIGNED_INT: np.dtype("<u4"),
 }
@@ -57,6 +68,46 @@ class TileMesh:
     feature_ids: npt.NDArray[np.uint32]
     indices: npt.NDArray[np.uint32]
     origin: npt.NDArray[np.float64]
+
+
+#: Largest magnitude of a quantized position: positions span -QUANTUM .. QUANTUM grid steps around the centre.
+QUANTUM = 32767
+
+
+@dataclass(frozen=True)
+class TilePoints:
+    """One tile's points in glTF axes (Y up), on a grid of ``step`` metres per axis around ``origin``.
+
+    Attributes:
+        positions: (N, 3) int16 grid coordinates: point ``i`` is at ``origin + positions[i] * step``.
+        colors: (N, 3) uint8 RGB, or None.
+        origin: (3,) float64 centre of the grid (the node's translation), metres.
+        step: (3,) float64 grid step per axis (the node's scale), metres.
+    """
+
+    positions: npt.NDArray[np.int16]
+    colors: npt.NDArray[np.uint8] | None
+    origin: npt.NDArray[np.float64]
+    step: npt.NDArray[np.float64]
+
+    @classmethod
+    def quantize(cls, xyz: npt.NDArray[np.float64], colors: npt.NDArray[np.uint8] | None) -> "TilePoints":
+        """Snap (N, 3) metres (glTF axes) to the finest 16-bit grid over their box: each moves at most step / 2.
+
+        Raises:
+            InputError: There is no point.
+        """
+        if not len(xyz):
+            raise InputError("A point tile needs at least one point.")
+        lo, hi = xyz.min(axis=0), xyz.max(axis=0)
+        origin = (lo + hi) / 2
+        step = np.maximum((hi - lo) / 2, 1e-6) / QUANTUM
+        positions = np.rint((xyz - origin) / step).clip(-QUANTUM, QUANTUM).astype(np.int16)
+        return cls(positions, colors, origin, step)
+
+    def xyz(self) -> npt.NDArray[np.float64]:
+        """The (N, 3) positions in metres (glTF axes, the node's frame applied)."""
+        return self.origin + self.positions.astype(np.float64) * self.step
 
 
 class Glb:
@@ -118,6 +169,65 @@ class Glb:
         return cls(gltf)
 
     @classmethod
+    def from_points(cls, points: TilePoints, table: PropertyTable, schema: SchemaDict) -> "Glb":
+        """Build the glb of one point tile whose point ``i`` is row ``i`` of ``table`` (implicit feature ids).
+
+        Raises:
+            InputError: The arrays disagree in length with each other or with the table.
+        """
+        n = len(points.positions)
+        if points.positions.shape != (n, 3) or n == 0 or table.count != n:
+            raise InputError(
+                f"A point tile needs (N, 3) positions (N > 0) and N table rows; got {n} and {table.count}."
+            )
+        if points.colors is not None and points.colors.shape != (n, 3):
+            raise InputError(f"The point tile has colours of shape {points.colors.shape}, expected ({n}, 3).")
+        builder = _Builder()
+        position = builder.accessor(points.positions, pygltflib.VEC3, pygltflib.ARRAY_BUFFER, bounds=True)
+        attributes = pygltflib.Attributes(POSITION=position)
+        if points.colors is not None:
+            attributes.COLOR_0 = builder.accessor(
+                points.colors, pygltflib.VEC3, pygltflib.ARRAY_BUFFER, normalized=True
+            )
+        first_column = len(builder.views)
+        for column in table.column_bytes():
+            builder.view(column, target=None)
+        primitive = pygltflib.Primitive(
+            attributes=attributes,
+            mode=pygltflib.POINTS,
+            material=0,
+            extensions={MESH_FEATURES: {"featureIds": [{"featureCount": n, "propertyTable": 0}]}},
+        )
+        metadata: StructuralMetadataDict = {"schema": schema, "propertyTables": [table.to_dict(first_column)]}
+        gltf = pygltflib.GLTF2(
+            asset=pygltflib.Asset(version="2.0", generator="rs3d"),
+            scene=0,
+            scenes=[pygltflib.Scene(nodes=[0])],
+            nodes=[
+                pygltflib.Node(
+                    mesh=0, translation=[float(v) for v in points.origin], scale=[float(v) for v in points.step]
+                )
+            ],
+            meshes=[pygltflib.Mesh(primitives=[primitive])],
+            materials=[
+                pygltflib.Material(
+                    pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
+                        baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0, roughnessFactor=1.0
+                    ),
+                    extensions={UNLIT: {}},
+                )
+            ],
+            accessors=builder.accessors,
+            bufferViews=builder.views,
+            buffers=[pygltflib.Buffer(byteLength=len(builder.blob))],
+            extensions={STRUCTURAL_METADATA: metadata},
+            extensionsUsed=[MESH_FEATURES, STRUCTURAL_METADATA, QUANTIZATION, UNLIT],
+            extensionsRequired=[QUANTIZATION],
+        )
+        gltf.set_binary_blob(bytes(builder.blob))
+        return cls(gltf)
+
+    @classmethod
     def from_bytes(cls, data: bytes) -> "Glb":
         """Parse glb bytes.
 
@@ -155,6 +265,25 @@ class Glb:
             origin=np.asarray(node.translation or [0.0, 0.0, 0.0], dtype=np.float64),
         )
 
+    def points(self) -> TilePoints:
+        """Decode the first primitive of the first mesh, a point cloud, back into :class:`TilePoints`.
+
+        Raises:
+            InputError: The primitive is not points with 16-bit integer positions.
+        """
+        primitive = self.gltf.meshes[0].primitives[0]
+        position = self.gltf.accessors[primitive.attributes.POSITION]
+        if primitive.mode != pygltflib.POINTS or position.componentType != pygltflib.SHORT or position.normalized:
+            raise InputError("The glb is not an rs3d point tile (POINTS with SHORT positions); rewrite the tileset.")
+        node = self.gltf.nodes[0]
+        color = primitive.attributes.COLOR_0
+        return TilePoints(
+            positions=self._read(primitive.attributes.POSITION).astype(np.int16),
+            colors=self._read(color).astype(np.uint8) if color is not None else None,
+            origin=np.asarray(node.translation or [0.0, 0.0, 0.0], dtype=np.float64),
+            step=np.asarray(node.scale or [1.0, 1.0, 1.0], dtype=np.float64),
+        )
+
     def property_table(self) -> PropertyTable:
         """Decode property table 0 of ``EXT_structural_metadata``.
 
@@ -181,8 +310,10 @@ class Glb:
         width = _WIDTH[accessor.type]
         start = (view.byteOffset or 0) + (accessor.byteOffset or 0)
         blob = self.gltf.binary_blob() or b""
-        values = np.frombuffer(blob, dtype=dtype, count=accessor.count * width, offset=start)
-        return values.reshape(-1, width) if width > 1 else values
+        stride = view.byteStride or dtype.itemsize * width
+        shape, strides = (accessor.count, width), (stride, dtype.itemsize)
+        values = np.ndarray(shape, dtype, buffer=blob, offset=start, strides=strides).copy()
+        return values if width > 1 else values.ravel()
 
 
 class _Builder:
@@ -193,10 +324,12 @@ class _Builder:
         self.views: list[pygltflib.BufferView] = []
         self.accessors: list[pygltflib.Accessor] = []
 
-    def view(self, data: bytes, target: int | None) -> int:
+    def view(self, data: bytes, target: int | None, stride: int | None = None) -> int:
         self.blob += b"\0" * (-len(self.blob) % ALIGNMENT)
         self.views.append(
-            pygltflib.BufferView(buffer=0, byteOffset=len(self.blob), byteLength=len(data), target=target)
+            pygltflib.BufferView(
+                buffer=0, byteOffset=len(self.blob), byteLength=len(data), byteStride=stride, target=target
+            )
         )
         self.blob += data
         self.blob += b"\0" * (-len(self.blob) % ALIGNMENT)  # the GLB BIN chunk must end 4-byte aligned
@@ -212,8 +345,15 @@ class _Builder:
     ) -> int:
         component = {np.dtype(v): k for k, v in _COMPONENTS.items()}[np.dtype(values.dtype).newbyteorder("<")]
         data = np.ascontiguousarray(values, dtype=_COMPONENTS[component])
-        view = self.view(data.tobytes(), target)
         flat = data.reshape(len(data), -1)
+        row = flat.shape[1] * data.itemsize
+        if target == pygltflib.ARRAY_BUFFER and row % 4:  # a vertex attribute's elements start on 4 bytes
+            stride = row + (-row % 4)
+            rows = np.zeros((len(flat), stride), np.uint8)
+            rows[:, :row] = flat.view(np.uint8).reshape(len(flat), row)
+            view = self.view(rows.tobytes(), target, stride)
+        else:
+            view = self.view(data.tobytes(), target)
         accessor = pygltflib.Accessor(
             bufferView=view,
             byteOffset=0,

@@ -14,7 +14,8 @@ decoders, which would share a writer's mistakes):
   arrays: ``count + 1`` non-decreasing offsets ending at the values' length); values are finite and enum
   values are declared ones.
 - EXT_mesh_features: every feature id set has ``featureCount`` >= 1; an attribute set reads
-  ``_FEATURE_ID_<n>`` (SCALAR, not normalised, whole numbers); ids name rows of its property table, the
+  ``_FEATURE_ID_<n>`` (SCALAR, not normalised, whole numbers), an implicit set (no attribute, as the point
+  tiles write) numbers the vertices 0 .. N - 1; ids name rows of its property table, the
   table's ``count`` equals ``featureCount`` and the ids present are exactly ``0 .. count - 1``.
 - pnts (3D Tiles 1.0, as the validator reads it): header lengths add up, each section starts on 8 bytes,
   ``BATCH_ID`` comes with ``BATCH_LENGTH`` and stays below it, every column lies in its body at an offset
@@ -270,17 +271,23 @@ def feature_id_errors(
         if not isinstance(count, int) or count < 1:
             errors.append(f"featureIds[{i}].featureCount {count!r} is not a positive integer")
             continue
-        if "attribute" not in feature_id:
-            continue  # implicit ids or a texture: nothing rs3d writes
-        semantic = f"_FEATURE_ID_{feature_id['attribute']}"
-        if semantic not in primitive["attributes"]:
-            errors.append(f"featureIds[{i}] reads {semantic}, which the primitive lacks")
-            continue
-        accessor, ids = _accessor(gltf, blob, primitive["attributes"][semantic])
-        if accessor["type"] != "SCALAR" or accessor.get("normalized", False):
-            errors.append(f"{semantic} is not a plain SCALAR")
-        if not np.all(np.mod(ids, 1) == 0):
-            errors.append(f"{semantic} holds a value that is not a whole number")
+        if "texture" in feature_id:
+            continue  # a feature id texture: nothing rs3d writes
+        if "attribute" not in feature_id:  # implicit ids: the vertex index (no offset or repeat written)
+            vertices = gltf["accessors"][primitive["attributes"]["POSITION"]]["count"]
+            if "offset" in feature_id or "repeat" in feature_id:
+                errors.append(f"featureIds[{i}] has an implicit offset or repeat, which rs3d does not write")
+            ids = np.arange(vertices)
+        else:
+            semantic = f"_FEATURE_ID_{feature_id['attribute']}"
+            if semantic not in primitive["attributes"]:
+                errors.append(f"featureIds[{i}] reads {semantic}, which the primitive lacks")
+                continue
+            accessor, ids = _accessor(gltf, blob, primitive["attributes"][semantic])
+            if accessor["type"] != "SCALAR" or accessor.get("normalized", False):
+                errors.append(f"{semantic} is not a plain SCALAR")
+            if not np.all(np.mod(ids, 1) == 0):
+                errors.append(f"{semantic} holds a value that is not a whole number")
         present = set(np.unique(ids).astype(np.int64).tolist()) - {feature_id.get("nullFeatureId")}
         table_index = feature_id.get("propertyTable")
         if table_index is None:

@@ -52,7 +52,7 @@ def test_every_point_is_a_feature_with_its_class_and_lidar_intensity(tmp_path):
     tiles = read_tileset_points(path)
     for tile in tiles.values():
         n = len(tile["xyz"])
-        assert np.array_equal(tile["batch_ids"], np.arange(n))  # BATCH_ID: one pickable feature per point
+        assert np.array_equal(tile["feature_ids"], np.arange(n))  # one pickable feature per point
         assert set(tile["properties"]) == {"classification", "intensity"}
         assert tile["properties"]["intensity"].dtype == np.uint16 and len(tile["properties"]["intensity"]) == n
     leaves = [t for t in tiles.values() if not t["tile"].get("children")]
@@ -105,14 +105,16 @@ def _subtree(tiles):
         yield from _subtree(tile.get("children", []))
 
 
-def test_pnts_round_trips_through_bytes(tmp_path):
-    from reconstruction.tiles3d.content.pnts import Pnts
+def test_point_tiles_are_glb_and_round_trip_through_bytes(tmp_path):
+    from reconstruction.tiles3d.content.glb import Glb
 
     _, path = _write(tmp_path, intensity=True)
-    for pnts in (path.parent).rglob("*.pnts"):
-        data = pnts.read_bytes()
-        assert Pnts.from_bytes(data).to_bytes() == data
-        assert len(data) % 8 == 0
+    tiles = sorted((path.parent / "tiles").iterdir())
+    assert tiles and all(t.suffix == ".glb" for t in tiles)
+    for tile in tiles:
+        data = tile.read_bytes()
+        assert Glb.from_bytes(data).to_bytes() == data
+        assert len(data) % 4 == 0
 
 
 def test_real_lidar_intensity_survives_cleaning_and_tiling(montpellier, tmp_path):

@@ -1,4 +1,4 @@
-"""Read tilesets back for tests: pnts points in ECEF, glb tiles in their frames, gltf-validator reports."""
+"""Read tilesets back for tests: glb or pnts points in ECEF, glb tiles in their frames, gltf-validator reports."""
 
 import json
 from pathlib import Path
@@ -7,15 +7,14 @@ import numpy as np
 
 
 def read_tileset_points(tileset_json: Path, leaves_only: bool = False) -> dict[str, dict[str, np.ndarray]]:
-    """Contents of the tileset: {uri: {"xyz": (N, 3) ECEF metres, "classification": (N,), "rgb": (N, 3),
-    "batch_ids": (N,) or None, "properties": {name: per-row values}, "tile": the tile's JSON}}.
+    """Contents of a point tileset (glb point tiles, or pnts): {uri: {"xyz": (N, 3) ECEF metres,
+    "classification": (N,), "rgb": (N, 3), "feature_ids": (N,) or None, "properties": {name: per-row values},
+    "tile": the tile's JSON}}.
 
     With ``leaves_only`` only the tiles drawn at full detail are read, whose union is the full-resolution
     cloud: the leaves, and tiles refined by ADD (their points stay drawn under their children's), but not
     REPLACE parents (their points are subsampled copies for distant views).
     """
-    from reconstruction.tiles3d.content.pnts import Pnts
-
     root_dir = tileset_json.parent
     tileset = json.loads(tileset_json.read_text())
     out: dict[str, dict[str, np.ndarray]] = {}
@@ -24,19 +23,16 @@ def read_tileset_points(tileset_json: Path, leaves_only: bool = False) -> dict[s
         matrix = parent @ np.array(tile.get("transform", np.eye(4).T.ravel()), dtype=np.float64).reshape(4, 4).T
         uri = tile.get("content", {}).get("uri")
         if uri and not (leaves_only and tile.get("children") and tile.get("refine") == "REPLACE"):
-            pnts = Pnts.from_file(root_dir / uri)
-            n = len(pnts)
-            positions = pnts.positions.astype(np.float64)
-            if pnts.rtc_center is not None:
-                positions += pnts.rtc_center
-            xyz = (matrix @ np.column_stack([positions, np.ones(n)]).T).T[:, :3]
-            rows = pnts.batch_ids if pnts.batch_ids is not None else np.arange(n)
+            local, rgb, feature_ids, properties = _read_points(root_dir / uri)
+            n = len(local)
+            xyz = (matrix @ np.column_stack([local, np.ones(n)]).T).T[:, :3]
+            rows = feature_ids if feature_ids is not None else np.arange(n)
             out[uri] = {
                 "xyz": xyz,
-                "classification": pnts.properties["classification"][rows],
-                "rgb": pnts.rgb if pnts.rgb is not None else np.zeros((n, 3), np.uint8),
-                "batch_ids": pnts.batch_ids,
-                "properties": pnts.properties,
+                "classification": properties["classification"][rows],
+                "rgb": rgb if rgb is not None else np.zeros((n, 3), np.uint8),
+                "feature_ids": feature_ids,
+                "properties": properties,
                 "tile": tile,
             }
         for child in tile.get("children", []):
@@ -44,6 +40,28 @@ def read_tileset_points(tileset_json: Path, leaves_only: bool = False) -> dict[s
 
     walk(tileset["root"], np.eye(4))
     return out
+
+
+def _read_points(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, dict[str, np.ndarray]]:
+    """(N, 3) positions in the tile's frame (Z up), colours, each point's feature id (row), property columns."""
+    from reconstruction.tiles3d.content.glb import Glb
+    from reconstruction.tiles3d.content.pnts import Pnts
+
+    data = path.read_bytes()
+    if data[:4] == b"glTF":
+        glb = Glb.from_bytes(data)
+        points = glb.points()
+        yup = points.xyz()
+        local = (Y_UP_TO_Z_UP[:3, :3] @ yup.T).T
+        features = glb.gltf.meshes[0].primitives[0].extensions["EXT_mesh_features"]["featureIds"][0]
+        # implicit ids (no attribute): point i is feature i
+        ids = np.arange(len(local)) if "attribute" not in features else None
+        return local, points.colors, ids, glb.property_table().columns
+    pnts = Pnts.from_bytes(data)
+    positions = pnts.positions.astype(np.float64)
+    if pnts.rtc_center is not None:
+        positions += pnts.rtc_center
+    return positions, pnts.rgb, pnts.batch_ids, pnts.properties
 
 
 GLTF_VALIDATOR = Path(__file__).resolve().parents[3] / "frontend" / "node_modules" / "gltf-validator"
