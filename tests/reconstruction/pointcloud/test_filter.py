@@ -278,6 +278,36 @@ def test_outliers_clustered_together_do_not_vouch_for_one_another():
     assert flagged[-27:].all() and flagged[:-27].mean() < 0.001
 
 
+def test_wires_above_the_ground_stay_while_the_noise_around_them_goes():
+    plane = _generated_city(0)[:40_000]  # terrain only: about 6 points/m²
+    # Three 60 m wires 12-14 m above the terrain, a point every 0.4 m: above everything in their column, but
+    # each has points at its own height beside it, so the height test never cuts them.
+    x = np.arange(10, 70, 0.4)
+    wires = [np.column_stack([x, np.full(150, 20.0 + dy), np.full(150, 44.0)]) for dy in (0, 1.5, 3)]
+    xyz, truth = _with_noise_share(np.vstack([plane, *wires]), 0.187, seed=4)
+
+    flagged, _ = outlier_mask(xyz, k=8, std_ratio=2.0)
+
+    assert not flagged[40_000:40_450].any()
+    precision, recall, after = _scores(flagged, truth)  # measured 1.000, 0.926, 1.7 %
+    assert precision >= 0.995 and recall >= 0.9 and after < 0.025
+
+
+def test_a_second_round_finds_noise_that_hid_behind_noise():
+    xyz, truth = _with_noise_share(_generated_city(0), 0.30, seed=1)
+    flagged, _ = outlier_mask(xyz, k=8, std_ratio=2.0)
+    first_round = _first_round_only(xyz)
+    assert (flagged >= first_round).all()  # the second round only adds
+    assert _scores(flagged, truth)[1] > _scores(first_round, truth)[1] + 0.02
+
+
+def _first_round_only(xyz: np.ndarray) -> np.ndarray:
+    """outlier_mask with a second round that can cut nothing (its height test set out of reach)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(filter_module, "_SECOND_GAP", math.inf)
+        return outlier_mask(xyz, k=8, std_ratio=2.0)[0]
+
+
 def test_local_test_gives_the_same_answer_with_kept_or_queried_neighbours(monkeypatch):
     xyz, _ = _with_noise_share(_generated_city(0), 0.187, seed=1)
     kept, threshold = outlier_mask(xyz, k=8, std_ratio=2.0)  # one query chunk: the neighbours are kept
@@ -325,13 +355,18 @@ def test_clean_point_cloud_refuses_nan():
 def test_outliers_on_real_montpellier_lidar(montpellier):
     real = _read_xyz(montpellier / "lidar_77055_627760.laz")
 
-    # The paper's setting (k = 8, 2) at the paper's noise share. Measured (60,653 + 13,951 points): noise
-    # 18.7 % -> 2.4 %, precision 0.991, recall 0.895, global threshold 0.76 m. The one global robust threshold
-    # it replaced: 1.8 %, precision 0.966 (0.9 % of the clean tile cut, mostly sparse crown returns); the
+    # The paper's setting (k = 8, 2) at the paper's noise share, the one case the constants were chosen on
+    # (seed 0). Measured (60,653 + 13,951 points): noise 18.7 % -> 2.0 %, precision 0.9905, recall 0.911,
+    # global threshold 0.76 m (one round without the height test: 2.3 %, 0.990, 0.898). The one global robust
+    # threshold: 1.8 %, precision 0.966 (0.9 % of the clean tile cut, mostly sparse crown returns); the
     # classic global 2 sigma: 13.6 % (recall 0.31).
     xyz, truth = _with_noise_share(real, 0.187, seed=0)
     precision, recall, after = _scores(outlier_mask(xyz, k=8, std_ratio=2.0)[0], truth)
-    assert after <= 0.03 and recall >= 0.88 and precision >= 0.985
+    assert after <= 0.025 and recall >= 0.905 and precision >= 0.99
+    # Another draw of the noise, not used to choose anything: measured 0.909 at 0.9909.
+    xyz, truth = _with_noise_share(real, 0.187, seed=1)
+    precision, recall, after = _scores(outlier_mask(xyz, k=8, std_ratio=2.0)[0], truth)
+    assert recall >= 0.9 and precision >= 0.99
     assert after < _scores(_global_rule(xyz), truth)[2] / 5
 
     # The clean tile: measured 0.29 % removed (107 of its 174 points in high vegetation).
@@ -345,9 +380,10 @@ def test_outliers_on_real_ign_lidarhd(shared_data):
     xyz, truth = _with_noise_share(real, 0.187, seed=0)
     # Decimated LiDAR HD (0.3 points/m², k-NN distances around 2.3 m, half the real points above the
     # nearest tenth of the noise), so most 2-30 m moves stay within the normal spacing. Measured (218,731 +
-    # 50,312 points): precision 0.9995, recall 0.196, noise 18.7 % -> 15.6 %. The local test keeps the noise
-    # whose neighbours are as sparse as itself, which here is most of what a distance test could find: the
-    # one global robust threshold reached recall 0.351 (13.0 %), the classic global rule 13.7 %.
+    # 50,312 points): precision 0.9996, recall 0.272, noise 18.7 % -> 14.4 % (one round without the height
+    # test: 0.196, 15.6 %). The local test keeps the noise whose neighbours are as sparse as itself: the one
+    # global robust threshold reached recall 0.351 (13.0 %) at the price of real points on denser tiles, the
+    # classic global rule 13.7 %.
     precision, recall, after = _scores(outlier_mask(xyz, k=8, std_ratio=2.0)[0], truth)
-    assert precision >= 0.99 and recall >= 0.15 and after < 0.165
+    assert precision >= 0.99 and recall >= 0.25 and after < 0.148
     assert outlier_mask(real, k=8, std_ratio=2.0)[0].mean() < 0.001  # measured 0.009 %
