@@ -87,6 +87,21 @@ ASGI_APPLICATION = "backend.asgi.application"
 # on there (RS3D_DATA_GATE=1) only when every web process runs on one machine or MEDIA_ROOT is mounted noac.
 RS3D_DATA_GATE = _env_bool("RS3D_DATA_GATE", not os.environ.get("DATABASE_URL"))
 RS3D_DATA_GATE_GRANTS = int(os.environ.get("RS3D_DATA_GATE_GRANTS", 4096))
+# Behind nginx (docs/nginx.md), RS3D_X_ACCEL_REDIRECT=/_rs3d_data/ (an `internal` nginx location aliasing
+# MEDIA_ROOT): a published file that passed the permission check is answered with no body and
+# "X-Accel-Redirect: <prefix><its path under MEDIA_ROOT>", and nginx sends the bytes (backend.serving.delivery).
+# Empty (the default): uvicorn sends them. Without that nginx location every such file would arrive empty.
+RS3D_X_ACCEL_REDIRECT = os.environ.get("RS3D_X_ACCEL_REDIRECT", "")
+if RS3D_X_ACCEL_REDIRECT:
+    import re
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    # One or more plain path segments between slashes: sent as is, so nothing nginx would decode or refuse.
+    if not re.fullmatch(r"/(?:[A-Za-z0-9_~-][A-Za-z0-9._~-]*/)+", RS3D_X_ACCEL_REDIRECT):
+        raise ImproperlyConfigured(
+            f"RS3D_X_ACCEL_REDIRECT must be an nginx location prefix like /_rs3d_data/, not {RS3D_X_ACCEL_REDIRECT!r}"
+        )
 # The features API keeps each published version's answers, built and gzipped once, per web process
 # (backend/serving/feature_answers.py; oldest out first beyond this many bytes); viewers remembered by the data gate's
 # grants get them in front of Django (backend/serving/features_gate.py).

@@ -7,7 +7,8 @@ of the API token header or of the session cookie. ``DataGate`` (the ASGI wrapper
 Django's request cycle (no database, no middleware): the same per-file checks as the view, the same plan
 (``delivery.plan_file``) and the same headers the middleware adds. Anything it cannot answer from a grant
 goes to Django unchanged: an unseen credential, a revoked or expired grant, a missing file, a 412/416, a
-host Django would refuse. No refusal is ever remembered.
+host Django would refuse. No refusal is ever remembered. With ``RS3D_X_ACCEL_REDIRECT`` set, its answer hands the
+file to nginx as the view's does (``delivery.to_nginx``).
 
 A grant is only good under the generation (``backend.serving.grants``) current when the view *started* its
 checks, and a session's grant only until the session expires; every change that can revoke access bumps the
@@ -36,7 +37,7 @@ from django.http import HttpRequest, parse_cookie
 from django.http.request import split_domain_port, validate_host
 
 from backend.serving import grants
-from backend.serving.delivery import Plan, is_precompressed_copy, plan_file
+from backend.serving.delivery import Plan, is_precompressed_copy, plan_file, to_nginx
 
 #: Django's ``areas/<int:area_id>/data/<int:version>/<path:path>``.
 ROUTE = re.compile(r"/areas/([0-9]+)/data/([0-9]+)/(.+)\Z", re.DOTALL)
@@ -150,6 +151,8 @@ class _Config:
     forwarded_host: bool
     allowed_hosts: list[str]
     stack_headers: dict[bool, dict[str, str]]  # by request.is_secure()
+    x_accel_redirect: str  # the nginx location prefix, or "" (bytes sent here)
+    media_root: str  # realpath
 
 
 @functools.cache
@@ -170,6 +173,8 @@ def _config() -> _Config:
         forwarded_host=settings.USE_X_FORWARDED_HOST,
         allowed_hosts=list(allowed),
         stack_headers={secure: _stack_headers(secure) for secure in (False, True)},
+        x_accel_redirect=settings.RS3D_X_ACCEL_REDIRECT,
+        media_root=os.path.realpath(settings.MEDIA_ROOT),
     )
 
 
@@ -225,6 +230,8 @@ def _answer(scope: Scope) -> tuple[Plan, list[tuple[bytes, bytes]]] | None:
     plan = plan_file(scope["method"], headers, target, cache_control=cache_control, stat=stat)
     if plan.status not in (200, 206, 304):  # 412, 416: rare; Django answers them (and logs the 412)
         return None
+    if config.x_accel_redirect:  # as serve_file: nginx sends the bytes
+        plan = to_nginx(plan, scope["method"], headers, prefix=config.x_accel_redirect, media_root=config.media_root)
     return plan, _response_headers(plan, grant, config.stack_headers[secure])
 
 

@@ -4,6 +4,8 @@ Published versions never change, so every representation (identity, ``.br``, ``.
 by ``backend.areas.publish.precompress``) has a strong ETag from its file's path, size and mtime. Callers
 check permissions first: nothing here knows who may read what. ``plan_file`` decides the answer from the
 method and headers alone; ``serve_file`` (the Django view's) and ``backend.serving.data_gate`` both send it.
+Behind nginx with ``RS3D_X_ACCEL_REDIRECT`` set, ``to_nginx`` turns a plan's bytes into an X-Accel-Redirect
+(docs/nginx.md): the app still decides everything, nginx only sends the chosen file.
 """
 
 import asyncio
@@ -16,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
 from typing import BinaryIO
+from urllib.parse import quote
 
+from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -53,6 +57,8 @@ CONTENT_TYPES = {
 _PREFERENCE = ("br", "gzip")
 _CHUNK = 1 << 16
 _RANGE = re.compile(r"^bytes=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+#: The headers nginx writes itself for the file it sends on an X-Accel-Redirect (``to_nginx`` leaves them out).
+_NGINX_SETS = frozenset({"Content-Length", "Content-Range", "Accept-Ranges"})
 
 
 @dataclass(frozen=True)
@@ -172,8 +178,37 @@ def plan_file(
     return Plan(status, [*common, *extra, ("Content-Length", str(length))], chosen.path, start, length)
 
 
+def to_nginx(plan: Plan, method: str, headers: Mapping[str, str], *, prefix: str, media_root: str) -> Plan:
+    """``plan`` with its bytes left to nginx: no body, ``X-Accel-Redirect: <prefix><file under media_root>``.
+
+    nginx's ``internal`` location for ``prefix`` (an alias of MEDIA_ROOT, docs/nginx.md) then sends the very
+    file the plan chose (the ``.br``/``.gz`` copy or the plain file) with the headers this answer carries. Only
+    where nginx sends exactly the plan's bytes: a GET's 200, and its 206 (nginx cuts the client's own Range,
+    which the plan found to be one satisfiable range of the plain file). Everything else keeps ``plan``, the
+    app's own answer: HEAD, 304/412/416 (no bytes), and the rare requests nginx would judge by its own
+    validators, not the app's (If-Match, If-Range, or a Range the plan ignores); so is a file outside
+    ``media_root`` (realpath, no trailing slash) or any ``prefix`` that is empty (the setting off).
+    """
+    if not prefix or method != "GET" or plan.path is None or plan.status not in (200, 206):
+        return plan
+    if "if-match" in headers or "if-range" in headers or (plan.status == 200 and "range" in headers):
+        return plan
+    if not plan.path.startswith(media_root + "/"):
+        return plan
+    relative = plan.path[len(media_root) + 1 :]
+    if any(part in ("", ".", "..") for part in relative.split("/")):  # resolved paths have none; never pass one
+        return plan
+    # nginx percent-decodes the header once (and would take a raw "?" as the start of arguments).
+    redirect = prefix + quote(relative, safe="/")
+    # nginx sends its own Content-Length, Content-Range (cutting the Range) and Accept-Ranges.
+    kept = [(name, value) for name, value in plan.headers if name not in _NGINX_SETS]
+    return Plan(200, [*kept, ("X-Accel-Redirect", redirect), ("Content-Length", "0")])
+
+
 def serve_file(request: HttpRequest, path: Path, *, cache_control: str) -> HttpResponseBase:
     """Django's answer to a GET or HEAD for ``path``, as ``plan_file`` plans it; the body is streamed.
+
+    With ``RS3D_X_ACCEL_REDIRECT`` set, ``to_nginx`` may leave the bytes to nginx instead.
 
     Args:
         request: the GET or HEAD request.
@@ -182,6 +217,9 @@ def serve_file(request: HttpRequest, path: Path, *, cache_control: str) -> HttpR
     """
     assert request.method is not None
     plan = plan_file(request.method, request.headers, path, cache_control=cache_control)
+    if prefix := settings.RS3D_X_ACCEL_REDIRECT:
+        media_root = os.path.realpath(settings.MEDIA_ROOT)
+        plan = to_nginx(plan, request.method, request.headers, prefix=prefix, media_root=media_root)
     response: HttpResponseBase
     if plan.status == 304:
         response = HttpResponseNotModified()
