@@ -17,7 +17,7 @@ apt_packages=(python3 python3-venv python3-dev gcc gdal-bin libsqlite3-mod-spati
 # Node from any source will do (Debian's, or NodeSource's, which bundles npm).
 command -v node >/dev/null && command -v npm >/dev/null || apt_packages+=(nodejs npm)
 if [ "$want_test" = 1 ]; then
-  apt_packages+=(chromium fonts-dejavu-core postgresql-15-postgis-3 redis-server)
+  apt_packages+=(chromium fonts-dejavu-core postgresql-15-postgis-3 redis-server nginx-light)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do
