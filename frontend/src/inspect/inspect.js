@@ -1,13 +1,12 @@
 /**
  * Click-to-inspect: the 3D feature under the mouse lights up (hover); a
  * left click picks a building, another 3D feature or a
- * single point of the point cloud (each point is a feature: pnts with
- * BATCH_ID), highlights buildings and points and lists the attributes in a
- * panel with a "Zoom to" button (for points: class, LiDAR intensity when
- * there is one, elevation); a building, tree or road wins over a point drawn
- * on it; for
- * buildings the panel links the matching database feature as a GeoJSON
- * download.
+ * single point of the point cloud (each point is a feature of its glb
+ * tile's property table), highlights buildings and points and lists the
+ * attributes in a panel with a "Zoom to" button (for points: class, LiDAR
+ * intensity when there is one, elevation); a building, tree or road wins
+ * over a point drawn on it; for buildings the panel links the matching
+ * database feature as a GeoJSON download.
  */
 import { getFeatures } from "../api.js";
 import { createSection } from "../ui/controls.js";

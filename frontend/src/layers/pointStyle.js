@@ -56,8 +56,9 @@ export function detectClassProperty(content) {
       return name;
     }
   }
-  // pnts without BATCH_ID: Cesium turns per-point batch-table columns into
-  // property attributes, only reachable through the (private) model.
+  // Older tiles (pnts without BATCH_ID): Cesium turns per-point batch-table
+  // columns into property attributes, only reachable through the (private)
+  // model.
   const attributes =
     content._model?.structuralMetadata?.propertyAttributes ?? [];
   for (const attribute of attributes) {

@@ -1,11 +1,13 @@
 /**
- * Point-cloud layer (pnts, one feature per point): photo, per-class or
+ * Point-cloud layer (glb point tiles, one feature per point): photo, per-class or
  * intensity colours and per-class visibility through one Cesium3DTileStyle,
  * point size through a custom shader.
  *
- * Every point is a feature (pnts with BATCH_ID) so that a click picks it.
- * CesiumJS then evaluates the style per point on the CPU, and ignores its
- * `pointSize` (point clouds with a batch table are not styled on the GPU),
+ * Every point is a feature (implicit EXT_mesh_features ids into an
+ * EXT_structural_metadata property table holding `classification` and, for
+ * LiDAR, `intensity`) so that a click picks it. CesiumJS then evaluates the
+ * style per point on the CPU, and ignores its `pointSize` (points with a
+ * property table are not styled on the GPU),
  * so the size is a uniform of a custom vertex shader instead.
  */
 import { Cesium } from "../viewer/cesium.js";
