@@ -1,14 +1,20 @@
 """Benchmark the 3D Tiles outputs: points and buildings to tiles, bytes per km² per layer, time to first view.
 
-Usage: .venv/bin/python -m bench.bench_tiles [--points] [--buildings] [--bytes] [--view] [--lod] [--quick]
+Usage: .venv/bin/python -m bench.bench_tiles [--points] [--format] [--buildings] [--bytes] [--view] [--lod] [--quick]
 
-With no part flag all five run; each prints a markdown table with the machine facts and the load average.
+With no part flag all six run; each prints a markdown table with the machine facts and the load average.
 
 1. ``--points``: each LAS/LAZ of ../shared/data (or $RS3D_DATA) is decompressed with laspy and converted to
    LAS 1.4 point format 7, the kind of LAS the pipeline hands its tiler; then timed through our path
    (``tiles3d.write_pointcloud_tileset``, in this process, as the pipeline calls it) and through the
    ``py3dtiles convert`` CLI (a child process, same jobs, CRS in/out, RGB and classification). One
    warm-up conversion runs first and is not counted (py3dtiles' numba functions compile on first use).
+1b. ``--format``: bytes of the point tiles as written (glb: int16 positions, RGB bytes, implicit feature ids,
+   property table) against the same tiles as the pnts rs3d wrote before (float32 positions around an
+   ``RTC_CENTER``, RGB, a ``BATCH_ID`` per point, batch-table columns), each point set re-encoded from the glb
+   tile, identity and brotli (quality 9, as publish precompresses). Inputs: the real LiDAR files and the
+   demo city's points (one per 0.5 m DSM cell of the generated 400 m city, seed 7, coloured from its
+   orthophoto), with the time to tile each.
 2. ``--buildings``: buildings extracted by the pipeline's own ``objects.extract_buildings`` from a generated
    city, copied side by side by translation up to N, written by ``tiles3d.write_building_tileset``.
 3. ``--bytes``: ``python -m reconstruction synthetic`` + ``run`` on a generated city, then the publish step's
@@ -155,7 +161,7 @@ def bench_points(work: Path, quick: bool, jobs: int, repeat: int, timeout_s: flo
     ]
     return "\n".join(
         [
-            f"### Points -> 3D Tiles (pnts), our path vs `py3dtiles convert`, jobs={jobs}, best of {repeat}",
+            f"### Points -> 3D Tiles (ours glb, py3dtiles pnts) vs `py3dtiles convert`, jobs={jobs}, best of {repeat}",
             "",
             _table(header, rows),
             "",
@@ -164,6 +170,98 @@ def bench_points(work: Path, quick: bool, jobs: int, repeat: int, timeout_s: flo
             "pipeline), the CLI in a child process; starting it and importing py3dtiles alone "
             f"(`py3dtiles convert --help`) takes {cli_start:.2f} s, taken off for 'w/o CLI start'. One warm-up "
             f"conversion of each excluded. Bytes include tileset.json. {machine_facts()}",
+        ]
+    )
+
+
+def _demo_city_cloud(size_m: float, seed: int) -> tuple[object, object]:
+    """The demo city's point cloud as the pipeline builds it from a DSM: (PointCloud, CRS)."""
+    from pyproj import CRS
+
+    from reconstruction.io.grid import Grid
+    from reconstruction.pointcloud import points_from_raster
+    from reconstruction.synthetic import SceneConfig, generate_scene
+
+    scene = generate_scene(SceneConfig(size_m=size_m, seed=seed))
+    height, width = scene.dsm.shape
+    grid = Grid(CRS.from_user_input(scene.crs), scene.dsm_transform, width, height)
+    step = scene.ortho.shape[1] // height  # the orthophoto is finer than the DSM: one pixel per cell
+    rgb = scene.ortho[:3, ::step, ::step][:, :height, :width]
+    return points_from_raster(scene.dsm, scene.labels, rgb, grid), grid.crs
+
+
+def _as_pnts(glb_path: Path) -> bytes:
+    """The points of a glb point tile as rs3d's former pnts content: float32 around RTC_CENTER, BATCH_ID."""
+    import numpy as np
+
+    from reconstruction.tiles3d.content.glb import Glb
+    from reconstruction.tiles3d.content.pnts import Pnts
+
+    glb = Glb.from_file(glb_path)
+    points = glb.points()
+    xyz = points.xyz()
+    centre = (xyz.min(axis=0) + xyz.max(axis=0)) / 2
+    ids = np.arange(len(xyz), dtype=np.uint32)
+    columns = glb.property_table().columns
+    return Pnts((xyz - centre).astype(np.float32), points.colors, ids, columns, centre).to_bytes()
+
+
+def bench_format(work: Path, quick: bool, jobs: int) -> str:
+    """Bytes of the glb point tiles against the same points as pnts, identity and brotli."""
+    import brotli
+    import laspy
+    import numpy as np
+    from pyproj import CRS
+
+    from reconstruction.pointcloud import PointCloud
+    from reconstruction.tiles3d import write_cloud_tileset
+
+    clouds = []
+    for name, epsg in LIDAR[:1] if quick else LIDAR:
+        if (DATA / name).is_file():
+            las = laspy.read(DATA / name)
+            rgb16 = np.column_stack([las.red, las.green, las.blue]) if hasattr(las, "red") else None
+            rgb = None if rgb16 is None else (rgb16 >> 8 if rgb16.max() > 255 else rgb16).astype(np.uint8)
+            xyz = np.column_stack([las.x, las.y, las.z])
+            classes, intensity = np.asarray(las.classification, np.uint8), np.asarray(las.intensity, np.uint16)
+            cloud = PointCloud(xyz, rgb, classes, intensity)  # type: ignore[arg-type]  # rgb may be None
+            clouds.append((f"`{name}`", cloud, CRS.from_epsg(epsg)))
+    clouds.append(("demo city (400 m, DSM points)", *_demo_city_cloud(200.0 if quick else 400.0, 7)))
+    rows = []
+    for label, cloud, crs in clouds:
+        out = work / f"format-{len(rows)}"
+        start = time.perf_counter()
+        tileset = write_cloud_tileset(cloud, out, crs, jobs)
+        seconds = time.perf_counter() - start
+        sizes = {"glb": [0, 0], "pnts": [0, 0]}
+        for tile in sorted((out / "tiles").glob("*.glb")):
+            for kind, data in (("glb", tile.read_bytes()), ("pnts", _as_pnts(tile))):
+                sizes[kind][0] += len(data)
+                sizes[kind][1] += min(len(data), len(brotli.compress(data, quality=9)))
+        (g_id, g_br), (p_id, p_br) = sizes["glb"], sizes["pnts"]
+        rows.append(
+            [
+                label,
+                f"{len(cloud.xyz):,}",
+                f"{_tile_count(out)}",
+                f"{p_id:,} / {p_br:,}",
+                f"{g_id:,} / {g_br:,}",
+                f"{p_br / g_br:.2f}",
+                f"{seconds:.2f}",
+                f"{tileset.stat().st_size:,}",
+            ]
+        )
+    header = ["cloud", "points", "tiles", "pnts B (identity / br)", "glb B (identity / br)", "pnts / glb (br)"]
+    header += ["tiling s", "tileset.json B"]
+    return "\n".join(
+        [
+            f"### Point tiles: glb (int16 positions) vs pnts (float32), same points, jobs={jobs}",
+            "",
+            _table(header, rows),
+            "",
+            "Each glb tile's points re-encoded as rs3d's former pnts (float32 around RTC_CENTER, RGB, BATCH_ID, "
+            "batch-table columns); br = brotli quality 9 as publish precompresses (or the file itself when "
+            f"smaller), summed over the tiles. Tiling s: one run, not warmed. {machine_facts()}",
         ]
     )
 
@@ -430,7 +528,10 @@ def _root_and_leaves(tileset: Path) -> tuple[int, int]:
         if not uri:
             return 0
         path = tileset.parent / uri
-        return len(Pnts.from_file(path)) if path.suffix == ".pnts" else len(Glb.from_file(path).mesh().indices)
+        if path.suffix == ".pnts":
+            return len(Pnts.from_file(path))
+        glb = Glb.from_file(path)
+        return len(glb.points().positions) if glb.gltf.meshes[0].primitives[0].mode == 0 else len(glb.mesh().indices)
 
     def leaves(tile: dict) -> int:
         children = tile.get("children", [])
@@ -571,6 +672,7 @@ def bench_view(quick: bool, size_m: float, runs: int, hide: list[str], timeout_s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", action="store_true", help="part 1: points to tiles vs py3dtiles convert")
+    parser.add_argument("--format", action="store_true", help="part 1b: bytes of glb vs pnts point tiles")
     parser.add_argument("--buildings", action="store_true", help="part 2: LoD1 buildings to tiles")
     parser.add_argument("--bytes", action="store_true", help="part 3: bytes per km² per layer")
     parser.add_argument("--view", action="store_true", help="part 4: time to first view in headless Chromium")
@@ -585,8 +687,9 @@ def main() -> None:
     parser.add_argument("--hide", nargs="*", default=[], help="also time the view with each of these layers hidden")
     parser.add_argument("--timeout", type=float, default=900.0, help="limit per external step, seconds")
     args = parser.parse_args()
-    chosen = [p for p in ("points", "buildings", "bytes", "view", "lod") if getattr(args, p)] or [
+    chosen = [p for p in ("points", "format", "buildings", "bytes", "view", "lod") if getattr(args, p)] or [
         "points",
+        "format",
         "buildings",
         "bytes",
         "view",
@@ -595,6 +698,7 @@ def main() -> None:
     repeat = 1 if args.quick else args.repeat
     parts: dict[str, Callable[[Path], str]] = {
         "points": lambda w: bench_points(w, args.quick, args.jobs, repeat, args.timeout),
+        "format": lambda w: bench_format(w, args.quick, args.jobs),
         "buildings": lambda w: bench_buildings(w, args.quick, args.counts, repeat),
         "bytes": lambda w: bench_bytes(w, args.quick, args.size, args.timeout),
         "view": lambda w: bench_view(args.quick, args.demo_size, args.runs, args.hide, args.timeout),
