@@ -1,8 +1,9 @@
 """Published-file serving side by side (for bench_load): servers, public/private tiles, and nginx on the same file.
 
 In one run, on the same machine and the same published tile: the old way (daphne, data gate off), uvicorn
-with the data gate (one process and two), and nginx serving the file from the same disk. The private copy of
-the demo area (same files, owned by the bench user) is read with the user's session cookie and API token.
+with the data gate (one process and two), nginx in front of one uvicorn process sending the bytes rs3d
+allowed (RS3D_X_ACCEL_REDIRECT, docs/nginx.md), and nginx serving the file from the same disk. The private
+copy of the demo area (same files, owned by the bench user) is read with the user's session cookie and API token.
 """
 
 import os
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -21,6 +23,7 @@ from typing import Any
 
 import psutil
 
+from devtools import nginx as accel_nginx
 from devtools.processes import free_port, stop_processes, wait_until_up, web_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +69,43 @@ def servers() -> list[Server]:
         Server("uvicorn, 1 process, gate", lambda port: web_command(port, workers=1), {}),
         Server("uvicorn, 2 processes, gate", lambda port: web_command(port, workers=2), {}),
     ]
+
+
+#: The row with nginx in front, sending the bytes after rs3d's yes (one uvicorn process, as demo.sh runs it).
+ACCEL = Server(
+    "nginx + X-Accel-Redirect → uvicorn, 1 process, gate",
+    lambda port: web_command(port, workers=1),
+    {"RS3D_X_ACCEL_REDIRECT": "/_rs3d_data/"},
+)
+
+
+class _Together:
+    """Process trees metered as one server (what ``CpuMeter`` reads: ``cpu_times()`` and ``children()``)."""
+
+    def __init__(self, *roots: psutil.Process) -> None:
+        self.roots = roots
+
+    def cpu_times(self) -> types.SimpleNamespace:
+        times = [root.cpu_times() for root in self.roots]
+        fields = ("user", "system", "children_user", "children_system")
+        return types.SimpleNamespace(**{f: sum(getattr(t, f) for t in times) for f in fields})
+
+    def children(self, recursive: bool = True) -> list[psutil.Process]:
+        return [child for root in self.roots for child in root.children(recursive=recursive)]
+
+
+@contextmanager
+def behind_nginx(env: dict[str, str], log: Path) -> Iterator[tuple[str, Any] | None]:
+    """uvicorn with RS3D_X_ACCEL_REDIRECT and nginx in front (devtools.nginx); nginx's URL and both processes."""
+    if accel_nginx.binary() is None:
+        yield None
+        return
+    with serving(ACCEL, env, log) as (url, web):
+        media = Path(env["RS3D_HOME"]) / "media"
+        upstream = url.removeprefix("http://")
+        with accel_nginx.in_front_of(upstream, media, ACCEL.env["RS3D_X_ACCEL_REDIRECT"], free_port()) as front:
+            nginx_processes = [p for p in psutil.Process().children() if p.name() == "nginx"]
+            yield front, _Together(psutil.Process(web.pid), *nginx_processes)
 
 
 @contextmanager
@@ -186,18 +226,25 @@ def serving_table(
         if nginx_url is not None:
             nginx_url = f"{nginx_url}/v{relative}"
             nginx_result = run_wrk(nginx_url, connections, seconds)
+
+    def measure(label: str, url: str, cpu_meter: Any) -> None:
+        for case, path, headers in cases:
+            run_wrk(url + path, connections, 1, headers)  # warm-up: the first request decides (Django)
+            with cpu_meter.measure() as cpu:
+                result = run_wrk(url + path, connections, seconds, headers)
+            rows.append((label, case, result, cpu))
+            print(_row(label, case, result, cpu, nginx_result), file=sys.stderr, flush=True)
+
     for server in servers():
         with serving(server, env, home / "logs" / "web-serving.log") as (url, web):
-            cpu_meter = meter(psutil.Process(web.pid))
-            for label, path, headers in cases:
-                run_wrk(url + path, connections, 1, headers)  # warm-up: the first request decides (Django)
-                with cpu_meter.measure() as cpu:
-                    result = run_wrk(url + path, connections, seconds, headers)
-                rows.append((server.label, label, result, cpu))
-                print(_row(server.label, label, result, cpu, nginx_result), file=sys.stderr, flush=True)
+            measure(server.label, url, meter(psutil.Process(web.pid)))
+    with behind_nginx(env, home / "logs" / "web-serving.log") as front:
+        if front is not None:
+            measure(ACCEL.label, front[0], meter(front[1]))
     lines = [
         f"Published tile `{relative}`: wrk, {connections} connections, {seconds:g} s per row, "
-        "browser-like Accept-Encoding; the same file (same disk) from nginx in the same run",
+        "browser-like Accept-Encoding; the same file (same disk) from nginx in the same run; server cores of the "
+        "X-Accel-Redirect row: uvicorn and nginx together",
         "",
         "| server | request | req/s | p50 ms | p99 ms | errors | share of nginx | server cores | wrk cores |",
         "|---|---|---:|---:|---:|---|---:|---:|---:|",
