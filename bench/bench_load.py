@@ -10,7 +10,8 @@ uploads below queue jobs that nothing runs, so reconstruction never competes for
 
 0. Serving (``bench._serving``): one published tile at 8 connections, public, private by session cookie and
    private by API token (a private copy of the area), from daphne with the data gate off (how rs3d served
-   before), uvicorn with the gate (1 and 2 processes) and nginx serving the same file, all in one run: req/s,
+   before), uvicorn with the gate (1 and 2 processes), nginx in front of one uvicorn process sending the bytes
+   rs3d allowed (X-Accel-Redirect, docs/nginx.md) and nginx serving the same file, all in one run: req/s,
    p50/p99 and each row's share of nginx's rate.
 
 1. Viewers: wrk (``--latency``, 2 threads, browser-like ``Accept-Encoding``) against one tile content file
