@@ -41,6 +41,9 @@ from reconstruction.pointcloud.cloud import PointCloud
 
 # Distances held per query chunk (float64 + int64 each): about 64 MB, whatever the cloud size.
 _QUERY_VALUES = 1 << 22
+# Neighbour indices (int32) kept from the first query at most, so that later steps need not ask again: 64 MB,
+# two million points at k = 8; a larger cloud asks again for the few points each step needs.
+_KEPT_NEIGHBOUR_BYTES = 1 << 26
 # MAD * 1.4826 estimates the standard deviation of normally distributed values.
 _MAD_TO_STD = 1.4826
 # Robust standard deviations per ``std_ratio``. Real k-NN distances are right-skewed (vegetation, edges,
@@ -168,59 +171,85 @@ def outlier_mask(xyz: npt.NDArray[np.float64], k: int, std_ratio: float) -> tupl
     mean_dist, neighbours = _neighbour_distances(xyz, k, tree)
     threshold = _robust_threshold(mean_dist, n_std)
     flagged = np.zeros(n, dtype=bool)
-    # First round: the candidates in the tree's order (neighbouring queries walk the same nodes).
+    plan = _Plan(xyz)
+    # First round. Candidates in the tree's order: neighbouring queries walk the same nodes.
     candidates = tree.indices[mean_dist[tree.indices] > _LOCAL_FLOOR * threshold]
-    ratio, local = _local_ratio(xyz, k, tree, mean_dist, threshold, neighbours, candidates)
+    ratio, local = _local_ratio(xyz, k, tree, mean_dist, threshold, neighbours, candidates, flagged)
     unsure = (ratio > 1) & (ratio <= _ISOLATED_RATIO)
-    flagged[candidates[ratio > _ISOLATED_RATIO]] = True
-    if unsure.any():
-        gap = _vertical_gap(_tree(xyz[:, :2]), xyz, candidates[unsure])
-        flagged[candidates[unsure][gap > _FIRST_GAP * local[unsure]]] = True
-    keep = np.flatnonzero(~flagged)
-    if len(keep) == n or len(keep) < k + 1:
+    gap = plan.vertical_gap(candidates[unsure], flagged)
+    cut = candidates[ratio > _ISOLATED_RATIO]
+    flagged[candidates[unsure][gap > _FIRST_GAP * local[unsure]]] = True
+    flagged[cut] = True
+    if not flagged.any() or n - np.count_nonzero(flagged) < k + 1:
         return flagged, threshold
     # Second round on the points kept: noise that vouched for noise, or hid a real point's neighbours, shows.
-    sub = xyz[keep]
-    sub_tree = _tree(sub)
-    sub_dist, sub_neighbours = _survivor_distances(sub, k, sub_tree, mean_dist, neighbours, keep)
-    sub_threshold = _robust_threshold(sub_dist, n_std)
-    order = sub_tree.indices
-    candidates = order[sub_dist[order] > _SECOND_RATIO * _LOCAL_FLOOR * sub_threshold]
-    ratio, local = _local_ratio(sub, k, sub_tree, sub_dist, sub_threshold, sub_neighbours, candidates)
+    kept = tree.indices[~flagged[tree.indices]]
+    mean_dist, neighbours = _kept_distances(xyz, k, tree, mean_dist, neighbours, flagged, kept)
+    threshold_kept = _robust_threshold(mean_dist[kept], n_std)
+    candidates = kept[mean_dist[kept] > _SECOND_RATIO * _LOCAL_FLOOR * threshold_kept]
+    ratio, local = _local_ratio(xyz, k, tree, mean_dist, threshold_kept, neighbours, candidates, flagged)
     over = ratio > _SECOND_RATIO
-    if over.any():
-        gap = _vertical_gap(_tree(sub[:, :2]), sub, candidates[over])
-        flagged[keep[candidates[over][gap > _SECOND_GAP * local[over]]]] = True
+    gap = plan.vertical_gap(candidates[over], flagged)
+    flagged[candidates[over][gap > _SECOND_GAP * local[over]]] = True
     return flagged, threshold
 
 
-def _survivor_distances(
-    sub: npt.NDArray[np.float64],
+def _nearest_kept(
+    tree: cKDTree, query: npt.NDArray[np.float64], points: npt.NDArray[np.intp], k: int, skip: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
+    """(M, k) distances and indices of each of the tree's ``points``' k nearest, less itself and ``skip``.
+
+    ``query`` holds the positions of ``points`` (in the tree's space). Asks for a few more than k, and asks
+    again, twice as many each time, for the rows that came back short. There must be at
+    least k points that are neither skipped nor the point itself.
+    """
+    dist = np.empty((len(points), k))
+    index = np.empty((len(points), k), dtype=np.intp)
+    rows = np.arange(len(points))
+    # Enough for a row whose neighbours are skipped twice as often as the whole cloud's points, plus two.
+    asked = k + 3 + math.ceil(2 * k * np.count_nonzero(skip) / len(skip))
+    while rows.size:
+        asked = min(asked, tree.n)
+        got_dist, got_index = tree.query(query[rows], k=asked, workers=-1)
+        got_dist, got_index = got_dist.reshape(len(rows), asked), got_index.reshape(len(rows), asked)
+        usable = ~skip[got_index] & (got_index != points[rows, None])
+        full = np.count_nonzero(usable, axis=1) >= k
+        first = np.argsort(~usable[full], axis=1, kind="stable")[:, :k]  # the first k usable, nearest first
+        dist[rows[full]] = np.take_along_axis(got_dist[full], first, axis=1)
+        index[rows[full]] = np.take_along_axis(got_index[full], first, axis=1)
+        if asked == tree.n and not full.all():
+            raise RuntimeError(f"fewer than {k} points are left to be neighbours")  # the callers check first
+        rows, asked = rows[~full], 2 * asked
+    return dist, index
+
+
+def _kept_distances(
+    xyz: npt.NDArray[np.float64],
     k: int,
-    sub_tree: cKDTree,
+    tree: cKDTree,
     mean_dist: npt.NDArray[np.float64],
     neighbours: npt.NDArray[np.int32] | None,
-    keep: npt.NDArray[np.intp],
+    flagged: npt.NDArray[np.bool_],
+    kept: npt.NDArray[np.intp],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32] | None]:
-    """Mean k-NN distances (and neighbour indices, or None) among the kept points ``sub = xyz[keep]``.
+    """Mean k-NN distances and (N, k) neighbour indices (or None) among the points not ``flagged``.
 
-    With the first round's ``neighbours``, only the kept points that lost one of their k neighbours are queried
-    again: the others have the same k nearest points, so the same distance. Without them, all are queried.
+    Entries are meaningful at ``kept`` only. With the first round's ``neighbours``, only the kept points that
+    lost one of their k neighbours are asked again: the others have the same k nearest points, so the same
+    distance. Without them, all are asked.
     """
-    if neighbours is None:
-        return _neighbour_distances(sub, k, sub_tree)
-    renumbered = np.full(len(mean_dist), -1, dtype=np.int32)
-    renumbered[keep] = np.arange(len(keep), dtype=np.int32)
-    sub_neighbours = renumbered[neighbours[keep]]
-    sub_dist = mean_dist[keep]
-    affected = np.flatnonzero((sub_neighbours < 0).any(axis=1))
-    step = max(1, _QUERY_VALUES // (k + 1))
-    for start in range(0, len(affected), step):
-        chunk = affected[start : start + step]
-        dist, index = sub_tree.query(sub[chunk], k=k + 1, workers=-1)
-        sub_dist[chunk] = dist.sum(axis=1) / k  # column 0: the point itself at 0, as in _neighbour_distances
-        sub_neighbours[chunk] = index[:, 1:]
-    return sub_dist, sub_neighbours
+    mean_dist = mean_dist.copy()
+    if neighbours is not None:
+        neighbours = neighbours.copy()
+        kept = kept[flagged[neighbours[kept]].any(axis=1)]
+    step = max(1, _QUERY_VALUES // (3 * k))
+    for start in range(0, len(kept), step):
+        chunk = kept[start : start + step]
+        dist, index = _nearest_kept(tree, xyz[chunk], chunk, k, flagged)
+        mean_dist[chunk] = dist.mean(axis=1)
+        if neighbours is not None:
+            neighbours[chunk] = index
+    return mean_dist, neighbours
 
 
 def _local_ratio(
@@ -231,48 +260,53 @@ def _local_ratio(
     threshold: float,
     neighbours: npt.NDArray[np.int32] | None,
     candidates: npt.NDArray[np.intp],
+    flagged: npt.NDArray[np.bool_],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """For each candidate, ``mean_dist`` over its own threshold, and that threshold (see :func:`outlier_mask`).
 
-    ``neighbours``: (N, k) indices kept by :func:`_neighbour_distances` on clouds small enough, or None to look
-    the candidates' neighbours up again in ``tree`` (a few per cent of the cloud on clean LiDAR, about the noise
-    share on a noisy one).
+    ``neighbours``: (N, k) indices of each point's neighbours among the points not ``flagged``, or None to
+    look the candidates' neighbours up again in ``tree`` (a few per cent of the cloud on clean LiDAR, about
+    the noise share on a noisy one).
     """
     floor, ceiling = _LOCAL_FLOOR * threshold, _LOCAL_CEILING * threshold
     local = np.empty(len(candidates))
     # A neighbour counts at most as the floor: one that may be an outlier itself vouches no more than that.
     capped = np.minimum(mean_dist, floor)
-    step = max(1, _QUERY_VALUES // (k + 1))
+    step = max(1, _QUERY_VALUES // (3 * k))
     for start in range(0, len(candidates), step):
         chunk = candidates[start : start + step]
-        if neighbours is None:
-            # Column 0 is the point itself (or a duplicate of it, with the same distance): left out.
-            around = tree.query(xyz[chunk], k=k + 1, workers=-1)[1][:, 1:]
-        else:
-            around = neighbours[chunk]
+        around: npt.NDArray[np.integer] = (
+            _nearest_kept(tree, xyz[chunk], chunk, k, flagged)[1] if neighbours is None else neighbours[chunk]
+        )
         local[start : start + len(chunk)] = np.clip(_LOCAL_RATIO * capped[around].mean(axis=1), floor, ceiling)
     return mean_dist[candidates] / local, local
 
 
-def _vertical_gap(
-    xy_tree: cKDTree, xyz: npt.NDArray[np.float64], points: npt.NDArray[np.intp]
-) -> npt.NDArray[np.float64]:
-    """For each of ``points``, the smallest height difference to its 16 nearest other points in plan.
+class _Plan:
+    """The points seen from above: a k-d tree of their xy, built the first time it is needed."""
 
-    ``xy_tree`` is a k-d tree of ``xyz[:, :2]`` (or of a subset, then ``xyz`` is that subset's positions and
-    ``points`` index into it). A duplicate of the point (same xy) counts as another point.
-    """
-    if len(points) == 0:
-        return np.empty(0)
-    n_other = min(_COLUMN_NEIGHBOURS, xy_tree.n - 1)
-    if n_other < 1:
-        return np.full(len(points), np.inf)
-    index = xy_tree.query(xyz[points, :2], k=n_other + 1, workers=-1)[1]
-    dz = np.abs(xyz[index, 2] - xyz[points, 2, None])
-    own = index == points[:, None]
-    dz[own] = np.inf
-    dz[~own.any(axis=1), -1] = np.inf  # the point was not among them (duplicates): still n_other others
-    return dz.min(axis=1)
+    def __init__(self, xyz: npt.NDArray[np.float64]) -> None:
+        self._xyz = xyz
+        self._tree: cKDTree | None = None
+
+    def vertical_gap(self, points: npt.NDArray[np.intp], skip: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+        """For each of ``points``, the smallest height difference to its 16 nearest points in plan.
+
+        The point itself and the points marked in ``skip`` are left out; a duplicate (same xy) counts as
+        another point. ``inf`` when fewer than two points are left.
+        """
+        others = min(_COLUMN_NEIGHBOURS, len(self._xyz) - int(np.count_nonzero(skip)) - 1)
+        if len(points) == 0 or others < 1:
+            return np.full(len(points), np.inf)
+        if self._tree is None:
+            self._tree = _tree(self._xyz[:, :2])
+        gap = np.empty(len(points))
+        step = max(1, _QUERY_VALUES // (3 * others))
+        for start in range(0, len(points), step):
+            chunk = points[start : start + step]
+            index = _nearest_kept(self._tree, self._xyz[chunk, :2], chunk, others, skip)[1]
+            gap[start : start + len(chunk)] = np.abs(self._xyz[index, 2] - self._xyz[chunk, 2, None]).min(axis=1)
+        return gap
 
 
 def _robust_threshold(values: npt.NDArray[np.float64], n_std: float) -> float:
@@ -429,8 +463,8 @@ def _neighbour_distances(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32] | None]:
     """(N,) mean distance from each point to its k nearest other points, and (N, k) their indices or None.
 
-    The indices are kept when they fit in one query chunk (up to about 460,000 points at k = 8), so that the
-    local test need not query again; a larger cloud queries its candidates again instead, and memory stays
+    The indices are kept when they take at most 64 MB (two million points at k = 8), so that the later steps
+    need not query again; a larger cloud queries again the few points each step needs, and memory stays
     bounded. ``tree`` is a :func:`_tree` of ``xyz``.
     """
     # Query in the tree's leaf order: neighbouring queries walk the same nodes and points, which is about
@@ -439,7 +473,7 @@ def _neighbour_distances(
     n = xyz.shape[0]
     mean_dist = np.empty(n)
     step = max(1, _QUERY_VALUES // (k + 1))
-    neighbours = np.empty((n, k), dtype=np.int32) if n <= step else None
+    neighbours = np.empty((n, k), dtype=np.int32) if n * k * 4 <= _KEPT_NEIGHBOUR_BYTES else None
     for start in range(0, n, step):
         chunk = leaf_order[start : start + step]
         dist, index = tree.query(xyz[chunk], k=k + 1, workers=-1)

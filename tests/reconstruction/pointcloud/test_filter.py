@@ -311,7 +311,8 @@ def _first_round_only(xyz: np.ndarray) -> np.ndarray:
 def test_local_test_gives_the_same_answer_with_kept_or_queried_neighbours(monkeypatch):
     xyz, _ = _with_noise_share(_generated_city(0), 0.187, seed=1)
     kept, threshold = outlier_mask(xyz, k=8, std_ratio=2.0)  # one query chunk: the neighbours are kept
-    monkeypatch.setattr(filter_module, "_QUERY_VALUES", 9 * 4096)  # many chunks: candidates queried again
+    monkeypatch.setattr(filter_module, "_QUERY_VALUES", 9 * 4096)  # many chunks
+    monkeypatch.setattr(filter_module, "_KEPT_NEIGHBOUR_BYTES", 0)  # neighbours queried again at each step
     queried, threshold_again = outlier_mask(xyz, k=8, std_ratio=2.0)
     assert threshold_again == threshold
     assert (queried == kept).all() and 0.1 < kept.mean() < 0.2
@@ -387,3 +388,17 @@ def test_outliers_on_real_ign_lidarhd(shared_data):
     precision, recall, after = _scores(outlier_mask(xyz, k=8, std_ratio=2.0)[0], truth)
     assert precision >= 0.99 and recall >= 0.25 and after < 0.148
     assert outlier_mask(real, k=8, std_ratio=2.0)[0].mean() < 0.001  # measured 0.009 %
+
+
+def test_nearest_kept_points_match_a_brute_force_search():
+    rng = np.random.default_rng(8)
+    xyz = rng.uniform(0, 10, (400, 3))
+    xyz[200:210] = xyz[0]  # duplicates of point 0: neighbours at distance 0, not the point itself
+    skip = rng.random(400) < 0.6  # more skipped than the first ask allows for: rows are asked again
+    points = np.flatnonzero(~skip)
+    dist, index = filter_module._nearest_kept(cKDTree(xyz), xyz[points], points, 8, skip)
+    for row, i in enumerate(points):
+        others = np.flatnonzero(~skip & (np.arange(400) != i))
+        expected = np.sort(np.linalg.norm(xyz[others] - xyz[i], axis=1))[:8]
+        assert dist[row] == pytest.approx(expected, abs=1e-12)
+        assert not skip[index[row]].any() and i not in index[row]
