@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = {
-    "point cloud tiles (tileset + .pnts)": ("tiles/pointcloud/",),
+    "point cloud tiles (tileset + .glb)": ("tiles/pointcloud/",),
     "buildings tiles (tileset + .glb)": ("tiles/buildings/",),
     "features.geojson": ("vectors/features.geojson",),
     "city.json (CityJSON)": ("vectors/city.json",),
@@ -123,7 +123,7 @@ def main() -> None:
         tileset, laz = base + "tiles/pointcloud/tileset.json", base + "pointcloud/points.laz"
         tile = (
             base
-            + next(publication.folder.glob("tiles/pointcloud/**/*.pnts")).relative_to(publication.folder).as_posix()
+            + next(publication.folder.glob("tiles/pointcloud/**/*.glb")).relative_to(publication.folder).as_posix()
         )
         etag = client.get(tileset, HTTP_ACCEPT_ENCODING="br")["ETag"]
         print(f"\n{'request (test client, in process)':46} {'n':>5} {'mean ms':>8} {'p50 ms':>8} {'max ms':>8}")
@@ -138,7 +138,7 @@ def main() -> None:
             HTTP_ACCEPT_ENCODING="br",
             HTTP_IF_NONE_MATCH=etag,
         )
-        _time(client, n, "200 .pnts tile br", tile, 200, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+        _time(client, n, "200 point .glb tile br", tile, 200, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
         _time(client, n, "206 points.laz bytes=0-65535", laz, 206, HTTP_RANGE="bytes=0-65535")
         _time(client, n, "200 points.laz whole", laz, 200)
 
