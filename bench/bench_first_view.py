@@ -137,13 +137,16 @@ def _one_view(
     if screenshot:
         page.screenshot(path=screenshot)
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    listed = []
     for request in done:
         if request.url.startswith("data:"):
             continue
         sizes = request.sizes()
-        entry = by_kind[_kind(request.url, layers, imagery)]
-        entry[0] += 1
-        entry[1] += sizes["responseHeadersSize"] + max(0, sizes["responseBodySize"])
+        kind = _kind(request.url, layers, imagery)
+        wire = sizes["responseHeadersSize"] + max(0, sizes["responseBodySize"])
+        by_kind[kind][0] += 1
+        by_kind[kind][1] += wire
+        listed.append((kind, urlparse(request.url).path, wire))
     for request in failed:
         by_kind[_kind(request.url, layers, imagery)][0] += 1
     data = [v for k, v in by_kind.items() if k.endswith(" tiles")]
@@ -158,6 +161,7 @@ def _one_view(
         "seconds": seconds,
         "last_data_s": (max(data_ends, default=navigation) - navigation) / 1000,
         "kinds": {k: tuple(v) for k, v in by_kind.items()},
+        "requests": listed,
         "data_requests": sum(v[0] for v in data),
         "data_bytes": sum(v[1] for v in data),
         "leaves": (leaves_loaded, len(leaves)),
@@ -219,10 +223,14 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds for publishing and for each view")
     parser.add_argument("--screenshot", help="save the first run's ready view to this PNG file")
     parser.add_argument("--hide", nargs="*", default=[], help="layers to hide through the URL hash")
+    parser.add_argument("--list", metavar="KIND", nargs="*", default=[], help="also list the first run's requests of these kinds")
     args = parser.parse_args()
     with live_demo(args.size, seed=7, timeout_s=args.timeout) as demo:
         results = first_view(demo, args.runs, args.timeout, args.screenshot, tuple(args.hide))
     print(table(results, args.size, demo.seconds_to_publish, tuple(args.hide)))
+    for kind, path, wire in results[0]["requests"]:
+        if kind in args.list:
+            print(f"{kind:<12} {wire / 1000:>9,.1f} kB  {path}")
 
 
 if __name__ == "__main__":

@@ -8,5 +8,7 @@ may read what):
 - ``data_gate``: the ASGI gate that answers a viewer's repeat requests for published files from the view's
   remembered "yes", without Django;
 - ``feature_answers``, ``feature_grants``, ``features_gate``: the same for the features API: each published
-  version's answers kept, the features view's "yes" remembered, and the ASGI gate in front of Django.
+  version's answers kept, the features view's "yes" remembered, and the ASGI gate in front of Django;
+- ``static_files``: the storage ``collectstatic`` writes through, which gives each static file (CesiumJS above
+  all) brotli and gzip copies, once.
 """

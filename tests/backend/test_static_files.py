@@ -1,0 +1,85 @@
+"""Collected static files get brotli and gzip copies, once, and WhiteNoise sends them (backend.serving.static_files)."""
+
+import brotli
+import gzip
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import override_settings
+from whitenoise.middleware import WhiteNoiseMiddleware
+
+from backend.serving import static_files
+
+SCRIPT = b"export const answer = 42;\n" * 400  # compresses well
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Path:
+    """A source folder laid out like ours: the app's files and a Cesium build with its unused builds."""
+    (tmp_path / "src" / "rs3d").mkdir(parents=True)
+    (tmp_path / "src" / "cesium").mkdir()
+    (tmp_path / "src" / "rs3d" / "main.js").write_bytes(SCRIPT)
+    (tmp_path / "src" / "rs3d" / "icon.png").write_bytes(os.urandom(4096))
+    for name in ("index.js", "Cesium.js", "index.cjs"):
+        (tmp_path / "src" / "cesium" / name).write_bytes(SCRIPT)
+    return tmp_path
+
+
+def _collect(root: Path) -> Path:
+    """Run collectstatic from ``root/src`` into ``root/static``; return the latter."""
+    dirs = [("rs3d", root / "src" / "rs3d"), ("cesium", root / "src" / "cesium")]
+    only_ours = ["django.contrib.staticfiles.finders.FileSystemFinder"]  # not the apps' own (admin, DRF)
+    with override_settings(STATIC_ROOT=root / "static", STATICFILES_DIRS=dirs, STATICFILES_FINDERS=only_ours):
+        call_command("collectstatic", interactive=False, verbosity=0)
+    return root / "static"
+
+
+def test_the_project_collects_through_this_storage():
+    assert settings.STORAGES["staticfiles"]["BACKEND"] == "backend.serving.static_files.OnceCompressedStaticFilesStorage"
+
+
+def test_each_sent_file_gets_brotli_and_gzip_copies_of_its_bytes(sources: Path):
+    static = _collect(sources)
+    for name in ("rs3d/main.js", "cesium/index.js"):
+        assert brotli.decompress((static / f"{name}.br").read_bytes()) == SCRIPT
+        assert gzip.decompress((static / f"{name}.gz").read_bytes()) == SCRIPT
+    # Already compressed formats are left as they are (WhiteNoise's list), and so are the builds no page loads.
+    assert not list(static.glob("rs3d/icon.png.*"))
+    for name in static_files.NEVER_SENT:
+        assert (static / name).is_file()
+        assert not (static / f"{name}.br").exists() and not (static / f"{name}.gz").exists()
+
+
+def test_a_second_collect_compresses_nothing_and_a_changed_file_again(sources: Path, monkeypatch):
+    static = _collect(sources)
+    calls = []
+    original = static_files.Compressor.compress_brotli
+    monkeypatch.setattr(
+        static_files.Compressor, "compress_brotli", staticmethod(lambda data: calls.append(data) or original(data))
+    )
+
+    _collect(sources)
+    assert calls == []  # not even the PNG nor the builds no page loads
+
+
+    changed = b"export const answer = 43;\n" * 400
+    (sources / "src" / "rs3d" / "main.js").write_bytes(changed)
+    os.utime(sources / "src" / "rs3d" / "main.js", ns=(0, (os.stat(static / "rs3d/main.js").st_mtime_ns + 10**9)))
+    _collect(sources)
+    assert calls == [changed]
+    assert brotli.decompress((static / "rs3d/main.js.br").read_bytes()) == changed
+    assert gzip.decompress((static / "rs3d/main.js.gz").read_bytes()) == changed
+
+
+def test_whitenoise_sends_the_brotli_copy_to_a_browser_that_accepts_it(sources: Path, rf):
+    static = _collect(sources)
+    with override_settings(STATIC_ROOT=static, WHITENOISE_USE_FINDERS=False, WHITENOISE_AUTOREFRESH=False):
+        middleware = WhiteNoiseMiddleware(get_response=lambda request: pytest.fail("not a static file"))
+        response = middleware(rf.get("/static/cesium/index.js", HTTP_ACCEPT_ENCODING="gzip, deflate, br"))
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "br"
+    assert "Accept-Encoding" in response["Vary"]
+    assert brotli.decompress(b"".join(response.streaming_content)) == SCRIPT
