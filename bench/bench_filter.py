@@ -10,7 +10,8 @@ the cloud (18.7 % is the level the paper cleans down to 6.3 %). Each row gives t
 cleaning (injected points left / points left), precision and recall of the removed points, wall and CPU
 seconds and the peak memory above the starting RSS (fastest of --repeat runs: on a shared machine the wall
 time also measures the neighbours). Each case has up to four rows: ``local`` is rs3d's filter
-(``outlier_mask``, what ``clean_point_cloud`` runs: a threshold per point from its neighbours' distances),
+(``outlier_mask``, what ``clean_point_cloud`` runs: a threshold per point from its neighbours' distances, a
+height test for the points just over it, and a second round on the points kept),
 ``robust`` the rule it replaced (one robust threshold, median + 3 * std_ratio MAD-sigmas, for the whole
 cloud), ``global`` the classic rule (the same k-NN distances, threshold ``mean + std_ratio * std`` over the
 whole cloud) and ``open3d`` Open3D's ``remove_statistical_outlier(k, std_ratio)`` on the same points, when

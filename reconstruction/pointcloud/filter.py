@@ -71,8 +71,8 @@ _FIRST_GAP = 0.25
 _COLUMN_NEIGHBOURS = 16
 # The second round, on the points kept, cuts those over 0.9 times their (re-estimated) local threshold that
 # are apart in height by 0.5 times it. Chosen with the first round's three constants on the same one case,
-# Montpellier at 18.7 % (seed 0), as the highest recall at precision >= 0.99 over a small grid (1, 1.25, 1.5,
-# 2 x 0, 0.1, 0.25, 0.5 for the first round; 0.8, 0.9, 1 x 0.25, 0.5, 1, 1.5 for the second): 0.911 at 0.990.
+# Montpellier at 18.7 % (seed 0), as the highest recall at precision >= 0.99 over a small grid (1.25, 1.5, 2
+# x 0, 0.1, 0.25, 0.5 for the first round; 0.8, 0.9, 1 x 0.25, 0.5, 1, 1.5 for the second): 0.911 at 0.990.
 _SECOND_RATIO = 0.9
 _SECOND_GAP = 0.5
 

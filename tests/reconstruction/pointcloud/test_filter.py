@@ -184,10 +184,11 @@ def test_generated_city_with_injected_noise_reaches_the_papers_headline(share, m
 
     flagged, threshold = outlier_mask(xyz, k=8, std_ratio=2.0)
 
-    # Measured: 5 % -> 0.5 % (precision 1.000, recall 0.901), 18.7 % -> 2.3 % (1.000, 0.896), 30 % -> 6.1 %
-    # (1.000, 0.847: at that share some noise lies as densely as a crown and passes for one); the one global
-    # robust threshold gave precision 0.988-0.999 at recall 0.90-0.91, the classic global 2 sigma 1.5 %,
-    # 13.4 %, 26.2 % after. Same global threshold (1.09-1.10 m) whatever the share: the noise does not move it.
+    # Measured: 5 % -> 0.5 % (precision 1.000, recall 0.912), 18.7 % -> 2.1 % (1.000, 0.905), 30 % -> 5.8 %
+    # (1.000, 0.856: at that share some noise lies as densely as a crown and passes for one; one round without
+    # the height test: 0.901, 0.896, 0.847); the one global robust threshold gave precision 0.988-0.999 at
+    # recall 0.90-0.91, the classic global 2 sigma 1.5 %, 13.4 %, 26.2 % after. Same global threshold
+    # (1.09-1.10 m) whatever the share: the noise does not move it.
     precision, recall, after = _scores(flagged, truth)
     assert after <= max_after and recall >= min_recall and precision >= 0.995
     assert 0.9 < threshold < 1.3
@@ -298,7 +299,7 @@ def test_a_second_round_finds_noise_that_hid_behind_noise():
     flagged, _ = outlier_mask(xyz, k=8, std_ratio=2.0)
     first_round = _first_round_only(xyz)
     assert (flagged >= first_round).all()  # the second round only adds
-    assert _scores(flagged, truth)[1] > _scores(first_round, truth)[1] + 0.02
+    assert _scores(flagged, truth)[1] > _scores(first_round, truth)[1] + 0.02  # measured 0.856 against 0.822
 
 
 def _first_round_only(xyz: np.ndarray) -> np.ndarray:
