@@ -184,7 +184,7 @@ def outlier_mask(xyz: npt.NDArray[np.float64], k: int, std_ratio: float) -> tupl
         return flagged, threshold
     # Second round on the points kept: noise that vouched for noise, or hid a real point's neighbours, shows.
     kept = tree.indices[~flagged[tree.indices]]
-    mean_dist, neighbours = _kept_distances(xyz, k, tree, mean_dist, neighbours, flagged, kept)
+    _kept_distances(xyz, k, tree, mean_dist, neighbours, flagged, kept)  # in place: round one's are done
     threshold_kept = _robust_threshold(mean_dist[kept], n_std)
     candidates = kept[mean_dist[kept] > _SECOND_RATIO * _LOCAL_FLOOR * threshold_kept]
     ratio, local = _local_ratio(xyz, k, tree, mean_dist, threshold_kept, neighbours, candidates, flagged)
@@ -231,25 +231,23 @@ def _kept_distances(
     neighbours: npt.NDArray[np.int32] | None,
     flagged: npt.NDArray[np.bool_],
     kept: npt.NDArray[np.intp],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32] | None]:
-    """Mean k-NN distances and (N, k) neighbour indices (or None) among the points not ``flagged``.
+) -> None:
+    """Set ``mean_dist`` (and ``neighbours``, unless None) at ``kept`` to their values among the points not flagged.
 
-    Entries are meaningful at ``kept`` only. With the first round's ``neighbours``, only the kept points that
-    lost one of their k neighbours are asked again: the others have the same k nearest points, so the same
-    distance. Without them, all are asked.
+    Both are updated in place. With the first round's ``neighbours``, only the kept points that lost one of
+    their k neighbours are asked again: the others have the same k nearest points, so the same distance.
+    Without them, all are asked.
     """
-    mean_dist = mean_dist.copy()
-    if neighbours is not None:
-        neighbours = neighbours.copy()
-        kept = kept[flagged[neighbours[kept]].any(axis=1)]
     step = max(1, _QUERY_VALUES // (3 * k))
+    if neighbours is not None:
+        chunks = np.array_split(kept, max(1, -(-len(kept) // step)))
+        kept = np.concatenate([chunk[flagged[neighbours[chunk]].any(axis=1)] for chunk in chunks])
     for start in range(0, len(kept), step):
         chunk = kept[start : start + step]
         dist, index = _nearest_kept(tree, xyz[chunk], chunk, k, flagged)
         mean_dist[chunk] = dist.mean(axis=1)
         if neighbours is not None:
             neighbours[chunk] = index
-    return mean_dist, neighbours
 
 
 def _local_ratio(
