@@ -75,6 +75,18 @@ def point_levels(
 ) -> PointLevels:
     """Assign each point of ``xyz`` ((N, 3) metres, z up) to a tile of the quadtree (see the module docstring).
 
+    The arithmetic is that of the plain statement (a voxel key and a cell index computed from the coordinates
+    at every depth), done with fewer passes over the points; every shortcut gives the same integers:
+
+    * ``(xyz - origin)`` is computed once. Dividing it by ``spacing * 2**k`` equals dividing by ``spacing`` and
+      scaling by ``2**-k`` exactly (powers of two scale floats without rounding), and ``floor(a / 2**k)`` is
+      ``floor(a) >> k`` for ``a >= 0``: so the voxels of every doubling of the root's spacing come from one
+      integer array, and the cells of every depth from the cells at the deepest one.
+    * Which points an inner tile shows is decided per voxel (one per voxel free of an ancestor's point), so
+      the nearest-to-centre point of every voxel is found first and the occupied voxels dropped afterwards:
+      the occupied test runs on voxels, not points.
+    * Cell counts per depth come from ``np.bincount`` while the cells of a depth are few (``4**d``).
+
     Raises:
         ConfigError: ``grid`` or ``max_leaf_points`` is below 1, or ``max_depth`` is negative.
     """
@@ -83,11 +95,12 @@ def point_levels(
             f"Point tiles need grid and max_leaf_points >= 1 and max_depth >= 0 (got {grid}, "
             f"{max_leaf_points}, {max_depth})."
         )
-    origin = xyz.min(axis=0)
-    side = max(float(np.ptp(xyz[:, :2], axis=0).max()), 1e-3) * (1 + 1e-9)
-    spacing0 = side / grid
-    while len(np.unique(_voxels(xyz, origin, spacing0)[0])) > grid**2:
-        spacing0 *= 2
+    origin, top = xyz.min(axis=0), xyz.max(axis=0)
+    side = max(float((top[:2] - origin[:2]).max()), 1e-3) * (1 + 1e-9)
+    rel = xyz - origin
+    spacing0 = _root_spacing(rel, side / grid, grid**2)
+    deep = min(max_depth, _EXACT_DEPTH)
+    ij_deep = _cell_ij(rel, side, deep)
     depth = np.full(len(xyz), -1, np.int8)
     leaves: dict[int, npt.NDArray[np.int64]] = {}
     shown = np.zeros(0, np.int64)  # points of inner tiles so far
@@ -95,27 +108,75 @@ def point_levels(
         left = np.flatnonzero(depth < 0)
         if not len(left):
             break
-        cells, inverse, counts = np.unique(
-            cells_at(xyz[left, :2], origin, side, d), return_inverse=True, return_counts=True
-        )
-        small = counts <= max_leaf_points if d < max_depth else np.ones(len(cells), bool)
-        leaves[d] = cells[small]
-        depth[left[small[inverse]]] = d
-        rest = left[~small[inverse]]
+        cells = _cells(rel, side, ij_deep, deep, d, left)
+        if 4**d <= 4 * len(left):
+            counts = np.bincount(cells, minlength=4**d)
+            small_cells = counts <= max_leaf_points if d < max_depth else np.ones(len(counts), bool)
+            leaves[d] = np.flatnonzero(small_cells & (counts > 0))
+            small = small_cells[cells]
+        else:
+            unique, inverse, counts = np.unique(cells, return_inverse=True, return_counts=True)
+            small_unique = counts <= max_leaf_points if d < max_depth else np.ones(len(unique), bool)
+            leaves[d] = unique[small_unique]
+            small = small_unique[inverse]
+        depth[left[small]] = d
+        rest = left[~small]
         if not len(rest):
             break
         spacing = spacing0 / 2**d
-        keys, frac = _voxels(xyz[rest], origin, spacing)
-        free = ~np.isin(keys, _voxels(xyz[shown], origin, spacing)[0])
-        candidates, keys = rest[free], keys[free]
-        chosen = candidates[_nearest_centre_per_voxel(keys, ((frac[free] - 0.5) ** 2).sum(axis=1))]
+        keys, frac = _voxels(rel[rest], spacing)
+        best = _nearest_centre_per_voxel(keys, ((frac - 0.5) ** 2).sum(axis=1))
+        occupied = np.unique(_voxels(rel[shown], spacing)[0])
+        at = np.searchsorted(occupied, keys[best])
+        taken = at < len(occupied)
+        taken[taken] = occupied[at[taken]] == keys[best][taken]
+        chosen = rest[best[~taken]]
         depth[chosen] = d
         shown = np.concatenate([shown, chosen])
     cell = np.empty(len(xyz), np.int64)
     for d in np.unique(depth):
-        here = depth == d
-        cell[here] = cells_at(xyz[here, :2], origin, side, int(d))
+        here = np.flatnonzero(depth == d)
+        cell[here] = _cells(rel, side, ij_deep, deep, int(d), here)
     return PointLevels(depth, cell, origin, side, spacing0, leaves)
+
+
+#: Deepest level whose cell coordinates are kept as integers (deeper ones, if asked for, are computed anew).
+_EXACT_DEPTH = 30
+
+
+def _cell_ij(rel: Float64s, side: float, depth: int) -> npt.NDArray[np.int64]:
+    """(N, 2) column and row of each point's cell at ``depth`` (``rel``: offsets from the origin), as cells_at."""
+    tiles = 2**depth
+    return np.clip(np.floor(rel[:, :2] / (side / tiles)).astype(np.int64), 0, tiles - 1)
+
+
+def _cells(
+    rel: Float64s, side: float, ij_deep: npt.NDArray[np.int64], deep: int, depth: int, which: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Cell index at ``depth`` of the points ``which``, as cells_at: the cells at depth ``deep`` shifted."""
+    ij = ij_deep[which] >> (deep - depth) if depth <= deep else _cell_ij(rel[which], side, depth)
+    return ij[:, 1] * 2**depth + ij[:, 0]
+
+
+def _root_spacing(rel: Float64s, spacing: float, most: int) -> float:
+    """``spacing`` doubled until the points (offsets ``rel``) occupy at most ``most`` voxels of that side.
+
+    Voxels of side ``spacing * 2**k`` are those of side ``spacing`` shifted right by ``k`` per axis, so one
+    ``floor`` of all the points and one ``np.unique`` answer every doubling, each on the fewer voxels of
+    the doubling before.
+    """
+    ijk = np.floor(rel / spacing).astype(np.int64)
+    if ijk.max() >= 1 << 21:  # a voxel key would clip: count as the plain statement does
+        while len(np.unique(_voxels(rel, spacing)[0])) > most:
+            spacing *= 2
+        return spacing
+    voxels = np.unique((ijk[:, 0] << 42) | (ijk[:, 1] << 21) | ijk[:, 2])
+    mask = (1 << 20) - 1  # a 21-bit field shifted right by one
+    while len(voxels) > most:
+        spacing *= 2
+        i, j, k = (voxels >> 43) & mask, (voxels >> 22) & mask, (voxels >> 1) & mask  # each field >> 1
+        voxels = np.unique((i << 42) | (j << 21) | k)
+    return spacing
 
 
 def _nearest_centre_per_voxel(keys: npt.NDArray[np.int64], off_centre: Float64s) -> npt.NDArray[np.int64]:
@@ -136,9 +197,12 @@ def _nearest_centre_per_voxel(keys: npt.NDArray[np.int64], off_centre: Float64s)
     return order[best[np.r_[True, run[1:] != run[:-1]]]]
 
 
-def _voxels(xyz: Float64s, origin: Float64s, spacing: float) -> tuple[npt.NDArray[np.int64], Float64s]:
-    """One int64 key per point for its voxel of side ``spacing``, and its place in the voxel (0..1 per axis)."""
-    scaled = (xyz - origin) / spacing
+def _voxels(rel: Float64s, spacing: float) -> tuple[npt.NDArray[np.int64], Float64s]:
+    """One int64 key per point (``rel``: offsets from the origin) for its voxel of side ``spacing``; its place.
+
+    The place is the point's position in its voxel, 0..1 per axis.
+    """
+    scaled = rel / spacing
     ijk = np.floor(scaled).astype(np.int64)
     # 2**21 voxels per axis fit a 63-bit key; MAX_DEPTH 12 and GRID 128 need 2**19 across the square (a cloud
     # more than 4 times as tall as wide would share its top voxels).

@@ -77,3 +77,52 @@ def test_bad_limits_are_refused():
         point_levels(_town(100), grid=0)
     with pytest.raises(ConfigError):
         point_levels(_town(100), max_leaf_points=0)
+
+
+def _needles(sites: int, seed: int = 6) -> np.ndarray:
+    """Clusters of 4 points 10 µm apart in a column 20 times as tall as wide: the quadtree goes to its last
+    depth, where the voxels' z index passes 2**21 and is clipped."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform([0, 0, 0], [1, 1, 20], (sites, 3))
+    return np.repeat(centres, 4, axis=0) + rng.uniform(0, 1e-5, (4 * sites, 3))
+
+
+@pytest.mark.parametrize(
+    ("cloud", "grid", "max_leaf_points", "max_depth"),
+    [
+        ("town", 32, 5_000, 12),
+        ("town", 128, 20_000, 12),
+        ("town", 16, 300, 3),  # leaves forced at max_depth, with thousands of points
+        ("town", 8, 50, 12),  # deep: more cells than points at the last depths
+        ("sorted town", 32, 2_000, 12),  # points in raster order, as files keep them: ties of equal offsets
+        ("grid town", 16, 1_000, 12),  # points on a lattice: many points equally near their voxel's centre
+        ("needles", 128, 2, 12),
+        ("flat", 32, 1_000, 12),  # one z: a single voxel layer
+    ],
+)
+def test_the_same_tiles_as_the_plain_statement(cloud, grid, max_leaf_points, max_depth):
+    """point_levels gives exactly the depths, cells, leaves and spacing of its former straightforward version."""
+    from tests.reconstruction.tiles3d.point_levels_before import reference_point_levels
+
+    if cloud == "town":
+        xyz = _town(60_000, seed=11)
+    elif cloud == "sorted town":
+        xyz = _town(60_000, seed=12)
+        xyz = xyz[np.lexsort((xyz[:, 0], np.floor(xyz[:, 1])))]
+    elif cloud == "grid town":
+        xyz = _town(40_000, seed=13)
+        xyz[:, :2] = np.round(xyz[:, :2] * 4) / 4
+    elif cloud == "needles":
+        xyz = _needles(3_000)
+    else:
+        xyz = _town(30_000, seed=14)
+        xyz[:, 2] = 12.5
+    fast = point_levels(xyz, grid=grid, max_leaf_points=max_leaf_points, max_depth=max_depth)
+    plain = reference_point_levels(xyz, grid, max_leaf_points, max_depth)
+    assert fast.spacing0 == plain.spacing0 and fast.side == plain.side
+    assert np.array_equal(fast.origin, plain.origin)
+    assert np.array_equal(fast.depth, plain.depth) and np.array_equal(fast.cell, plain.cell)
+    assert fast.leaves.keys() == plain.leaves.keys()
+    for d, cells in plain.leaves.items():
+        assert np.array_equal(fast.leaves[d], cells) and fast.leaves[d].dtype == cells.dtype
+    assert fast.depth.max() >= 1  # each case has inner tiles, so the voxel choice is compared too
