@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reconstruction.errors import ConfigError
-from reconstruction.tiles3d.frame import Float64s
+from reconstruction.tiles3d.frame import Float64s, bounds
 
 #: Voxels per side of a tile: an inner tile holds at most about grid² points of a surface seen from above.
 GRID = 128
@@ -95,7 +95,7 @@ def point_levels(
             f"Point tiles need grid and max_leaf_points >= 1 and max_depth >= 0 (got {grid}, "
             f"{max_leaf_points}, {max_depth})."
         )
-    origin, top = xyz.min(axis=0), xyz.max(axis=0)
+    origin, top = bounds(xyz)
     side = max(float((top[:2] - origin[:2]).max()), 1e-3) * (1 + 1e-9)
     rel = xyz - origin
     spacing0 = _root_spacing(rel, side / grid, grid**2)

@@ -118,7 +118,7 @@ def write_cloud_tileset(cloud: PointCloud, out_dir: Path, crs: CRS, jobs: int, n
         raise InputError(f"The point cloud {name} holds no point: there is nothing to tile.")
     frame = EnuFrame.around(crs, cloud.xyz)
     intensity = cloud.intensity if cloud.intensity is not None and cloud.intensity.any() else None
-    enu = frame(cloud.xyz)
+    enu = frame(cloud.xyz, jobs)
     points = _Cloud(enu, cloud.rgb, np.asarray(cloud.classification, np.uint8), intensity)
     levels = point_levels(points.enu)
     (out_dir / "tiles").mkdir(parents=True, exist_ok=True)
