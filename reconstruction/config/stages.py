@@ -150,6 +150,10 @@ class FilterConfig:
             noise cannot raise its own threshold; each point's own threshold then follows its neighbours' values
             within 0.8-1.5 x that one, so sparse real surfaces beside dense ones are kept (see
             :func:`reconstruction.pointcloud.filter.outlier_mask`).
+        second_round: run the outlier test a second time on the points kept. It finds noise that hid behind
+            noise (Montpellier LiDAR at 18.7 % injected noise: 2.4 % left after one round, 2.0 % after two)
+            at the price of real points (precision 0.993 -> 0.9905 there, and down by 0.4-2.4 points on the
+            neighbouring tiles); off by default, since a real point lost costs users more than a noisy one left.
         on_dsm_points: also clean clouds made from a DSM grid (one point per cell). Off by default: a
             gridded DSM has no scattered returns, and the test then removes real building and tree edges
             (443 of Montpellier's 9,993 cells, 4.4 %, measured with the former global mean + 2σ rule); LiDAR
@@ -159,6 +163,7 @@ class FilterConfig:
     voxel_m: float | None = None
     k: int = 8
     std_ratio: float = 2.0
+    second_round: bool = False
     on_dsm_points: bool = False
 
     def __post_init__(self) -> None:

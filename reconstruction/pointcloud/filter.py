@@ -15,15 +15,19 @@ A point is cut when ``d_i`` exceeds 2.25 times its neighbours' mean ``d_j``, eac
 local threshold held between 0.8 and 1.5 times the global one: a point floating just over a dense roof goes
 even below the global threshold, a point far beyond it goes whatever its neighbours.
 
-Two more steps keep precision and raise recall. A point over its own threshold by less than a quarter goes
-only when it is also apart in height: no point among its 16 nearest in plan lies within a quarter of that
-threshold above or below it (roof edges, crowns and wires have points at their own height beside them; noise
-floating over a surface or under the ground has none). Then a second round on the points kept: noise that
-vouched for noise, or filled a real point's neighbourhood, shows once the first round's cuts are gone; it cuts
-points over 0.9 times their new local threshold that are apart in height by half of it. Montpellier at 18.7 %
-noise: 2.0 % left at precision 0.9905, recall 0.911 (one round without the height test: 2.3 %, 0.990, 0.898).
-Recall stays low where the noise is as sparse as the real points (decimated IGN LiDAR HD, 0.3 points/m²: 18.7 %
--> 14.4 %): bench/bench_filter.py and docs/benchmarks.md.
+A point over its own threshold by less than a quarter goes only when it is also apart in height: no point
+among its 16 nearest in plan lies within a quarter of that threshold above or below it (roof edges, crowns and
+wires have points at their own height beside them; noise floating over a surface or under the ground has
+none). That spares real points for little noise: on all six Montpellier tiles measured, precision rose and
+recall fell by at most 0.011.
+
+On request (``second_round``), a second round on the points kept: noise that vouched for noise, or filled a
+real point's neighbourhood, shows once the first round's cuts are gone; it cuts points over 0.9 times their
+new local threshold that are apart in height by half of it. It trades precision for recall: Montpellier at
+18.7 % noise, 2.4 % left at precision 0.993 and recall 0.893 in one round, 2.0 % at 0.9905 and 0.911 in two;
+on the five neighbouring tiles two rounds lost 0.4-2.4 points of precision. Recall stays low where the noise is
+as sparse as the real points (decimated IGN LiDAR HD, 0.3 points/m²): bench/bench_filter.py and
+docs/benchmarks.md.
 """
 
 import math
@@ -69,10 +73,12 @@ _LOCAL_CEILING = 1.5
 _ISOLATED_RATIO = 1.25
 _FIRST_GAP = 0.25
 _COLUMN_NEIGHBOURS = 16
-# The second round, on the points kept, cuts those over 0.9 times their (re-estimated) local threshold that
-# are apart in height by 0.5 times it. Chosen with the first round's three constants on the same one case,
-# Montpellier at 18.7 % (seed 0), as the highest recall at precision >= 0.99 over a small grid (1.25, 1.5, 2
-# x 0, 0.1, 0.25, 0.5 for the first round; 0.8, 0.9, 1 x 0.25, 0.5, 1, 1.5 for the second): 0.911 at 0.990.
+# The second round (on request), on the points kept, cuts those over 0.9 times their (re-estimated) local
+# threshold that are apart in height by 0.5 times it. Chosen with the first round's three constants on the same
+# one case, Montpellier at 18.7 % (seed 0), as the highest recall at precision >= 0.99 of both rounds over a
+# small grid (1.25, 1.5, 2 x 0, 0.1, 0.25, 0.5 for the first round; 0.8, 0.9, 1 x 0.25, 0.5, 1, 1.5 for the
+# second): 0.911 at 0.9905. The second round is off by default because it then lost precision on every
+# neighbouring tile (docs/benchmarks.md).
 _SECOND_RATIO = 0.9
 _SECOND_GAP = 0.5
 
@@ -127,7 +133,9 @@ def voxel_downsample(cloud: PointCloud, voxel_m: float) -> PointCloud:
     return _take(cloud, keep)
 
 
-def outlier_mask(xyz: npt.NDArray[np.float64], k: int, std_ratio: float) -> tuple[npt.NDArray[np.bool_], float]:
+def outlier_mask(
+    xyz: npt.NDArray[np.float64], k: int, std_ratio: float, second_round: bool = False
+) -> tuple[npt.NDArray[np.bool_], float]:
     """Flag statistical outliers: points whose mean distance to their k neighbours is large for their place.
 
     ``d_i`` is the mean distance from point i to its ``k`` nearest other points (a k-d tree query of
@@ -137,19 +145,19 @@ def outlier_mask(xyz: npt.NDArray[np.float64], k: int, std_ratio: float) -> tupl
     whatever their share. Each point then gets its own threshold, 2.25 times the mean ``d_j`` of its k
     neighbours (each ``d_j`` capped at 0.8 times the global threshold), held between 0.8 and 1.5 times the
     global threshold; points more than 1.25 times over their own threshold are outliers, and those over it by
-    less only when no point among their 16 nearest in plan lies within 0.25 times it in height. A second
-    round on the points kept re-estimates both thresholds and cuts the points over 0.9 times their own that
-    are apart in height by 0.5 times it. A crown's scattered returns, whose neighbours are as sparse as they
-    are, stay; a point floating over a dense roof goes; a wire, with points at its height beside it, stays.
-    Points with
-    ``d_i = 0`` (k duplicates of themselves) are never outliers and stay out of the statistics. Queries run
-    in chunks so memory stays bounded.
+    less only when no point among their 16 nearest in plan lies within 0.25 times it in height. With
+    ``second_round``, a second round on the points kept re-estimates both thresholds and cuts the points over
+    0.9 times their own that are apart in height by 0.5 times it. A crown's scattered returns, whose
+    neighbours are as sparse as they are, stay; a point floating over a dense roof goes; a wire, with points
+    at its height beside it, stays. Points with ``d_i = 0`` (k duplicates of themselves) are never outliers
+    and stay out of the statistics. Queries run in chunks so memory stays bounded.
 
     Args:
         xyz: (N, 3) positions in metres.
         k: neighbours per point.
         std_ratio: robust standard deviations, in units of three, above the median at which the global
             threshold lies (2, the paper's setting, puts it 6 robust standard deviations out).
+        second_round: run the second round too (more noise found, a few more real points lost).
 
     Returns:
         (N,) True for outliers, and the global threshold in metres (each point's own lies within 0.8 and 1.5
@@ -180,7 +188,7 @@ def outlier_mask(xyz: npt.NDArray[np.float64], k: int, std_ratio: float) -> tupl
     cut = candidates[ratio > _ISOLATED_RATIO]
     flagged[candidates[unsure][gap > _FIRST_GAP * local[unsure]]] = True
     flagged[cut] = True
-    if not flagged.any() or n - np.count_nonzero(flagged) < k + 1:
+    if not second_round or not flagged.any() or n - np.count_nonzero(flagged) < k + 1:
         return flagged, threshold
     # Second round on the points kept: noise that vouched for noise, or hid a real point's neighbours, shows.
     kept = tree.indices[~flagged[tree.indices]]
@@ -389,7 +397,7 @@ def clean_point_cloud(cloud: PointCloud, cfg: FilterConfig) -> tuple[PointCloud,
     if cfg.voxel_m is not None:
         cloud = voxel_downsample(cloud, cfg.voxel_m)
     after_voxel = len(cloud)
-    outliers, threshold = outlier_mask(cloud.xyz, cfg.k, cfg.std_ratio)
+    outliers, threshold = outlier_mask(cloud.xyz, cfg.k, cfg.std_ratio, cfg.second_round)
     n_outliers = int(np.count_nonzero(outliers))
     if n_outliers:
         cloud = _take(cloud, np.flatnonzero(~outliers))
