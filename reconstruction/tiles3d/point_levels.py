@@ -125,7 +125,8 @@ def point_levels(
             break
         spacing = spacing0 / 2**d
         keys, frac = _voxels(rel[rest], spacing)
-        best = _nearest_centre_per_voxel(keys, ((frac - 0.5) ** 2).sum(axis=1))
+        off = (frac - 0.5) ** 2
+        best = _nearest_centre_per_voxel(keys, off[:, 0] + off[:, 1] + off[:, 2])  # as sum(axis=1), faster
         occupied = np.unique(_voxels(rel[shown], spacing)[0])
         at = np.searchsorted(occupied, keys[best])
         taken = at < len(occupied)

@@ -31,7 +31,7 @@ from pyproj import CRS
 from reconstruction.errors import InputError, ProcessingError
 from reconstruction.pointcloud.cloud import PointCloud
 from reconstruction.tiles3d.content.glb import QUANTUM, Glb, TilePoints
-from reconstruction.tiles3d.frame import EnuFrame, Float64s
+from reconstruction.tiles3d.frame import EnuFrame, Float64s, bounds
 from reconstruction.tiles3d.metadata import MetadataClass, Property, PropertyTable
 from reconstruction.tiles3d.point_levels import PointLevels, point_levels
 from reconstruction.tiles3d.tileset import (
@@ -169,7 +169,7 @@ def _tile_tree(enu: Float64s, levels: PointLevels, writes: list[tuple[str, npt.N
     for d in range(deepest + 1):
         here = np.flatnonzero(levels.depth == d)
         own.append(_group(levels.cell[here], here))
-        boxes.append({c: (enu[i].min(axis=0), enu[i].max(axis=0)) for c, i in own[d].items()})
+        boxes.append({c: bounds(enu[i]) for c, i in own[d].items()})
     for d in range(deepest, 0, -1):  # a cell's box holds its children's: each point is looked at once
         tiles = 2**d
         for cell, (lo, hi) in boxes[d].items():
