@@ -4,11 +4,14 @@ Usage: .venv/bin/python -m bench.bench_tiles [--points] [--format] [--buildings]
 
 With no part flag all six run; each prints a markdown table with the machine facts and the load average.
 
-1. ``--points``: each LAS/LAZ of ../shared/data (or $RS3D_DATA) is decompressed with laspy and converted to
-   LAS 1.4 point format 7, the kind of LAS the pipeline hands its tiler; then timed through our path
-   (``tiles3d.write_pointcloud_tileset``, in this process, as the pipeline calls it) and through the
-   ``py3dtiles convert`` CLI (a child process, same jobs, CRS in/out, RGB and classification). One
-   warm-up conversion runs first and is not counted (py3dtiles' numba functions compile on first use).
+1. ``--points``: each LAS/LAZ of ../shared/data (or $RS3D_DATA) is decompressed with laspy (its lazrs backend
+   hangs on some files inside py3dtiles) and converted to LAS 1.4 point format 7, the kind of LAS the pipeline
+   hands its tiler, and the demo city's 640k DSM points are written the same way; then each is timed, best of
+   ``--repeat``, interleaved, through our path (``tiles3d.write_pointcloud_tileset``, as the pipeline calls it)
+   and py3dtiles' ``convert()`` (same worker count, CRS in/out, RGB and classification), both in this
+   process, and through the ``py3dtiles convert`` CLI (a child process; ``--no-cli`` leaves it out). One
+   warm-up conversion of each runs first and is not counted (py3dtiles' numba functions compile on first
+   use). The points written to the tiles of each side are counted, to show both did the whole file.
 1b. ``--format``: bytes of the point tiles as written (glb: int16 positions, RGB bytes, implicit feature ids,
    property table) against the same tiles as the pnts rs3d wrote before (float32 positions around an
    ``RTC_CENTER``, RGB, a ``BATCH_ID`` per point, batch-table columns), each point set re-encoded from the glb
@@ -106,70 +109,122 @@ def _cli(las: Path, out: Path, epsg: int, jobs: int, timeout_s: float) -> float:
     return time.perf_counter() - start
 
 
-def bench_points(work: Path, quick: bool, jobs: int, repeat: int, timeout_s: float) -> str:
-    """Our point tiler against ``py3dtiles convert`` on the same LAS files."""
+def _py3dtiles(las: Path, out: Path, epsg: int, jobs: int) -> float:
+    """``py3dtiles.convert.convert`` in this process: what the CLI runs, without starting Python and importing."""
+    from py3dtiles.convert import convert
+    from pyproj import CRS
+
+    start = time.perf_counter()
+    convert(
+        las,
+        outfolder=out,
+        overwrite=True,
+        jobs=jobs,
+        crs_in=CRS.from_epsg(epsg),
+        force_crs_in=True,
+        crs_out=CRS.from_epsg(4978),
+        extra_fields=["classification"],
+    )
+    return time.perf_counter() - start
+
+
+def _points_in_tiles(folder: Path) -> int:
+    """Points in every tile under ``folder``: glb POSITION counts, or pnts ``POINTS_LENGTH``."""
+    import struct
+
+    from reconstruction.tiles3d.content.glb import Glb
+
+    total = 0
+    for tile in folder.rglob("*"):
+        if tile.suffix == ".glb":
+            total += len(Glb.from_file(tile).points().xyz())
+        elif tile.suffix == ".pnts":
+            data = tile.read_bytes()
+            json_length = struct.unpack_from("<I", data, 12)[0]
+            total += json.loads(data[28 : 28 + json_length])["POINTS_LENGTH"]
+    return total
+
+
+def _demo_city_las(target: Path, size_m: float) -> tuple[int, int]:
+    """The demo city's DSM points as a LAS 1.4 point format 7 file (as the pipeline's cloud); (points, EPSG)."""
+    import laspy
+    import numpy as np
+
+    cloud, crs = _demo_city_cloud(size_m, 7)
+    header = laspy.LasHeader(point_format=7, version="1.4")
+    header.offsets = np.floor(cloud.xyz.min(axis=0))
+    header.scales = np.array([0.001, 0.001, 0.001])
+    header.add_crs(crs)
+    las = laspy.LasData(header)
+    las.x, las.y, las.z = cloud.xyz[:, 0], cloud.xyz[:, 1], cloud.xyz[:, 2]
+    las.red, las.green, las.blue = (cloud.rgb[:, k].astype(np.uint16) * 257 for k in range(3))
+    las.classification = cloud.classification
+    las.write(target)
+    return len(cloud.xyz), int(crs.to_epsg())
+
+
+def bench_points(work: Path, quick: bool, jobs: int, repeat: int, timeout_s: float, cli: bool = True) -> str:
+    """Our point tiler against py3dtiles' ``convert`` (in this process, and as the CLI) on the same LAS files."""
     cases = [c for c in LIDAR if (DATA / c[0]).is_file()]
-    if not cases:
-        return f"points: no LAS/LAZ under {DATA}; set RS3D_DATA"
     if quick:
         cases = cases[:1]
     inputs = []
     for name, epsg in cases:
         las = work / (Path(name).stem + ".las")
-        inputs.append((name, epsg, las, _as_pipeline_las(DATA / name, las)))
+        inputs.append((f"`{name}`", epsg, las, _as_pipeline_las(DATA / name, las)))
+    if not quick:
+        las = work / "demo_city.las"
+        points, epsg = _demo_city_las(las, 400.0)
+        inputs.append(("demo city (400 m, DSM points)", epsg, las, points))
+    if not inputs:
+        return f"points: no LAS/LAZ under {DATA}; set RS3D_DATA"
     warm = inputs[0]
     _ours(warm[2], work / "warm-ours", warm[1], jobs)
-    _cli(warm[2], work / "warm-cli", warm[1], jobs, timeout_s)
-    # The CLI's fixed cost: starting Python and importing py3dtiles (numba, pyproj) in a new process.
-    start = time.perf_counter()
-    subprocess.run([str(PY3DTILES), "convert", "--help"], check=True, stdout=subprocess.DEVNULL, timeout=120)
-    cli_start = time.perf_counter() - start
+    _py3dtiles(warm[2], work / "warm-api", warm[1], jobs)  # compiles py3dtiles' numba functions
+    cli_start = math.nan
+    if cli:
+        _cli(warm[2], work / "warm-cli", warm[1], jobs, timeout_s)
+        # The CLI's fixed cost: starting Python and importing py3dtiles (numba, pyproj) in a new process.
+        start = time.perf_counter()
+        subprocess.run([str(PY3DTILES), "convert", "--help"], check=True, stdout=subprocess.DEVNULL, timeout=120)
+        cli_start = time.perf_counter() - start
     rows = []
-    for name, epsg, las, points in inputs:
-        ours = min(_ours(las, work / f"ours-{las.stem}", epsg, jobs) for _ in range(repeat))
-        theirs = []
-        for _ in range(repeat):
-            try:
-                theirs.append(_cli(las, work / f"cli-{las.stem}", epsg, jobs, timeout_s))
-            except subprocess.TimeoutExpired:
-                theirs.append(math.inf)
-        cli = min(theirs)
-        (o_files, o_bytes), (c_files, c_bytes) = (_folder_stats(work / f"{k}-{las.stem}") for k in ("ours", "cli"))
-        rows.append(
-            [
-                f"`{name}`",
-                f"{points:,}",
-                f"{ours:.2f}",
-                "timeout" if math.isinf(cli) else f"{cli:.2f}",
-                f"{ours / cli:.2f}",
-                f"{ours / max(cli - cli_start, 1e-3):.2f}",
-                f"{_tile_count(work / f'ours-{las.stem}')} / {_tile_count(work / f'cli-{las.stem}')}",
-                f"{o_bytes:,} / {c_bytes:,}",
-                f"{points / ours / 1e3:.0f}",
-            ]
-        )
-    header = [
-        "file",
-        "points",
-        "ours s",
-        "py3dtiles s",
-        "ratio",
-        "ratio w/o CLI start",
-        "tiles ours / cli",
-        "bytes ours / cli",
-        "k pts/s ours",
-    ]
+    for label, epsg, las, points in inputs:
+        ours, api, by_cli = [], [], []
+        for _ in range(repeat):  # interleaved, so that a burst of load hits both sides alike
+            ours.append(_ours(las, work / f"ours-{las.stem}", epsg, jobs))
+            api.append(_py3dtiles(las, work / f"api-{las.stem}", epsg, jobs))
+            if cli:
+                try:
+                    by_cli.append(_cli(las, work / f"cli-{las.stem}", epsg, jobs, timeout_s))
+                except subprocess.TimeoutExpired:
+                    by_cli.append(math.inf)
+        best, theirs = min(ours), min(api)
+        tiles = f"{_tile_count(work / f'ours-{las.stem}')} / {_tile_count(work / f'api-{las.stem}')}"
+        written = f"{_points_in_tiles(work / f'ours-{las.stem}'):,} / {_points_in_tiles(work / f'api-{las.stem}'):,}"
+        row = [label, f"{points:,}", f"{best:.3f}", f"{theirs:.3f}", f"{theirs / best:.2f}×", tiles, written]
+        if cli:
+            row.append("timeout" if math.isinf(min(by_cli)) else f"{min(by_cli):.2f}")
+        rows.append(row + [f"{points / best / 1e3:.0f}"])
+    header = ["file", "points", "rs3d s", "py3dtiles convert() s", "speed-up", "tiles rs3d / py3dtiles"]
+    header += ["points in tiles rs3d / py3dtiles"] + (["`py3dtiles convert` CLI s"] if cli else []) + ["k pts/s rs3d"]
+    cli_note = (
+        f" The CLI column runs `py3dtiles convert` in a child process; starting it and importing py3dtiles alone "
+        f"(`py3dtiles convert --help`) takes {cli_start:.2f} s."
+        if cli
+        else ""
+    )
     return "\n".join(
         [
-            f"### Points -> 3D Tiles (ours glb, py3dtiles pnts) vs `py3dtiles convert`, jobs={jobs}, best of {repeat}",
+            f"### Points -> 3D Tiles: rs3d (glb) vs py3dtiles' convert() (pnts), jobs={jobs}, best of {repeat}",
             "",
             _table(header, rows),
             "",
-            "Input: each file decompressed with laspy to LAS 1.4 point format 7 (as the pipeline's tiler input); "
-            "both write RGB + classification in ECEF. Ratio = ours / py3dtiles. Ours runs in-process (as in the "
-            "pipeline), the CLI in a child process; starting it and importing py3dtiles alone "
-            f"(`py3dtiles convert --help`) takes {cli_start:.2f} s, taken off for 'w/o CLI start'. One warm-up "
-            f"conversion of each excluded. Bytes include tileset.json. {machine_facts()}",
+            "Input: each file decompressed with laspy to LAS 1.4 point format 7 (the pipeline's tiler input), and the "
+            "demo city's DSM points written the same way; both tilers read that LAS, write RGB + classification "
+            "and place the tiles in ECEF. Both run in this process, interleaved, after one warm-up each (py3dtiles' "
+            "numba functions compile on first use); py3dtiles with the same number of worker processes. Speed-up = "
+            f"py3dtiles s / rs3d s.{cli_note} {machine_facts()}",
         ]
     )
 
@@ -679,6 +734,7 @@ def main() -> None:
     parser.add_argument("--lod", action="store_true", help="part 5: what levels of detail and pickable points cost")
     parser.add_argument("--quick", action="store_true", help="small inputs and fewer repeats, to try the script")
     parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), help="tiler processes (part 1)")
+    parser.add_argument("--no-cli", action="store_true", help="part 1 without the `py3dtiles convert` CLI runs")
     parser.add_argument("--repeat", type=int, default=2, help="repeats per case, best kept (parts 1 and 2)")
     parser.add_argument("--counts", type=int, nargs="+", default=[100, 1000, 5000], help="buildings (part 2)")
     parser.add_argument("--size", type=float, default=1000.0, help="side of the generated city, m (part 3)")
@@ -697,7 +753,7 @@ def main() -> None:
     ]
     repeat = 1 if args.quick else args.repeat
     parts: dict[str, Callable[[Path], str]] = {
-        "points": lambda w: bench_points(w, args.quick, args.jobs, repeat, args.timeout),
+        "points": lambda w: bench_points(w, args.quick, args.jobs, repeat, args.timeout, not args.no_cli),
         "format": lambda w: bench_format(w, args.quick, args.jobs),
         "buildings": lambda w: bench_buildings(w, args.quick, args.counts, repeat),
         "bytes": lambda w: bench_bytes(w, args.quick, args.size, args.timeout),
