@@ -7,7 +7,8 @@ Usage: .venv/bin/python -m bench.bench_filter [--levels 5 18.7 30] [--k 8] [--st
 For each real LAZ under $RS3D_SHARED_DATA (default ../shared/data from the repository root) and each noise
 level, real points are copied and moved 2-30 m in random directions until the copies make up that share of
 the cloud (18.7 % is the level the paper cleans down to 6.3 %). Each row gives the noise share after
-cleaning (injected points left / points left), precision and recall of the removed points, wall and CPU
+cleaning (injected points left / points left), precision and recall of the removed points, the share of
+all points removed (``cut %``; at ``--levels 0`` that is the share of a clean tile lost), wall and CPU
 seconds and the peak memory above the starting RSS (fastest of --repeat runs: on a shared machine the wall
 time also measures the neighbours). Each case has up to five rows: ``local`` is rs3d's filter
 (``outlier_mask``, what ``clean_point_cloud`` runs by default: a threshold per point from its neighbours'
@@ -143,7 +144,8 @@ def bench_real(cloud: PointCloud, share: float, cfg: FilterConfig, seed: int, re
         "noise_in": 100 * injected / len(noisy),
         "noise_out": 100 * left / max(len(noisy) - n_removed, 1),
         "precision": removed_noise / n_removed if n_removed else float("nan"),
-        "recall": removed_noise / injected,
+        "recall": removed_noise / injected if injected else float("nan"),
+        "cut": 100 * n_removed / len(noisy),
         "seconds": seconds,
         "cpu": cpu,
         "peak_mb": peak,
@@ -175,7 +177,7 @@ def main() -> None:
     print(f"k={args.k}, std_ratio={args.std_ratio}, {psutil.cpu_count()} CPUs, seed {args.seed}")
     print(
         f"{'case':<30} {'method':<7} {'points':>10} {'noise %':>8} {'after %':>8} {'precision':>9} {'recall':>7} "
-        f"{'seconds':>8} {'CPU s':>6} {'peak MB':>8}"
+        f"{'cut %':>6} {'seconds':>8} {'CPU s':>6} {'peak MB':>8}"
     )
     for name in FILES:
         if not any(case in str(name) for case in args.cases):
@@ -190,8 +192,8 @@ def main() -> None:
                 r = bench_real(cloud, level / 100, cfg, args.seed, args.repeat, method)
                 print(
                     f"{name.stem[:30]:<30} {label:<7} {r['points']:>10,} {r['noise_in']:>8.1f} {r['noise_out']:>8.1f} "
-                    f"{r['precision']:>9.3f} {r['recall']:>7.3f} {r['seconds']:>8.2f} {r['cpu']:>6.2f} "
-                    f"{r['peak_mb']:>8.0f}"
+                    f"{r['precision']:>9.3f} {r['recall']:>7.3f} {r['cut']:>6.2f} "
+                    f"{r['seconds']:>8.2f} {r['cpu']:>6.2f} {r['peak_mb']:>8.0f}"
                 )
     if "synthetic" not in args.cases:
         return
@@ -208,7 +210,7 @@ def main() -> None:
             note = f"{report.after_voxel:,} after voxel, {report.outliers:,} outliers"
         case = "synthetic surface" + (f", voxel {run_cfg.voxel_m} m" if run_cfg.voxel_m else "")
         print(
-            f"{case:<30} {label:<7} {len(cloud):>10,} {'':>8} {'':>8} {'':>9} {'':>7} "
+            f"{case:<30} {label:<7} {len(cloud):>10,} {'':>8} {'':>8} {'':>9} {'':>7} {'':>6} "
             f"{seconds:>8.2f} {cpu:>6.2f} {peak:>8.0f}   ({note})"
         )
 
