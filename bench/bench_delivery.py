@@ -122,8 +122,7 @@ def main() -> None:
         base = f"/areas/{area.pk}/data/{publication.version}/"
         tileset, laz = base + "tiles/pointcloud/tileset.json", base + "pointcloud/points.laz"
         tile = (
-            base
-            + next(publication.folder.glob("tiles/pointcloud/**/*.glb")).relative_to(publication.folder).as_posix()
+            base + next(publication.folder.glob("tiles/pointcloud/**/*.glb")).relative_to(publication.folder).as_posix()
         )
         etag = client.get(tileset, HTTP_ACCEPT_ENCODING="br")["ETag"]
         print(f"\n{'request (test client, in process)':46} {'n':>5} {'mean ms':>8} {'p50 ms':>8} {'max ms':>8}")

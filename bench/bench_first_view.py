@@ -223,7 +223,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds for publishing and for each view")
     parser.add_argument("--screenshot", help="save the first run's ready view to this PNG file")
     parser.add_argument("--hide", nargs="*", default=[], help="layers to hide through the URL hash")
-    parser.add_argument("--list", metavar="KIND", nargs="*", default=[], help="also list the first run's requests of these kinds")
+    parser.add_argument(
+        "--list", metavar="KIND", nargs="*", default=[], help="also list the first run's requests of these kinds"
+    )
     args = parser.parse_args()
     with live_demo(args.size, seed=7, timeout_s=args.timeout) as demo:
         results = first_view(demo, args.runs, args.timeout, args.screenshot, tuple(args.hide))

@@ -15,6 +15,7 @@ never loaded by the viewer, which imports ``index.js``: they are not compressed.
 
 import json
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from whitenoise.compress import Compressor
@@ -43,7 +44,9 @@ class _FreshCompressor(Compressor):
 class OnceCompressedStaticFilesStorage(CompressedStaticFilesStorage):
     """``CompressedStaticFilesStorage`` that compresses each collected file once, and skips files never sent."""
 
-    def post_process(self, paths: dict[str, Any], dry_run: bool = False, **options: Any):
+    def post_process(
+        self, paths: dict[str, Any], dry_run: bool = False, **options: Any
+    ) -> Iterator[tuple[str, str, bool] | tuple[str, None, RuntimeError]]:
         """Compress what changed since the last ``collectstatic``; files in :data:`NEVER_SENT` are left as they are."""
         if dry_run:
             return

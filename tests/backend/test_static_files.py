@@ -1,10 +1,10 @@
 """Collected static files get brotli and gzip copies, once, and WhiteNoise sends them (backend.serving.static_files)."""
 
-import brotli
 import gzip
 import os
 from pathlib import Path
 
+import brotli
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -38,7 +38,8 @@ def _collect(root: Path) -> Path:
 
 
 def test_the_project_collects_through_this_storage():
-    assert settings.STORAGES["staticfiles"]["BACKEND"] == "backend.serving.static_files.OnceCompressedStaticFilesStorage"
+    storage = settings.STORAGES["staticfiles"]["BACKEND"]
+    assert storage == "backend.serving.static_files.OnceCompressedStaticFilesStorage"
 
 
 def test_each_sent_file_gets_brotli_and_gzip_copies_of_its_bytes(sources: Path):
@@ -63,7 +64,6 @@ def test_a_second_collect_compresses_nothing_and_a_changed_file_again(sources: P
 
     _collect(sources)
     assert calls == []  # not even the PNG nor the builds no page loads
-
 
     changed = b"export const answer = 43;\n" * 400
     (sources / "src" / "rs3d" / "main.js").write_bytes(changed)
