@@ -4,27 +4,63 @@ import math
 
 import numpy as np
 
-from reconstruction.synthetic.materials import DRY_GRASS, GRAVEL, PARKING_LINE, PAVED, YARD, roof_material
-from reconstruction.synthetic.model import Block, Building, Layout, Part, Pond, Rect
+from reconstruction.synthetic.materials import (
+    CAR_COLOUR_SHARES,
+    CAR_MATERIALS,
+    DRY_GRASS,
+    GRASS,
+    GRAVEL,
+    LOT_ASPHALT,
+    PARKING_LINE,
+    PAVED,
+    PITCH,
+    PLAZA,
+    PLAZA_JOINT,
+    SOIL,
+    SOIL_DARK,
+    TRACK,
+    YARD,
+    roof_material,
+)
+from reconstruction.synthetic.model import Block, Building, Car, Layout, Part, Pond, Rect
 
 _BLOCK_KINDS = ("houses", "apartments", "industrial", "park", "parking")
 _BLOCK_PROBS = (0.5, 0.22, 0.08, 0.12, 0.08)
+# With open ground (SceneConfig.open_ground) about half the blocks are open land: car parks with cars,
+# plazas and sports grounds, bare or sown fields.
+_OPEN_KINDS = (*_BLOCK_KINDS, "plaza", "field")
+_OPEN_PROBS = (0.3, 0.12, 0.06, 0.07, 0.21, 0.12, 0.12)
+_OPEN_NARROW = ("park", "plaza", "field")  # land uses that fit a block narrower than 20 m
+_OPEN_SMALL = (*_OPEN_NARROW, "parking")  # and those that fit one narrower than 34 m (one double row of stalls)
 
 
-def plan_block(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
-    """Pick a land use for the block, fill it, then plant its street trees."""
+def plan_block(lay: Layout, blk: Block, rng: np.random.Generator, open_ground: bool = False) -> None:
+    """Pick a land use for the block, fill it, then plant its street trees.
+
+    ``open_ground`` adds plazas, sports grounds and fields and draws car parks with cars (see
+    ``SceneConfig.open_ground``); without it the random draws are exactly those of the original towns.
+    """
     short = min(blk.u1 - blk.u0, blk.v1 - blk.v0)
-    kind = _BLOCK_KINDS[int(rng.choice(len(_BLOCK_KINDS), p=_BLOCK_PROBS))]
-    if short < 20:
-        kind = "park"
-    elif short < 34 and kind != "park":
-        kind = "houses"
+    if open_ground:
+        kind = _OPEN_KINDS[int(rng.choice(len(_OPEN_KINDS), p=_OPEN_PROBS))]
+        if short < 20 and kind not in _OPEN_NARROW:
+            kind = "park"
+        elif short < 34 and kind not in _OPEN_SMALL:
+            kind = "houses"
+    else:
+        kind = _BLOCK_KINDS[int(rng.choice(len(_BLOCK_KINDS), p=_BLOCK_PROBS))]
+        if short < 20:
+            kind = "park"
+        elif short < 34 and kind != "park":
+            kind = "houses"
     planners = {
         "houses": _plan_houses,
         "apartments": _plan_apartments,
         "industrial": _plan_industrial,
         "park": _plan_park,
-        "parking": _plan_parking,
+        "parking": _plan_car_park if open_ground else _plan_parking,
+        "plaza": _plan_plaza,
+        "field": _plan_field,
     }
     planners[kind](lay, blk, rng)
     _plan_street_trees(lay, blk, rng)
@@ -263,6 +299,89 @@ def _plan_parking(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
         lay.tree_zones.append((_to_global(blk, edge, 0.0, length, 0.0, 2.5), 1 / 30))
     if rng.random() < 0.5:
         lay.ground.append((_to_global(blk, side, 3.0, frontage - 3, 3.0, 4.0), PAVED))
+
+
+def _plan_car_park(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
+    """Car park of asphalt: double rows of painted stalls across the block, a share of them holding a car."""
+    side = "S" if blk.u1 - blk.u0 >= blk.v1 - blk.v0 else "W"
+    frontage, across = _extent(blk, side)
+    surface = LOT_ASPHALT if rng.random() < 0.7 else YARD
+    lay.ground.append((_to_global(blk, side, 2.0, frontage - 2, 2.0, across - 2), surface))
+    occupancy = float(rng.uniform(0.35, 0.95))
+    stall_w = float(rng.uniform(2.4, 2.7))
+    t = 3.0
+    while across - 2 - t >= 16:
+        for row in (t, t + 11.0):
+            for s in np.arange(3.0, frontage - 3 - stall_w, stall_w).tolist():
+                for line in (s, s + stall_w):
+                    lay.ground.append((_to_global(blk, side, line - 0.08, line + 0.08, row, row + 5), PARKING_LINE))
+                if rng.random() < occupancy:
+                    _park_car(lay, blk, side, (s, s + stall_w), (row, row + 5.0), rng)
+        t += 17.0
+    for edge in "SNWE":
+        length, _ = _extent(blk, edge)
+        lay.tree_zones.append((_to_global(blk, edge, 0.0, length, 0.0, 1.8), 1 / 40))
+
+
+def _park_car(
+    lay: Layout,
+    blk: Block,
+    side: str,
+    stall_s: tuple[float, float],
+    stall_t: tuple[float, float],
+    rng: np.random.Generator,
+) -> None:
+    """One car in a stall (its length across the frontage, as stalls run), a little off-centre."""
+    width, length = float(rng.uniform(1.7, 1.95)), float(rng.uniform(3.8, 4.8))
+    cs = (stall_s[0] + stall_s[1]) / 2 + float(rng.uniform(-0.2, 0.2))
+    ct = stall_t[0] + float(rng.uniform(0.1, stall_t[1] - stall_t[0] - length - 0.1)) + length / 2
+    rect = _to_global(blk, side, cs - width / 2, cs + width / 2, ct - length / 2, ct + length / 2)
+    material = CAR_MATERIALS[int(rng.choice(len(CAR_MATERIALS), p=CAR_COLOUR_SHARES))]
+    lay.cars.append(Car(rect, float(rng.uniform(1.35, 1.65)), int(material), side not in "SN"))
+
+
+def _plan_plaza(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
+    """A paved square with a grid of joints and a few trees, or a sports ground (pitch, track, lines)."""
+    u0, u1, v0, v1 = blk.u0 + 1.0, blk.u1 - 1.0, blk.v0 + 1.0, blk.v1 - 1.0
+    if rng.random() < 0.4 and min(u1 - u0, v1 - v0) >= 40:
+        lay.ground.append(((u0, u1, v0, v1), TRACK))
+        pitch = (u0 + 6.0, u1 - 6.0, v0 + 6.0, v1 - 6.0)
+        lay.ground.append((pitch, PITCH))
+        pu0, pu1, pv0, pv1 = pitch
+        for rect in (
+            (pu0, pu1, pv0, pv0 + 0.15),
+            (pu0, pu1, pv1 - 0.15, pv1),
+            (pu0, pu0 + 0.15, pv0, pv1),
+            (pu1 - 0.15, pu1, pv0, pv1),
+        ):
+            lay.ground.append((rect, PARKING_LINE))
+        mid = (pu0 + pu1) / 2 if pu1 - pu0 >= pv1 - pv0 else (pv0 + pv1) / 2
+        line = (mid - 0.08, mid + 0.08, pv0, pv1) if pu1 - pu0 >= pv1 - pv0 else (pu0, pu1, mid - 0.08, mid + 0.08)
+        lay.ground.append((line, PARKING_LINE))
+        return
+    lay.ground.append(((u0, u1, v0, v1), PLAZA))
+    step = float(rng.uniform(3.0, 8.0))
+    for u in np.arange(u0 + step, u1, step).tolist():
+        lay.ground.append(((u - 0.12, u + 0.12, v0, v1), PLAZA_JOINT))
+    for v in np.arange(v0 + step, v1, step).tolist():
+        lay.ground.append(((u0, u1, v - 0.12, v + 0.12), PLAZA_JOINT))
+    lay.tree_zones.append(((u0, u1, v0, v1), 1 / 400))
+
+
+def _plan_field(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
+    """A field of bare soil in tractor-wide stripes (or sown, green or dry), with a hedgerow on one side."""
+    u0, u1, v0, v1 = blk.u0, blk.u1, blk.v0, blk.v1
+    pick = rng.random()
+    light, dark = (SOIL, SOIL_DARK) if pick < 0.65 else (DRY_GRASS, SOIL) if pick < 0.85 else (GRASS, DRY_GRASS)
+    lay.ground.append(((u0, u1, v0, v1), light))
+    stripe = float(rng.uniform(1.5, 4.0))
+    along_u = rng.random() < 0.5
+    lo, hi = (v0, v1) if along_u else (u0, u1)
+    for a in np.arange(lo, hi, 2 * stripe).tolist():
+        lay.ground.append(((u0, u1, a, a + stripe) if along_u else (a, a + stripe, v0, v1), dark))
+    edge = "SNWE"[int(rng.integers(4))]
+    length, _ = _extent(blk, edge)
+    lay.tree_zones.append((_to_global(blk, edge, 0.0, length, 0.0, 4.0), 1 / 25))
 
 
 def _plan_street_trees(lay: Layout, blk: Block, rng: np.random.Generator) -> None:

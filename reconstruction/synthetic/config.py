@@ -49,6 +49,10 @@ class SceneConfig:
         season: ``"summer"`` (the default look), ``"spring"``, ``"autumn"`` or ``"winter"``:
             leaf and lawn colours and NIR, leaf-off crowns that show the ground, sun elevation
             (shadow length). Only the orthophoto changes; the DSM, DTM and labels do not.
+        open_ground: Also draw the open land uses real imagery is full of and the default towns lack
+            (issue 17): car parks of dark asphalt with painted stalls and parked cars (1-1.5 m high, labelled
+            ground), paved plazas and sports grounds, and bare-soil fields. Off by default; the default
+            output is the same, byte for byte, as before the option existed.
 
     Raises:
         ConfigError: A value is out of range or the sizes do not divide into pixels.
@@ -63,6 +67,7 @@ class SceneConfig:
     base_height_m: float = 170.0
     nir: bool = False
     season: str = "summer"
+    open_ground: bool = False
 
     def __post_init__(self) -> None:
         """Validate every field; raise ConfigError with an actionable message."""
@@ -88,6 +93,8 @@ class SceneConfig:
         _finite("base_height_m", self.base_height_m)
         if not isinstance(self.nir, bool):
             raise ConfigError(f"nir must be true or false, got {self.nir!r}")
+        if not isinstance(self.open_ground, bool):
+            raise ConfigError(f"open_ground must be true or false, got {self.open_ground!r}")
         if self.season not in SEASONS:
             raise ConfigError(f"season must be one of {', '.join(SEASONS)}, got {self.season!r}")
         problem = _epsg_problem(self.epsg)

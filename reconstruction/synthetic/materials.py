@@ -20,6 +20,25 @@ TREE_MID, TREE_DARK, TREE_LIGHT = 8, 9, 10
 #: The crown materials a tree is drawn from.
 TREE_MATERIALS = (TREE_MID, TREE_DARK, TREE_LIGHT)
 PARKING_LINE, GRAVEL = 11, 12
+#: Open-ground materials (only drawn with ``SceneConfig.open_ground``): car-park asphalt, plaza paving and
+#: its joints, bare soil in two shades (furrows, wet patches), a sports pitch and a running track.
+LOT_ASPHALT, PLAZA, PLAZA_JOINT, SOIL, SOIL_DARK, PITCH, TRACK = 13, 14, 15, 16, 17, 18, 19
+#: Car glass, then car bodies: (RGB, NIR DN, share of the fleet) for white, silver, grey, black, blue, red,
+#: green and beige cars (roughly the European fleet).
+CAR_GLASS = 20
+_CAR_BODIES: tuple[tuple[tuple[int, int, int], int, float], ...] = (
+    ((226, 228, 230), 220, 0.25),
+    ((168, 172, 176), 170, 0.18),
+    ((104, 106, 110), 104, 0.16),
+    ((30, 32, 36), 40, 0.18),
+    ((40, 62, 118), 90, 0.09),
+    ((160, 32, 30), 150, 0.07),
+    ((46, 76, 54), 70, 0.03),
+    ((190, 176, 146), 180, 0.04),
+)
+CAR_MATERIALS = tuple(range(CAR_GLASS + 1, CAR_GLASS + 1 + len(_CAR_BODIES)))
+#: How often each of :data:`CAR_MATERIALS` is drawn.
+CAR_COLOUR_SHARES = tuple(share for _, _, share in _CAR_BODIES)
 _ROOF0 = 32  # first roof material; roofs use codes _ROOF0.._ROOF0 + families * variants
 
 # material: (RGB, ASPRS label, low-frequency texture amplitude, fine texture amplitude)
@@ -36,6 +55,17 @@ _MATERIALS: dict[int, tuple[tuple[int, int, int], int, float, float]] = {
     TREE_LIGHT: ((72, 96, 46), LABEL_HIGH_VEGETATION, 0.08, 0.30),
     PARKING_LINE: ((214, 214, 206), LABEL_GROUND, 0.03, 0.04),
     GRAVEL: ((170, 160, 140), LABEL_GROUND, 0.08, 0.12),
+    LOT_ASPHALT: ((86, 86, 88), LABEL_GROUND, 0.08, 0.05),
+    PLAZA: ((182, 172, 156), LABEL_GROUND, 0.06, 0.06),
+    PLAZA_JOINT: ((138, 132, 122), LABEL_GROUND, 0.04, 0.04),
+    SOIL: ((138, 112, 84), LABEL_GROUND, 0.14, 0.10),
+    SOIL_DARK: ((106, 86, 66), LABEL_GROUND, 0.14, 0.10),
+    PITCH: ((70, 124, 52), LABEL_GROUND, 0.05, 0.04),
+    TRACK: ((164, 84, 62), LABEL_GROUND, 0.03, 0.03),
+    # cars stand on the ground: no class of their own among the network's six, so they are labelled as the
+    # paving they hide (real LiDAR puts them in class 1, which training ignores), 1-1.5 m above it
+    CAR_GLASS: ((40, 46, 54), LABEL_GROUND, 0.02, 0.04),
+    **{code: (rgb, LABEL_GROUND, 0.02, 0.03) for code, (rgb, _, _) in zip(CAR_MATERIALS, _CAR_BODIES, strict=True)},
 }
 # material: near-infrared reflectance as an 8-bit DN, as a colour-infrared (NIR, R, G) flight records it:
 # healthy leaves reflect strongly (chlorophyll absorbs red, cell structure scatters NIR), dry grass less,
@@ -54,11 +84,20 @@ _NIR: dict[int, int] = {
     TREE_LIGHT: 204,
     PARKING_LINE: 204,
     GRAVEL: 166,
+    LOT_ASPHALT: 74,
+    PLAZA: 178,
+    PLAZA_JOINT: 140,
+    SOIL: 150,
+    SOIL_DARK: 118,
+    PITCH: 200,
+    TRACK: 150,
+    CAR_GLASS: 40,
+    **{code: nir for code, (_, nir, _) in zip(CAR_MATERIALS, _CAR_BODIES, strict=True)},
 }
 #: Colour drift with low-frequency noise (dry and lush patches): RGB DN per unit noise,
 #: scaled per material by ``HUE``.
 HUE_RGB = (6.0, 3.0, -2.0)
-_HUE_DRIFT = {GRASS: 1.0, DRY_GRASS: 0.8, TREE_MID: 0.6, TREE_LIGHT: 0.6}
+_HUE_DRIFT = {GRASS: 1.0, DRY_GRASS: 0.8, TREE_MID: 0.6, TREE_LIGHT: 0.6, SOIL: 0.8, SOIL_DARK: 0.8, PITCH: 0.4}
 
 # Roof colour families (RGB); each gets _ROOF_VARIANTS shades.
 _ROOF_FAMILIES: dict[str, tuple[int, int, int]] = {
@@ -143,10 +182,14 @@ def _build_tables() -> tuple[F32, U8, F32, F32, F32, F32]:
 #: label, low-frequency and fine texture amplitudes, colour drift weight, and near-infrared
 #: reflectance (8-bit DN) of the summer look.
 RGB, LABEL, AMP_LOW, AMP_FINE, HUE, NIR = _build_tables()
-#: 1.0 for roof materials, 0.0 otherwise (roofs cast ray-marched shadows).
+#: 1.0 for roof materials, 0.0 otherwise.
 IS_ROOF = (LABEL == LABEL_BUILDING).astype(np.float32)
-#: Materials that keep trees out: buildings, roads and water.
+#: 1.0 for materials that cast ray-marched shadows: roofs and cars.
+CASTS_SHADOW = IS_ROOF.copy()
+CASTS_SHADOW[[CAR_GLASS, *CAR_MATERIALS]] = 1.0
+#: Materials that keep trees out: buildings, roads, water and cars.
 BLOCKS_TREES = np.isin(LABEL, (LABEL_BUILDING, LABEL_ROAD, LABEL_WATER))
+BLOCKS_TREES[[CAR_GLASS, *CAR_MATERIALS]] = True
 #: Materials a crown may be drawn over (ground only; code 0 is unused).
 TREE_OK = ~BLOCKS_TREES
 TREE_OK[0] = False

@@ -89,6 +89,20 @@ class Building:
 
 
 @dataclass(frozen=True)
+class Car:
+    """A parked car: its footprint, roof height above ground, body material, and which way it points.
+
+    ``along_u``: the car's length runs along ``u`` (east-west). The glass (windscreen, roof window, rear
+    window) is the middle half of its length, a little lower than the roof line drawn around it.
+    """
+
+    rect: Rect
+    height: float
+    material: int
+    along_u: bool
+
+
+@dataclass(frozen=True)
 class Pond:
     """An elliptical pond: centre ``cu``, ``cv``, semi-axes ``ru``, ``rv`` and water level, metres."""
 
@@ -123,6 +137,7 @@ class Layout:
     ground: list[tuple[Rect, int]] = field(default_factory=list)
     buildings: list[Building] = field(default_factory=list)
     ponds: list[Pond] = field(default_factory=list)
+    cars: list[Car] = field(default_factory=list)
     rivers: list[River] = field(default_factory=list)
     tree_zones: list[tuple[Rect, float]] = field(default_factory=list)  # rect, trees/m²
     street_trees: list[tuple[float, float]] = field(default_factory=list)

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reconstruction.synthetic.config import F32, SUN_AZIMUTH_DEG, U8
-from reconstruction.synthetic.materials import AMP_FINE, AMP_LOW, GRASS, HUE, HUE_RGB, IS_ROOF
+from reconstruction.synthetic.materials import AMP_FINE, AMP_LOW, CASTS_SHADOW, GRASS, HUE, HUE_RGB
 from reconstruction.synthetic.model import Layout
 from reconstruction.synthetic.raster import Canvas, crown_base, draw_layout, render_surface
 from reconstruction.synthetic.seasons import Season, is_tree, leaf_gaps
@@ -185,8 +185,8 @@ def _shadows(
     leaf_cover: float,
     season_rng: np.random.Generator,
 ) -> npt.NDArray[np.bool_]:
-    """Cast shadows of buildings (ray marched) and of tree crowns (stamped; leaf-off crowns let light through)."""
-    occluders = _lookup(IS_ROOF, mat)
+    """Cast shadows of roofs and cars (ray marched) and of tree crowns (stamped; leaf-off crowns let light through)."""
+    occluders = _lookup(CASTS_SHADOW, mat)
     occluders *= ndsm
     shadow = _cast_shadow(occluders, ndsm, canvas.res, elevation)
     del occluders

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from reconstruction.synthetic.config import F32, F64, U8
-from reconstruction.synthetic.materials import GRASS, LABEL, MARKING, PAVED, ROAD, TREE_OK, WATER
-from reconstruction.synthetic.model import Layout, Part, Rect, River
+from reconstruction.synthetic.materials import CAR_GLASS, GRASS, LABEL, MARKING, PAVED, ROAD, TREE_OK, WATER
+from reconstruction.synthetic.model import Car, Layout, Part, Rect, River
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def crown_base(height: float) -> float:
 
 
 def draw_layout(lay: Layout, canvas: Canvas, mat: U8, ndsm: F32 | None, level: F32 | None) -> None:
-    """Draw everything but the trees: ground, water, roads, then buildings.
+    """Draw everything but the trees: ground, water, roads, parked cars, then buildings.
 
     Args:
         lay: The planned layout.
@@ -69,6 +69,7 @@ def draw_layout(lay: Layout, canvas: Canvas, mat: U8, ndsm: F32 | None, level: F
     _draw_ground(lay, canvas, mat)
     _draw_water(lay, canvas, mat, level)
     _draw_roads(lay, canvas, mat)
+    _draw_cars(lay.cars, canvas, mat, ndsm)
     _draw_buildings(lay, canvas, mat, ndsm)
 
 
@@ -143,6 +144,29 @@ def _draw_roads(lay: Layout, canvas: Canvas, mat: U8) -> None:
         _fill(canvas, mat, road.strip(road.width / 2, lay.size), ROAD)
         for rect in road.markings:
             _fill(canvas, mat, rect, MARKING)
+
+
+def _car_band(car: Car, lo: float, hi: float, inset: float) -> Rect:
+    """The part of ``car`` between fractions ``lo`` and ``hi`` of its length, ``inset`` metres in from its sides."""
+    u0, u1, v0, v1 = car.rect
+    if car.along_u:
+        return u0 + lo * (u1 - u0), u0 + hi * (u1 - u0), v0 + inset, v1 - inset
+    return u0 + inset, u1 - inset, v0 + lo * (v1 - v0), v0 + hi * (v1 - v0)
+
+
+def _draw_cars(cars: list[Car], canvas: Canvas, mat: U8, ndsm: F32 | None) -> None:
+    """Cars from above: bonnet and boot at about 0.65 of the roof height, glass and roof at full height."""
+    for car in cars:
+        layers = (
+            (car.rect, car.material, 0.65 * car.height),
+            (_car_band(car, 0.24, 0.8, 0.12), CAR_GLASS, car.height),
+            (_car_band(car, 0.38, 0.68, 0.15), car.material, car.height),
+        )
+        for rect, material, height in layers:
+            rows, cols = canvas.window(rect)
+            mat[rows, cols] = material
+            if ndsm is not None:
+                ndsm[rows, cols] = np.float32(height)
 
 
 def _draw_buildings(lay: Layout, canvas: Canvas, mat: U8, ndsm: F32 | None) -> None:

@@ -41,6 +41,8 @@ class DataConfig:
             training crops whose NIR band is dropped, so the model also learns RGB-only input.
         footprint_areas: ``(orthophoto, footprint file)`` pairs used for training: footprints label
             buildings, every other cell is ignored (see :mod:`reconstruction.training.footprints`).
+        open_ground: generated towns also hold car parks with cars, plazas, sports grounds and bare-soil
+            fields (``SceneConfig.open_ground``), training and validation towns alike.
         real_regions: names of real regions (:data:`reconstruction.training.real_regions.REGIONS`: a true
             orthophoto with its LiDAR's heights and classes) used whole for training, as real anchors beside
             the generated towns; the regions not named stay held out.
@@ -62,6 +64,7 @@ class DataConfig:
     nir_dropout: float = 0.5
     footprint_areas: tuple[tuple[Path, Path], ...] = ()
     real_regions: tuple[str, ...] = ()
+    open_ground: bool = False
 
     def __post_init__(self) -> None:
         """Normalise lists to tuples and check ranges.
@@ -86,6 +89,8 @@ class DataConfig:
 
         if not self.seasons or not set(self.seasons) <= set(SEASONS) or len(set(self.seasons)) != len(self.seasons):
             raise ConfigError(f"data.seasons must list distinct seasons from {SEASONS}, got {self.seasons}")
+        if not isinstance(self.open_ground, bool):
+            raise ConfigError(f"data.open_ground must be true or false, got {self.open_ground!r}")
         if not 0.0 <= self.nir_dropout <= 1.0:
             raise ConfigError(f"data.nir_dropout must be in 0..1, got {self.nir_dropout}")
         if set(self.train_scenes) & set(self.val_scenes):

@@ -228,6 +228,7 @@ def load_data(cfg: DataConfig) -> tuple[list[Sample], list[Sample]]:
                     seed=seed,
                     nir=cfg.nir,
                     season=season,
+                    open_ground=cfg.open_ground,
                 )
                 out += samples_from_scene(generate_scene(scene_cfg))
         return out

@@ -104,3 +104,22 @@ def test_split_blocks_leaves_a_gap():
     assert west.labels.shape[1] + east.labels.shape[1] + 16 == s.labels.shape[1]
     assert np.array_equal(east.image, s.image[:, :, -east.labels.shape[1] :])
     assert west.region != east.region
+
+
+def test_open_ground_reaches_the_training_towns():
+    """``data.open_ground`` puts cars (ground, 1-1.65 m high) into training and validation towns alike."""
+    from reconstruction.training.config import DataConfig
+    from reconstruction.training.samples import load_data
+
+    def car_cells(open_ground: bool) -> list[int]:
+        cfg = DataConfig(train_scenes=(9,), val_scenes=(2,), open_ground=open_ground)
+        return [
+            int(((s.labels == 0) & (s.height > 0.8) & (s.height < 1.7)).sum())
+            for samples in load_data(cfg)
+            for s in samples
+        ]
+
+    assert car_cells(False) == [0, 0]
+    assert min(car_cells(True)) > 100
+    with pytest.raises(ConfigError, match="open_ground"):
+        DataConfig(open_ground=1)
