@@ -49,6 +49,12 @@ def user(django_user_model):
 
 
 @pytest.fixture
+def bob(django_user_model):
+    """Another user, "bob", who owns nothing of alice's."""
+    return django_user_model.objects.create_user("bob", password="bob-pass-1234")
+
+
+@pytest.fixture
 def api(user) -> APIClient:
     """DRF test client logged in as ``user``."""
     client = APIClient()

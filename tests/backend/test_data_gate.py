@@ -105,11 +105,6 @@ def area(user) -> Area:
     return area
 
 
-@pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="bob-pass-1234")
-
-
 # --- the gate answers as Django does ------------------------------------------------------------------------
 
 

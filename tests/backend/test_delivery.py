@@ -83,11 +83,6 @@ def area(user) -> Area:
     return area
 
 
-@pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="bob-pass-1234")
-
-
 def url(area: Area, relative: str) -> str:
     return f"/areas/{area.pk}/data/1/{relative}"
 

@@ -47,11 +47,6 @@ def _post(api, name="Block", **fields):
             handle.close()
 
 
-@pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="bob-pass-1234")
-
-
 def _client(user) -> APIClient:
     client = APIClient()
     client.force_login(user)

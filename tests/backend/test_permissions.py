@@ -64,11 +64,6 @@ def logged_in(user) -> APIClient:
 
 
 @pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="bob-pass-1234")
-
-
-@pytest.fixture
 def private_area(user) -> Area:
     return make_area(user)
 

@@ -42,11 +42,6 @@ def area(user) -> Area:
     return area
 
 
-@pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="bob-pass-1234")
-
-
 def redirect_of(area: Area, relative: str) -> str:
     return f"{PREFIX}areas/{area.pk}/v1/{relative}"
 
