@@ -34,15 +34,27 @@ _OPEN_NARROW = ("park", "plaza", "field")  # land uses that fit a block narrower
 _OPEN_SMALL = (*_OPEN_NARROW, "parking")  # and those that fit one narrower than 34 m (one double row of stalls)
 
 
-def plan_block(lay: Layout, blk: Block, rng: np.random.Generator, open_ground: bool = False) -> None:
+def _open_probabilities(uses: tuple[str, ...]) -> list[float]:
+    """Chances of :data:`_OPEN_KINDS` with only ``uses`` open; car parks without cars keep their old share."""
+    probs = dict(zip(_OPEN_KINDS, _OPEN_PROBS, strict=True))
+    if "parking" not in uses:
+        probs["parking"] = _BLOCK_PROBS[_BLOCK_KINDS.index("parking")]
+    for kind in ("plaza", "field"):
+        if kind not in uses:
+            probs[kind] = 0.0
+    total = sum(probs.values())
+    return [probs[kind] / total for kind in _OPEN_KINDS]
+
+
+def plan_block(lay: Layout, blk: Block, rng: np.random.Generator, open_uses: tuple[str, ...] = ()) -> None:
     """Pick a land use for the block, fill it, then plant its street trees.
 
-    ``open_ground`` adds plazas, sports grounds and fields and draws car parks with cars (see
-    ``SceneConfig.open_ground``); without it the random draws are exactly those of the original towns.
+    ``open_uses`` (some of ``config.OPEN_USES``) adds plazas and sports grounds, fields, or car parks with cars
+    (see ``SceneConfig.open_ground``); without them the random draws are exactly those of the original towns.
     """
     short = min(blk.u1 - blk.u0, blk.v1 - blk.v0)
-    if open_ground:
-        kind = _OPEN_KINDS[int(rng.choice(len(_OPEN_KINDS), p=_OPEN_PROBS))]
+    if open_uses:
+        kind = _OPEN_KINDS[int(rng.choice(len(_OPEN_KINDS), p=_open_probabilities(open_uses)))]
         if short < 20 and kind not in _OPEN_NARROW:
             kind = "park"
         elif short < 34 and kind not in _OPEN_SMALL:
@@ -58,7 +70,7 @@ def plan_block(lay: Layout, blk: Block, rng: np.random.Generator, open_ground: b
         "apartments": _plan_apartments,
         "industrial": _plan_industrial,
         "park": _plan_park,
-        "parking": _plan_car_park if open_ground else _plan_parking,
+        "parking": _plan_car_park if "parking" in open_uses else _plan_parking,
         "plaza": _plan_plaza,
         "field": _plan_field,
     }

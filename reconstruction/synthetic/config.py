@@ -23,6 +23,9 @@ LABEL_ROAD = 11
 SUN_AZIMUTH_DEG = 155.0
 SUN_ELEVATION_DEG = 50.0
 
+#: Open land uses ``SceneConfig.open_ground`` can draw (``SceneConfig.open_ground_uses``).
+OPEN_USES: tuple[str, ...] = ("parking", "plaza", "field")
+
 #: Seasons the generator can draw (``SceneConfig.season``); ``"summer"`` is the original look.
 SEASONS: tuple[str, ...] = ("summer", "spring", "autumn", "winter")
 
@@ -53,6 +56,9 @@ class SceneConfig:
             (issue 17): car parks of dark asphalt with painted stalls and parked cars (1-1.5 m high, labelled
             ground), paved plazas and sports grounds, and bare-soil fields. Off by default; the default
             output is the same, byte for byte, as before the option existed.
+        open_ground_uses: Which open land uses ``open_ground`` draws, some of :data:`OPEN_USES`
+            (``"parking"``: car parks with cars, ``"plaza"``: plazas and sports grounds, ``"field"``: fields);
+            all three by default. Without ``"parking"`` car parks keep their original share and have no cars.
 
     Raises:
         ConfigError: A value is out of range or the sizes do not divide into pixels.
@@ -68,6 +74,7 @@ class SceneConfig:
     nir: bool = False
     season: str = "summer"
     open_ground: bool = False
+    open_ground_uses: tuple[str, ...] = ("parking", "plaza", "field")
 
     def __post_init__(self) -> None:
         """Validate every field; raise ConfigError with an actionable message."""
@@ -95,6 +102,10 @@ class SceneConfig:
             raise ConfigError(f"nir must be true or false, got {self.nir!r}")
         if not isinstance(self.open_ground, bool):
             raise ConfigError(f"open_ground must be true or false, got {self.open_ground!r}")
+        object.__setattr__(self, "open_ground_uses", tuple(self.open_ground_uses))
+        uses = self.open_ground_uses
+        if not uses or not set(uses) <= set(OPEN_USES) or len(set(uses)) != len(uses):
+            raise ConfigError(f"open_ground_uses must list distinct uses from {OPEN_USES}, got {uses!r}")
         if self.season not in SEASONS:
             raise ConfigError(f"season must be one of {', '.join(SEASONS)}, got {self.season!r}")
         problem = _epsg_problem(self.epsg)

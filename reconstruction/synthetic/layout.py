@@ -31,7 +31,8 @@ def plan_layout(cfg: SceneConfig, rng: np.random.Generator) -> Layout:
             _plan_river(lay, v0, v1, rng)
             continue
         for u0, u1, west, east in cols:
-            plan_block(lay, Block(u0, u1, v0, v1, (south, north, west, east)), rng, cfg.open_ground)
+            uses = cfg.open_ground_uses if cfg.open_ground else ()
+            plan_block(lay, Block(u0, u1, v0, v1, (south, north, west, east)), rng, uses)
     _plan_trees(lay, rng)
     return lay
 

@@ -43,6 +43,7 @@ class DataConfig:
             buildings, every other cell is ignored (see :mod:`reconstruction.training.footprints`).
         open_ground: generated towns also hold car parks with cars, plazas, sports grounds and bare-soil
             fields (``SceneConfig.open_ground``), training and validation towns alike.
+        open_ground_uses: which of them (``SceneConfig.open_ground_uses``): ``"parking"``, ``"plaza"``, ``"field"``.
         real_regions: names of real regions (:data:`reconstruction.training.real_regions.REGIONS`: a true
             orthophoto with its LiDAR's heights and classes) used whole for training, as real anchors beside
             the generated towns; the regions not named stay held out.
@@ -65,6 +66,7 @@ class DataConfig:
     footprint_areas: tuple[tuple[Path, Path], ...] = ()
     real_regions: tuple[str, ...] = ()
     open_ground: bool = False
+    open_ground_uses: tuple[str, ...] = ("parking", "plaza", "field")
 
     def __post_init__(self) -> None:
         """Normalise lists to tuples and check ranges.
@@ -89,6 +91,11 @@ class DataConfig:
 
         if not self.seasons or not set(self.seasons) <= set(SEASONS) or len(set(self.seasons)) != len(self.seasons):
             raise ConfigError(f"data.seasons must list distinct seasons from {SEASONS}, got {self.seasons}")
+        object.__setattr__(self, "open_ground_uses", tuple(self.open_ground_uses))
+        from reconstruction.synthetic.config import OPEN_USES
+
+        if not self.open_ground_uses or not set(self.open_ground_uses) <= set(OPEN_USES):
+            raise ConfigError(f"data.open_ground_uses must list uses from {OPEN_USES}, got {self.open_ground_uses}")
         if not isinstance(self.open_ground, bool):
             raise ConfigError(f"data.open_ground must be true or false, got {self.open_ground!r}")
         if not 0.0 <= self.nir_dropout <= 1.0:

@@ -229,6 +229,7 @@ def load_data(cfg: DataConfig) -> tuple[list[Sample], list[Sample]]:
                     nir=cfg.nir,
                     season=season,
                     open_ground=cfg.open_ground,
+                    open_ground_uses=cfg.open_ground_uses,
                 )
                 out += samples_from_scene(generate_scene(scene_cfg))
         return out

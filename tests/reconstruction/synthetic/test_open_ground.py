@@ -115,6 +115,28 @@ def test_cars_look_like_cars_and_cast_shadows(town: tuple[SyntheticScene, Layout
     assert np.mean(north) < 0.8 * np.mean(south)
 
 
-def test_open_ground_must_be_a_boolean() -> None:
+def test_open_ground_uses_choose_the_land_uses() -> None:
+    seeds = range(14, 20)  # with every use: car parks, plazas, a sports ground and fields among them
+
+    def materials(uses: tuple[str, ...]) -> tuple[int, np.ndarray]:
+        plans = [
+            _layout_and_materials(SceneConfig(size_m=200.0, seed=s, open_ground=True, open_ground_uses=uses))
+            for s in seeds
+        ]
+        return sum(len(lay.cars) for lay, _ in plans), np.concatenate([mat.ravel() for _, mat in plans])
+
+    cars, every = materials(("parking", "plaza", "field"))
+    assert cars > 100 and all(np.isin(every, code).any() for code in (m.PLAZA, m.PITCH, m.SOIL))
+    cars, parking = materials(("parking",))
+    assert cars > 100 and not np.isin(parking, (m.PLAZA, m.PITCH, m.TRACK, m.SOIL, m.SOIL_DARK)).any()
+    cars, no_cars = materials(("plaza", "field"))
+    assert cars == 0 and not np.isin(no_cars, (m.LOT_ASPHALT, *CARS)).any()
+    assert np.isin(no_cars, (m.PLAZA, m.PITCH)).any() and np.isin(no_cars, (m.SOIL,)).any()
+
+
+def test_open_ground_must_be_a_boolean_and_its_uses_known() -> None:
     with pytest.raises(ConfigError, match="open_ground"):
         SceneConfig(open_ground="yes")  # type: ignore[arg-type]
+    for uses in ((), ("parking", "stadium"), ("field", "field")):
+        with pytest.raises(ConfigError, match="open_ground_uses"):
+            SceneConfig(open_ground=True, open_ground_uses=uses)
