@@ -7,14 +7,10 @@ copy of the demo area (same files, owned by the bench user) is read with the use
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import types
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -157,37 +153,14 @@ http {{
 @contextmanager
 def nginx(root: Path) -> Iterator[str | None]:
     """nginx (its packaged defaults: a worker per core, sendfile) serving ``root``; None if not installed."""
-    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if binary is None:
+    if accel_nginx.binary() is None:
         yield None
         return
     with tempfile.TemporaryDirectory(prefix="rs3d-nginx-") as tmp:
         port = free_port()
-        config = Path(tmp) / "nginx.conf"
-        config.write_text(_NGINX.format(tmp=tmp, port=port, root=root))
         os.chmod(tmp, 0o755)
-        process = subprocess.Popen(
-            [binary, "-c", str(config), "-g", "user root;" if os.geteuid() == 0 else ""],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    with urllib.request.urlopen(url + "/", timeout=1):  # noqa: S310 - loopback
-                        break
-                except urllib.error.HTTPError:
-                    break  # it answers (403/404 for the folder): up
-                except OSError as err:
-                    if process.poll() is not None:
-                        error = (Path(tmp) / "error.log").read_text()[-2000:]
-                        raise RuntimeError(f"nginx exited: {error}") from err
-                    time.sleep(0.1)
+        with accel_nginx.running(_NGINX.format(tmp=tmp, port=port, root=root), Path(tmp), port) as url:
             yield url
-        finally:
-            stop_processes(process, timeout=10)
 
 
 def private_copy(manage: Callable[..., str], env: dict[str, str], area: dict, user: str) -> tuple[int, str]:

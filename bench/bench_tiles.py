@@ -147,19 +147,10 @@ def _points_in_tiles(folder: Path) -> int:
 
 def _demo_city_las(target: Path, size_m: float) -> tuple[int, int]:
     """The demo city's DSM points as a LAS 1.4 point format 7 file (as the pipeline's cloud); (points, EPSG)."""
-    import laspy
-    import numpy as np
+    from reconstruction.pointcloud.las import write_las
 
     cloud, crs = _demo_city_cloud(size_m, 7)
-    header = laspy.LasHeader(point_format=7, version="1.4")
-    header.offsets = np.floor(cloud.xyz.min(axis=0))
-    header.scales = np.array([0.001, 0.001, 0.001])
-    header.add_crs(crs)
-    las = laspy.LasData(header)
-    las.x, las.y, las.z = cloud.xyz[:, 0], cloud.xyz[:, 1], cloud.xyz[:, 2]
-    las.red, las.green, las.blue = (cloud.rgb[:, k].astype(np.uint16) * 257 for k in range(3))
-    las.classification = cloud.classification
-    las.write(target)
+    write_las(cloud, target, crs)
     return len(cloud.xyz), int(crs.to_epsg())
 
 

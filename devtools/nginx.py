@@ -91,25 +91,35 @@ def in_front_of(upstream: str, media_root: Path, prefix: str, port: int, workers
 
     Raises RuntimeError (with the end of nginx's error log) if nginx is missing or exits while starting.
     """
+    with tempfile.TemporaryDirectory(prefix="rs3d-nginx-") as tmp:
+        accel = ACCEL_LOCATION.format(prefix=prefix, media=os.path.realpath(media_root))
+        config = _CONFIG.format(tmp=tmp, port=port, upstream=upstream, accel=accel, workers=workers)
+        with running(config, Path(tmp), port) as url:
+            yield url
+
+
+@contextmanager
+def running(config: str, tmp: Path, port: int) -> Iterator[str]:
+    """Run nginx with ``config`` (its pid, log and temp paths under ``tmp``), listening on ``port``; yield its URL.
+
+    Raises RuntimeError (with the end of nginx's error log) if nginx is missing or exits while starting.
+    """
     executable = binary()
     if executable is None:
         raise RuntimeError("nginx is not installed (apt-get install nginx-light)")
-    with tempfile.TemporaryDirectory(prefix="rs3d-nginx-") as tmp:
-        accel = ACCEL_LOCATION.format(prefix=prefix, media=os.path.realpath(media_root))
-        config = Path(tmp) / "nginx.conf"
-        config.write_text(_CONFIG.format(tmp=tmp, port=port, upstream=upstream, accel=accel, workers=workers))
-        process = subprocess.Popen(
-            [executable, "-c", str(config), "-g", "user root;" if os.geteuid() == 0 else ""],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait(url, process, Path(tmp) / "error.log")
-            yield url
-        finally:
-            stop_processes(process, timeout=10)
+    (tmp / "nginx.conf").write_text(config)
+    process = subprocess.Popen(
+        [executable, "-c", str(tmp / "nginx.conf"), "-g", "user root;" if os.geteuid() == 0 else ""],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(url, process, tmp / "error.log")
+        yield url
+    finally:
+        stop_processes(process, timeout=10)
 
 
 def _wait(url: str, process: subprocess.Popen, error_log: Path, timeout: float = 20) -> None:
