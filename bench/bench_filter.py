@@ -34,7 +34,7 @@ import psutil
 
 from bench._measure import fastest
 from reconstruction.pointcloud import FilterConfig, PointCloud, clean_point_cloud
-from reconstruction.pointcloud.filter import (
+from reconstruction.pointcloud.outliers import (
     _ROBUST_STDS_PER_RATIO,
     _mean_neighbour_distance,
     _robust_threshold,

@@ -149,7 +149,7 @@ class FilterConfig:
             median absolute deviation), re-estimated on the kept points until nothing more is cut, so that the
             noise cannot raise its own threshold; each point's own threshold then follows its neighbours' values
             within 0.8-1.5 x that one, so sparse real surfaces beside dense ones are kept (see
-            :func:`reconstruction.pointcloud.filter.outlier_mask`).
+            :func:`reconstruction.pointcloud.outliers.outlier_mask`).
         second_round: run the outlier test a second time on the points kept. It finds noise that hid behind
             noise (Montpellier LiDAR at 18.7 % injected noise: 2.4 % left after one round, 2.0 % after two)
             at the price of real points (precision 0.993 -> 0.9905 there, and down by 0.4-2.4 points on the

@@ -8,7 +8,8 @@
 - :class:`LidarShares` -- those shares, and what decided the building returns.
 - :func:`roof_returns` -- which unclassified object returns lie on roofs, by their neighbourhood's shape.
 - :func:`write_las` -- LAS/LAZ 1.4 output.
-- :func:`clean_point_cloud` -- voxel-grid downsampling and statistical outlier removal.
+- :func:`clean_point_cloud` -- voxel-grid downsampling and statistical outlier removal
+  (:mod:`~reconstruction.pointcloud.outliers` holds the outlier test).
 - :class:`FilterConfig` -- voxel size and outlier options for :func:`clean_point_cloud`.
 - :class:`FilterReport` -- points in, kept and removed by :func:`clean_point_cloud`.
 """

@@ -58,7 +58,7 @@ class Neighbours:
         """(points, distances, neighbour indices) per chunk, in the tree's leaf order.
 
         Neighbouring queries then walk the same nodes, about three times faster than the input order on an
-        unsorted cloud (as in :mod:`reconstruction.pointcloud.filter`).
+        unsorted cloud (as in :mod:`reconstruction.pointcloud.outliers`).
         """
         order = self._tree.indices
         for start in range(0, len(order), _CHUNK):

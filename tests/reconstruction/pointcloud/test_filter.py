@@ -8,8 +8,9 @@ from scipy.spatial import cKDTree
 
 from reconstruction.errors import ConfigError, InputError
 from reconstruction.pointcloud import FilterConfig, FilterReport, PointCloud, clean_point_cloud
-from reconstruction.pointcloud import filter as filter_module
-from reconstruction.pointcloud.filter import _robust_threshold, outlier_mask, voxel_downsample
+from reconstruction.pointcloud import outliers as outliers_module
+from reconstruction.pointcloud.filter import voxel_downsample
+from reconstruction.pointcloud.outliers import _robust_threshold, outlier_mask
 from tests.conftest import require
 
 IGN_LAZ = Path("ign_lidarhd") / "test_semis_2021_0382_6565_LA93_IGN69_cropped.laz"
@@ -316,7 +317,7 @@ def test_the_height_test_spares_real_points_the_local_threshold_alone_would_cut(
     real = _read_xyz(montpellier / "lidar_77055_627760.laz")
     flagged, _ = outlier_mask(real, k=8, std_ratio=2.0)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(filter_module, "_ISOLATED_RATIO", 1.0)  # every point over its threshold cut, as before
+        patch.setattr(outliers_module, "_ISOLATED_RATIO", 1.0)  # every point over its threshold cut, as before
         without, _ = outlier_mask(real, k=8, std_ratio=2.0)
     assert (flagged <= without).all()
     assert np.count_nonzero(flagged) < 0.85 * np.count_nonzero(without)  # measured 138 against 174
@@ -325,8 +326,8 @@ def test_the_height_test_spares_real_points_the_local_threshold_alone_would_cut(
 def test_local_test_gives_the_same_answer_with_kept_or_queried_neighbours(monkeypatch):
     xyz, _ = _with_noise_share(_generated_city(0), 0.187, seed=1)
     kept, threshold = outlier_mask(xyz, k=8, std_ratio=2.0, second_round=True)  # the neighbours are kept
-    monkeypatch.setattr(filter_module, "_QUERY_VALUES", 9 * 4096)  # many chunks
-    monkeypatch.setattr(filter_module, "_KEPT_NEIGHBOUR_BYTES", 0)  # neighbours queried again at each step
+    monkeypatch.setattr(outliers_module, "_QUERY_VALUES", 9 * 4096)  # many chunks
+    monkeypatch.setattr(outliers_module, "_KEPT_NEIGHBOUR_BYTES", 0)  # neighbours queried again at each step
     queried, threshold_again = outlier_mask(xyz, k=8, std_ratio=2.0, second_round=True)
     assert threshold_again == threshold
     assert (queried == kept).all() and 0.1 < kept.mean() < 0.2
@@ -416,7 +417,7 @@ def test_nearest_kept_points_match_a_brute_force_search():
     xyz[200:210] = xyz[0]  # duplicates of point 0: neighbours at distance 0, not the point itself
     skip = rng.random(400) < 0.6  # more skipped than the first ask allows for: rows are asked again
     points = np.flatnonzero(~skip)
-    dist, index = filter_module._nearest_kept(cKDTree(xyz), xyz[points], points, 8, skip)
+    dist, index = outliers_module._nearest_kept(cKDTree(xyz), xyz[points], points, 8, skip)
     for row, i in enumerate(points):
         others = np.flatnonzero(~skip & (np.arange(400) != i))
         expected = np.sort(np.linalg.norm(xyz[others] - xyz[i], axis=1))[:8]
