@@ -1,28 +1,24 @@
-"""Fill one street block with a land use: houses, apartments, halls, a park or a car park."""
+"""Fill one street block with a land use: houses, apartments, halls, a park or a car park.
+
+With open ground (``SceneConfig.open_ground``) also car parks with cars, plazas and fields, planned by
+:mod:`reconstruction.synthetic.open_ground`; both place things through :mod:`~reconstruction.synthetic.block_frame`.
+"""
 
 import math
 
 import numpy as np
 
+from reconstruction.synthetic.block_frame import extent, to_global
 from reconstruction.synthetic.materials import (
-    CAR_COLOUR_SHARES,
-    CAR_MATERIALS,
     DRY_GRASS,
-    GRASS,
     GRAVEL,
-    LOT_ASPHALT,
     PARKING_LINE,
     PAVED,
-    PITCH,
-    PLAZA,
-    PLAZA_JOINT,
-    SOIL,
-    SOIL_DARK,
-    TRACK,
     YARD,
     roof_material,
 )
-from reconstruction.synthetic.model import Block, Building, Car, Layout, Part, Pond, Rect
+from reconstruction.synthetic.model import Block, Building, Layout, Part, Pond, Rect
+from reconstruction.synthetic.open_ground import plan_car_park, plan_field, plan_plaza
 
 _BLOCK_KINDS = ("houses", "apartments", "industrial", "park", "parking")
 _BLOCK_PROBS = (0.5, 0.22, 0.08, 0.12, 0.08)
@@ -70,29 +66,12 @@ def plan_block(lay: Layout, blk: Block, rng: np.random.Generator, open_uses: tup
         "apartments": _plan_apartments,
         "industrial": _plan_industrial,
         "park": _plan_park,
-        "parking": _plan_car_park if "parking" in open_uses else _plan_parking,
-        "plaza": _plan_plaza,
-        "field": _plan_field,
+        "parking": plan_car_park if "parking" in open_uses else _plan_parking,
+        "plaza": plan_plaza,
+        "field": plan_field,
     }
     planners[kind](lay, blk, rng)
     _plan_street_trees(lay, blk, rng)
-
-
-def _extent(blk: Block, side: str) -> tuple[float, float]:
-    """Frontage length along ``side`` and block depth away from it, metres."""
-    width, height = blk.u1 - blk.u0, blk.v1 - blk.v0
-    return (width, height) if side in "SN" else (height, width)
-
-
-def _to_global(blk: Block, side: str, s0: float, s1: float, t0: float, t1: float) -> Rect:
-    """Map a rectangle in a side frame (``s`` along the side, ``t`` inwards) to local."""
-    if side == "S":
-        return blk.u0 + s0, blk.u0 + s1, blk.v0 + t0, blk.v0 + t1
-    if side == "N":
-        return blk.u0 + s0, blk.u0 + s1, blk.v1 - t1, blk.v1 - t0
-    if side == "W":
-        return blk.u0 + t0, blk.u0 + t1, blk.v0 + s0, blk.v0 + s1
-    return blk.u1 - t1, blk.u1 - t0, blk.v0 + s0, blk.v0 + s1
 
 
 def _part(rect: Rect, eave: float, pitch_deg: float, ridge_along_u: bool) -> Part:
@@ -115,7 +94,7 @@ def _add_building(lay: Layout, parts: list[Part], roof: str, kind: str, rng: np.
 def _plan_houses(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
     """Detached houses on lots along the long sides of the block."""
     sides: tuple[str, ...] = ("S", "N") if blk.u1 - blk.u0 >= blk.v1 - blk.v0 else ("W", "E")
-    frontage, depth = _extent(blk, sides[0])
+    frontage, depth = extent(blk, sides[0])
     if depth >= 44:
         rows, lot_depth = sides, depth / 2
     else:
@@ -143,7 +122,7 @@ def _plan_lot(
     setback = float(rng.uniform(3, 7))
     max_depth = min(15.0, lot_depth - setback - 4)
     if lot_w < 11 or max_depth < 8:
-        lay.tree_zones.append((_to_global(blk, side, s_lo, s_hi, 0, lot_depth), 1 / 150))
+        lay.tree_zones.append((to_global(blk, side, s_lo, s_hi, 0, lot_depth), 1 / 150))
         return
     w = float(rng.uniform(8, min(15.0, lot_w - 3)))
     d = float(rng.uniform(8, max_depth))
@@ -158,7 +137,7 @@ def _plan_lot(
         back += d2
     _add_house(lay, blk, side, rects, rng)
     _plan_driveway(lay, blk, side, (s_lo, s0, s0 + w, s_hi), setback, rng)
-    garden = _to_global(blk, side, s_lo + 0.5, s_hi - 0.5, back + 1.5, lot_depth - 0.5)
+    garden = to_global(blk, side, s_lo + 0.5, s_hi - 0.5, back + 1.5, lot_depth - 0.5)
     lay.tree_zones.append((garden, 1 / 110))
 
 
@@ -177,7 +156,7 @@ def _add_house(
     parts = []
     for i, (s0, s1, t0, t1) in enumerate(rects):
         along_s = main_along_s if i == 0 else (s1 - s0) > (t1 - t0)
-        rect = _to_global(blk, side, s0, s1, t0, t1)
+        rect = to_global(blk, side, s0, s1, t0, t1)
         parts.append(_part(rect, eave, pitch, along_s == (side in "SN")))
     _add_building(lay, parts, "gable" if gable else "flat", "house", rng)
 
@@ -201,7 +180,7 @@ def _plan_driveway(
     if hi - lo < 2.5:
         return
     material = PAVED if rng.random() < 0.6 else GRAVEL
-    lay.ground.append((_to_global(blk, side, lo, hi, 0.0, setback + 6), material))
+    lay.ground.append((to_global(blk, side, lo, hi, 0.0, setback + 6), material))
 
 
 def _plan_bars(
@@ -217,7 +196,7 @@ def _plan_bars(
     s = s_range[0] + float(rng.uniform(0, 3))
     while s_range[1] - s >= 20:
         length = min(float(rng.uniform(20, 60)), s_range[1] - s)
-        rect = _to_global(blk, side, s, s + length, setback, setback + depth)
+        rect = to_global(blk, side, s, s + length, setback, setback + depth)
         eave = height + float(rng.uniform(-2, 2))
         pitch = float(rng.uniform(20, 32)) if gable else 0.0
         part = _part(rect, eave, pitch, side in "SN")
@@ -230,11 +209,11 @@ def _plan_apartments(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
     setback, depth = float(rng.uniform(2, 5)), float(rng.uniform(10, 16))
     form = (setback, depth, float(rng.uniform(14, 28)), bool(rng.random() < 0.25))
     sides = "SNWE" if blk.u1 - blk.u0 >= blk.v1 - blk.v0 else "WESN"
-    frontage, across = _extent(blk, sides[0])
+    frontage, across = extent(blk, sides[0])
     need = 2 * (setback + depth) + 12
     if across < need:
         _plan_bars(lay, blk, sides[0], (0.0, frontage), form, rng)
-        yard = _to_global(blk, sides[0], 1.0, frontage - 1, setback + depth + 3, across - 1)
+        yard = to_global(blk, sides[0], 1.0, frontage - 1, setback + depth + 3, across - 1)
         lay.tree_zones.append((yard, 1 / 90))
         return
     _plan_bars(lay, blk, sides[0], (0.0, frontage), form, rng)
@@ -256,7 +235,7 @@ def _plan_industrial(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
     """One to three large flat-roofed halls on a paved yard."""
     lay.ground.append(((blk.u0 + 1.5, blk.u1 - 1.5, blk.v0 + 1.5, blk.v1 - 1.5), YARD))
     side = "S" if blk.u1 - blk.u0 >= blk.v1 - blk.v0 else "W"
-    frontage, across = _extent(blk, side)
+    frontage, across = extent(blk, side)
     count = int(rng.integers(1, max(1, min(3, int(frontage // 45))) + 1))
     segment = (frontage - 3) / count
     for i in range(count):
@@ -266,7 +245,7 @@ def _plan_industrial(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
             continue
         s0 = 1.5 + i * segment + float(rng.uniform(0, segment - length))
         t0 = float(rng.uniform(4, across - width - 4))
-        rect = _to_global(blk, side, s0, s0 + length, t0, t0 + width)
+        rect = to_global(blk, side, s0, s0 + length, t0, t0 + width)
         eave = float(rng.uniform(6, 14))
         _add_building(lay, [_part(rect, eave, 0.0, True)], "flat", "hall", rng)
 
@@ -297,103 +276,20 @@ def _plan_park(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
 def _plan_parking(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
     """Car park with painted stalls and tree-lined grass edges."""
     side = "S" if blk.u1 - blk.u0 >= blk.v1 - blk.v0 else "W"
-    frontage, across = _extent(blk, side)
-    lay.ground.append((_to_global(blk, side, 3.0, frontage - 3, 3.0, across - 3), YARD))
+    frontage, across = extent(blk, side)
+    lay.ground.append((to_global(blk, side, 3.0, frontage - 3, 3.0, across - 3), YARD))
     t = 4.0
     while across - 3 - t >= 16:
         for row in (t, t + 11):
             for s in np.arange(4.0, frontage - 4, 2.5).tolist():
-                line = _to_global(blk, side, s - 0.15, s + 0.15, row, row + 5)
+                line = to_global(blk, side, s - 0.15, s + 0.15, row, row + 5)
                 lay.ground.append((line, PARKING_LINE))
         t += 17.0
     for edge in "SNWE":
-        length, _ = _extent(blk, edge)
-        lay.tree_zones.append((_to_global(blk, edge, 0.0, length, 0.0, 2.5), 1 / 30))
+        length, _ = extent(blk, edge)
+        lay.tree_zones.append((to_global(blk, edge, 0.0, length, 0.0, 2.5), 1 / 30))
     if rng.random() < 0.5:
-        lay.ground.append((_to_global(blk, side, 3.0, frontage - 3, 3.0, 4.0), PAVED))
-
-
-def _plan_car_park(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
-    """Car park of asphalt: double rows of painted stalls across the block, a share of them holding a car."""
-    side = "S" if blk.u1 - blk.u0 >= blk.v1 - blk.v0 else "W"
-    frontage, across = _extent(blk, side)
-    surface = LOT_ASPHALT if rng.random() < 0.7 else YARD
-    lay.ground.append((_to_global(blk, side, 2.0, frontage - 2, 2.0, across - 2), surface))
-    occupancy = float(rng.uniform(0.35, 0.95))
-    stall_w = float(rng.uniform(2.4, 2.7))
-    t = 3.0
-    while across - 2 - t >= 16:
-        for row in (t, t + 11.0):
-            for s in np.arange(3.0, frontage - 3 - stall_w, stall_w).tolist():
-                for line in (s, s + stall_w):
-                    lay.ground.append((_to_global(blk, side, line - 0.08, line + 0.08, row, row + 5), PARKING_LINE))
-                if rng.random() < occupancy:
-                    _park_car(lay, blk, side, (s, s + stall_w), (row, row + 5.0), rng)
-        t += 17.0
-    for edge in "SNWE":
-        length, _ = _extent(blk, edge)
-        lay.tree_zones.append((_to_global(blk, edge, 0.0, length, 0.0, 1.8), 1 / 40))
-
-
-def _park_car(
-    lay: Layout,
-    blk: Block,
-    side: str,
-    stall_s: tuple[float, float],
-    stall_t: tuple[float, float],
-    rng: np.random.Generator,
-) -> None:
-    """One car in a stall (its length across the frontage, as stalls run), a little off-centre."""
-    width, length = float(rng.uniform(1.7, 1.95)), float(rng.uniform(3.8, 4.8))
-    cs = (stall_s[0] + stall_s[1]) / 2 + float(rng.uniform(-0.2, 0.2))
-    ct = stall_t[0] + float(rng.uniform(0.1, stall_t[1] - stall_t[0] - length - 0.1)) + length / 2
-    rect = _to_global(blk, side, cs - width / 2, cs + width / 2, ct - length / 2, ct + length / 2)
-    material = CAR_MATERIALS[int(rng.choice(len(CAR_MATERIALS), p=CAR_COLOUR_SHARES))]
-    lay.cars.append(Car(rect, float(rng.uniform(1.35, 1.65)), int(material), side not in "SN"))
-
-
-def _plan_plaza(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
-    """A paved square with a grid of joints and a few trees, or a sports ground (pitch, track, lines)."""
-    u0, u1, v0, v1 = blk.u0 + 1.0, blk.u1 - 1.0, blk.v0 + 1.0, blk.v1 - 1.0
-    if rng.random() < 0.4 and min(u1 - u0, v1 - v0) >= 40:
-        lay.ground.append(((u0, u1, v0, v1), TRACK))
-        pitch = (u0 + 6.0, u1 - 6.0, v0 + 6.0, v1 - 6.0)
-        lay.ground.append((pitch, PITCH))
-        pu0, pu1, pv0, pv1 = pitch
-        for rect in (
-            (pu0, pu1, pv0, pv0 + 0.15),
-            (pu0, pu1, pv1 - 0.15, pv1),
-            (pu0, pu0 + 0.15, pv0, pv1),
-            (pu1 - 0.15, pu1, pv0, pv1),
-        ):
-            lay.ground.append((rect, PARKING_LINE))
-        mid = (pu0 + pu1) / 2 if pu1 - pu0 >= pv1 - pv0 else (pv0 + pv1) / 2
-        line = (mid - 0.08, mid + 0.08, pv0, pv1) if pu1 - pu0 >= pv1 - pv0 else (pu0, pu1, mid - 0.08, mid + 0.08)
-        lay.ground.append((line, PARKING_LINE))
-        return
-    lay.ground.append(((u0, u1, v0, v1), PLAZA))
-    step = float(rng.uniform(3.0, 8.0))
-    for u in np.arange(u0 + step, u1, step).tolist():
-        lay.ground.append(((u - 0.12, u + 0.12, v0, v1), PLAZA_JOINT))
-    for v in np.arange(v0 + step, v1, step).tolist():
-        lay.ground.append(((u0, u1, v - 0.12, v + 0.12), PLAZA_JOINT))
-    lay.tree_zones.append(((u0, u1, v0, v1), 1 / 400))
-
-
-def _plan_field(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
-    """A field of bare soil in tractor-wide stripes (or sown, green or dry), with a hedgerow on one side."""
-    u0, u1, v0, v1 = blk.u0, blk.u1, blk.v0, blk.v1
-    pick = rng.random()
-    light, dark = (SOIL, SOIL_DARK) if pick < 0.65 else (DRY_GRASS, SOIL) if pick < 0.85 else (GRASS, DRY_GRASS)
-    lay.ground.append(((u0, u1, v0, v1), light))
-    stripe = float(rng.uniform(1.5, 4.0))
-    along_u = rng.random() < 0.5
-    lo, hi = (v0, v1) if along_u else (u0, u1)
-    for a in np.arange(lo, hi, 2 * stripe).tolist():
-        lay.ground.append(((u0, u1, a, a + stripe) if along_u else (a, a + stripe, v0, v1), dark))
-    edge = "SNWE"[int(rng.integers(4))]
-    length, _ = _extent(blk, edge)
-    lay.tree_zones.append((_to_global(blk, edge, 0.0, length, 0.0, 4.0), 1 / 25))
+        lay.ground.append((to_global(blk, side, 3.0, frontage - 3, 3.0, 4.0), PAVED))
 
 
 def _plan_street_trees(lay: Layout, blk: Block, rng: np.random.Generator) -> None:
@@ -401,8 +297,8 @@ def _plan_street_trees(lay: Layout, blk: Block, rng: np.random.Generator) -> Non
     for side, road in zip("SNWE", blk.roads, strict=True):
         if road is None or road.verge <= 0:
             continue
-        frontage, _ = _extent(blk, side)
+        frontage, _ = extent(blk, side)
         spacing = float(rng.uniform(8, 12))
         for s in np.arange(float(rng.uniform(3, 7)), frontage - 3, spacing).tolist():
-            u0, _, v0, _ = _to_global(blk, side, s, s, -road.verge / 2, -road.verge / 2)
+            u0, _, v0, _ = to_global(blk, side, s, s, -road.verge / 2, -road.verge / 2)
             lay.street_trees.append((u0, v0))
