@@ -36,10 +36,10 @@ from functools import partial
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial import cKDTree
 
 from reconstruction.config import check_outlier_options
 from reconstruction.errors import InputError
+from reconstruction.pointcloud.neighbours import NeighbourTree
 
 # Distances held per query chunk (float64 + int64 each): about 64 MB, whatever the cloud size.
 _QUERY_VALUES = 1 << 22
@@ -123,13 +123,13 @@ def outlier_mask(
         return np.zeros(n, dtype=bool), math.inf
     check_finite(xyz)
     n_std = _ROBUST_STDS_PER_RATIO * std_ratio
-    tree = _tree(xyz)
+    tree = NeighbourTree(xyz)
     mean_dist, neighbours = _neighbour_distances(xyz, k, tree)
     threshold = _robust_threshold(mean_dist, n_std)
     flagged = np.zeros(n, dtype=bool)
     plan = _Plan(xyz)
-    # First round. Candidates in the tree's order: neighbouring queries walk the same nodes.
-    candidates = tree.indices[mean_dist[tree.indices] > _LOCAL_FLOOR * threshold]
+    # First round. Candidates in plan order: neighbouring queries walk the same nodes.
+    candidates = tree.order[mean_dist[tree.order] > _LOCAL_FLOOR * threshold]
     ratio, local = _local_ratio(xyz, k, tree, mean_dist, threshold, neighbours, candidates, flagged)
     unsure = (ratio > 1) & (ratio <= _ISOLATED_RATIO)
     gap = plan.vertical_gap(candidates[unsure], flagged)
@@ -139,7 +139,7 @@ def outlier_mask(
     if not second_round or not flagged.any() or n - np.count_nonzero(flagged) < k + 1:
         return flagged, threshold
     # Second round on the points kept: noise that vouched for noise, or hid a real point's neighbours, shows.
-    kept = tree.indices[~flagged[tree.indices]]
+    kept = tree.order[~flagged[tree.order]]
     _kept_distances(xyz, k, tree, mean_dist, neighbours, flagged, kept)  # in place: round one's are done
     threshold_kept = _robust_threshold(mean_dist[kept], n_std)
     candidates = kept[mean_dist[kept] > _SECOND_RATIO * _LOCAL_FLOOR * threshold_kept]
@@ -150,39 +150,10 @@ def outlier_mask(
     return flagged, threshold
 
 
-def _nearest_kept(
-    tree: cKDTree, query: npt.NDArray[np.float64], points: npt.NDArray[np.intp], k: int, skip: npt.NDArray[np.bool_]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
-    """(M, k) distances and indices of each of the tree's ``points``' k nearest, less itself and ``skip``.
-
-    ``query`` holds the positions of ``points`` (in the tree's space). Asks for a few more than k, and asks
-    again, twice as many each time, for the rows that came back short. There must be at
-    least k points that are neither skipped nor the point itself.
-    """
-    dist = np.empty((len(points), k))
-    index = np.empty((len(points), k), dtype=np.intp)
-    rows = np.arange(len(points))
-    # Enough for a row whose neighbours are skipped twice as often as the whole cloud's points, plus two.
-    asked = k + 3 + math.ceil(2 * k * np.count_nonzero(skip) / len(skip))
-    while rows.size:
-        asked = min(asked, tree.n)
-        got_dist, got_index = tree.query(query[rows], k=asked, workers=-1)
-        got_dist, got_index = got_dist.reshape(len(rows), asked), got_index.reshape(len(rows), asked)
-        usable = ~skip[got_index] & (got_index != points[rows, None])
-        full = np.count_nonzero(usable, axis=1) >= k
-        first = np.argsort(~usable[full], axis=1, kind="stable")[:, :k]  # the first k usable, nearest first
-        dist[rows[full]] = np.take_along_axis(got_dist[full], first, axis=1)
-        index[rows[full]] = np.take_along_axis(got_index[full], first, axis=1)
-        if asked == tree.n and not full.all():
-            raise RuntimeError(f"fewer than {k} points are left to be neighbours")  # the callers check first
-        rows, asked = rows[~full], 2 * asked
-    return dist, index
-
-
 def _kept_distances(
     xyz: npt.NDArray[np.float64],
     k: int,
-    tree: cKDTree,
+    tree: NeighbourTree,
     mean_dist: npt.NDArray[np.float64],
     neighbours: npt.NDArray[np.int32] | None,
     flagged: npt.NDArray[np.bool_],
@@ -200,7 +171,7 @@ def _kept_distances(
         kept = np.concatenate([chunk[flagged[neighbours[chunk]].any(axis=1)] for chunk in chunks])
     for start in range(0, len(kept), step):
         chunk = kept[start : start + step]
-        dist, index = _nearest_kept(tree, xyz[chunk], chunk, k, flagged)
+        dist, index = tree.nearest_others(chunk, k, flagged)
         mean_dist[chunk] = dist.mean(axis=1)
         if neighbours is not None:
             neighbours[chunk] = index
@@ -209,7 +180,7 @@ def _kept_distances(
 def _local_ratio(
     xyz: npt.NDArray[np.float64],
     k: int,
-    tree: cKDTree,
+    tree: NeighbourTree,
     mean_dist: npt.NDArray[np.float64],
     threshold: float,
     neighbours: npt.NDArray[np.int32] | None,
@@ -230,7 +201,7 @@ def _local_ratio(
     for start in range(0, len(candidates), step):
         chunk = candidates[start : start + step]
         around: npt.NDArray[np.integer] = (
-            _nearest_kept(tree, xyz[chunk], chunk, k, flagged)[1] if neighbours is None else neighbours[chunk]
+            tree.nearest_others(chunk, k, flagged)[1] if neighbours is None else neighbours[chunk]
         )
         local[start : start + len(chunk)] = np.clip(_LOCAL_RATIO * capped[around].mean(axis=1), floor, ceiling)
     return mean_dist[candidates] / local, local
@@ -241,7 +212,7 @@ class _Plan:
 
     def __init__(self, xyz: npt.NDArray[np.float64]) -> None:
         self._xyz = xyz
-        self._tree: cKDTree | None = None
+        self._tree: NeighbourTree | None = None
 
     def vertical_gap(self, points: npt.NDArray[np.intp], skip: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
         """For each of ``points``, the smallest height difference to its 16 nearest points in plan.
@@ -253,12 +224,12 @@ class _Plan:
         if len(points) == 0 or others < 1:
             return np.full(len(points), np.inf)
         if self._tree is None:
-            self._tree = _tree(self._xyz[:, :2])
+            self._tree = NeighbourTree(self._xyz[:, :2])
         gap = np.empty(len(points))
         step = max(1, _QUERY_VALUES // (3 * others))
         for start in range(0, len(points), step):
             chunk = points[start : start + step]
-            index = _nearest_kept(self._tree, self._xyz[chunk, :2], chunk, others, skip)[1]
+            index = self._tree.nearest_others(chunk, others, skip)[1]
             gap[start : start + len(chunk)] = np.abs(self._xyz[index, 2] - self._xyz[chunk, 2, None]).min(axis=1)
         return gap
 
@@ -338,37 +309,31 @@ def check_finite(xyz: npt.NDArray[np.float64]) -> None:
         raise InputError("the point cloud has NaN or infinite coordinates; drop those points before cleaning")
 
 
-def _tree(xyz: npt.NDArray[np.float64]) -> cKDTree:
-    """A k-d tree of the points, unbalanced and without shrunk nodes: faster to build, same answers."""
-    return cKDTree(xyz, balanced_tree=False, compact_nodes=False)
-
-
 def _mean_neighbour_distance(
-    xyz: npt.NDArray[np.float64], k: int, tree: cKDTree | None = None
+    xyz: npt.NDArray[np.float64], k: int, tree: NeighbourTree | None = None
 ) -> npt.NDArray[np.float64]:
-    """(N,) mean distance from each point to its k nearest other points (``tree``: a :func:`_tree` of xyz)."""
-    return _neighbour_distances(xyz, k, _tree(xyz) if tree is None else tree)[0]
+    """(N,) mean distance from each point to its k nearest other points (``tree``: a tree of xyz)."""
+    return _neighbour_distances(xyz, k, NeighbourTree(xyz) if tree is None else tree)[0]
 
 
 def _neighbour_distances(
-    xyz: npt.NDArray[np.float64], k: int, tree: cKDTree
+    xyz: npt.NDArray[np.float64], k: int, tree: NeighbourTree
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32] | None]:
     """(N,) mean distance from each point to its k nearest other points, and (N, k) their indices or None.
 
     The indices are kept when they take at most 64 MB (two million points at k = 8), so that the later steps
     need not query again; a larger cloud queries again the few points each step needs, and memory stays
-    bounded. ``tree`` is a :func:`_tree` of ``xyz``.
+    bounded. ``tree`` is a tree of ``xyz``.
     """
-    # Query in the tree's leaf order: neighbouring queries walk the same nodes and points, which is about
-    # three times faster than the input order on an unsorted cloud.
-    leaf_order = tree.indices
+    # Query in plan order: neighbouring queries walk the same nodes and points (faster than a file's order).
+    leaf_order = tree.order
     n = xyz.shape[0]
     mean_dist = np.empty(n)
     step = max(1, _QUERY_VALUES // (k + 1))
     neighbours = np.empty((n, k), dtype=np.int32) if n * k * 4 <= _KEPT_NEIGHBOUR_BYTES else None
     for start in range(0, n, step):
         chunk = leaf_order[start : start + step]
-        dist, index = tree.query(xyz[chunk], k=k + 1, workers=-1)
+        dist, index = tree.neighbours(chunk, k + 1)
         # Column 0 is the point itself at distance 0 (or a duplicate, also at 0): summing all k + 1
         # distances and dividing by k excludes it without copying the (chunk, k) block.
         mean_dist[chunk] = dist.sum(axis=1) / k
