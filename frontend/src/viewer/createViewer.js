@@ -20,6 +20,11 @@ export function naturalEarthLayer() {
  * Create the viewer: ellipsoid globe, offline base imagery, no ion services
  * and only the widgets that make sense for inspecting one area.
  *
+ * No star SkyBox, Sun or Moon (`skyBox: false` drops all three): a planner
+ * looks at a city from a few hundred metres up, where the sky atmosphere
+ * (kept) fills the sky, and the six star images and the Moon's texture were
+ * about 0.9 MB of the first page.
+ *
  * @param {{ container: HTMLElement|string }} options Where to mount it.
  * @returns {Cesium.Viewer} The viewer.
  */
@@ -39,6 +44,7 @@ export function createViewer({ container }) {
     infoBox: false,
     selectionIndicator: false,
     scene3DOnly: true,
+    skyBox: false,
     requestRenderMode: true,
     maximumRenderTimeChange: Infinity,
   });
