@@ -54,6 +54,20 @@ class Prediction:
     trust: dict[str, Any] | None = None
 
 
+def resample_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resample a ``(B, C, H, W)`` image to ``size`` the way an upload reaches the network's grid.
+
+    Area averaging when shrinking (every source pixel counts, no aliasing), bilinear when enlarging;
+    the image itself when ``size`` is already its size. Training reuses it to show the network a
+    coarser orthophoto brought back to its grid (:func:`reconstruction.training.imaging.resample_gsd`).
+    """
+    if tuple(size) == tuple(image.shape[-2:]):
+        return image
+    if size[0] <= image.shape[-2] and size[1] <= image.shape[-1]:
+        return F.interpolate(image, size=size, mode="area")
+    return F.interpolate(image, size=size, mode="bilinear", align_corners=False)
+
+
 def predict_area(
     model: nn.Module,
     info: WeightsInfo,
@@ -100,9 +114,7 @@ def predict_area(
     image = torch.from_numpy(network_input(bands.astype(np.float32) / 255.0, info.model.in_channels))[None]
     scale = resolution_m / info.gsd_m
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    if size != (h, w):
-        mode = "area" if scale < 1 else "bilinear"
-        image = F.interpolate(image, size=size, mode=mode, **({} if mode == "area" else {"align_corners": False}))
+    image = resample_image(image, size)
     out = predict_tiled(model, image[0].numpy(), device=device, on_progress=on_progress)
     trust = info.trust
     extra = [] if trust is None else [feature_distance(model, image[0].numpy(), trust)[None]]

@@ -140,6 +140,57 @@ class LossConfig:
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    """Imaging realism of training crops (:mod:`reconstruction.training.imaging`); every switch off by default.
+
+    Each switched-on change is applied to a crop with probability ``probability``, after the flips,
+    rotations and :func:`reconstruction.training.dataset.photometric_jitter`; labels and heights are untouched.
+
+    Attributes:
+        resample: show the crop as an orthophoto of a coarser ground sampling brought back to the
+            training grid the way an upload is (:func:`reconstruction.training.imaging.resample_gsd`).
+        gsd_range_m: ground sampling drawn uniformly from this range, metres (at least ``data.resolution``).
+        jpeg: JPEG-encode and decode the crop (at the coarser sampling when ``resample`` also applies).
+        jpeg_quality: JPEG quality drawn uniformly from this range (1..95).
+        colour: colour cast: per-band gains, a colour temperature shift, gamma and haze
+            (:func:`reconstruction.training.imaging.colour_cast`).
+        probability: share of crops each switched-on change is applied to.
+    """
+
+    resample: bool = False
+    gsd_range_m: tuple[float, float] = (0.5, 1.0)
+    jpeg: bool = False
+    jpeg_quality: tuple[int, int] = (30, 90)
+    colour: bool = False
+    probability: float = 0.5
+
+    def __post_init__(self) -> None:
+        """Normalise ranges to tuples and check them.
+
+        Raises:
+            ConfigError: a switch that is not a boolean, or a range or probability out of bounds.
+        """
+        for name in ("resample", "jpeg", "colour"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"augment.{name} must be true or false, got {getattr(self, name)!r}")
+        object.__setattr__(self, "gsd_range_m", tuple(float(v) for v in self.gsd_range_m))
+        object.__setattr__(self, "jpeg_quality", tuple(int(v) for v in self.jpeg_quality))
+        lo, hi = self.gsd_range_m if len(self.gsd_range_m) == 2 else (0.0, -1.0)
+        if not 0.05 <= lo <= hi <= 5.0:
+            raise ConfigError(f"augment.gsd_range_m must be [low, high] metres within 0.05..5, got {self.gsd_range_m}")
+        qlo, qhi = self.jpeg_quality if len(self.jpeg_quality) == 2 else (0, -1)
+        if not 1 <= qlo <= qhi <= 95:
+            raise ConfigError(f"augment.jpeg_quality must be [low, high] within 1..95, got {self.jpeg_quality}")
+        if not 0.0 <= self.probability <= 1.0:
+            raise ConfigError(f"augment.probability must be in 0..1, got {self.probability}")
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any change is switched on."""
+        return self.resample or self.jpeg or self.colour
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Everything a training run needs.
 
@@ -147,6 +198,7 @@ class TrainConfig:
         model: network to train.
         data: training and validation sources.
         loss: loss weights.
+        augment: imaging realism of training crops (all off by default).
         tile: crop side in pixels, a multiple of ``2 ** model.depth``.
         batch_size: crops per step.
         steps: optimiser steps in the whole run.
@@ -167,6 +219,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=lambda: ModelConfig(width=16, depth=3))
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     tile: int = 64
     batch_size: int = 4
     steps: int = 200
@@ -201,10 +254,15 @@ class TrainConfig:
             raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
         if self.num_threads < 0 or self.seed < 0:
             raise ConfigError("num_threads and seed must be >= 0")
+        if self.augment.resample and self.augment.gsd_range_m[0] < self.data.resolution:
+            raise ConfigError(
+                f"augment.gsd_range_m starts at {self.augment.gsd_range_m[0]} m, finer than data.resolution "
+                f"{self.data.resolution} m: a crop cannot be made sharper than it was rendered"
+            )
 
 
 def load_train_config(path: Path) -> TrainConfig:
-    """Read a TOML file with top-level keys of :class:`TrainConfig` and ``[model]``, ``[data]``, ``[loss]`` tables.
+    """Read a TOML file: top-level keys of :class:`TrainConfig`; ``[model]``, ``[data]``, ``[loss]``, ``[augment]``.
 
     LiDAR and footprint-area paths in ``[data]`` are relative to the config file's folder.
 

@@ -1,5 +1,9 @@
 """Random fixed-size crops of training samples, with flips, 90-degree rotations and photometric jitter."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -7,6 +11,9 @@ from torch.utils.data import Dataset
 from reconstruction.errors import ConfigError, InputError
 from reconstruction.training.bands import drop_nir, network_input
 from reconstruction.training.samples import IGNORE, Sample
+
+if TYPE_CHECKING:
+    from reconstruction.training.config import AugmentConfig
 
 
 class TileDataset(Dataset[dict[str, torch.Tensor]]):
@@ -27,6 +34,8 @@ class TileDataset(Dataset[dict[str, torch.Tensor]]):
         augment: bool = True,
         in_channels: int | None = None,
         nir_dropout: float = 0.0,
+        imaging: AugmentConfig | None = None,
+        resolution_m: float = 0.5,
     ) -> None:
         """Store the samples and crop parameters.
 
@@ -41,6 +50,9 @@ class TileDataset(Dataset[dict[str, torch.Tensor]]):
                 be mixed). ``None`` returns the sample's bands as they are.
             nir_dropout: for ``in_channels = 5`` with augmentation, the probability that a crop's NIR
                 band is dropped (NIR 0, flag 0), so one model learns both inputs.
+            imaging: with augmentation, the imaging-realism changes to apply after the jitter
+                (:func:`reconstruction.training.imaging.imaging_realism`); ``None`` applies none.
+            resolution_m: cell size of the samples, metres (for the coarser ground sampling).
 
         Raises:
             ConfigError: ``tile`` or ``length`` is not positive, or ``nir_dropout`` is outside 0..1.
@@ -56,6 +68,7 @@ class TileDataset(Dataset[dict[str, torch.Tensor]]):
             raise InputError("all samples must have the same number of image channels")
         self.samples, self.tile, self.length, self.seed, self.augment = samples, tile, length, seed, augment
         self.in_channels, self.nir_dropout = in_channels, nir_dropout
+        self.imaging, self.resolution_m = imaging, resolution_m
         areas = np.array([s.labels.size for s in samples], dtype=np.float64)
         self._weights = areas / areas.sum()
 
@@ -85,6 +98,10 @@ class TileDataset(Dataset[dict[str, torch.Tensor]]):
             if flip:
                 image, labels, height = (a[..., ::-1] for a in (image, labels, height))
             image = photometric_jitter(image, rng)
+            if self.imaging is not None and self.imaging.enabled:
+                from reconstruction.training.imaging import imaging_realism
+
+                image = imaging_realism(image, rng, self.imaging, self.resolution_m)
             if self.in_channels == 5 and image.shape[0] > 3 and rng.random() < self.nir_dropout:
                 image = drop_nir(image)
         if self.in_channels is not None:

@@ -95,6 +95,8 @@ def train(
         seed=cfg.seed,
         in_channels=channels,
         nir_dropout=cfg.data.nir_dropout,
+        imaging=cfg.augment,
+        resolution_m=cfg.data.resolution,
     )
     val_data = None
     if val_samples:
