@@ -1,15 +1,15 @@
 """Imaging realism for training crops: coarser ground sampling, JPEG artefacts and colour casts.
 
-Generated towns are rendered point-sampled at the training grid (0.5 m), losslessly and in one
-palette; real orthophotos come at 0.15-1 m and are resampled to that grid on upload, are often
-JPEG-compressed, and differ in white balance, gamma and haze. Each change here is a small pure
+Generated towns are rendered at 0.25 m and averaged 2 x 2 onto the training grid (0.5 m), losslessly
+and in one palette; real orthophotos come at 0.15-1 m and are resampled to that grid on upload, are
+often JPEG-compressed, and differ in white balance, gamma and haze. Each change here is a small pure
 function of ``(image, rng, ...)`` on a ``(C, H, W)`` float image in 0..1 that returns a new float32
 image of the same shape, so labels and heights stay on the 0.5 m grid. :func:`imaging_realism`
 applies the ones an :class:`~reconstruction.training.config.AugmentConfig` switches on.
 
-Not simulated: a source finer than the grid (a 0.15 m photo area-averaged to 0.5 m; that needs
-rendering at the finer sampling, not a change of a 0.5 m crop) and off-nadir lean (the project's real
-regions are true orthophotos, so they would not measure it).
+Not simulated here: a source finer than the grid (a 0.15-0.5 m photo area-averaged to 0.5 m), which is
+what the towns' 0.25 m render averaged to 0.5 m already is, and off-nadir lean (the project's real
+regions are true orthophotos, so they could not measure it).
 """
 
 from __future__ import annotations
