@@ -13,6 +13,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from backend.serving.static_files import cesium_folder, is_immutable
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 RS3D_HOME = Path(os.environ.get("RS3D_HOME", BASE_DIR / "var")).resolve()
 RS3D_HOME.mkdir(parents=True, exist_ok=True)
@@ -190,8 +192,14 @@ else:
 # --- files ----------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static"
+# CesiumJS under /static/cesium/<version>-<digest>/: new URLs for another Cesium or worker build, so browsers
+# keep its files for good (backend.serving.static_files.cesium_folder and is_immutable).
+RS3D_CESIUM_STATIC = cesium_folder(BASE_DIR / "frontend")
 STATICFILES_DIRS = [
-    ("cesium", BASE_DIR / "frontend" / "node_modules" / "cesium" / "Build" / "Cesium"),
+    # Cesium's Web Workers, each bundled into one file (frontend/build.mjs, run by scripts/setup.sh): listed
+    # before Cesium's build, so its Workers/<name>.js is the bundled one (the first match wins).
+    (RS3D_CESIUM_STATIC, BASE_DIR / "frontend" / "build" / "cesium"),
+    (RS3D_CESIUM_STATIC, BASE_DIR / "frontend" / "node_modules" / "cesium" / "Build" / "Cesium"),
     ("rs3d", BASE_DIR / "frontend" / "src"),
 ]
 # Each collected file gets brotli and gzip copies, written once (backend.serving.static_files): the viewer's
@@ -202,6 +210,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_IMMUTABLE_FILE_TEST = is_immutable
 MEDIA_ROOT = RS3D_HOME / "media"
 MEDIA_URL = "/media/"  # never served directly: area data goes through backend.viewer's permission-checked view
 

@@ -11,18 +11,47 @@ The index also covers files that compress too little to get copies, which would 
 
 Cesium's classic-script and CommonJS builds (``Cesium.js``, ``index.cjs``, 11 MB together) are collected but
 never loaded by the viewer, which imports ``index.js``: they are not compressed.
+
+Cesium is served from a folder named after what makes its files (:func:`cesium_folder`): its version and a
+digest of ``frontend/package-lock.json`` (Cesium's and esbuild's exact versions) and ``frontend/build.mjs``
+(which bundles its workers). Another Cesium or another worker build gets other URLs, so the files under one
+URL never change and browsers may keep them for good (:func:`is_immutable`: ``Cache-Control: immutable``),
+without ever revalidating. The app's own files (``rs3d/``) keep their names across deploys: WhiteNoise's
+short max-age (60 s) and revalidation hold for them.
 """
 
+import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from whitenoise.compress import Compressor
 from whitenoise.storage import CompressedStaticFilesStorage
 
-#: Collected files no page loads: no compressed copies for them.
-NEVER_SENT = ("cesium/Cesium.js", "cesium/index.cjs")
+#: Files of Cesium's folder that no page loads: no compressed copies for them.
+NEVER_SENT = ("Cesium.js", "index.cjs")
+
+_NEVER_SENT = re.compile(r"cesium/(?:[^/]+/)?(?:" + "|".join(map(re.escape, NEVER_SENT)) + ")")
+
+#: URL paths under the static URL that :func:`cesium_folder` names: ``cesium/<version>-<digest>/...``.
+_VERSIONED_CESIUM = re.compile(r"/cesium/\d+\.\d+\.\d+[^/]*-[0-9a-f]{10}/")
+
+
+def cesium_folder(frontend: Path) -> str:
+    """Static folder for Cesium, ``cesium/<version>-<digest>`` (see the module's docstring), from ``frontend/``."""
+    lock = (frontend / "package-lock.json").read_bytes()
+    version = json.loads(lock)["packages"]["node_modules/cesium"]["version"]
+    digest = hashlib.sha256(lock + (frontend / "build.mjs").read_bytes()).hexdigest()[:10]
+    return f"cesium/{version}-{digest}"
+
+
+def is_immutable(path: str, url: str) -> bool:
+    """``WHITENOISE_IMMUTABLE_FILE_TEST``: the files of a versioned Cesium folder never change under their URL."""
+    return _VERSIONED_CESIUM.search(url) is not None
+
 
 #: In ``STATIC_ROOT``: each compressed file's modification time (ns) when it was compressed.
 INDEX = "compressed-index.json"
@@ -47,11 +76,11 @@ class OnceCompressedStaticFilesStorage(CompressedStaticFilesStorage):
     def post_process(
         self, paths: dict[str, Any], dry_run: bool = False, **options: Any
     ) -> Iterator[tuple[str, str, bool] | tuple[str, None, RuntimeError]]:
-        """Compress what changed since the last ``collectstatic``; files in :data:`NEVER_SENT` are left as they are."""
+        """Compress what changed since the last ``collectstatic``; Cesium's :data:`NEVER_SENT` are left as they are."""
         if dry_run:
             return
         done = self._read_index()
-        stamps = {name: os.stat(self.path(name)).st_mtime_ns for name in paths if name not in NEVER_SENT}
+        stamps = {name: os.stat(self.path(name)).st_mtime_ns for name in paths if not _NEVER_SENT.fullmatch(name)}
         changed = {name: paths[name] for name, stamp in stamps.items() if done.get(name) != stamp}
         yield from super().post_process(changed, dry_run=dry_run, **options)
         with open(self.path(INDEX), "w") as index:

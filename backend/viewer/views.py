@@ -196,7 +196,8 @@ def area_view(request: HttpRequest, area_id: int) -> HttpResponse:
     """The 3D viewer page of an area."""
     area = _visible_area_or_404(request, area_id)
     config = {"areaUrl": reverse("api:area-detail", args=[area.pk])}
-    response = render(request, "viewer/area_view.html", {"area": area, "config": config})
+    cesium = f"{settings.RS3D_CESIUM_STATIC}/"  # versioned folder: see backend.serving.static_files
+    response = render(request, "viewer/area_view.html", {"area": area, "config": config, "cesium": cesium})
     response["Content-Security-Policy"] = settings.RS3D_VIEWER_CONTENT_SECURITY_POLICY  # Cesium needs eval
     return response
 

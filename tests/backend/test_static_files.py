@@ -1,6 +1,7 @@
 """Collected static files get brotli and gzip copies, once, and WhiteNoise sends them (backend.serving.static_files)."""
 
 import gzip
+import json
 import os
 from pathlib import Path
 
@@ -50,8 +51,8 @@ def test_each_sent_file_gets_brotli_and_gzip_copies_of_its_bytes(sources: Path):
     # Already compressed formats are left as they are (WhiteNoise's list), and so are the builds no page loads.
     assert not list(static.glob("rs3d/icon.png.*"))
     for name in static_files.NEVER_SENT:
-        assert (static / name).is_file()
-        assert not (static / f"{name}.br").exists() and not (static / f"{name}.gz").exists()
+        assert (static / "cesium" / name).is_file()
+        assert not (static / "cesium" / f"{name}.br").exists() and not (static / "cesium" / f"{name}.gz").exists()
 
 
 def test_a_second_collect_compresses_nothing_and_a_changed_file_again(sources: Path, monkeypatch):
@@ -83,3 +84,38 @@ def test_whitenoise_sends_the_brotli_copy_to_a_browser_that_accepts_it(sources: 
     assert response["Content-Encoding"] == "br"
     assert "Accept-Encoding" in response["Vary"]
     assert brotli.decompress(b"".join(response.streaming_content)) == SCRIPT
+
+
+def test_cesium_is_served_from_a_folder_named_after_its_version_and_build(tmp_path: Path):
+    folder = settings.RS3D_CESIUM_STATIC
+    assert folder == static_files.cesium_folder(settings.BASE_DIR / "frontend")
+    assert {prefix for prefix, _ in settings.STATICFILES_DIRS} == {folder, "rs3d"}
+    version = json.loads((settings.BASE_DIR / "frontend" / "node_modules" / "cesium" / "package.json").read_text())
+    assert folder.startswith(f"cesium/{version['version']}-")  # the installed Cesium's version
+    # Another worker build (or another Cesium, esbuild...: package-lock.json) gets another folder.
+    (tmp_path / "package-lock.json").write_bytes((settings.BASE_DIR / "frontend" / "package-lock.json").read_bytes())
+    (tmp_path / "build.mjs").write_text("// another build\n")
+    assert static_files.cesium_folder(tmp_path) not in (folder, "")
+    assert static_files.cesium_folder(tmp_path).startswith(f"cesium/{version['version']}-")
+
+
+def test_cesium_is_cached_for_good_and_the_app_revalidates(tmp_path: Path, rf):
+    cesium = settings.RS3D_CESIUM_STATIC
+    (tmp_path / "src" / "rs3d").mkdir(parents=True)
+    (tmp_path / "src" / "cesium").mkdir()
+    (tmp_path / "src" / "rs3d" / "main.js").write_bytes(SCRIPT)
+    (tmp_path / "src" / "cesium" / "index.js").write_bytes(SCRIPT)
+    dirs = [(cesium, tmp_path / "src" / "cesium"), ("rs3d", tmp_path / "src" / "rs3d")]
+    finders = ["django.contrib.staticfiles.finders.FileSystemFinder"]
+    with override_settings(STATICFILES_DIRS=dirs, STATICFILES_FINDERS=finders, STATIC_ROOT=tmp_path / "static"):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        with override_settings(WHITENOISE_USE_FINDERS=False, WHITENOISE_AUTOREFRESH=False):
+            middleware = WhiteNoiseMiddleware(get_response=lambda request: pytest.fail("not a static file"))
+            cached = middleware(rf.get(f"/static/{cesium}/index.js"))
+            app = middleware(rf.get("/static/rs3d/main.js"))
+    assert cached.status_code == 200 and app.status_code == 200
+    assert cached["Cache-Control"] == "max-age=315360000, public, immutable"
+    assert app["Cache-Control"] == "max-age=60, public"  # the app's modules keep their names across deploys
+    assert static_files.is_immutable("", f"/static/{cesium}/Workers/createGeometry.js")
+    assert not static_files.is_immutable("", "/static/cesium/index.js")  # not versioned
+    assert not static_files.is_immutable("", "/static/rs3d/viewer/cesium.js")

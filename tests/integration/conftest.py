@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.conf import settings
 from playwright.sync_api import Browser, sync_playwright
 
 from devtools.chromium import CHROMIUM_ARGS
@@ -74,9 +75,10 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Start web server and worker like scripts/demo.sh does; stop them after the session."""
-    require(
-        (ROOT / "static" / "cesium" / "Cesium.js").is_file(), "static files are not collected: run scripts/setup.sh"
-    )
+    cesium = ROOT / "static" / settings.RS3D_CESIUM_STATIC  # named after Cesium's version and worker build
+    require((cesium / "Cesium.js").is_file(), "static files are not collected: run scripts/setup.sh")
+    worker = (cesium / "Workers" / "createGeometry.js").read_text()
+    assert '"./chunk-' not in worker, "collected Cesium workers are not the bundled ones: run scripts/setup.sh"
     home = tmp_path_factory.mktemp("rs3d-home")
     env = {**os.environ, "RS3D_HOME": str(home), "PYTHONUNBUFFERED": "1", "RS3D_SECRET_KEY": secrets.token_urlsafe(50)}
     env.pop("DJANGO_SETTINGS_MODULE", None)

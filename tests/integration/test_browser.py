@@ -17,12 +17,14 @@ ARTIFACTS = ROOT / "tests" / "_artifacts"
 
 
 class Watched:
-    """A page with its console errors and any request that left the machine."""
+    """A page with its console errors, every URL it (and its workers) requested, and any that left the machine."""
 
     def __init__(self, page: Page, origin: str) -> None:
         self.page = page
         self.errors: list[str] = []
         self.outside: list[str] = []
+        self.requested: list[str] = []
+        page.on("request", lambda r: self.requested.append(r.url))
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("response", lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -52,6 +54,12 @@ def test_viewer_renders_the_area_offline(browser, stack, town):
     assert shot
     assert watched.errors == []
     assert watched.outside == [], "the viewer must work offline"
+    # No star SkyBox nor Moon (createViewer.js: skyBox false), and Cesium's workers come bundled, one file
+    # each (frontend/build.mjs), not as Cesium's shared chunks.
+    assert not [u for u in watched.requested if "/SkyBox/" in u or "moon" in u.lower()]
+    workers = [u for u in watched.requested if "/static/cesium/" in u and "/Workers/" in u]
+    assert any(u.endswith("/createVerticesFromHeightmap.js") for u in workers), "the globe's tiles use it"
+    assert not [u for u in workers if "/chunk-" in u]
     watched.page.close()
 
 

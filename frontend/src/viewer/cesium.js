@@ -1,18 +1,20 @@
 /**
  * The single place that imports CesiumJS.
  *
- * Cesium is served by Django at /static/cesium/; the page template must set
- * `window.CESIUM_BASE_URL = "/static/cesium/"` before this module loads so
- * that Cesium finds its Workers, Assets and ThirdParty folders (the viewer
- * page does it with viewer/cesiumBaseUrl.js).
+ * Cesium is served by Django from a folder named after its version and
+ * build (/static/cesium/<version>-<digest>/, so browsers may cache it for
+ * good); the page template sets `window.CESIUM_BASE_URL` to that folder
+ * before this module loads (viewer/cesiumBaseUrl.js), and Cesium finds its
+ * Workers, Assets and ThirdParty folders there. This module imports Cesium's
+ * ES module build from the same folder; the template preloads it
+ * (`<link rel="modulepreload">`), so its download starts with the page's.
  */
-import * as Cesium from "/static/cesium/index.js";
-
-if (typeof window !== "undefined" && !window.CESIUM_BASE_URL) {
+const base = globalThis.CESIUM_BASE_URL;
+if (typeof window !== "undefined" && !base) {
   console.warn(
     "rs3d: window.CESIUM_BASE_URL is not set; Cesium assets may fail to load.",
   );
 }
 
 /** The CesiumJS namespace (ES module build). */
-export { Cesium };
+export const Cesium = await import(`${base ?? "/static/cesium/"}index.js`);
