@@ -9,7 +9,8 @@ integration tests' flags) in a fresh browser context each run, so nothing is cac
 when the page's ``#status`` says ready (every shown tileset's ``allTilesLoaded``) and ``rs3d.settled()``
 holds (the globe's imagery and every shown tileset have what the view needs). Every request the page and its
 workers made up to then is counted, with its bytes on the wire (headers and encoded body, as Chromium's
-network stack reports them), and sorted into kinds by URL:
+network stack reports them; for a web worker's main script, whose body it reports as empty, the
+``Content-Length`` its response says), and sorted into kinds by URL:
 
 - one kind per 3D layer of the area (``point tiles`` for the point cloud; ``tileset.json`` included),
 - ``imagery`` (the orthophoto and its XYZ tiles), ``Cesium`` (its build under ``static/cesium/``),
@@ -84,6 +85,15 @@ def _kind(url: str, layers: dict[str, str], imagery: list[str]) -> str:
     return "page"
 
 
+def _body_size(request, reported: int) -> int:
+    """Encoded body bytes: as Chromium reports them, else (a web worker's main script, which it reports as 0)
+    the response's Content-Length (a 304 has none: 0)."""
+    if reported > 0:
+        return reported
+    response = request.response()
+    return int(response.headers.get("content-length", 0)) if response is not None else 0
+
+
 def first_view(
     demo: Demo, runs: int, timeout_s: float, screenshot: str | None = None, hide: tuple[str, ...] = ()
 ) -> list[dict]:
@@ -143,7 +153,7 @@ def _one_view(
             continue
         sizes = request.sizes()
         kind = _kind(request.url, layers, imagery)
-        wire = sizes["responseHeadersSize"] + max(0, sizes["responseBodySize"])
+        wire = sizes["responseHeadersSize"] + _body_size(request, sizes["responseBodySize"])
         by_kind[kind][0] += 1
         by_kind[kind][1] += wire
         listed.append((kind, urlparse(request.url).path, wire))
