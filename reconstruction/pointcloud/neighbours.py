@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from pykdtree.kdtree import KDTree
 
-# Farthest a point may lie from the cloud's centre, in metres, for 32-bit positions (ulp 0.5 mm at 8 km).
+# Farthest a point may lie from the cloud's centre, in metres, for 32-bit positions (rounded by at most 0.5 mm).
 _FLOAT32_REACH_M = 8192.0
 # Side of the plan cells that set the query order, in units of the mean spacing of a uniform cloud of the same
 # extent: a few leaves of the tree per cell.
