@@ -63,10 +63,11 @@ if [ "$(sha256sum frontend/package-lock.json | cut -d' ' -f1)" != "$(cat "$stamp
   (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
   sha256sum frontend/package-lock.json | cut -d' ' -f1 > "$stamp"
 fi
-# Bundle each of Cesium's Web Workers into one file (frontend/build.mjs, esbuild, offline): the collected
-# Workers/ under /static/cesium/<version>-<digest>/ are those, not Cesium's ~60 shared chunks. Rewrites only
-# files whose bytes change.
-say "bundling Cesium's workers (frontend/build.mjs)"
+# Bundle each page's own JavaScript (frontend/src) into one file under /static/rs3d-bundle/<digest>/, and each of
+# Cesium's Web Workers into one file (frontend/build.mjs, esbuild, offline): the collected Workers/ under
+# /static/cesium/<version>-<digest>/ are those, not Cesium's ~60 shared chunks. Rewrites only files whose bytes
+# change.
+say "bundling the app's pages and Cesium's workers (frontend/build.mjs)"
 node frontend/build.mjs >/dev/null
 
 if [ "$want_test" = 1 ]; then
