@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from backend.serving.static_files import cesium_folder, is_immutable
+from backend.serving.static_files import app_bundle_folder, cesium_folder, is_immutable
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RS3D_HOME = Path(os.environ.get("RS3D_HOME", BASE_DIR / "var")).resolve()
@@ -121,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "backend.viewer.context.accounts",
+                "backend.viewer.context.app_scripts",
             ],
         },
     },
@@ -195,12 +196,17 @@ STATIC_ROOT = BASE_DIR / "static"
 # CesiumJS under /static/cesium/<version>-<digest>/: new URLs for another Cesium or worker build, so browsers
 # keep its files for good (backend.serving.static_files.cesium_folder and is_immutable).
 RS3D_CESIUM_STATIC = cesium_folder(BASE_DIR / "frontend")
+# The app's pages, each bundled into one file (frontend/build.mjs) under /static/rs3d-bundle/<digest>/, named
+# after frontend/src as it is now: cached for good, never a stale build (backend.serving.static_files). Pages
+# load these, or with DEBUG the modules under /static/rs3d/ (backend.viewer.context.app_scripts).
+RS3D_APP_BUNDLE_STATIC = app_bundle_folder(BASE_DIR / "frontend")
 STATICFILES_DIRS = [
     # Cesium's Web Workers, each bundled into one file (frontend/build.mjs, run by scripts/setup.sh): listed
     # before Cesium's build, so its Workers/<name>.js is the bundled one (the first match wins).
     (RS3D_CESIUM_STATIC, BASE_DIR / "frontend" / "build" / "cesium"),
     (RS3D_CESIUM_STATIC, BASE_DIR / "frontend" / "node_modules" / "cesium" / "Build" / "Cesium"),
     ("rs3d", BASE_DIR / "frontend" / "src"),
+    ("rs3d-bundle", BASE_DIR / "frontend" / "build" / "rs3d-bundle"),
 ]
 # Each collected file gets brotli and gzip copies, written once (backend.serving.static_files): the viewer's
 # first page is about a third of its size on the wire, most of it CesiumJS.

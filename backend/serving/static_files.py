@@ -16,8 +16,12 @@ Cesium is served from a folder named after what makes its files (:func:`cesium_f
 digest of ``frontend/package-lock.json`` (Cesium's and esbuild's exact versions) and ``frontend/build.mjs``
 (which bundles its workers). Another Cesium or another worker build gets other URLs, so the files under one
 URL never change and browsers may keep them for good (:func:`is_immutable`: ``Cache-Control: immutable``),
-without ever revalidating. The app's own files (``rs3d/``) keep their names across deploys: WhiteNoise's
-short max-age (60 s) and revalidation hold for them.
+without ever revalidating. So with the app's pages, each bundled into one file by ``frontend/build.mjs``: they
+are served from ``rs3d-bundle/<digest>/`` (:func:`app_bundle_folder`), named after the files they are made
+from, so they are cached for good too; and as the page asks for the folder of the current sources, a bundle
+built from other sources is never what it loads. The app's modules themselves (``rs3d/``, loaded with
+``RS3D_DEBUG`` and by the tests) keep their names across deploys: WhiteNoise's short max-age (60 s) and
+revalidation hold for them.
 """
 
 import hashlib
@@ -38,6 +42,8 @@ _NEVER_SENT = re.compile(r"cesium/(?:[^/]+/)?(?:" + "|".join(map(re.escape, NEVE
 
 #: URL paths under the static URL that :func:`cesium_folder` names: ``cesium/<version>-<digest>/...``.
 _VERSIONED_CESIUM = re.compile(r"/cesium/\d+\.\d+\.\d+[^/]*-[0-9a-f]{10}/")
+#: URL paths under the static URL that :func:`app_bundle_folder` names: ``rs3d-bundle/<digest>/...``.
+_VERSIONED_BUNDLE = re.compile(r"/rs3d-bundle/[0-9a-f]{10}/")
 
 
 def cesium_folder(frontend: Path) -> str:
@@ -48,9 +54,24 @@ def cesium_folder(frontend: Path) -> str:
     return f"cesium/{version}-{digest}"
 
 
+def app_bundle_folder(frontend: Path) -> str:
+    """Static folder of the app's page bundles, ``rs3d-bundle/<digest>``, from ``frontend/``.
+
+    The digest is ``appBundleDigest()``'s in ``frontend/build.mjs``, which writes the bundles there: of every
+    ``.js`` file under ``src/``, ``build.mjs`` and ``package-lock.json`` (esbuild's version), by path.
+    """
+    sources = [path.relative_to(frontend).as_posix() for path in (frontend / "src").rglob("*.js") if path.is_file()]
+    digest = hashlib.sha256()
+    for name in sorted([*sources, "build.mjs", "package-lock.json"]):
+        digest.update(f"{name}\0".encode())
+        digest.update((frontend / name).read_bytes())
+        digest.update(b"\0")
+    return f"rs3d-bundle/{digest.hexdigest()[:10]}"
+
+
 def is_immutable(path: str, url: str) -> bool:
-    """``WHITENOISE_IMMUTABLE_FILE_TEST``: the files of a versioned Cesium folder never change under their URL."""
-    return _VERSIONED_CESIUM.search(url) is not None
+    """``WHITENOISE_IMMUTABLE_FILE_TEST``: the files of a versioned Cesium or app bundle folder never change."""
+    return _VERSIONED_CESIUM.search(url) is not None or _VERSIONED_BUNDLE.search(url) is not None
 
 
 #: In ``STATIC_ROOT``: each compressed file's modification time (ns) when it was compressed.

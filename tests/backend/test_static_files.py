@@ -89,7 +89,7 @@ def test_whitenoise_sends_the_brotli_copy_to_a_browser_that_accepts_it(sources: 
 def test_cesium_is_served_from_a_folder_named_after_its_version_and_build(tmp_path: Path):
     folder = settings.RS3D_CESIUM_STATIC
     assert folder == static_files.cesium_folder(settings.BASE_DIR / "frontend")
-    assert {prefix for prefix, _ in settings.STATICFILES_DIRS} == {folder, "rs3d"}
+    assert {prefix for prefix, _ in settings.STATICFILES_DIRS} == {folder, "rs3d", "rs3d-bundle"}
     version = json.loads((settings.BASE_DIR / "frontend" / "node_modules" / "cesium" / "package.json").read_text())
     assert folder.startswith(f"cesium/{version['version']}-")  # the installed Cesium's version
     # Another worker build (or another Cesium, esbuild...: package-lock.json) gets another folder.
