@@ -79,6 +79,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     require((cesium / "Cesium.js").is_file(), "static files are not collected: run scripts/setup.sh")
     worker = (cesium / "Workers" / "createGeometry.js").read_text()
     assert '"./chunk-' not in worker, "collected Cesium workers are not the bundled ones: run scripts/setup.sh"
+    bundle = ROOT / "static" / settings.RS3D_APP_BUNDLE_STATIC / "main.js"  # named after frontend/src as it is now
+    assert bundle.is_file(), "the collected app bundle is not built from the current frontend/src: run scripts/setup.sh"
     home = tmp_path_factory.mktemp("rs3d-home")
     env = {**os.environ, "RS3D_HOME": str(home), "PYTHONUNBUFFERED": "1", "RS3D_SECRET_KEY": secrets.token_urlsafe(50)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
