@@ -16,10 +16,10 @@ Cesium is served from a folder named after what makes its files (:func:`cesium_f
 digest of ``frontend/package-lock.json`` (Cesium's and esbuild's exact versions) and ``frontend/build.mjs``
 (which bundles its workers). Another Cesium or another worker build gets other URLs, so the files under one
 URL never change and browsers may keep them for good (:func:`is_immutable`: ``Cache-Control: immutable``),
-without ever revalidating. So with the app's pages, each bundled into one file by ``frontend/build.mjs``: they
-are served from ``rs3d-bundle/<digest>/`` (:func:`app_bundle_folder`), named after the files they are made
-from, so they are cached for good too; and as the page asks for the folder of the current sources, a bundle
-built from other sources is never what it loads. The app's modules themselves (``rs3d/``, loaded with
+without ever revalidating. The same holds for the app's pages, each bundled into one file by
+``frontend/build.mjs`` and served from ``rs3d-bundle/<digest>/`` (:func:`app_bundle_folder`), named after the
+files they are made from; and as a page asks for the folder of the sources as they are when the server starts,
+it never loads a bundle built from other sources. The app's modules themselves (``rs3d/``, loaded with
 ``RS3D_DEBUG`` and by the tests) keep their names across deploys: WhiteNoise's short max-age (60 s) and
 revalidation hold for them.
 """
