@@ -38,9 +38,11 @@ except Exception as err:
     sys.exit(f"Redis at {cache} is not reachable ({err})")
 PY
 ); then
+  # Two pytest-xdist workers, as in the first Django pass: pytest-django gives each its own test database
+  # (test_<name>_gw0, _gw1), tests/xdist_redis.py its own Redis database (the given one and the next).
   echo "== scale mode: DATABASE_URL=$scale_db REDIS_URL=$scale_redis (tests/backend, tests/integration without browser tests)"
   DATABASE_URL=$scale_db REDIS_URL=$scale_redis RS3D_SCALE_TESTS=1 \
-    .venv/bin/python -m pytest tests/backend tests/integration -m "not browser" || status=$?
+    .venv/bin/python -m pytest -p tests.xdist_redis -n 2 --dist loadfile tests/backend tests/integration -m "not browser" || status=$?
 elif [ "${CI:-}" = true ]; then
   echo "error: CI=true and the scale-mode pass cannot run: $reason" >&2
   status=1

@@ -146,3 +146,17 @@ def test_job_websocket_gets_a_workers_progress_through_redis(monkeypatch, tmp_pa
     assert log["stage"] == "terrain" and log["message"] == "halfway through the terrain"
     assert state["stage"] == "terrain" and state["status"] == "running"
     assert json.dumps(pushed)  # plain JSON all the way
+
+
+def test_each_xdist_worker_of_the_scale_pass_has_its_own_redis_database():
+    from tests.xdist_redis import GIVEN_REDIS_URL, worker_redis_url
+
+    assert worker_redis_url("redis://127.0.0.1:6379/0", "gw1") == "redis://127.0.0.1:6379/1"
+    assert worker_redis_url("redis://127.0.0.1:6379", "gw0") == "redis://127.0.0.1:6379/0"
+    assert worker_redis_url("rediss://cache:6380/4", "gw1") == "rediss://cache:6380/5"
+    assert worker_redis_url("redis://127.0.0.1:6379/3", "") == "redis://127.0.0.1:6379/3"  # not under xdist
+    require_scale("REDIS_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker:  # scripts/test.sh: -p tests.xdist_redis -n 2, so the settings read this worker's database
+        assert settings.CACHES["default"]["LOCATION"] == worker_redis_url(GIVEN_REDIS_URL, worker)
+        assert (settings.CACHES["default"]["LOCATION"] != GIVEN_REDIS_URL) == (worker != "gw0")
