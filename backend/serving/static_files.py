@@ -28,10 +28,12 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from whitenoise.compress import Compressor
 from whitenoise.storage import CompressedStaticFilesStorage
 
@@ -74,6 +76,33 @@ def is_immutable(path: str, url: str) -> bool:
     return _VERSIONED_CESIUM.search(url) is not None or _VERSIONED_BUNDLE.search(url) is not None
 
 
+#: Folders of ``STATIC_ROOT`` whose subfolders are versions (:func:`cesium_folder`, :func:`app_bundle_folder`).
+VERSIONED = ("cesium", "rs3d-bundle")
+
+
+def remove_stale_versions(static_root: Path, current: set[str]) -> list[Path]:
+    """Remove the versioned folders of ``static_root`` that are neither in ``current`` nor the newest other one.
+
+    collectstatic only adds: without this every Cesium upgrade or worker build would leave a whole Cesium behind
+    (about 47 MB with its compressed copies) and every app change a bundle. The newest superseded version stays,
+    so a page opened before a deploy can still load the workers and modules it asks for later.
+
+    Returns:
+        The folders removed.
+    """
+    removed = []
+    for parent in VERSIONED:
+        folder = static_root / parent
+        if not folder.is_dir():
+            continue
+        old = [v for v in folder.iterdir() if v.is_dir() and f"{parent}/{v.name}" not in current]
+        old.sort(key=lambda version: version.stat().st_mtime_ns, reverse=True)
+        for version in old[1:]:
+            shutil.rmtree(version)
+            removed.append(version)
+    return removed
+
+
 #: In ``STATIC_ROOT``: each compressed file's modification time (ns) when it was compressed.
 INDEX = "compressed-index.json"
 
@@ -106,6 +135,7 @@ class OnceCompressedStaticFilesStorage(CompressedStaticFilesStorage):
         yield from super().post_process(changed, dry_run=dry_run, **options)
         with open(self.path(INDEX), "w") as index:
             json.dump(stamps, index, sort_keys=True)
+        remove_stale_versions(Path(self.location), {settings.RS3D_CESIUM_STATIC, settings.RS3D_APP_BUNDLE_STATIC})
 
     def create_compressor(self, **kwargs: Any) -> Compressor:
         """The compressor that replaces old copies (WhiteNoise's skip-list of extensions still holds)."""

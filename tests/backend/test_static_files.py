@@ -119,3 +119,23 @@ def test_cesium_is_cached_for_good_and_the_app_revalidates(tmp_path: Path, rf):
     assert static_files.is_immutable("", f"/static/{cesium}/Workers/createGeometry.js")
     assert not static_files.is_immutable("", "/static/cesium/index.js")  # not versioned
     assert not static_files.is_immutable("", "/static/rs3d/viewer/cesium.js")
+
+
+def test_collecting_removes_superseded_versions_but_the_newest_of_them(tmp_path: Path):
+    cesium, bundle = settings.RS3D_CESIUM_STATIC, settings.RS3D_APP_BUNDLE_STATIC
+    static = tmp_path / "static"
+    for age, name in enumerate(["cesium/1.140.0-aaaaaaaaaa", "cesium/1.144.0-bbbbbbbbbb", "rs3d-bundle/cccccccccc"]):
+        (static / name).mkdir(parents=True)
+        (static / name / "index.js").write_bytes(SCRIPT)
+        os.utime(static / name, ns=(age * 10**9, age * 10**9))  # the later in the list, the newer
+    for source in ("cesium", "bundle"):
+        (tmp_path / source).mkdir()
+        (tmp_path / source / "index.js").write_bytes(SCRIPT)
+    dirs = [(cesium, tmp_path / "cesium"), (bundle, tmp_path / "bundle")]
+    finders = ["django.contrib.staticfiles.finders.FileSystemFinder"]
+    with override_settings(STATICFILES_DIRS=dirs, STATICFILES_FINDERS=finders, STATIC_ROOT=static):
+        call_command("collectstatic", interactive=False, verbosity=0)
+    left = sorted(p.relative_to(static).as_posix() for p in static.glob("*/*") if p.is_dir())
+    # The current versions, and the newest superseded one of each (a page opened before the deploy still
+    # loads from it); the oldest Cesium, a whole copy of it in a real deploy, is gone.
+    assert left == sorted([cesium, "cesium/1.144.0-bbbbbbbbbb", bundle, "rs3d-bundle/cccccccccc"])
