@@ -778,6 +778,10 @@ def main() -> None:
             load_served = _load()
             if not args.skip_serving and generator == "wrk":
                 report += serving_rows(app, env, duration)
+            elif not args.skip_serving:  # the Python stand-in could not load nginx enough to compare with it
+                why = "wrk is not installed (apt-get install wrk)" if not shutil.which("wrk") else "--generator python"
+                log(f"{why}: the servers-and-nginx tile table is not measured")
+                report += [f"Servers and nginx side by side: not measured ({why}; that table needs wrk).", ""]
             if not args.skip_viewers:
                 if generator == "python":
                     log("wrk is not installed (apt-get install wrk): the viewers are measured with a Python stand-in")
