@@ -9,7 +9,8 @@ classified LiDAR alone (``--lidar``, point colours as the image) and generated t
 
 ``--real`` scores each model instead on every real region the project holds out
 (:mod:`reconstruction.training.real_regions`) as an orthophoto-only run would, before and after its trust gate,
-against the all-zero height prediction (see docs/models.md, "Trust gate").
+against the all-zero height prediction (see docs/models.md, "Trust gate"); a training checkpoint is exported to
+a weights file first (ungated: a fresh training has no calibration).
 """
 
 import argparse
@@ -88,7 +89,7 @@ def _real(models: list[str], report: Path | None) -> int:
         raise ConfigError(f"no real region found under {DATA_ROOT} (set RS3D_SHARED_DATA)")
     results: dict[str, list[dict[str, Any]]] = {}
     for name in models:
-        model, info = load_weights(name)
+        model, info = load_weights(_as_weights(name))
         tuned = info.trust.tuned_on if info.trust is not None else "no calibration: ungated"
         print(f"{name} (gate tuned on {tuned}); MAE m all-zero / raw / gated; building precision, recall by area")
         results[name] = []
@@ -104,6 +105,21 @@ def _real(models: list[str], report: Path | None) -> int:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(json.dumps(results, indent=2) + "\n")
     return 0
+
+
+def _as_weights(name: str) -> str:
+    """``name`` as given, or for a training checkpoint the weights file exported from it."""
+    from reconstruction.errors import InputError
+    from reconstruction.prediction.weights import weights_from_checkpoint
+
+    if Path(name).suffix != ".pt" or not Path(name).is_file():
+        return name
+    try:
+        out = weights_from_checkpoint(Path(name))
+    except InputError:
+        return name  # a weights file (or not a model at all: load_weights says which)
+    print(f"{name}: a training checkpoint, exported to {out}")
+    return str(out)
 
 
 def _samples(args: argparse.Namespace) -> list[Any]:

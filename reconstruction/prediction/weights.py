@@ -94,6 +94,23 @@ def export_weights(
     return out
 
 
+def weights_from_checkpoint(checkpoint: Path) -> Path:
+    """Export a training checkpoint beside itself (``<stem>.weights.pt``), named after its run folder.
+
+    The grid is the one the checkpoint records (0.5 m, v1's, for checkpoints written before they recorded it).
+    A weights file has no calibration yet, so a reconstruction with it runs ungated.
+
+    Raises:
+        InputError: ``checkpoint`` is not an rs3d training checkpoint.
+    """
+    from reconstruction.training.checkpoints import read_checkpoint
+
+    state = read_checkpoint(Path(checkpoint))
+    out = checkpoint.with_name(f"{checkpoint.stem}.weights.pt")
+    name = checkpoint.resolve().parent.name
+    return export_weights(checkpoint, out, name, f"step {state['step']}", float(state.get("resolution_m", 0.5)))
+
+
 def load_weights(name_or_path: str | Path, device: str | None = None) -> tuple[nn.Module, WeightsInfo]:
     """Build the network of a weights file, in eval mode, float32.
 

@@ -34,6 +34,7 @@ def save_checkpoint(
     state = {
         "format": CHECKPOINT_FORMAT,
         "model_config": asdict(cfg.model),
+        "resolution_m": cfg.data.resolution,  # the grid it learnt on: what export_weights records as gsd_m
         "model": model.state_dict(),
         "optimiser": optimiser.state_dict(),
         "scheduler": scheduler.state_dict(),

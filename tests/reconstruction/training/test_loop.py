@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from reconstruction.errors import Cancelled, ConfigError
+from reconstruction.errors import Cancelled, ConfigError, InputError
 from reconstruction.models import ModelConfig
 from reconstruction.synthetic import SceneConfig, generate_scene
 from reconstruction.training.checkpoints import load_checkpoint
@@ -141,3 +141,18 @@ def test_cli_train_then_evaluate(tmp_path):
     assert set(metrics) == {last, "colour baseline"}
     assert math.isfinite(metrics[last]["height_mae_m"]) and metrics[last]["regions"] == ["synthetic-7"]
     assert metrics["colour baseline"]["height_mae_m"] > 0  # flat ground under a town's buildings
+
+
+def test_a_checkpoint_exports_to_weights_on_the_grid_it_learnt_on(tmp_path, scenes):
+    from reconstruction.prediction.weights import load_weights, weights_from_checkpoint
+
+    result = train(_cfg(tmp_path / "run-a", steps=2, checkpoint_every=2, val_every=2), scenes, scenes)
+    out = weights_from_checkpoint(result.last_checkpoint)  # what `evaluate --real --model last.pt` scores
+    model, info = load_weights(out)
+    assert out == tmp_path / "run-a" / "last.weights.pt"
+    assert (info.name, info.version, info.gsd_m, info.trust) == ("run-a", "step 2", 0.5, None)
+    trained = load_checkpoint(result.last_checkpoint)
+    for name, value in model.state_dict().items():  # the same network, stored in float16
+        assert torch.allclose(value, trained.state_dict()[name], atol=1e-2)
+    with pytest.raises(InputError, match="not an rs3d training checkpoint"):
+        weights_from_checkpoint(out)
