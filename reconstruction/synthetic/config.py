@@ -59,6 +59,14 @@ class SceneConfig:
         open_ground_uses: Which open land uses ``open_ground`` draws, some of :data:`OPEN_USES`
             (``"parking"``: car parks with cars, ``"plaza"``: plazas and sports grounds, ``"field"``: fields);
             all three by default. Without ``"parking"`` car parks keep their original share and have no cars.
+        big_trees: Also plant large old trees and tree groups (issue 17): broadleaf crowns 10-20 m across and
+            15-28 m tall in parks, gardens and along streets (overhanging the road), and stands of tall pines
+            (18-30 m), with lumpy crowns and their long shadows; labelled tree at their true height. Off by
+            default (the default output stays the same, byte for byte).
+        water: Also draw a river crossing most towns (10-50 m wide, meandering, with stone quays or grassy
+            banks; the streets crossing it are bridges) and a lake or pond in some, all in dark, turbid,
+            greenish or brownish water with sun glints; water is labelled water at 0 m above its surface. Off
+            by default (the default output stays the same, byte for byte).
 
     Raises:
         ConfigError: A value is out of range or the sizes do not divide into pixels.
@@ -75,6 +83,8 @@ class SceneConfig:
     season: str = "summer"
     open_ground: bool = False
     open_ground_uses: tuple[str, ...] = ("parking", "plaza", "field")
+    big_trees: bool = False
+    water: bool = False
 
     def __post_init__(self) -> None:
         """Validate every field; raise ConfigError with an actionable message."""
@@ -102,6 +112,9 @@ class SceneConfig:
             raise ConfigError(f"nir must be true or false, got {self.nir!r}")
         if not isinstance(self.open_ground, bool):
             raise ConfigError(f"open_ground must be true or false, got {self.open_ground!r}")
+        for name in ("big_trees", "water"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         object.__setattr__(self, "open_ground_uses", tuple(self.open_ground_uses))
         uses = self.open_ground_uses
         if not uses or not set(uses) <= set(OPEN_USES) or len(set(uses)) != len(uses):

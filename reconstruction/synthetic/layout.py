@@ -6,11 +6,13 @@ from dataclasses import replace
 import numpy as np
 from scipy import ndimage
 
+from reconstruction.synthetic.big_trees import plan_big_trees
 from reconstruction.synthetic.blocks import plan_block
 from reconstruction.synthetic.config import F64, SceneConfig
 from reconstruction.synthetic.materials import BLOCKS_TREES, GRASS, TREE_MATERIALS
 from reconstruction.synthetic.model import Block, Interval, Layout, Rect, River, Road, Terrain
 from reconstruction.synthetic.raster import Canvas, draw_layout
+from reconstruction.synthetic.water import plan_water
 
 _PLANNING_MAX_PIXELS = 2048  # side of the coarse grid used to fit trees between objects
 
@@ -33,7 +35,11 @@ def plan_layout(cfg: SceneConfig, rng: np.random.Generator) -> Layout:
         for u0, u1, west, east in cols:
             uses = cfg.open_ground_uses if cfg.open_ground else ()
             plan_block(lay, Block(u0, u1, v0, v1, (south, north, west, east)), rng, uses)
+    if cfg.water:  # the options draw after everything else: without them the towns are unchanged
+        plan_water(lay, rng)
     _plan_trees(lay, rng)
+    if cfg.big_trees:
+        plan_big_trees(lay, rng)
     return lay
 
 

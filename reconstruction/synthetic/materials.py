@@ -39,6 +39,13 @@ _CAR_BODIES: tuple[tuple[tuple[int, int, int], int, float], ...] = (
 CAR_MATERIALS = tuple(range(CAR_GLASS + 1, CAR_GLASS + 1 + len(_CAR_BODIES)))
 #: How often each of :data:`CAR_MATERIALS` is drawn.
 CAR_COLOUR_SHARES = tuple(share for _, _, share in _CAR_BODIES)
+#: Big trees (``SceneConfig.big_trees``): large broadleaf crowns in two shades and tall pines.
+BIG_BROADLEAF, BIG_BROADLEAF_DARK, PINE = 29, 30, 31
+BIG_TREE_MATERIALS = (BIG_BROADLEAF, BIG_BROADLEAF_DARK, PINE)
+#: Water of ``SceneConfig.water``: turbid greenish, brownish and dark water, and a stone quay; these codes lie
+#: above the roofs (32-247).
+WATER_GREEN, WATER_BROWN, WATER_DARK, QUAY = 248, 249, 250, 251
+TURBID_WATERS = (WATER_GREEN, WATER_BROWN, WATER_DARK)
 _ROOF0 = 32  # first roof material; roofs use codes _ROOF0.._ROOF0 + families * variants
 
 # material: (RGB, ASPRS label, low-frequency texture amplitude, fine texture amplitude)
@@ -62,6 +69,14 @@ _MATERIALS: dict[int, tuple[tuple[int, int, int], int, float, float]] = {
     SOIL_DARK: ((106, 86, 66), LABEL_GROUND, 0.14, 0.10),
     PITCH: ((70, 124, 52), LABEL_GROUND, 0.05, 0.04),
     TRACK: ((164, 84, 62), LABEL_GROUND, 0.03, 0.03),
+    BIG_BROADLEAF: ((58, 82, 42), LABEL_HIGH_VEGETATION, 0.08, 0.34),
+    BIG_BROADLEAF_DARK: ((40, 62, 36), LABEL_HIGH_VEGETATION, 0.08, 0.34),
+    PINE: ((44, 60, 42), LABEL_HIGH_VEGETATION, 0.06, 0.40),
+    # real rivers and ponds seen from above: dark, turbid, greenish or brownish, with slow plumes of silt
+    WATER_GREEN: ((46, 62, 50), LABEL_WATER, 0.12, 0.03),
+    WATER_BROWN: ((70, 66, 50), LABEL_WATER, 0.12, 0.03),
+    WATER_DARK: ((30, 38, 40), LABEL_WATER, 0.10, 0.03),
+    QUAY: ((150, 142, 128), LABEL_GROUND, 0.07, 0.08),
     # cars stand on the ground: no class of their own among the network's six, so they are labelled as the
     # paving they hide (real LiDAR puts them in class 1, which training ignores), 1-1.5 m above it
     CAR_GLASS: ((40, 46, 54), LABEL_GROUND, 0.02, 0.04),
@@ -92,12 +107,30 @@ _NIR: dict[int, int] = {
     PITCH: 200,
     TRACK: 150,
     CAR_GLASS: 40,
+    BIG_BROADLEAF: 196,
+    BIG_BROADLEAF_DARK: 170,
+    PINE: 150,
+    WATER_GREEN: 22,
+    WATER_BROWN: 30,
+    WATER_DARK: 12,
+    QUAY: 150,
     **{code: nir for code, (_, nir, _) in zip(CAR_MATERIALS, _CAR_BODIES, strict=True)},
 }
 #: Colour drift with low-frequency noise (dry and lush patches): RGB DN per unit noise,
 #: scaled per material by ``HUE``.
 HUE_RGB = (6.0, 3.0, -2.0)
-_HUE_DRIFT = {GRASS: 1.0, DRY_GRASS: 0.8, TREE_MID: 0.6, TREE_LIGHT: 0.6, SOIL: 0.8, SOIL_DARK: 0.8, PITCH: 0.4}
+_HUE_DRIFT = {
+    BIG_BROADLEAF: 0.6,
+    WATER_GREEN: 0.5,
+    WATER_BROWN: 0.5,
+    GRASS: 1.0,
+    DRY_GRASS: 0.8,
+    TREE_MID: 0.6,
+    TREE_LIGHT: 0.6,
+    SOIL: 0.8,
+    SOIL_DARK: 0.8,
+    PITCH: 0.4,
+}
 
 # Roof colour families (RGB); each gets _ROOF_VARIANTS shades.
 _ROOF_FAMILIES: dict[str, tuple[int, int, int]] = {

@@ -111,6 +111,7 @@ class Pond:
     ru: float
     rv: float
     level: float
+    material: int = 7  # materials.WATER
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,9 @@ class River:
     wavelength: float
     phase: float
     half_width: float
+    material: int = 7  # materials.WATER
+    bank_m: float = 0.0  # a quay of ``bank_material`` this wide on each side (``SceneConfig.water``)
+    bank_material: int = 0
 
 
 @dataclass

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reconstruction.synthetic.config import F32, SUN_AZIMUTH_DEG, U8
-from reconstruction.synthetic.materials import AMP_FINE, AMP_LOW, CASTS_SHADOW, GRASS, HUE, HUE_RGB
+from reconstruction.synthetic.materials import AMP_FINE, AMP_LOW, CASTS_SHADOW, GRASS, HUE, HUE_RGB, TURBID_WATERS
 from reconstruction.synthetic.model import Layout
 from reconstruction.synthetic.raster import Canvas, crown_base, draw_layout, render_surface
 from reconstruction.synthetic.seasons import Season, is_tree, leaf_gaps
@@ -46,6 +46,8 @@ def render_ortho(
     low = _value_noise(canvas, 9.0, rng)
     _apply_texture(light, mat, low, canvas, rng)
     rgb = _colourise(mat, light, shadow, low, look.rgb, rng)
+    if lay.rivers or lay.ponds:
+        _glint(rgb, mat, shadow, season_rng)
     if not nir:
         return rgb
     return np.concatenate([rgb, _infrared(mat, light, shadow, look.nir, season_rng)[None]])
@@ -133,8 +135,8 @@ def _tree_shadows(lay: Layout, canvas: Canvas, ndsm: F32, shadow: npt.NDArray[np
     az, el = math.radians(SUN_AZIMUTH_DEG), math.radians(elevation)
     away_u, away_v = -math.sin(az), -math.cos(az)  # shadow direction on the ground
     cot = 1 / math.tan(el)
-    for u, v, height, radius, _ in lay.trees:
-        base = crown_base(height)
+    for u, v, height, radius, material in lay.trees:
+        base = crown_base(height, material)
         half = (height - base) / 2
         reach = (base + half) * cot
         along = math.hypot(radius, half * cot)
@@ -230,6 +232,22 @@ def _colourise(
             channel += 0.5
             out[band, chunk] = np.clip(channel, 0, 255, out=channel)
     return out
+
+
+def _glint(rgb: U8, mat: U8, shadow: npt.NDArray[np.bool_], rng: np.random.Generator) -> None:
+    """Sun glints on ripples of turbid water (``SceneConfig.water``): sparse bright specks, a pixel or two long."""
+    water = np.isin(mat, TURBID_WATERS) & ~shadow
+    if not water.any():
+        return
+    rows, cols = np.nonzero(water)
+    pick = rng.random(len(rows)) < 0.006
+    rows, cols = rows[pick], cols[pick]
+    boost = rng.uniform(40, 140, len(rows)).astype(np.float32)
+    for dc, share in ((0, 1.0), (1, 0.5)):
+        c = np.minimum(cols + dc, mat.shape[1] - 1)
+        for band in range(3):
+            value = rgb[band, rows, c].astype(np.float32) + boost * share
+            rgb[band, rows, c] = np.clip(value, 0, 255).astype(np.uint8)
 
 
 def _infrared(mat: U8, light: F32, shadow: npt.NDArray[np.bool_], reflectance: F32, rng: np.random.Generator) -> U8:

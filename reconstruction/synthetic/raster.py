@@ -5,8 +5,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reconstruction.synthetic.config import F32, F64, U8
-from reconstruction.synthetic.materials import CAR_GLASS, GRASS, LABEL, MARKING, PAVED, ROAD, TREE_OK, WATER
+from reconstruction.synthetic.config import F32, F64, LABEL_WATER, U8
+from reconstruction.synthetic.materials import (
+    BIG_TREE_MATERIALS,
+    CAR_GLASS,
+    GRASS,
+    LABEL,
+    MARKING,
+    PAVED,
+    PINE,
+    ROAD,
+    TREE_OK,
+)
 from reconstruction.synthetic.model import Car, Layout, Part, Rect, River
 
 
@@ -51,9 +61,9 @@ class Canvas:
         return self.size - (np.arange(rows.start, rows.stop) + 0.5) * self.res
 
 
-def crown_base(height: float) -> float:
-    """Height of the lowest crown edge above ground, metres (always above 2 m)."""
-    return max(2.5, 0.3 * height)
+def crown_base(height: float, material: float = 0) -> float:
+    """Height of the lowest crown edge above ground, metres (always above 2 m); pines carry theirs high."""
+    return max(2.5, (0.55 if material == PINE else 0.3) * height)
 
 
 def draw_layout(lay: Layout, canvas: Canvas, mat: U8, ndsm: F32 | None, level: F32 | None) -> None:
@@ -89,7 +99,7 @@ def render_elevation(lay: Layout, canvas: Canvas) -> tuple[F32, F32, U8]:
     full = slice(0, canvas.n)
     dtm = lay.terrain(canvas.u_at(full)[None, :], canvas.v_at(full)[:, None]).astype(np.float32)
     if level is not None:
-        water = (mat == WATER) & np.isfinite(level)
+        water = (LABEL[mat] == LABEL_WATER) & np.isfinite(level)
         dtm[water] = level[water]
     dsm = dtm + ndsm
     return dsm, dtm, LABEL[mat]
@@ -121,7 +131,7 @@ def _draw_water(lay: Layout, canvas: Canvas, mat: U8, level: F32 | None) -> None
         du = (canvas.u_at(cols) - pond.cu) / pond.ru
         dv = (canvas.v_at(rows) - pond.cv) / pond.rv
         inside = dv[:, None] ** 2 + du[None, :] ** 2 < 1
-        mat[rows, cols][inside] = WATER
+        mat[rows, cols][inside] = pond.material
         if level is not None:
             level[rows, cols][inside] = pond.level
     for river in lay.rivers:
@@ -129,8 +139,12 @@ def _draw_water(lay: Layout, canvas: Canvas, mat: U8, level: F32 | None) -> None
         rows, cols = canvas.rows(river.v_mid - reach, river.v_mid + reach), slice(0, canvas.n)
         u = canvas.u_at(cols)
         centre = river.v_mid + river.amp * np.sin(2 * np.pi * u / river.wavelength + river.phase)
+        if river.bank_m > 0:
+            wide = canvas.rows(river.v_mid - reach - river.bank_m, river.v_mid + reach + river.bank_m)
+            quay = np.abs(canvas.v_at(wide)[:, None] - centre[None, :]) < river.half_width + river.bank_m
+            mat[wide, cols][quay] = river.bank_material
         inside = np.abs(canvas.v_at(rows)[:, None] - centre[None, :]) < river.half_width
-        mat[rows, cols][inside] = WATER
+        mat[rows, cols][inside] = river.material
         if level is not None:
             surface = np.broadcast_to(_river_level(lay, river, u)[None, :], inside.shape)
             level[rows, cols][inside] = surface[inside]
@@ -204,9 +218,29 @@ def _draw_trees(lay: Layout, canvas: Canvas, mat: U8, ndsm: F32) -> None:
         du = canvas.u_at(cols) - u
         dv = canvas.v_at(rows) - v
         q = (dv[:, None] ** 2 + du[None, :] ** 2) / radius**2
-        base = crown_base(height)
-        crown = (base + (height - base) * np.sqrt(np.maximum(1 - q, 0))).astype(np.float32)
+        base = crown_base(height, material)
+        big = material in BIG_TREE_MATERIALS
+        if big:  # lumpy crowns with a ragged outline, never above the tree's height
+            lumps = _crown_lumps(u, v, du, dv, material)
+            q = q * (1 - 0.12 * lumps)
+            profile = np.sqrt(np.maximum(1 - q, 0)) * (1 + 0.1 * lumps)
+            crown = np.minimum(base + (height - base) * profile, height).astype(np.float32)
+        else:
+            crown = (base + (height - base) * np.sqrt(np.maximum(1 - q, 0))).astype(np.float32)
         sub_mat, sub_h = mat[rows, cols], ndsm[rows, cols]
-        update = (q < 1) & TREE_OK[sub_mat] & (crown > sub_h)
+        ok = (TREE_OK[sub_mat] | (sub_mat == ROAD) | (sub_mat == MARKING)) if big else TREE_OK[sub_mat]
+        update = (q < 1) & ok & (crown > sub_h)
         sub_h[update] = crown[update]
         sub_mat[update] = int(material)
+
+
+def _crown_lumps(u: float, v: float, du: F64, dv: F64, material: float) -> F64:
+    """Clumps of foliage on a big crown, in about [-1, 1]: pines in small tufts, broadleaf trees in 3-4 m clumps.
+
+    Deterministic in the tree's position (no random draw), so the DSM and orthophoto grids agree.
+    """
+    k = 2 * np.pi / (1.8 if material == PINE else 3.6)
+    p1, p2, p3 = (math.fmod(u * a + v * b, 2 * np.pi) for a, b in ((12.99, 78.23), (39.35, 11.13), (5.71, 27.31)))
+    across = np.sin(k * du[None, :] + p1) * np.sin(k * dv[:, None] + p2)
+    diagonal = np.sin(0.7 * k * (du[None, :] - dv[:, None]) + p3)
+    return 0.7 * across + 0.3 * diagonal

@@ -12,6 +12,8 @@ import numpy as np
 
 from reconstruction.synthetic.config import F32, SEASONS, SUN_ELEVATION_DEG
 from reconstruction.synthetic.materials import (
+    BIG_BROADLEAF,
+    BIG_BROADLEAF_DARK,
     DRY_GRASS,
     GRASS,
     NIR,
@@ -49,9 +51,27 @@ class Season:
 # leaves turn red-brown but still scatter NIR (NDVI about 0.1-0.2); bare winter branches and dormant
 # lawns reflect NIR about as much as red (NDVI near 0-0.1).
 _TREES: dict[str, dict[int, tuple[tuple[int, int, int], int]]] = {
-    "spring": {TREE_MID: ((78, 112, 48), 205), TREE_DARK: ((58, 90, 42), 185), TREE_LIGHT: ((108, 132, 58), 215)},
-    "autumn": {TREE_MID: ((142, 96, 42), 178), TREE_DARK: ((96, 72, 44), 148), TREE_LIGHT: ((176, 140, 58), 196)},
-    "winter": {TREE_MID: ((96, 86, 76), 100), TREE_DARK: ((78, 70, 64), 82), TREE_LIGHT: ((112, 102, 90), 114)},
+    "spring": {
+        BIG_BROADLEAF: ((78, 112, 48), 205),
+        BIG_BROADLEAF_DARK: ((58, 90, 42), 185),
+        TREE_MID: ((78, 112, 48), 205),
+        TREE_DARK: ((58, 90, 42), 185),
+        TREE_LIGHT: ((108, 132, 58), 215),
+    },
+    "autumn": {
+        BIG_BROADLEAF: ((142, 96, 42), 178),
+        BIG_BROADLEAF_DARK: ((96, 72, 44), 148),
+        TREE_MID: ((142, 96, 42), 178),
+        TREE_DARK: ((96, 72, 44), 148),
+        TREE_LIGHT: ((176, 140, 58), 196),
+    },
+    "winter": {
+        BIG_BROADLEAF: ((96, 86, 76), 100),
+        BIG_BROADLEAF_DARK: ((78, 70, 64), 82),
+        TREE_MID: ((96, 86, 76), 100),
+        TREE_DARK: ((78, 70, 64), 82),
+        TREE_LIGHT: ((112, 102, 90), 114),
+    },
 }
 _LAWNS: dict[str, dict[int, tuple[tuple[int, int, int], int]]] = {
     "spring": {GRASS: ((88, 122, 58), 200), DRY_GRASS: ((110, 124, 76), 160)},
@@ -94,4 +114,4 @@ def leaf_gaps(crowns: np.ndarray, cover: float, rng: np.random.Generator) -> np.
 
 def is_tree(mat: np.ndarray) -> np.ndarray:
     """Pixels whose material is a tree crown."""
-    return np.isin(mat, TREE_MATERIALS)
+    return np.isin(mat, (*TREE_MATERIALS, BIG_BROADLEAF, BIG_BROADLEAF_DARK))  # pines keep their needles
