@@ -44,6 +44,8 @@ class DataConfig:
         open_ground: generated towns also hold car parks with cars, plazas, sports grounds and bare-soil
             fields (``SceneConfig.open_ground``), training and validation towns alike.
         open_ground_uses: which of them (``SceneConfig.open_ground_uses``): ``"parking"``, ``"plaza"``, ``"field"``.
+        big_trees: generated towns also hold large old trees and pine stands (``SceneConfig.big_trees``).
+        water: generated towns also hold a river and lakes of turbid water (``SceneConfig.water``).
         real_regions: names of real regions (:data:`reconstruction.training.real_regions.REGIONS`: a true
             orthophoto with its LiDAR's heights and classes) used whole for training, as real anchors beside
             the generated towns; the regions not named stay held out.
@@ -67,6 +69,8 @@ class DataConfig:
     real_regions: tuple[str, ...] = ()
     open_ground: bool = False
     open_ground_uses: tuple[str, ...] = ("parking", "plaza", "field")
+    big_trees: bool = False
+    water: bool = False
 
     def __post_init__(self) -> None:
         """Normalise lists to tuples and check ranges.
@@ -98,6 +102,9 @@ class DataConfig:
             raise ConfigError(f"data.open_ground_uses must list uses from {OPEN_USES}, got {self.open_ground_uses}")
         if not isinstance(self.open_ground, bool):
             raise ConfigError(f"data.open_ground must be true or false, got {self.open_ground!r}")
+        for name in ("big_trees", "water"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"data.{name} must be true or false, got {getattr(self, name)!r}")
         if not 0.0 <= self.nir_dropout <= 1.0:
             raise ConfigError(f"data.nir_dropout must be in 0..1, got {self.nir_dropout}")
         if set(self.train_scenes) & set(self.val_scenes):

@@ -230,6 +230,8 @@ def load_data(cfg: DataConfig) -> tuple[list[Sample], list[Sample]]:
                     season=season,
                     open_ground=cfg.open_ground,
                     open_ground_uses=cfg.open_ground_uses,
+                    big_trees=cfg.big_trees,
+                    water=cfg.water,
                 )
                 out += samples_from_scene(generate_scene(scene_cfg))
         return out
