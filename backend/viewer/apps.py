@@ -18,7 +18,7 @@ class ViewerConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
         from backend.serving import grants
-        from backend.viewer import login_limits
+        from backend.viewer import checks, login_limits  # noqa: F401 - checks registers itself
 
         user_login_failed.connect(login_limits.on_login_failed, dispatch_uid="rs3d-login-failed")
         user_logged_in.connect(login_limits.on_logged_in, dispatch_uid="rs3d-logged-in")

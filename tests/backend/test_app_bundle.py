@@ -101,3 +101,22 @@ def test_pages_load_the_bundle_and_with_debug_the_modules(web, settings, debug: 
     page = web.get("/areas/new/").content.decode()
     folder = "rs3d" if debug else settings.RS3D_APP_BUNDLE_STATIC
     assert f'<script type="module" src="/static/{folder}/upload/main.js"></script>' in page
+
+
+def test_the_system_check_names_scripts_missing_from_the_collected_files(tmp_path: Path):
+    from django.core import checks
+    from django.test import override_settings
+
+    with override_settings(DEBUG=False, STATIC_ROOT=tmp_path):  # nothing collected there
+        warnings = [w for w in checks.run_checks() if w.id == "rs3d.W001"]
+        assert sorted(w.msg.split()[0] for w in warnings) == sorted(
+            [f"{settings.RS3D_APP_BUNDLE_STATIC}/main.js", f"{settings.RS3D_CESIUM_STATIC}/index.js"]
+        )
+        assert all("scripts/setup.sh" in w.hint for w in warnings)
+        with override_settings(DEBUG=True):  # the finders serve frontend/src: nothing needs collecting
+            assert not [w for w in checks.run_checks() if w.id == "rs3d.W001"]
+    for name, file in (("RS3D_APP_BUNDLE_STATIC", "main.js"), ("RS3D_CESIUM_STATIC", "index.js")):
+        (tmp_path / getattr(settings, name)).mkdir(parents=True)
+        (tmp_path / getattr(settings, name) / file).write_text("export {};\n")
+    with override_settings(DEBUG=False, STATIC_ROOT=tmp_path):
+        assert not [w for w in checks.run_checks() if w.id == "rs3d.W001"]
