@@ -1,33 +1,16 @@
 """The opt-in big trees and water (issue 17 part 3): tall crowns with long shadows, turbid rivers and lakes."""
 
-import hashlib
-
 import numpy as np
 import pytest
 
 from reconstruction.errors import ConfigError
-from reconstruction.synthetic import SceneConfig, SyntheticScene, generate_scene
+from reconstruction.synthetic import SceneConfig, generate_scene
 from reconstruction.synthetic import materials as m
-from reconstruction.synthetic.layout import plan_layout
-from reconstruction.synthetic.model import Layout
-from reconstruction.synthetic.raster import Canvas, render_surface
+from reconstruction.synthetic.raster import Canvas
+from tests.reconstruction.synthetic.towns import plan_and_materials, scene_digest
 
 TREE, BUILDING, WATER = 5, 6, 9
 BIG = (m.BIG_BROADLEAF, m.BIG_BROADLEAF_DARK, m.PINE)
-
-
-def _digest(scene: SyntheticScene) -> str:
-    h = hashlib.sha256()
-    for array in (scene.ortho, scene.dsm, scene.dtm, scene.labels):
-        h.update(np.ascontiguousarray(array).tobytes())
-    return h.hexdigest()
-
-
-def _plan(cfg: SceneConfig) -> tuple[Layout, np.ndarray]:
-    """The town's plan (the same draws as ``generate_scene``) and its materials on the DSM grid."""
-    lay = plan_layout(cfg, np.random.default_rng(cfg.seed).spawn(2)[0])
-    mat, _, _ = render_surface(lay, Canvas(cfg.size_m, cfg.dsm_shape[0]), levels=False)
-    return lay, mat
 
 
 def test_switches_are_off_by_default_and_checked() -> None:
@@ -39,11 +22,11 @@ def test_switches_are_off_by_default_and_checked() -> None:
 
 
 def test_switches_change_the_town_and_stay_deterministic() -> None:
-    plain = _digest(generate_scene(SceneConfig(size_m=100.0, seed=4)))
+    plain = scene_digest(generate_scene(SceneConfig(size_m=100.0, seed=4)))
     for name in ("big_trees", "water"):
         cfg = SceneConfig(size_m=100.0, seed=4, **{name: True})
-        assert _digest(generate_scene(cfg)) == _digest(generate_scene(cfg))
-        assert _digest(generate_scene(cfg)) != plain
+        assert scene_digest(generate_scene(cfg)) == scene_digest(generate_scene(cfg))
+        assert scene_digest(generate_scene(cfg)) != plain
 
 
 def test_the_default_trees_are_small_and_big_trees_add_what_they_lack() -> None:
@@ -55,7 +38,7 @@ def test_the_default_trees_are_small_and_big_trees_add_what_they_lack() -> None:
     assert max(heights) <= 20.0 and max(crowns) <= 10.0  # what the original towns plant
     big_h, big_c = [], []
     for seed in range(1, 9):
-        lay, _ = _plan(SceneConfig(size_m=100.0, seed=seed, big_trees=True))
+        lay, _ = plan_and_materials(SceneConfig(size_m=100.0, seed=seed, big_trees=True))
         big = lay.trees[np.isin(lay.trees[:, 4], BIG)]
         big_h += big[:, 2].tolist()
         big_c += (2 * big[:, 3]).tolist()
@@ -67,7 +50,7 @@ def test_the_default_trees_are_small_and_big_trees_add_what_they_lack() -> None:
 def test_big_crowns_are_labelled_tree_at_their_true_height() -> None:
     cfg = SceneConfig(size_m=100.0, seed=2, big_trees=True)
     scene = generate_scene(cfg)
-    lay, mat = _plan(cfg)
+    lay, mat = plan_and_materials(cfg)
     height = scene.dsm - scene.dtm
     crowns = np.isin(mat, BIG)
     assert crowns.sum() * 0.25 > 300  # m² of big crown
@@ -101,7 +84,7 @@ def test_water_is_a_river_or_lake_of_turbid_water_at_zero_metres() -> None:
     for seed in range(1, 9):
         cfg = SceneConfig(size_m=100.0, seed=seed, water=True)
         scene = generate_scene(cfg)
-        lay, mat = _plan(cfg)
+        lay, mat = plan_and_materials(cfg)
         water = scene.labels == WATER
         assert np.isin(mat[water], m.TURBID_WATERS).all()
         assert np.array_equal(water, np.isin(mat, m.TURBID_WATERS))
@@ -122,7 +105,7 @@ def test_water_is_a_river_or_lake_of_turbid_water_at_zero_metres() -> None:
 def test_nothing_stands_in_the_river_but_bridges() -> None:
     for seed in range(1, 9):
         cfg = SceneConfig(size_m=100.0, seed=seed, water=True)
-        lay, mat = _plan(cfg)
+        lay, mat = plan_and_materials(cfg)
         canvas = Canvas(cfg.size_m, cfg.dsm_shape[0])
         for river in lay.rivers:
             u = canvas.u_at(slice(0, canvas.n))

@@ -1,6 +1,5 @@
 """The generator's opt-in near-infrared band and seasons (reconstruction.synthetic.seasons, ortho)."""
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +8,7 @@ import rasterio
 
 from reconstruction.errors import ConfigError
 from reconstruction.synthetic import SceneConfig, SyntheticScene, generate_scene, write_footprints, write_scene
+from tests.reconstruction.synthetic.towns import scene_digest
 
 GROUND, TREE, BUILDING, WATER, ROAD = 2, 5, 6, 9, 11
 
@@ -18,13 +18,6 @@ DEFAULT_60M_SEED3 = "5c691882cc9d110cbe63351fefa17925d329544ed35fee8f107541fda67
 
 # 120 m, seed 6: water, buildings, trees, roads and ground in one small town.
 TOWN = SceneConfig(size_m=120.0, seed=6, nir=True)
-
-
-def _digest(scene: SyntheticScene) -> str:
-    h = hashlib.sha256()
-    for array in (scene.ortho, scene.dsm, scene.dtm, scene.labels):
-        h.update(np.ascontiguousarray(array).tobytes())
-    return h.hexdigest()
 
 
 def _per_ortho_pixel(scene: SyntheticScene) -> np.ndarray:
@@ -43,7 +36,7 @@ SEASONS = ("summer", "spring", "autumn", "winter")
 
 
 def test_default_output_is_byte_identical_to_before_nir_and_seasons() -> None:
-    assert _digest(generate_scene(SceneConfig(size_m=60.0, seed=3))) == DEFAULT_60M_SEED3
+    assert scene_digest(generate_scene(SceneConfig(size_m=60.0, seed=3))) == DEFAULT_60M_SEED3
 
 
 def test_nir_adds_a_fourth_band_and_leaves_rgb_unchanged(seasons: dict[str, SyntheticScene]) -> None:

@@ -8,9 +8,9 @@ import pytest
 from reconstruction.errors import ConfigError
 from reconstruction.synthetic import SceneConfig, SyntheticScene, generate_scene
 from reconstruction.synthetic import materials as m
-from reconstruction.synthetic.layout import plan_layout
 from reconstruction.synthetic.model import Layout
-from reconstruction.synthetic.raster import Canvas, render_surface
+from reconstruction.synthetic.raster import Canvas
+from tests.reconstruction.synthetic.towns import plan_and_materials, scene_digest
 
 GROUND, BUILDING = 2, 6
 
@@ -24,38 +24,26 @@ OPEN_SURFACES = (m.LOT_ASPHALT, m.PLAZA, m.PLAZA_JOINT, m.SOIL, m.SOIL_DARK, m.P
 CARS = (m.CAR_GLASS, *m.CAR_MATERIALS)
 
 
-def _digest(scene: SyntheticScene) -> str:
-    h = hashlib.sha256()
-    for array in (scene.ortho, scene.dsm, scene.dtm, scene.labels):
-        h.update(np.ascontiguousarray(array).tobytes())
-    return h.hexdigest()
-
-
-def _layout_and_materials(cfg: SceneConfig) -> tuple[Layout, np.ndarray]:
-    """The town's plan (drawn from the same generator as ``generate_scene``) and its materials on the DSM grid."""
-    lay = plan_layout(cfg, np.random.default_rng(cfg.seed).spawn(2)[0])
-    mat, _, _ = render_surface(lay, Canvas(cfg.size_m, cfg.dsm_shape[0]), levels=False)
-    return lay, mat
-
-
 @pytest.fixture(scope="module")
 def town() -> tuple[SyntheticScene, Layout, np.ndarray]:
-    lay, mat = _layout_and_materials(TOWN)
+    lay, mat = plan_and_materials(TOWN)
     return generate_scene(TOWN), lay, mat
 
 
 def test_without_the_option_the_v1_training_towns_are_unchanged() -> None:
     h = hashlib.sha256()
     for seed in [*range(1, 49), 100, 101, 102, 103]:
-        h.update(_digest(generate_scene(SceneConfig(size_m=100.0, gsd_m=0.5, ortho_gsd_m=0.25, seed=seed))).encode())
+        town = SceneConfig(size_m=100.0, gsd_m=0.5, ortho_gsd_m=0.25, seed=seed)
+        h.update(scene_digest(generate_scene(town)).encode())
     assert h.hexdigest() == V1_TOWNS
 
 
 def test_open_ground_is_deterministic_by_seed() -> None:
     cfg = SceneConfig(size_m=100.0, seed=9, open_ground=True)
-    assert _digest(generate_scene(cfg)) == _digest(generate_scene(cfg))
-    assert _digest(generate_scene(SceneConfig(size_m=100.0, seed=10, open_ground=True))) != _digest(generate_scene(cfg))
-    assert _digest(generate_scene(SceneConfig(size_m=100.0, seed=9))) != _digest(generate_scene(cfg))
+    digest = scene_digest(generate_scene(cfg))
+    assert scene_digest(generate_scene(cfg)) == digest
+    assert scene_digest(generate_scene(SceneConfig(size_m=100.0, seed=10, open_ground=True))) != digest
+    assert scene_digest(generate_scene(SceneConfig(size_m=100.0, seed=9))) != digest
 
 
 def test_the_town_holds_every_open_land_use(town: tuple[SyntheticScene, Layout, np.ndarray]) -> None:
@@ -64,7 +52,7 @@ def test_the_town_holds_every_open_land_use(town: tuple[SyntheticScene, Layout, 
     assert np.isin(mat, (m.LOT_ASPHALT, m.YARD)).sum() * 0.25 > 1500  # m² of car park
     assert (mat == m.PLAZA).sum() * 0.25 > 1000
     assert np.isin(mat, (m.SOIL, m.SOIL_DARK)).sum() * 0.25 > 1000
-    sports = [_layout_and_materials(SceneConfig(size_m=200.0, seed=s, open_ground=True))[1] for s in (8, 15)]
+    sports = [plan_and_materials(SceneConfig(size_m=200.0, seed=s, open_ground=True))[1] for s in (8, 15)]
     assert all((mat_s == m.PITCH).sum() * 0.25 > 1000 and (mat_s == m.TRACK).any() for mat_s in sports)
 
 
@@ -120,7 +108,7 @@ def test_open_ground_uses_choose_the_land_uses() -> None:
 
     def materials(uses: tuple[str, ...]) -> tuple[int, np.ndarray]:
         plans = [
-            _layout_and_materials(SceneConfig(size_m=200.0, seed=s, open_ground=True, open_ground_uses=uses))
+            plan_and_materials(SceneConfig(size_m=200.0, seed=s, open_ground=True, open_ground_uses=uses))
             for s in seeds
         ]
         return sum(len(lay.cars) for lay, _ in plans), np.concatenate([mat.ravel() for _, mat in plans])
