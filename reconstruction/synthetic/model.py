@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reconstruction.synthetic.config import F64
+from reconstruction.synthetic.materials import WATER
 
 #: An axis-aligned rectangle ``(u0, u1, v0, v1)`` in local metres.
 Rect = tuple[float, float, float, float]
@@ -111,7 +112,7 @@ class Pond:
     ru: float
     rv: float
     level: float
-    material: int = 7  # materials.WATER
+    material: int = WATER
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class River:
     wavelength: float
     phase: float
     half_width: float
-    material: int = 7  # materials.WATER
+    material: int = WATER
     bank_m: float = 0.0  # a quay of ``bank_material`` this wide on each side (``SceneConfig.water``)
     bank_material: int = 0
 

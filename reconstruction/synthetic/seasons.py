@@ -52,27 +52,24 @@ class Season:
 # lawns reflect NIR about as much as red (NDVI near 0-0.1).
 _TREES: dict[str, dict[int, tuple[tuple[int, int, int], int]]] = {
     "spring": {
-        BIG_BROADLEAF: ((78, 112, 48), 205),
-        BIG_BROADLEAF_DARK: ((58, 90, 42), 185),
         TREE_MID: ((78, 112, 48), 205),
         TREE_DARK: ((58, 90, 42), 185),
         TREE_LIGHT: ((108, 132, 58), 215),
     },
     "autumn": {
-        BIG_BROADLEAF: ((142, 96, 42), 178),
-        BIG_BROADLEAF_DARK: ((96, 72, 44), 148),
         TREE_MID: ((142, 96, 42), 178),
         TREE_DARK: ((96, 72, 44), 148),
         TREE_LIGHT: ((176, 140, 58), 196),
     },
     "winter": {
-        BIG_BROADLEAF: ((96, 86, 76), 100),
-        BIG_BROADLEAF_DARK: ((78, 70, 64), 82),
         TREE_MID: ((96, 86, 76), 100),
         TREE_DARK: ((78, 70, 64), 82),
         TREE_LIGHT: ((112, 102, 90), 114),
     },
 }
+# Big broadleaf crowns (SceneConfig.big_trees) turn as the small ones do.
+for _season in _TREES.values():
+    _season[BIG_BROADLEAF], _season[BIG_BROADLEAF_DARK] = _season[TREE_MID], _season[TREE_DARK]
 _LAWNS: dict[str, dict[int, tuple[tuple[int, int, int], int]]] = {
     "spring": {GRASS: ((88, 122, 58), 200), DRY_GRASS: ((110, 124, 76), 160)},
     "autumn": {GRASS: ((124, 118, 78), 156), DRY_GRASS: ((150, 134, 92), 128)},
