@@ -122,31 +122,43 @@ export function appBundleDigest() {
   return hash.digest("hex").slice(0, 10);
 }
 
-/** Bundle each page's entry module into one file; returns its folder and how many changed. */
-export async function buildAppBundles() {
-  const digest = appBundleDigest();
+/**
+ * Bundle `options.entryPoints` with esbuild, each into one minified, self-contained ES module
+ * whose dynamic imports stay run-time imports, and sync the output into `folder`.
+ *
+ * @returns {{files: number, written: number}} How many files the build made, and changed.
+ */
+async function bundleInto(folder, options) {
   const result = await esbuild.build({
-    entryPoints: APP_ENTRIES.map((name) => join(APP_SRC, name)),
-    outbase: APP_SRC,
-    outdir: join(APP_OUT, digest),
     bundle: true,
     splitting: false,
     format: "esm",
     platform: "browser",
     minify: true,
-    sourcemap: "linked",
     legalComments: "eof",
     logLevel: "warning",
     plugins: [keepDynamicImports],
     write: false,
+    ...options,
   });
   const files = new Map(
     result.outputFiles.map((file) => [
-      relative(APP_OUT, file.path),
+      relative(folder, file.path),
       Buffer.from(file.contents),
     ]),
   );
-  const written = sync(APP_OUT, files);
+  return { files: files.size, written: sync(folder, files) };
+}
+
+/** Bundle each page's entry module into one file; returns its folder and how many changed. */
+export async function buildAppBundles() {
+  const digest = appBundleDigest();
+  const { written } = await bundleInto(APP_OUT, {
+    entryPoints: APP_ENTRIES.map((name) => join(APP_SRC, name)),
+    outbase: APP_SRC,
+    outdir: join(APP_OUT, digest),
+    sourcemap: "linked",
+  });
   return { folder: join(APP_OUT, digest), entries: APP_ENTRIES.length, written };
 }
 
@@ -155,27 +167,11 @@ export async function buildCesiumWorkers() {
   const entries = readdirSync(CESIUM_WORKERS)
     .filter((name) => name.endsWith(".js") && !name.startsWith("chunk-"))
     .sort();
-  const result = await esbuild.build({
+  const { files, written } = await bundleInto(WORKERS_OUT, {
     entryPoints: entries.map((name) => join(CESIUM_WORKERS, name)),
     outdir: WORKERS_OUT,
-    bundle: true,
-    splitting: false,
-    format: "esm",
-    platform: "browser",
-    minify: true,
-    legalComments: "eof",
-    logLevel: "warning",
-    plugins: [keepDynamicImports],
-    write: false,
   });
-  const files = new Map(
-    result.outputFiles.map((file) => [
-      file.path.slice(WORKERS_OUT.length + 1),
-      Buffer.from(file.contents),
-    ]),
-  );
-  const written = sync(WORKERS_OUT, files);
-  return { entries: files.size, written };
+  return { entries: files, written };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
