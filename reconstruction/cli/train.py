@@ -15,6 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=None, help="override the config's total steps")
     p.add_argument("--run-dir", type=Path, default=None, help="override the config's run folder")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="override the config's device")
+    p.add_argument("--seed", type=int, default=None, help="override the config's seed (weights, crops, augmentation)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=run)
 
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from reconstruction.training.samples import load_data
 
     cfg = load_train_config(args.config)
-    overrides = {"steps": args.steps, "run_dir": args.run_dir, "device": args.device}
+    overrides = {"steps": args.steps, "run_dir": args.run_dir, "device": args.device, "seed": args.seed}
     cfg = dataclasses.replace(cfg, resume=args.resume, **{k: v for k, v in overrides.items() if v is not None})
     train_samples, val_samples = load_data(cfg.data)
     with tqdm(total=cfg.steps, unit="step", disable=args.no_progress) as bar:

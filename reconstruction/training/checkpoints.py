@@ -1,7 +1,8 @@
 """Checkpoints: atomic writes, format checks, resuming a run, and loading a trained network.
 
 A checkpoint is a ``torch.save`` dict: ``format``, ``model_config`` (a :class:`ModelConfig` as a
-dict), ``model``, ``optimiser``, ``scheduler``, ``step``, ``best_val_loss`` and the RNG states.
+dict), ``resolution_m``, ``seed`` (the run's: its crops are drawn from it), ``model``, ``optimiser``,
+``scheduler``, ``step``, ``best_val_loss`` and the RNG states.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def save_checkpoint(
         "format": CHECKPOINT_FORMAT,
         "model_config": asdict(cfg.model),
         "resolution_m": cfg.data.resolution,  # the grid it learnt on: what export_weights records as gsd_m
+        "seed": cfg.seed,
         "model": model.state_dict(),
         "optimiser": optimiser.state_dict(),
         "scheduler": scheduler.state_dict(),
@@ -77,6 +79,11 @@ def restore_checkpoint(
         raise ConfigError(
             f"{path} was trained with model {state['model_config']}, not {asdict(cfg.model)}; "
             "use another run_dir or drop --resume"
+        )
+    if state.get("seed", cfg.seed) != cfg.seed:  # checkpoints before the seed was recorded: trusted as before
+        raise ConfigError(
+            f"{path} was trained with seed {state['seed']}, not {cfg.seed}: a resumed run must draw the same crops; "
+            "use another run_dir or the same seed"
         )
     model.load_state_dict(state["model"])
     optimiser.load_state_dict(state["optimiser"])

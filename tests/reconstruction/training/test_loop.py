@@ -126,10 +126,14 @@ def test_cli_train_then_evaluate(tmp_path):
     run_dir = tmp_path / "run"
     env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     cmd = [sys.executable, "-m", "reconstruction", "train", "--config", str(QUICK), "--steps", "3"]
-    cmd += ["--run-dir", str(run_dir), "--device", "cpu", "--no-progress"]
+    cmd += ["--run-dir", str(run_dir), "--device", "cpu", "--no-progress", "--seed", "5"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert (run_dir / "last.pt").is_file() and len((run_dir / "log.jsonl").read_text().splitlines()) == 3
+    assert torch.load(run_dir / "last.pt", weights_only=True)["seed"] == 5  # the override, not the config's 0
+    again = [*cmd[:-1], "6", "--resume", "--steps", "4"]  # resuming with other crops would mix two runs
+    done = subprocess.run(again, capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert done.returncode != 0 and "trained with seed 5, not 6" in done.stderr
     report = tmp_path / "eval.json"
     last = str(run_dir / "last.pt")
     cmd = [sys.executable, "-m", "reconstruction", "evaluate", "--model", last, "--baseline"]
