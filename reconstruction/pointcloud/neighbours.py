@@ -35,7 +35,9 @@ class NeighbourTree:
         low, high = bounds(positions) if self.n else (np.zeros(positions.shape[1]),) * 2
         reach = float((high - low).max()) / 2
         dtype = np.float32 if reach <= _FLOAT32_REACH_M else np.float64
-        self._build(np.ascontiguousarray(positions - (low + high) / 2, dtype=dtype))
+        relative = np.empty(positions.shape, dtype=dtype)
+        np.subtract(positions, (low + high) / 2, out=relative, casting="same_kind")  # in 64 bits, then rounded
+        self._build(relative)
 
     def _build(self, relative: npt.NDArray[np.floating]) -> None:
         """Build the tree on ``relative``: the positions less their centre, in the precision kept."""
