@@ -340,15 +340,27 @@ def _neighbour_distances(
     keep = n * (k + 1) * 4 <= _KEPT_NEIGHBOUR_BYTES
     if n <= step:  # one query: its own arrays are the results, no copies
         dist, index = tree.neighbours_of_range(0, n, k + 1)
-        return dist.sum(axis=1, dtype=np.float64) / k, index[:, 1:] if keep else None
+        return _row_sums(dist) / k, index[:, 1:] if keep else None
     mean_dist = np.empty(n)
     kept = np.empty((n, k + 1), dtype=np.uint32) if keep else None
     for start in range(0, n, step):
         stop = min(start + step, n)
         dist, index = tree.neighbours_of_range(start, stop, k + 1)
-        # Column 0 is the point itself at distance 0 (or a duplicate, also at 0): summing all k + 1
-        # distances and dividing by k excludes it without copying the (chunk, k) block.
-        mean_dist[start:stop] = dist.sum(axis=1, dtype=np.float64) / k
+        mean_dist[start:stop] = _row_sums(dist) / k
         if kept is not None:
             kept[start:stop] = index
     return mean_dist, None if kept is None else kept[:, 1:]
+
+
+def _row_sums(dist: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """(M,) sums of the rows of (M, k + 1) distances, in 64-bit floats, column by column.
+
+    Column 0 is the point itself at distance 0 (or a duplicate, also at 0): dividing the sum of all k + 1 by k
+    leaves it out without copying the (M, k) block. A few 32-bit values add up exactly in 64 bits whatever the
+    order while they span less than 2^25 (0.1 mm to 3 km), so this gives ``dist.sum(axis=1)`` bit for bit, in
+    a third of the time (numpy's row loop of k + 1 values is slow).
+    """
+    total = dist[:, 0].astype(np.float64)
+    for column in range(1, dist.shape[1]):
+        total += dist[:, column]
+    return total
