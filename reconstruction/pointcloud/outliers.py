@@ -99,7 +99,10 @@ def outlier_mask(
     0.9 times their own that are apart in height by 0.5 times it. A crown's scattered returns, whose
     neighbours are as sparse as they are, stay; a point floating over a dense roof goes; a wire, with points
     at its height beside it, stays. Points with ``d_i = 0`` (k duplicates of themselves) are never outliers
-    and stay out of the statistics. Queries run in chunks so memory stays bounded.
+    and stay out of the statistics. Queries run in chunks so memory stays bounded. The test runs on a copy of
+    the points sorted by plan cell (queries then walk the tree's nodes in turn and read contiguous rows) and
+    gives its answers back in input order; only exact ties between neighbour distances can be broken another
+    way than in the input order.
 
     Args:
         xyz: (N, 3) positions in metres.
