@@ -41,7 +41,8 @@ from reconstruction.config import check_outlier_options
 from reconstruction.errors import InputError
 from reconstruction.pointcloud.neighbours import NeighbourTree, plan_order
 
-# Distances held per query chunk (float64 + int64 each): about 64 MB, whatever the cloud size.
+# Neighbour distances and indices per query chunk: 4 M of each, about 32 MB as pykdtree returns them (32-bit),
+# whatever the cloud size; the steps that copy them to 64 bits ask a third as many points at a time.
 _QUERY_VALUES = 1 << 22
 # Neighbour indices (32-bit, the point itself included) kept from the first query at most, so that later steps
 # need not ask again: 64 MB, 1.8 million points at k = 8; a larger cloud asks again for the few points each
