@@ -32,13 +32,30 @@ class NeighbourTree:
 
     def __init__(self, positions: npt.NDArray[np.float64]) -> None:
         self.n = len(positions)
-        low, high = (positions.min(axis=0), positions.max(axis=0)) if self.n else (np.zeros(positions.shape[1]),) * 2
-        self._origin = (low + high) / 2
+        low, high = bounds(positions) if self.n else (np.zeros(positions.shape[1]),) * 2
         reach = float((high - low).max()) / 2
-        self._dtype = np.float32 if reach <= _FLOAT32_REACH_M else np.float64
-        self._points: npt.NDArray[np.floating] = np.ascontiguousarray(positions - self._origin, dtype=self._dtype)
-        self._tree = KDTree(self._points, leafsize=16)
+        dtype = np.float32 if reach <= _FLOAT32_REACH_M else np.float64
+        relative = np.empty(positions.shape, dtype=dtype)
+        np.subtract(positions, (low + high) / 2, out=relative, casting="same_kind")  # in 64 bits, then rounded
+        self._build(relative)
+
+    def _build(self, relative: npt.NDArray[np.floating]) -> None:
+        """Build the tree on ``relative``: the positions less their centre, in the precision kept."""
+        self._points: npt.NDArray[np.floating] = relative
+        self._tree = KDTree(relative, leafsize=16)
         self._order: npt.NDArray[np.intp] | None = None
+
+    def plan_view(self) -> "NeighbourTree":
+        """A tree of the same points seen from above (their first two coordinates), indexed alike.
+
+        Built from this tree's positions, already relative to the centre (which is also the centre in plan):
+        the same 2D tree as ``NeighbourTree(positions[:, :2])`` for a cloud at most 16 km wide, without
+        reading the cloud again.
+        """
+        plan = NeighbourTree.__new__(NeighbourTree)
+        plan.n = self.n
+        plan._build(np.ascontiguousarray(self._points[:, :2]))
+        return plan
 
     @property
     def order(self) -> npt.NDArray[np.intp]:
@@ -48,8 +65,20 @@ class NeighbourTree:
         order (noise or tiles appended last) or a random one.
         """
         if self._order is None:
-            self._order = _plan_order(self._points)
+            self._order = plan_order(self._points)
         return self._order
+
+    def neighbours_of_range(
+        self, start: int, stop: int, k: int
+    ) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.unsignedinteger]]:
+        """(M, k) distances (nearest first) and indices of the k points nearest each tree point ``start:stop``.
+
+        The fast path of :meth:`neighbours` for a run of the tree's own points, nothing skipped: no gather of
+        the query points and no copies, so the distances keep the tree's precision (32-bit for a cloud at most
+        16 km wide) and the indices pykdtree's unsigned type. The caller makes sure that ``k <= n``.
+        """
+        dist, index = self._tree.query(self._points[start:stop], k=k)
+        return dist.reshape(-1, k), index.reshape(-1, k)
 
     def neighbours(
         self, points: npt.NDArray[np.intp], k: int, skip: npt.NDArray[np.bool_] | None = None
@@ -84,13 +113,33 @@ class NeighbourTree:
         return dist[others].reshape(m, k), index[others].reshape(m, k)
 
 
-def _plan_order(positions: npt.NDArray[np.floating]) -> npt.NDArray[np.intp]:
-    """The points' indices sorted by plan cell (rows of cells, each row west to east)."""
+def bounds(positions: npt.NDArray[np.floating]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(D,) lowest and highest value of each column of (N, D) ``positions``, N > 0, in 64-bit floats.
+
+    Column by column: numpy's ``min(axis=0)`` on a C-ordered (N, 3) array walks it with a stride and took 2 ms
+    at 75,000 points, twenty times a column's own minimum.
+    """
+    columns = range(positions.shape[1])
+    low = np.array([positions[:, axis].min() for axis in columns], dtype=np.float64)
+    return low, np.array([positions[:, axis].max() for axis in columns], dtype=np.float64)
+
+
+def plan_order(positions: npt.NDArray[np.floating]) -> npt.NDArray[np.intp]:
+    """The points' indices sorted by plan cell (rows of cells, each row west to east), ties in input order.
+
+    ``positions``: (N, 2 or more); only the first two columns count. Under 65,536 cells (four million points
+    or so) the cell numbers are sorted as 16-bit keys, which numpy's stable sort does by radix in linear time.
+    """
     n = len(positions)
     if n == 0:
         return np.zeros(0, dtype=np.intp)
-    plan = positions[:, :2].astype(np.float64)
-    low, high = plan.min(axis=0), plan.max(axis=0)
+    low, high = bounds(positions[:, :2])
     spacing = float(np.sqrt(max(np.prod(np.maximum(high - low, 1e-9)), 1e-12) / n))
-    cell = ((plan - low) / (_ORDER_CELL_SPACINGS * spacing)).astype(np.int64)
-    return np.argsort(cell[:, 1] * (int(cell[:, 0].max()) + 1) + cell[:, 0], kind="stable").astype(np.intp)
+    side = _ORDER_CELL_SPACINGS * spacing
+    column, row = (
+        (np.subtract(positions[:, axis], low[axis], dtype=np.float64) / side).astype(np.int64) for axis in (0, 1)
+    )
+    key = row * (int(column.max()) + 1) + column
+    if int(key.max()) <= np.iinfo(np.uint16).max:
+        key = key.astype(np.uint16)
+    return np.argsort(key, kind="stable").astype(np.intp)

@@ -334,6 +334,35 @@ def test_local_test_gives_the_same_answer_with_kept_or_queried_neighbours(monkey
     assert (queried == kept).all() and 0.1 < kept.mean() < 0.2
 
 
+def test_the_answer_does_not_depend_on_the_order_of_the_points():
+    # The test runs on the points sorted by plan cell and gives the answers back in input order.
+    xyz, truth = _with_noise_share(_generated_city(0), 0.187, seed=1)
+    shuffle = np.random.default_rng(7).permutation(len(xyz))
+    for second_round in (False, True):
+        flagged, threshold = outlier_mask(xyz, k=8, std_ratio=2.0, second_round=second_round)
+        shuffled, threshold_shuffled = outlier_mask(xyz[shuffle], k=8, std_ratio=2.0, second_round=second_round)
+        assert np.array_equal(shuffled, flagged[shuffle]) and threshold_shuffled == threshold
+        assert _scores(flagged, truth)[1] > 0.88  # the answers are the points', not their places in the sort
+
+
+def test_distances_asked_in_chunks_equal_those_asked_at_once(monkeypatch):
+    xyz = _generated_city(1)[:20_000]
+    tree = NeighbourTree(xyz)
+    mean_dist, neighbours = outliers_module._neighbour_distances(8, tree)
+    monkeypatch.setattr(outliers_module, "_QUERY_VALUES", 9 * 1500)  # 14 chunks, neighbours copied in
+    chunked_dist, chunked_neighbours = outliers_module._neighbour_distances(8, tree)
+    assert np.array_equal(chunked_dist, mean_dist) and np.array_equal(chunked_neighbours, neighbours)
+    expected = cKDTree(xyz).query(xyz, k=9)[0][:, 1:].mean(axis=1)
+    assert mean_dist == pytest.approx(expected, abs=1e-5)  # 32-bit positions
+    assert neighbours.shape == (20_000, 8) and not (neighbours == np.arange(20_000)[:, None]).any()
+
+
+def test_row_sums_column_by_column_equal_numpys_row_sums_bit_for_bit():
+    xyz = np.random.default_rng(12).uniform(0, 500, (5000, 3))
+    dist, _ = NeighbourTree(xyz).neighbours_of_range(0, 5000, 9)
+    assert np.array_equal(outliers_module._row_sums(dist), dist.sum(axis=1, dtype=np.float64))
+
+
 def _threshold_by_np_median(values: np.ndarray, n_std: float) -> float:
     """The robust threshold written the plain way, with np.median on each round's copy."""
     kept, threshold = values[values > 0], math.inf

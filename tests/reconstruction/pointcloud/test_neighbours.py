@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from reconstruction.pointcloud.neighbours import NeighbourTree
+from reconstruction.pointcloud import neighbours as neighbours_module
+from reconstruction.pointcloud.neighbours import NeighbourTree, bounds, plan_order
 
 
 def _brute_force(xyz: np.ndarray, i: int, k: int, allowed: np.ndarray) -> np.ndarray:
@@ -60,3 +61,45 @@ def test_a_cloud_wider_than_16_km_keeps_64_bit_positions():
     dist, _ = NeighbourTree(xyz).neighbours(np.arange(50), 2)
     expected = [_brute_force(xyz, i, 2, np.ones(51, bool))[1] for i in range(50)]
     assert dist[:, 1] == pytest.approx(expected, rel=1e-9)  # 32-bit positions 10 km out would be 1 mm apart
+
+
+def test_bounds_are_each_columns_lowest_and_highest_value():
+    xyz = np.random.default_rng(8).normal(size=(1000, 3)) * [1, 100, 1e4] + [6.5e6, 0, -3]
+    low, high = bounds(xyz)
+    assert np.array_equal(low, xyz.min(axis=0)) and np.array_equal(high, xyz.max(axis=0))
+    assert low.dtype == high.dtype == np.float64
+    low32, _ = bounds(xyz.astype(np.float32))
+    assert low32.dtype == np.float64 and np.array_equal(low32, xyz.astype(np.float32).min(axis=0))
+
+
+@pytest.mark.parametrize("spacings", [8.0, 1.0])  # 16-bit cell numbers (radix sort), and too many cells for them
+def test_the_plan_order_sorts_cells_row_by_row_and_keeps_ties_in_input_order(spacings, monkeypatch):
+    monkeypatch.setattr(neighbours_module, "_ORDER_CELL_SPACINGS", spacings)
+    n = 80_000
+    xy = np.random.default_rng(9).uniform(0, 1000, (n, 2))
+    order = plan_order(xy)
+    spacing = np.sqrt(np.prod(xy.max(axis=0) - xy.min(axis=0)) / n)
+    cell = ((xy - xy.min(axis=0)) / (spacings * spacing)).astype(np.int64)
+    key = cell[:, 1] * (cell[:, 0].max() + 1) + cell[:, 0]
+    assert (key.max() < 2**16) == (spacings == 8.0)
+    assert np.array_equal(order, np.lexsort((np.arange(n), key)))
+
+
+def test_the_plan_view_is_the_tree_of_the_points_xy():
+    rng = np.random.default_rng(10)
+    xyz = rng.uniform(0, 50, (2000, 3)) + [770000.0, 6277000.0, 30.0]
+    points = np.arange(0, 2000, 13)
+    plan = NeighbourTree(xyz).plan_view()
+    assert plan.n == 2000
+    dist, index = plan.neighbours(points, 6)
+    expected_dist, expected_index = NeighbourTree(xyz[:, :2]).neighbours(points, 6)
+    assert np.array_equal(dist, expected_dist) and np.array_equal(index, expected_index)
+
+
+def test_neighbours_of_a_range_are_the_neighbours_of_those_points():
+    xyz = np.random.default_rng(11).uniform(0, 30, (700, 3))
+    tree = NeighbourTree(xyz)
+    dist, index = tree.neighbours_of_range(100, 350, 9)
+    expected_dist, expected_index = tree.neighbours(np.arange(100, 350), 9)
+    assert dist.dtype == np.float32  # the tree's own precision, not copied
+    assert np.array_equal(dist, expected_dist) and np.array_equal(index, expected_index)
