@@ -211,14 +211,9 @@ function mountTools({
     fileName: fileNameFor(area),
   });
   if (slice) {
-    loadBuildings()
-      .then((features) => {
-        const heights = features.map(
-          (f) => Number(f.properties?.height_m) || 0,
-        );
-        slice.setMaxHeight(Math.max(0, ...heights) + 5);
-      })
-      .catch(() => {});
+    // The tallest building from the area's summary: the buildings themselves load when a tool needs them.
+    const tallest = Number(area.feature_classes?.building?.max_height_m) || 0;
+    slice.setMaxHeight(tallest + 5);
   }
   share.restore();
   exposePageApi({ viewer, filter, slice, measure, share, mapLayers });
@@ -292,7 +287,10 @@ export async function boot() {
     const mapLoading = addMapLayers({
       viewer,
       featuresUrl: area.features_url,
+      featureClasses: area.feature_classes,
       panel: panel ? mapSlot : undefined,
+      onError: (error) =>
+        status.error(`Could not load the map layer: ${describe(error)}`),
     })
       .then((loaded) => {
         mapLayers.layers = loaded.layers;
