@@ -30,7 +30,8 @@ const LAYER_KINDS = { pointcloud: addPointCloud };
 /**
  * Read the page's JSON configuration (`#rs3d-config`).
  *
- * @returns {{ areaUrl: string }} The configuration.
+ * @returns {{ areaUrl: string, area?: object }} The configuration: the
+ *   area API's URL and, embedded by the page, its answer.
  */
 export function readConfig() {
   const script = document.getElementById("rs3d-config");
@@ -241,7 +242,9 @@ export async function boot() {
   const status = createStatusBadge(document.getElementById("status"));
   try {
     status.loading("Loading area…");
-    const area = await getArea(readConfig().areaUrl);
+    // The page embeds the area's JSON (the API's answer, for the same user); the API is the fallback.
+    const config = readConfig();
+    const area = config.area ?? (await getArea(config.areaUrl));
     if (area.version === null || area.version === undefined) {
       status.error(`This area has no 3D result yet (status: ${area.status}).`);
       showLocationOnly(area);
