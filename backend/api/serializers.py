@@ -332,7 +332,8 @@ class AreaSerializer(serializers.ModelSerializer):
     def get_imagery(self, area: Area) -> dict[str, Any] | None:
         """The orthophoto: one small image and its rectangle, plus its XYZ tiles where the version has them.
 
-        ``tiles_url`` is a ``{z}/{x}/{y}`` URL template of 256 px Web Mercator tiles, present from
+        ``tiles_url`` is a ``{z}/{x}/{y}`` URL template of Web Mercator tiles of ``tile_size`` pixels (512 since
+        issue 18; 256 for versions published before, whose manifest does not say), present from
         ``minzoom`` to ``maxzoom`` inside ``tiles_rectangle`` (west, south, east, north degrees). ``source``
         says what the image is: ``orthophoto`` (uploaded), ``lidar colours`` (a true orthophoto from the
         points' colours), ``class colours`` or ``hillshade`` (points without colour).
@@ -348,6 +349,7 @@ class AreaSerializer(serializers.ModelSerializer):
         if tiles := ortho.get("tiles"):
             imagery |= {
                 "tiles_url": _data_url_template(area, tiles["template"]),
+                "tile_size": tiles.get("tile_size", 256),
                 "minzoom": tiles["minzoom"],
                 "maxzoom": tiles["maxzoom"],
                 "tiles_rectangle": tiles["bounds_wgs84"],
