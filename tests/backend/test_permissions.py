@@ -521,3 +521,6 @@ def test_the_viewer_page_embeds_exactly_what_the_api_answers_the_same_user(user,
     assert _embedded_area(logged_in(user), area)["sharing"] == {"users": ["bob"], "groups": []}
     assert _embedded_area(logged_in(bob), area)["sharing"] is None  # only the owner reads who it is shared with
     assert _embedded_area(APIClient(), area) is None
+    set_sharing(area, Area.Visibility.PUBLIC, users=[], groups=[])
+    anonymous = APIClient()
+    assert _embedded_area(anonymous, area) == anonymous.get(f"/api/areas/{area.pk}/").json()
