@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from rest_framework import serializers
 
+from backend.areas.features import class_summary
 from backend.areas.models import Z_UNIT_CHOICES, Area, Layer, StagedUpload
 from backend.areas.permissions import can_edit
 from backend.areas.staging import STAGED_SUFFIX
@@ -261,6 +262,7 @@ class AreaSerializer(serializers.ModelSerializer):
     imagery = serializers.SerializerMethodField()
     layers = serializers.SerializerMethodField()
     features_url = serializers.SerializerMethodField()
+    feature_classes = serializers.SerializerMethodField()
     latest_job = serializers.SerializerMethodField()
     view_url = serializers.SerializerMethodField()
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -287,6 +289,7 @@ class AreaSerializer(serializers.ModelSerializer):
             "imagery",
             "layers",
             "features_url",
+            "feature_classes",
             "latest_job",
             "view_url",
         ]
@@ -329,7 +332,8 @@ class AreaSerializer(serializers.ModelSerializer):
     def get_imagery(self, area: Area) -> dict[str, Any] | None:
         """The orthophoto: one small image and its rectangle, plus its XYZ tiles where the version has them.
 
-        ``tiles_url`` is a ``{z}/{x}/{y}`` URL template of 256 px Web Mercator tiles, present from
+        ``tiles_url`` is a ``{z}/{x}/{y}`` URL template of Web Mercator tiles of ``tile_size`` pixels (512 since
+        issue 18; 256 for versions published before, whose manifest does not say), present from
         ``minzoom`` to ``maxzoom`` inside ``tiles_rectangle`` (west, south, east, north degrees). ``source``
         says what the image is: ``orthophoto`` (uploaded), ``lidar colours`` (a true orthophoto from the
         points' colours), ``class colours`` or ``hillshade`` (points without colour).
@@ -345,6 +349,7 @@ class AreaSerializer(serializers.ModelSerializer):
         if tiles := ortho.get("tiles"):
             imagery |= {
                 "tiles_url": _data_url_template(area, tiles["template"]),
+                "tile_size": tiles.get("tile_size", 256),
                 "minzoom": tiles["minzoom"],
                 "maxzoom": tiles["maxzoom"],
                 "tiles_rectangle": tiles["bounds_wgs84"],
@@ -368,6 +373,10 @@ class AreaSerializer(serializers.ModelSerializer):
     def get_features_url(self, area: Area) -> str:
         """GeoJSON features of the current version."""
         return reverse("api:area-features", args=[area.pk])
+
+    def get_feature_classes(self, area: Area) -> dict[str, dict[str, float]]:
+        """Per feature class of the current version: ``count``, and ``max_height_m`` where features have heights."""
+        return class_summary(area)
 
     def get_latest_job(self, area: Area) -> dict[str, Any] | None:
         """The most recent job's state."""

@@ -7,12 +7,15 @@ not mistaken for "no buildings here".
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import GEOSGeometry
-from django.db.models.fields.json import KeyTransform
+from django.db.models import Count, FloatField, Max
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast
 
 from backend.areas.models import Area, Feature
 
@@ -61,25 +64,26 @@ class Condition:
 
 def feature_collection(
     area: Area,
-    kind: str | None = None,
+    classes: Sequence[str] = (),
     bbox: GEOSGeometry | None = None,
     point: GEOSGeometry | None = None,
     conditions: list[Condition] | None = None,
 ) -> str:
     """The current version's features, filtered, as GeoJSON text (a FeatureCollection).
 
-    Filters, all optional and combined: one class; intersecting a WGS 84 box; containing a WGS 84
+    Filters, all optional and combined: one or more classes; intersecting a WGS 84 box; containing a WGS 84
     point; meeting every attribute condition (a feature without the attribute does not meet it).
     The database writes each geometry's GeoJSON (AsGeoJSON, 8 decimals: about 1 mm) and the text is joined
     here: parsing it into dicts only for the renderer to write it back took most of a request's time.
 
     Raises:
-        UnknownFilter: nothing matched, and the class or an attribute name is not one this version has
-            (checked only then: a query that finds features costs nothing more).
+        UnknownFilter: a class found nothing and is not one this version has, or nothing matched and an
+            attribute name is not one it has (checked only then: a query that finds features costs nothing
+            more).
     """
     features = Feature.objects.filter(publication=area.current_id) if area.current_id else Feature.objects.none()
-    if kind:
-        features = features.filter(kind=kind)
+    if classes:
+        features = features.filter(kind__in=list(classes))
     for shape in (bbox, point):
         if shape is not None:
             shape.srid = 4326
@@ -91,7 +95,7 @@ def feature_collection(
         features = features.filter(attributes__has_key=c.name)
         lookup = {f"{value}__{_LOOKUPS[c.op]}": c.value}
         features = features.exclude(**lookup) if c.op == "!=" else features.filter(**lookup)
-    rows = (
+    rows = list(
         features.order_by("pk")
         .annotate(geojson=AsGeoJSON("geometry"))
         .values_list("pk", "kind", "attributes", "geojson")
@@ -100,22 +104,48 @@ def feature_collection(
         f'{{"type":"Feature","id":{pk},"geometry":{geometry},"properties":{_json({"class": name, **attributes})}}}'
         for pk, name, attributes, geometry in rows
     )
-    if not items and (kind or conditions):
-        _check_names(area, kind, conditions or [])
+    found = {name for _, name, _, _ in rows}
+    missing = [name for name in classes if name not in found]
+    if missing or (not items and conditions):
+        _check_names(area, missing, (conditions or []) if not items else [])
     return '{"type":"FeatureCollection","features":[' + items + "]}"
 
 
-def _check_names(area: Area, kind: str | None, conditions: list[Condition]) -> None:
-    """Refuse a class or attribute name the area's current version does not have, naming those it has.
+def class_summary(area: Area) -> dict[str, dict[str, float]]:
+    """Per class of the current version: its feature ``count``, and ``max_height_m`` where it has heights.
+
+    One grouped query: the viewer's panel and slice need these numbers before (or without) loading the
+    features themselves.
+    """
+    if not area.current_id:
+        return {}
+    rows = (
+        Feature.objects.filter(publication=area.current_id)
+        .values("kind")
+        .annotate(count=Count("pk"), top=Max(Cast(KeyTextTransform("height_m", "attributes"), FloatField())))
+        .order_by("kind")
+    )
+    summary: dict[str, dict[str, float]] = {}
+    for row in rows:
+        summary[row["kind"]] = {"count": row["count"]}
+        if row["top"] is not None:
+            summary[row["kind"]]["max_height_m"] = round(float(row["top"]), 2)
+    return summary
+
+
+def _check_names(area: Area, classes: Sequence[str], conditions: list[Condition]) -> None:
+    """Refuse class or attribute names the area's current version does not have, naming those it has.
 
     A version without features has nothing to compare with: its empty answer stands.
     """
     rows = list(Feature.objects.filter(publication=area.current_id).values_list("kind", "attributes"))
     if not rows:
         return
-    classes = sorted(set(FEATURE_CLASSES) | {name for name, _ in rows})
-    if kind and kind not in classes:
-        raise UnknownFilter("class", f"There is no feature class '{kind}'; the classes are {', '.join(classes)}.")
+    known_classes = sorted(set(FEATURE_CLASSES) | {name for name, _ in rows})
+    if unknown_classes := ", ".join(f"'{name}'" for name in classes if name not in known_classes):
+        raise UnknownFilter(
+            "class", f"There is no feature class {unknown_classes}; the classes are {', '.join(known_classes)}."
+        )
     names = sorted({name for _, attributes in rows for name in attributes})
     unknown = ", ".join(dict.fromkeys(f"'{c.name}'" for c in conditions if c.name not in names))
     if unknown:

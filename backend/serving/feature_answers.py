@@ -47,14 +47,14 @@ class BadQuery(ValueError):
 class FeatureQuery:
     """A features query in a normal form: the same filters written differently share one entry."""
 
-    kind: str | None
+    classes: tuple[str, ...]  # sorted, each once; empty: every class
     bbox: tuple[float, float, float, float] | None
     point: tuple[float, float] | None
     conditions: tuple[Condition, ...]
 
     @classmethod
     def parse(cls, params: QueryDict) -> "FeatureQuery":
-        """Read ``class`` (or ``kind``), ``bbox``, ``point`` and the repeatable ``where``.
+        """Read ``class`` (or ``kind``; one or more, comma-separated), ``bbox``, ``point`` and ``where`` (repeatable).
 
         Raises:
             BadQuery: a parameter is malformed or out of range (the message says how to write it).
@@ -64,7 +64,7 @@ class FeatureQuery:
         except ValueError as err:
             raise BadQuery("where", str(err)) from err
         return cls(
-            kind=params.get("class") or params.get("kind") or None,
+            classes=_classes(params.get("class") or params.get("kind")),
             bbox=_bbox(params.get("bbox")),
             point=_point(params.get("point")),
             conditions=conditions,
@@ -72,7 +72,7 @@ class FeatureQuery:
 
     def key(self) -> tuple[object, ...]:
         """What makes two queries the same answer (conditions are combined with "and": their order is not)."""
-        return (self.kind, self.bbox, self.point, tuple(sorted(self.conditions, key=repr)))
+        return (self.classes, self.bbox, self.point, tuple(sorted(self.conditions, key=repr)))
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,16 @@ class Answer:
     def plain(self) -> bytes:
         """The GeoJSON text's bytes (unpacked for the rare client that takes no gzip)."""
         return gzip.decompress(self.body) if self.gzipped else self.body
+
+
+def _classes(text: str | None) -> tuple[str, ...]:
+    """``road,water`` as ("road", "water"): sorted and each once, so that the same classes share one answer."""
+    if not text:
+        return ()
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise BadQuery("class", "Give class as one class name or several separated by commas: class=road,water.")
+    return tuple(sorted(set(names)))
 
 
 def _point(text: str | None) -> tuple[float, float] | None:

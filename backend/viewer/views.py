@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from backend.api.parsers import unreadable_form_message
+from backend.api.serializers import AreaSerializer
 from backend.api.throttles import UploadRateThrottle
 from backend.areas.models import Area, Publication
 from backend.areas.permissions import can_edit, set_sharing, visible_areas
@@ -195,7 +196,9 @@ def version_delete(request: HttpRequest, area_id: int, version: int) -> HttpResp
 def area_view(request: HttpRequest, area_id: int) -> HttpResponse:
     """The 3D viewer page of an area."""
     area = _visible_area_or_404(request, area_id)
-    config = {"areaUrl": reverse("api:area-detail", args=[area.pk])}
+    # The area API's answer for this user, embedded: the viewer starts without asking for it (issue 18).
+    area_json = AreaSerializer(area, context={"request": request}).data
+    config = {"areaUrl": reverse("api:area-detail", args=[area.pk]), "area": area_json}
     cesium = f"{settings.RS3D_CESIUM_STATIC}/"  # versioned folder: see backend.serving.static_files
     response = render(request, "viewer/area_view.html", {"area": area, "config": config, "cesium": cesium})
     response["Content-Security-Policy"] = settings.RS3D_VIEWER_CONTENT_SECURITY_POLICY  # Cesium needs eval

@@ -30,7 +30,8 @@ const LAYER_KINDS = { pointcloud: addPointCloud };
 /**
  * Read the page's JSON configuration (`#rs3d-config`).
  *
- * @returns {{ areaUrl: string }} The configuration.
+ * @returns {{ areaUrl: string, area?: object }} The configuration: the
+ *   area API's URL and, embedded by the page, its answer.
  */
 export function readConfig() {
   const script = document.getElementById("rs3d-config");
@@ -211,14 +212,9 @@ function mountTools({
     fileName: fileNameFor(area),
   });
   if (slice) {
-    loadBuildings()
-      .then((features) => {
-        const heights = features.map(
-          (f) => Number(f.properties?.height_m) || 0,
-        );
-        slice.setMaxHeight(Math.max(0, ...heights) + 5);
-      })
-      .catch(() => {});
+    // The tallest building from the area's summary: the buildings themselves load when a tool needs them.
+    const tallest = Number(area.feature_classes?.building?.max_height_m) || 0;
+    slice.setMaxHeight(tallest + 5);
   }
   share.restore();
   exposePageApi({ viewer, filter, slice, measure, share, mapLayers });
@@ -246,7 +242,9 @@ export async function boot() {
   const status = createStatusBadge(document.getElementById("status"));
   try {
     status.loading("Loading area…");
-    const area = await getArea(readConfig().areaUrl);
+    // The page embeds the area's JSON (the API's answer, for the same user); the API is the fallback.
+    const config = readConfig();
+    const area = config.area ?? (await getArea(config.areaUrl));
     if (area.version === null || area.version === undefined) {
       status.error(`This area has no 3D result yet (status: ${area.status}).`);
       showLocationOnly(area);
@@ -292,7 +290,10 @@ export async function boot() {
     const mapLoading = addMapLayers({
       viewer,
       featuresUrl: area.features_url,
+      featureClasses: area.feature_classes,
       panel: panel ? mapSlot : undefined,
+      onError: (error) =>
+        status.error(`Could not load the map layer: ${describe(error)}`),
     })
       .then((loaded) => {
         mapLayers.layers = loaded.layers;

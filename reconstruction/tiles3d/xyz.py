@@ -1,4 +1,4 @@
-"""The orthophoto as a pyramid of Web Mercator XYZ tiles (256 px WebP, transparent outside the data)."""
+"""The orthophoto as a pyramid of Web Mercator XYZ tiles (512 px WebP, transparent outside the data)."""
 
 import io
 import math
@@ -26,13 +26,16 @@ from reconstruction.io.raster import RasterInfo
 if TYPE_CHECKING:
     from morecantile import TileMatrixSet
 
-#: Pixels on a tile's side.
-TILE_SIZE = 256
-#: Deepest zoom ever written (about 7 cm per pixel at the equator).
+#: Pixels on a tile's side: 512, as most current basemaps. A tile at zoom z covers the same ground as a 256 px
+#: one (the same x/y grid) with twice the pixels on a side, so a view needs about a quarter of the requests
+#: for the same bytes: the viewer asks one level shallower. Versions written before had 256 px tiles; the
+#: manifest says the size (``tile_size``, absent then) and the area API passes it on.
+TILE_SIZE = 512
+#: Deepest zoom ever written (about 3.7 cm per pixel at the equator with 512 px tiles).
 MAX_ZOOM = 21
 #: At most this many tiles at the deepest level; a larger area gets a coarser deepest level (the whole
-#: pyramid is then at most 4/3 of it, about 22,000 tiles).
-MAX_TILES_AT_MAXZOOM = 16384
+#: pyramid is then at most 4/3 of it, about 5,500 tiles: as many pixels as 16,384 tiles of 256 px).
+MAX_TILES_AT_MAXZOOM = 4096
 #: The shallowest level is the deepest one at which the area still fits in this many tiles.
 MIN_ZOOM_TILES = 4
 #: Where the tiles go, relative to the folder given to :func:`write_xyz_tiles`. Lossy WebP with an alpha
@@ -55,6 +58,7 @@ class XyzTilesDict(TypedDict):
     """The manifest's description of a tile pyramid (``imagery.ortho.tiles``)."""
 
     template: str
+    tile_size: int
     minzoom: int
     maxzoom: int
     bounds_wgs84: list[float]
@@ -82,6 +86,7 @@ class TilePyramid:
         """The manifest entry; ``folder`` is where the tiles were written, relative to the output folder."""
         return {
             "template": f"{folder}/{TEMPLATE}",
+            "tile_size": TILE_SIZE,
             "minzoom": self.minzoom,
             "maxzoom": self.maxzoom,
             "bounds_wgs84": [round(v, 9) for v in self.bounds_wgs84],
@@ -134,7 +139,7 @@ def tile_bounds_3857(x: int, y: int, zoom: int) -> Bounds:
 
 
 def write_xyz_tiles(info: RasterInfo, folder: Path, on_progress: Callable[[float], None] | None = None) -> TilePyramid:
-    """Write the orthophoto as 256 px WebP tiles ``folder/{z}/{x}/{y}.webp`` in Web Mercator (EPSG:3857).
+    """Write the orthophoto as 512 px WebP tiles ``folder/{z}/{x}/{y}.webp`` in Web Mercator (EPSG:3857).
 
     The deepest level is warped from the orthophoto a block of tiles at a time (bounded memory, whatever
     the orthophoto's size); each shallower level is averaged from the four tiles below it. Every tile
@@ -292,7 +297,7 @@ def _sum_2x2(image: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 
 def _write_tile(folder: Path, zoom: int, x: int, y: int, rgba: npt.NDArray[np.uint8]) -> None:
-    """One (256, 256, 4) tile as WebP: RGB when opaque, RGBA otherwise, a tiny transparent image when empty."""
+    """One (512, 512, 4) tile as WebP: RGB when opaque, RGBA otherwise, a tiny transparent image when empty."""
     path = _tile_path(folder, zoom, x, y)
     path.parent.mkdir(parents=True, exist_ok=True)
     alpha = rgba[..., 3]

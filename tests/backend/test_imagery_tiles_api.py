@@ -44,6 +44,7 @@ def test_tiles_url_is_a_template_whose_tiles_are_served(web, user):
     imagery = web.get(f"/api/areas/{area.pk}/").json()["imagery"]
     assert imagery["tiles_url"] == f"/areas/{area.pk}/data/1/imagery/ortho/{{z}}/{{x}}/{{y}}.webp"
     assert (imagery["minzoom"], imagery["maxzoom"]) == (17, 19)
+    assert imagery["tile_size"] == 256  # a version from before 512 px tiles: its manifest does not say
     assert imagery["tiles_rectangle"] == TILES["bounds_wgs84"]
     assert imagery["url"] == f"/areas/{area.pk}/data/1/imagery/ortho.png"
     response = web.get(imagery["tiles_url"].format(z=19, x=267785, y=191460))
@@ -53,3 +54,8 @@ def test_tiles_url_is_a_template_whose_tiles_are_served(web, user):
 def test_a_version_without_tiles_keeps_the_single_image(web, user):
     imagery = web.get(f"/api/areas/{_area(user, ORTHO).pk}/").json()["imagery"]
     assert set(imagery) == {"url", "rectangle", "source"} and imagery["source"] == "orthophoto"  # an old version
+
+
+def test_the_tile_size_the_manifest_gives_is_passed_on(web, user):
+    area = _area(user, ORTHO | {"tiles": TILES | {"tile_size": 512}})
+    assert web.get(f"/api/areas/{area.pk}/").json()["imagery"]["tile_size"] == 512

@@ -499,3 +499,28 @@ def test_websocket_closes_once_sharing_is_revoked_and_forwards_nothing_more(user
     received = asyncio.run(_follow_until_revoked(other.cookies["sessionid"].value, job.pk, revoke))
     assert received and received[-1] == {"type": "websocket.close", "code": 4403}
     assert not any("after the revocation" in message.get("text", "") for message in received)
+
+
+def _embedded_area(client, area: Area) -> dict | None:
+    """The area JSON the viewer page embeds (``#rs3d-config``), None when the page is not shown."""
+    response = client.get(f"/areas/{area.pk}/view/")
+    if response.status_code != 200:
+        return None
+    found = re.search(r'<script id="rs3d-config" type="application/json">(.*?)</script>', response.content.decode())
+    assert found, "the viewer page has no #rs3d-config"
+    return json.loads(found[1])["area"]
+
+
+def test_the_viewer_page_embeds_exactly_what_the_api_answers_the_same_user(user, bob, django_user_model):
+    area = make_area(user)
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    assert _embedded_area(logged_in(bob), area) is None and _embedded_area(APIClient(), area) is None
+    set_sharing(area, Area.Visibility.SHARED, users=[bob], groups=[])
+    for client in (logged_in(user), logged_in(bob), logged_in(admin)):
+        assert _embedded_area(client, area) == client.get(f"/api/areas/{area.pk}/").json()
+    assert _embedded_area(logged_in(user), area)["sharing"] == {"users": ["bob"], "groups": []}
+    assert _embedded_area(logged_in(bob), area)["sharing"] is None  # only the owner reads who it is shared with
+    assert _embedded_area(APIClient(), area) is None
+    set_sharing(area, Area.Visibility.PUBLIC, users=[], groups=[])
+    anonymous = APIClient()
+    assert _embedded_area(anonymous, area) == anonymous.get(f"/api/areas/{area.pk}/").json()

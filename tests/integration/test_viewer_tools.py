@@ -675,6 +675,7 @@ def test_roads_water_and_land_use_are_draped_and_toggle(browser, stack, area):
     shown = page.evaluate("rs3d.mapLayers()")
     assert {kind: s["count"] for kind, s in shown.items()} == {k: n for k, n in counts.items() if n}
     assert shown["road"]["shown"] and not shown["land_use"]["shown"]  # blocks are off until asked for
+    assert shown["road"]["loaded"] and not shown["land_use"]["loaded"]  # and load when first asked for
     legend = page.locator('[data-layer="map"]').inner_text()
     assert f"Roads ({counts['road']})" in legend and "primary" in legend and "residential" in legend
     _set_layer(page, "buildings", False)
@@ -685,8 +686,15 @@ def test_roads_water_and_land_use_are_draped_and_toggle(browser, stack, area):
     page.locator('[data-map-layer="road"] input').set_checked(False)
     page.wait_for_timeout(1000)
     assert not page.evaluate("rs3d.mapLayers()")["road"]["shown"]
-    changed = ImageChops.difference(with_roads, _canvas(page)).point(lambda v: 255 if v > 30 else 0)
+    without_roads = _canvas(page)
+    changed = ImageChops.difference(with_roads, without_roads).point(lambda v: 255 if v > 30 else 0)
     assert changed.histogram()[255] > 2000  # the roads were really drawn
+    page.locator('[data-map-layer="land_use"] input').set_checked(True)
+    page.wait_for_function("rs3d.mapLayers().land_use.loaded")
+    page.wait_for_timeout(1000)
+    assert page.evaluate("rs3d.mapLayers()")["land_use"]["shown"]
+    changed = ImageChops.difference(without_roads, _canvas(page)).point(lambda v: 255 if v > 30 else 0)
+    assert changed.histogram()[255] > 2000  # the blocks were loaded and drawn
     _close(watched)
 
 

@@ -49,7 +49,7 @@ def test_manifest_describes_the_orthophoto_tiles(synthetic_run):
     result, _ = synthetic_run
     ortho = json.loads((result.out_dir / "manifest.json").read_text())["imagery"]["ortho"]
     tiles = ortho["tiles"]
-    assert tiles["template"] == "imagery/ortho/{z}/{x}/{y}.webp"
+    assert tiles["template"] == "imagery/ortho/{z}/{x}/{y}.webp" and tiles["tile_size"] == 512
     assert 0 <= tiles["minzoom"] <= tiles["maxzoom"] <= 21
     assert tiles["bounds_wgs84"] == pytest.approx(ortho["rectangle_wgs84"], abs=1e-5)
     for zoom in (tiles["minzoom"], tiles["maxzoom"]):

@@ -143,7 +143,8 @@ class AreaViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModel
             OpenApiParameter(
                 "class",
                 OpenApiTypes.STR,
-                description=f"feature class: {', '.join(FEATURE_CLASSES)} (another answers 400, naming them)",
+                description="feature class, or several separated by commas (class=road,water): "
+                f"{', '.join(FEATURE_CLASSES)} (another answers 400, naming them)",
             ),
             OpenApiParameter("bbox", OpenApiTypes.STR, description="west,south,east,north in degrees (WGS 84)"),
             OpenApiParameter("point", OpenApiTypes.STR, description="longitude,latitude: features at this point"),
@@ -190,7 +191,7 @@ class AreaViewSet(UploadRateLimited, mixins.ListModelMixin, mixins.RetrieveModel
             point = Point(*query.point) if query.point else None
             try:
                 return feature_collection(
-                    area, kind=query.kind, bbox=bbox, point=point, conditions=list(query.conditions)
+                    area, classes=query.classes, bbox=bbox, point=point, conditions=list(query.conditions)
                 )
             except UnknownFilter as err:
                 raise ValidationError({err.param: [str(err)]}) from err

@@ -9,10 +9,12 @@ import { Cesium } from "../viewer/cesium.js";
  *
  * @param {Cesium.Viewer} viewer The viewer.
  * @param {{ url: string, rectangle: number[], tiles_url?: string,
- *   minzoom?: number, maxzoom?: number, tiles_rectangle?: number[] }} imagery
+ *   tile_size?: number, minzoom?: number, maxzoom?: number,
+ *   tiles_rectangle?: number[] }} imagery
  *   The API's imagery object; rectangles are [west, south, east, north] in
- *   degrees. With `tiles_url` (a `{z}/{x}/{y}` template of 256 px tiles from
- *   `minzoom` to `maxzoom`), tiles are streamed; else `url` is one image.
+ *   degrees. With `tiles_url` (a `{z}/{x}/{y}` template of `tile_size` px
+ *   tiles from `minzoom` to `maxzoom`), tiles are streamed; else `url` is
+ *   one image.
  * @returns {Promise<{ layer: Cesium.ImageryLayer, source: string,
  *   setVisible: (visible: boolean) => void,
  *   setAlpha: (alpha: number) => void, destroy: () => void }>} The handle;
@@ -55,9 +57,11 @@ export const SOURCE_NOTES = Object.freeze({
 
 /**
  * The XYZ tile pyramid as an imagery provider, limited to its levels and
- * rectangle so that Cesium never asks for a tile that was not written.
+ * rectangle so that Cesium never asks for a tile that was not written. The
+ * tile size sets the level Cesium asks for (it matches texels to screen
+ * pixels): with 512 px tiles, one level shallower than with 256 px ones.
  *
- * @param {{ tiles_url: string, minzoom: number, maxzoom: number,
+ * @param {{ tiles_url: string, tile_size?: number, minzoom: number, maxzoom: number,
  *   tiles_rectangle?: number[], rectangle: number[] }} imagery The API's
  *   imagery object.
  * @returns {Cesium.UrlTemplateImageryProvider} The provider.
@@ -66,8 +70,8 @@ function tiledProvider(imagery) {
   return new Cesium.UrlTemplateImageryProvider({
     url: imagery.tiles_url,
     tilingScheme: new Cesium.WebMercatorTilingScheme(),
-    tileWidth: 256,
-    tileHeight: 256,
+    tileWidth: imagery.tile_size ?? 256, // versions before 512 px tiles do not say
+    tileHeight: imagery.tile_size ?? 256,
     minimumLevel: imagery.minzoom,
     maximumLevel: imagery.maxzoom,
     rectangle: Cesium.Rectangle.fromDegrees(

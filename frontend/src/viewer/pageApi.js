@@ -38,12 +38,15 @@ export function exposePageApi({
     loadedBuildingIds: () => states().map((s) => s.id),
     /** @returns {object[]} { id, show, colour } per loaded building. */
     buildingStates: states,
-    /** @returns {object} Per map layer (road, water, land_use): { count, shown }. */
+    /**
+     * @returns {object} Per map layer (road, water, land_use): { count,
+     *   shown, loaded } (a hidden class loads when first shown).
+     */
     mapLayers: () =>
       Object.fromEntries(
         (mapLayers?.layers ?? []).map((l) => [
           l.kind,
-          { count: l.count, shown: l.source.show },
+          { count: l.count, shown: l.shown, loaded: l.loaded },
         ]),
       ),
     /** @returns {object} Camera longitude, latitude (°), height (m), angles (°). */
