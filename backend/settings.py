@@ -122,6 +122,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "backend.viewer.context.accounts",
                 "backend.viewer.context.app_scripts",
+                "backend.viewer.context.site_icon",
             ],
         },
     },

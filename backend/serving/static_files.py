@@ -60,9 +60,14 @@ def app_bundle_folder(frontend: Path) -> str:
     """Static folder of the app's page bundles, ``rs3d-bundle/<digest>``, from ``frontend/``.
 
     The digest is ``appBundleDigest()``'s in ``frontend/build.mjs``, which writes the bundles there: of every
-    ``.js`` file under ``src/``, ``build.mjs`` and ``package-lock.json`` (esbuild's version), by path.
+    ``.js`` and ``.css`` file under ``src/``, ``build.mjs`` and ``package-lock.json`` (esbuild's and Cesium's
+    versions: the viewer's bundle holds Cesium), by path.
     """
-    sources = [path.relative_to(frontend).as_posix() for path in (frontend / "src").rglob("*.js") if path.is_file()]
+    sources = [
+        path.relative_to(frontend).as_posix()
+        for path in (frontend / "src").rglob("*")
+        if path.suffix in (".js", ".css") and path.is_file()
+    ]
     digest = hashlib.sha256()
     for name in sorted([*sources, "build.mjs", "package-lock.json"]):
         digest.update(f"{name}\0".encode())

@@ -78,7 +78,7 @@ async function loadClass(viewer, featuresUrl, kind) {
  * the panel.
  *
  * @param {object} options
- * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {Cesium.CesiumWidget} options.viewer The viewer.
  * @param {string} [options.featuresUrl] The area's features API URL.
  * @param {HTMLElement} [options.panel] The side panel (no section without it).
  * @returns {Promise<{ layers: object[], setVisible: (kind: string, on: boolean) => void }>}

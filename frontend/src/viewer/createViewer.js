@@ -17,8 +17,11 @@ export function naturalEarthLayer() {
 }
 
 /**
- * Create the viewer: ellipsoid globe, offline base imagery, no ion services
- * and only the widgets that make sense for inspecting one area.
+ * Create the viewer: a CesiumWidget (Cesium's globe, camera, imagery,
+ * entities and data sources, without the Viewer's widgets: the page has its
+ * own panel and tools, and the widgets' code and style sheets were about
+ * 70 kB of the first page), ellipsoid globe, offline base imagery, no ion
+ * services.
  *
  * No star SkyBox, Sun or Moon (`skyBox: false` drops all three): a planner
  * looks at a city from a few hundred metres up, where the sky atmosphere
@@ -26,23 +29,12 @@ export function naturalEarthLayer() {
  * about 0.9 MB of the first page.
  *
  * @param {{ container: HTMLElement|string }} options Where to mount it.
- * @returns {Cesium.Viewer} The viewer.
+ * @returns {Cesium.CesiumWidget} The viewer.
  */
 export function createViewer({ container }) {
   Cesium.Ion.defaultAccessToken = undefined;
-  const viewer = new Cesium.Viewer(container, {
+  const viewer = new Cesium.CesiumWidget(container, {
     baseLayer: naturalEarthLayer(),
-    baseLayerPicker: false,
-    geocoder: false,
-    homeButton: false,
-    sceneModePicker: false,
-    navigationHelpButton: false,
-    animation: false,
-    timeline: false,
-    fullscreenButton: false,
-    vrButton: false,
-    infoBox: false,
-    selectionIndicator: false,
     scene3DOnly: true,
     skyBox: false,
     requestRenderMode: true,
