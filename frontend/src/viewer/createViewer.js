@@ -6,13 +6,22 @@ import { Cesium } from "./cesium.js";
 /**
  * Build the base imagery layer from Cesium's bundled Natural Earth II tiles.
  *
- * @returns {Cesium.ImageryLayer} An imagery layer that loads asynchronously.
+ * The tiles are a TMS tile set (Assets/Textures/NaturalEarthII/
+ * tilemapresource.xml): geographic, two 256-pixel tiles across at level 0,
+ * levels 0 to 2, rows counted from the south, JPEG. Named here as a URL
+ * template, so the first view does not wait for, nor ask for, that XML
+ * file before its first tiles.
+ *
+ * @returns {Cesium.ImageryLayer} The layer.
  */
 export function naturalEarthLayer() {
-  return Cesium.ImageryLayer.fromProviderAsync(
-    Cesium.TileMapServiceImageryProvider.fromUrl(
-      Cesium.buildModuleUrl("Assets/Textures/NaturalEarthII"),
-    ),
+  const folder = Cesium.buildModuleUrl("Assets/Textures/NaturalEarthII");
+  return new Cesium.ImageryLayer(
+    new Cesium.UrlTemplateImageryProvider({
+      url: `${folder}/{z}/{x}/{reverseY}.jpg`,
+      tilingScheme: new Cesium.GeographicTilingScheme(),
+      maximumLevel: 2,
+    }),
   );
 }
 
