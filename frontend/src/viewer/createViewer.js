@@ -42,6 +42,14 @@ export function naturalEarthLayer() {
  */
 export function createViewer({ container }) {
   Cesium.Ion.defaultAccessToken = undefined;
+  // The Sun's direction (sky atmosphere, lighting) from Cesium's TEME
+  // pseudo-fixed frame, which Cesium itself uses until the IAU 2006 XYS
+  // table arrives, instead of that table (Assets/IAU2006_XYS, 22 kB and one
+  // request of the first view): off by about 0.4° (the Earth's axis
+  // precession since 2000), which no shading of a city view shows. Cesium
+  // documents this function as the one to replace.
+  Cesium.Transforms.computeIcrfToCentralBodyFixedMatrix =
+    Cesium.Transforms.computeTemeToPseudoFixedMatrix;
   const viewer = new Cesium.CesiumWidget(container, {
     baseLayer: naturalEarthLayer(),
     scene3DOnly: true,
