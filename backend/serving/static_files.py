@@ -10,7 +10,8 @@ keeps each file's modification time as it was then (``collectstatic`` gives a fi
 The index also covers files that compress too little to get copies, which would otherwise be tried each time.
 
 Cesium's classic-script and CommonJS builds (``Cesium.js``, ``index.cjs``, 11 MB together) are collected but
-never loaded by the viewer, which imports ``index.js``: they are not compressed.
+never loaded by the viewer, whose bundle holds the part of Cesium it uses (with ``RS3D_DEBUG`` it imports the ES
+module build, ``index.js``): they are not compressed.
 
 Cesium is served from a folder named after what makes its files (:func:`cesium_folder`): its version and a
 digest of ``frontend/package-lock.json`` (Cesium's and esbuild's exact versions) and ``frontend/build.mjs``
