@@ -298,10 +298,9 @@ _CSP = {
     "frame-ancestors": "'none'",
 }
 RS3D_CONTENT_SECURITY_POLICY = "; ".join(f"{name} {value}" for name, value in _CSP.items())
-# The 3D viewer page alone adds 'unsafe-eval': the Knockout library inside Cesium's whole build (index.js, which
-# the page imports with RS3D_DEBUG, and the browser tests import beside the bundle) runs (0,eval)("this") when it
-# loads, and Playwright evaluates wait_for_function's predicate strings in the page. The viewer's bundle itself
-# (a CesiumWidget: no Knockout) holds no eval or new Function. Still no inline or third-party script.
+# With RS3D_DEBUG the 3D viewer page adds 'unsafe-eval' (backend.viewer.views.area_view): it imports Cesium's whole
+# build (index.js), whose Knockout library runs (0,eval)("this") when it loads. The bundled viewer (a CesiumWidget,
+# no Knockout; no eval or new Function in it) keeps the site's policy. Still no inline or third-party script.
 _VIEWER_CSP = {**_CSP, "script-src": "'self' 'unsafe-eval' 'wasm-unsafe-eval'"}
 RS3D_VIEWER_CONTENT_SECURITY_POLICY = "; ".join(f"{name} {value}" for name, value in _VIEWER_CSP.items())
 # Browser features no rs3d page uses, denied to every page and frame.
