@@ -2,16 +2,16 @@
  * Build step for the static files (run by scripts/setup.sh before collectstatic; `npm run build`).
  *
  * 1. The app's own JavaScript: each page's entry module (src/main.js for the 3D viewer,
- * src/upload/main.js, src/progress/main.js) and everything it imports, ~40 small modules from
- * src/, bundled into ONE minified ES module with a linked source map, written to
+ * src/upload/main.js, src/progress/main.js) and everything it imports, ~40 small modules from src/,
+ * bundled into ONE minified ES module with a linked source map, written to
  * build/rs3d-bundle/<digest>/<entry> and served at /static/rs3d-bundle/<digest>/<entry>: one
  * request on the first view instead of one per module. <digest> is appBundleDigest(): a digest of
- * the files the bundles are made from (src/**.js, this script, package-lock.json), computed the
- * same way by backend.serving.static_files.app_bundle_folder, which names the folder the pages
- * load. Bundles built from other sources are thus never served under the current name (a page
- * whose sources changed since the last build asks for a folder that does not exist), and browsers
- * may keep each file for good (Cache-Control: immutable). With RS3D_DEBUG the pages load the
- * modules of src/ themselves (/static/rs3d/...), no build needed.
+ * the files the bundles are made from (src/**.js and .css, this script, package-lock.json),
+ * computed the same way by backend.serving.static_files.app_bundle_folder, which names the folder
+ * the pages load. Bundles built from other sources are thus never served under the current name (a
+ * page whose sources changed since the last build asks for a folder that does not exist), and
+ * browsers may keep each file for good (Cache-Control: immutable). With RS3D_DEBUG the pages load
+ * the modules of src/ themselves (/static/rs3d/...), no build needed.
  *
  * CesiumJS is in the viewer's bundle, tree-shaken: in the bundle only, src/viewer/cesium.js (which
  * with RS3D_DEBUG imports Cesium's whole ES module build, index.js, at run time) is replaced by a
@@ -19,7 +19,7 @@
  * `Cesium.Name` (cesiumSymbols() finds them, and stops the build if a module uses `Cesium` in a
  * way it cannot see), and exports them as the same `Cesium` object: about 1.0 MB less on the
  * wire than index.js (brotli), one request instead of two. Two parts of Cesium the viewer never
- * runs are left out (bundleAliases): the Gaussian-splat SPZ decoder, and meshoptimizer's encoder,
+ * runs are left out (bundledCesium): the Gaussian-splat SPZ decoder, and meshoptimizer's encoder,
  * simplifier and clusterizer (Cesium imports only its decoder). Cesium still loads its Workers and
  * Assets at run time from CESIUM_BASE_URL, its own versioned folder (src/viewer/cesiumBaseUrl.js).
  * The viewer page's style sheets are bundled too: src/viewer/page.css imports site.css, Cesium's
@@ -34,8 +34,8 @@
  * /static/cesium/Workers/<name>.js is the bundled one (the first match wins).
  *
  * Dynamic imports stay dynamic: createGeometry loads `./createXxxGeometry.js` by name at run
- * time, which resolves to the bundled createXxxGeometry.js next to it (itself self-contained);
- * the app's one dynamic import is Cesium's index.js.
+ * time, which resolves to the bundled createXxxGeometry.js next to it (itself self-contained).
+ * The app bundles have none (src/viewer/cesium.js's import of index.js is not in them).
  *
  * Idempotent and offline: a file is written only when its bytes change (collectstatic and
  * its compression then skip it), and files no entry makes any more are removed.
@@ -69,7 +69,7 @@ const CESIUM_BASE_URL_MODULE = join(APP_SRC, "viewer", "cesiumBaseUrl.js");
 
 /**
  * Every dynamic `import()` of a literal path stays a run-time import (for a worker, of the file
- * next to it). The app's one, Cesium's index.js, has a computed path, which esbuild leaves as it is.
+ * next to it). The app bundles have none: their Cesium is bundled.
  */
 const keepDynamicImports = {
   name: "keep-dynamic-imports",
@@ -95,8 +95,9 @@ async function plainCode(path) {
 }
 
 /**
- * The names the modules of `src` (frontend/src) use of CesiumJS, sorted: every `X` of `Cesium.X`, where `Cesium`
- * is what they import from src/viewer/cesium.js (`import { Cesium } from "./cesium.js"`).
+ * The names the modules of `src` (frontend/src) use of CesiumJS, sorted: every `X` of
+ * `Cesium.X`, where `Cesium` is what they import from src/viewer/cesium.js
+ * (`import { Cesium } from "./cesium.js"`).
  *
  * Throws, naming the module, where a module imports cesium.js any other way (another name, a
  * namespace, a re-export) or uses `Cesium` other than as `Cesium.X` (destructuring, `Cesium[name]`,
@@ -227,8 +228,9 @@ function sync(folder, files) {
 
 /**
  * The digest of what the app bundles are made from: every .js and .css file under src/, this
- * script and package-lock.json (esbuild's and Cesium's versions), by path relative to frontend/. It must equal
- * backend.serving.static_files.app_bundle_folder's (tests/backend/test_app_bundle.py checks).
+ * script and package-lock.json (esbuild's and Cesium's versions), by path relative to
+ * frontend/. It must equal backend.serving.static_files.app_bundle_folder's
+ * (tests/backend/test_app_bundle.py checks).
  *
  * @returns {string} 10 hex digits.
  */

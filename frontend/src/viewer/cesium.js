@@ -15,7 +15,7 @@
  */
 import { cesiumBaseUrl } from "./cesiumBaseUrl.js";
 
-if (!cesiumBaseUrl) {
+if (globalThis.document && !cesiumBaseUrl) {
   console.warn(
     "rs3d: the page names no Cesium folder (meta rs3d-cesium-base-url); Cesium assets may fail to load.",
   );

@@ -7,8 +7,11 @@
  * the bundle (frontend/build.mjs) it runs before any of Cesium's code; with
  * RS3D_DEBUG, viewer/cesium.js imports Cesium's index.js from that folder.
  */
-const meta = document.querySelector('meta[name="rs3d-cesium-base-url"]');
+// No document in Node, where tests run the models (tests/integration/test_filter_expressions.py).
+const meta = globalThis.document?.querySelector(
+  'meta[name="rs3d-cesium-base-url"]',
+);
 globalThis.CESIUM_BASE_URL ??= meta?.content;
 
-/** Cesium's folder, ending in "/" (undefined when the page does not name it). */
+/** Cesium's folder, ending in "/" (undefined outside a page that names it). */
 export const cesiumBaseUrl = globalThis.CESIUM_BASE_URL;
