@@ -122,6 +122,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "backend.viewer.context.accounts",
                 "backend.viewer.context.app_scripts",
+                "backend.viewer.context.site_icon",
             ],
         },
     },
@@ -297,8 +298,9 @@ _CSP = {
     "frame-ancestors": "'none'",
 }
 RS3D_CONTENT_SECURITY_POLICY = "; ".join(f"{name} {value}" for name, value in _CSP.items())
-# The 3D viewer page alone adds 'unsafe-eval': the Knockout library inside Cesium's build runs
-# (0,eval)("this") when it loads, so Cesium cannot load without it. Still no inline or third-party script.
+# With RS3D_DEBUG the 3D viewer page adds 'unsafe-eval' (backend.viewer.views.area_view): it imports Cesium's whole
+# build (index.js), whose Knockout library runs (0,eval)("this") when it loads. The bundled viewer (a CesiumWidget,
+# no Knockout; no eval or new Function in it) keeps the site's policy. Still no inline or third-party script.
 _VIEWER_CSP = {**_CSP, "script-src": "'self' 'unsafe-eval' 'wasm-unsafe-eval'"}
 RS3D_VIEWER_CONTENT_SECURITY_POLICY = "; ".join(f"{name} {value}" for name, value in _VIEWER_CSP.items())
 # Browser features no rs3d page uses, denied to every page and frame.

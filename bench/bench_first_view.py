@@ -33,7 +33,7 @@ import requests
 
 from bench._browser import Demo, live_demo
 from bench._measure import machine_facts
-from devtools.chromium import CHROMIUM_ARGS
+from devtools.chromium import CHROMIUM_ARGS, wait_until
 
 #: The first view's 3D data budget (issue 18): at most this many requests and bytes.
 BUDGET_REQUESTS, BUDGET_BYTES = 30, 2_000_000
@@ -141,7 +141,7 @@ def _one_view(
     page.goto(
         f"{demo.url}/areas/{demo.area_id}/view/" + (f"#layers={hash_}" if hash_ else ""), timeout=timeout_s * 1000
     )
-    page.wait_for_function(_READY_JS, timeout=timeout_s * 1000, polling=100)
+    wait_until(page, _READY_JS, timeout_s=timeout_s)
     seconds = time.monotonic() - start
     done = list(finished)  # requests after this moment belong to no first view
     if screenshot:

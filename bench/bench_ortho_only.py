@@ -29,7 +29,7 @@ from shapely.geometry import shape
 
 from bench._browser import live_app
 from bench._measure import machine_facts
-from devtools.chromium import CHROMIUM_ARGS
+from devtools.chromium import CHROMIUM_ARGS, wait_until
 from reconstruction.training.real_regions import DATA_ROOT
 
 CELL_M = 0.5
@@ -141,7 +141,7 @@ def _photograph(page_url: str, out: Path, timeout_s: float) -> None:
             page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
             page.goto(page_url, timeout=timeout_s * 1000)
             page.wait_for_selector('#status[data-state="ready"]', timeout=timeout_s * 1000)
-            page.wait_for_function("() => window.rs3d.settled()", timeout=timeout_s * 1000)
+            wait_until(page, "() => window.rs3d.settled()", timeout_s=timeout_s)
             page.evaluate("rs3d.rendered()")
             out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out))

@@ -10,7 +10,8 @@ keeps each file's modification time as it was then (``collectstatic`` gives a fi
 The index also covers files that compress too little to get copies, which would otherwise be tried each time.
 
 Cesium's classic-script and CommonJS builds (``Cesium.js``, ``index.cjs``, 11 MB together) are collected but
-never loaded by the viewer, which imports ``index.js``: they are not compressed.
+never loaded by the viewer, whose bundle holds the part of Cesium it uses (with ``RS3D_DEBUG`` it imports the ES
+module build, ``index.js``): they are not compressed.
 
 Cesium is served from a folder named after what makes its files (:func:`cesium_folder`): its version and a
 digest of ``frontend/package-lock.json`` (Cesium's and esbuild's exact versions) and ``frontend/build.mjs``
@@ -60,9 +61,14 @@ def app_bundle_folder(frontend: Path) -> str:
     """Static folder of the app's page bundles, ``rs3d-bundle/<digest>``, from ``frontend/``.
 
     The digest is ``appBundleDigest()``'s in ``frontend/build.mjs``, which writes the bundles there: of every
-    ``.js`` file under ``src/``, ``build.mjs`` and ``package-lock.json`` (esbuild's version), by path.
+    ``.js`` and ``.css`` file under ``src/``, ``build.mjs`` and ``package-lock.json`` (esbuild's and Cesium's
+    versions: the viewer's bundle holds Cesium), by path.
     """
-    sources = [path.relative_to(frontend).as_posix() for path in (frontend / "src").rglob("*.js") if path.is_file()]
+    sources = [
+        path.relative_to(frontend).as_posix()
+        for path in (frontend / "src").rglob("*")
+        if path.suffix in (".js", ".css") and path.is_file()
+    ]
     digest = hashlib.sha256()
     for name in sorted([*sources, "build.mjs", "package-lock.json"]):
         digest.update(f"{name}\0".encode())

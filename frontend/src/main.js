@@ -129,7 +129,7 @@ function subclassEntries(list) {
  * layers, restore the state a shared URL carries and define `window.rs3d`.
  *
  * @param {object} options
- * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {Cesium.CesiumWidget} options.viewer The viewer.
  * @param {object} options.area The area JSON.
  * @param {{ layer: object, handle: object }[]} options.layers Loaded layers.
  * @param {object} [options.layerPanel] The layer panel (visibility).

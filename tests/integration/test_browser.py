@@ -8,6 +8,7 @@ import pytest
 from PIL import Image, ImageChops, ImageFilter, ImageStat
 from playwright.sync_api import Browser, Page
 
+from devtools.chromium import wait_until
 from tests.conftest import ROOT, sparse_lidar
 from tests.integration.conftest import upload
 
@@ -71,7 +72,7 @@ def canvas_picture(page: Page, mode: str = "L", left_of_panel: bool = False) -> 
     frame asked for after that has been drawn: a frame, not a fixed second, whatever the machine's speed.
     """
     page.evaluate("rs3d.rendered()")  # the change just made reaches the scene and asks for its tiles
-    page.wait_for_function("() => window.rs3d.settled()", timeout=60_000)
+    wait_until(page, "() => window.rs3d.settled()", timeout_s=60)
     page.evaluate("rs3d.rendered()")
     canvas = page.locator("#viewer canvas").first
     if not left_of_panel:
@@ -205,7 +206,7 @@ def _hover_lights_a_building_up(page: Page) -> None:
     expected = tuple(round(b * h / 255) for b, h in zip(before, HOVER_RGB, strict=True))
     assert all(abs(a - e) <= 10 for a, e in zip(lit, expected, strict=True)), (before, lit, expected)
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 8)  # empty space above the area
-    page.wait_for_function("() => !document.querySelector('#viewer').dataset.hover", timeout=10_000)
+    wait_until(page, "() => !document.querySelector('#viewer').dataset.hover", timeout_s=10)
     after = _rgb(page).getpixel((x, y))
     assert all(abs(a - b) <= 12 for a, b in zip(before, after, strict=True)), (before, after)
 
@@ -239,7 +240,7 @@ def test_clicking_a_building_shows_its_database_attributes(browser, stack, town)
     camera = page.evaluate("rs3d.camera()")
     page.click('#inspector [data-action="zoom-to"]')
     # The flight takes 1.2 s of clock time, but a loaded CI machine may render one frame a second.
-    page.wait_for_function(f"() => rs3d.camera().height < {0.8 * camera['height']}", timeout=30_000)
+    wait_until(page, f"() => rs3d.camera().height < {0.8 * camera['height']}", timeout_s=30)
     geometry = matches[0]["geometry"]
     ring = (geometry["coordinates"][0] if geometry["type"] == "Polygon" else geometry["coordinates"][0][0])[:-1]
     lon, lat = (sum(c[i] for c in ring) / len(ring) for i in (0, 1))
@@ -265,7 +266,7 @@ def test_clicking_a_building_shows_its_database_attributes(browser, stack, town)
           location.hash = ["view=" + values.join(","), ...rest].join("&");
         }"""
     )
-    page.wait_for_function("() => rs3d.camera().pitch > 10", timeout=30_000)
+    wait_until(page, "() => rs3d.camera().pitch > 10", timeout_s=30)
     page.evaluate("rs3d.rendered()")
     box = page.locator("#viewer canvas").first.bounding_box()
     assert box is not None

@@ -327,7 +327,7 @@ def test_shared_url_restores_the_section_and_the_polygon(browser, stack, area):
     shown = _canvas(page)
     _close(watched)
 
-    restored = _open(browser, stack, area, "#" + link.split("#", 1)[1])
+    restored = _open(browser, stack, area, "#" + link.split("#", 1)[1], modules=True)  # imports the models below
     page = restored.page
     for toggle in page.locator("[data-map-layer] input[type=checkbox]").all():
         toggle.set_checked(False)

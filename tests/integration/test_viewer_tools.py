@@ -14,6 +14,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 from playwright.sync_api import Browser, Page
 
+from devtools.chromium import wait_until
 from tests.conftest import ROOT
 from tests.integration.conftest import Stack
 from tests.integration.test_browser import Watched, canvas_picture
@@ -46,9 +47,15 @@ def area(town: dict) -> dict:
     return town
 
 
-def _open(browser: Browser, stack: Stack, area: dict, hash_: str = "") -> Watched:
-    """The area's viewer in a browser logged in as the test user, once it reports ready."""
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+def _open(browser: Browser, stack: Stack, area: dict, hash_: str = "", modules: bool = False) -> Watched:
+    """The area's viewer in a browser logged in as the test user, once it reports ready.
+
+    ``modules``: the test imports modules of ``frontend/src`` into the page (``/static/rs3d/...``), which import
+    Cesium's whole build (``viewer/cesium.js``, as with RS3D_DEBUG), whose Knockout evaluates a string when it
+    loads. The bundled viewer's Content-Security-Policy has no 'unsafe-eval' and refuses that, so such a page
+    is opened with the policy bypassed; every other test sees the page under its policy.
+    """
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, bypass_csp=modules)
     context.add_cookies([{"name": c.name, "value": c.value or "", "url": stack.url} for c in stack.session.cookies])
     watched = Watched(context.new_page(), stack.url)
     watched.page.goto(f"{stack.url}/areas/{area['id']}/view/{hash_}")
@@ -174,13 +181,14 @@ def test_clicking_a_result_flies_to_the_building(browser, stack, area):
     before = page.evaluate("rs3d.camera()")
     page.click(f'.rs3d-results button[data-building-id="{target["properties"]["building_id"]}"]')
     # The flight lasts 1 s of animation; software rendering in CI makes that several seconds of wall time.
-    page.wait_for_function(
+    wait_until(
+        page,
         """([lon, lat, h, w, ht]) => {
             const xy = rs3d.toWindow(lon, lat, h);
             return xy && Math.abs(xy[0] - w / 2) < w * 0.1 && Math.abs(xy[1] - ht / 2) < ht * 0.1;
         }""",
         arg=[lon, lat, middle, box["width"], box["height"]],
-        timeout=20_000,
+        timeout_s=20,
     )
     page.wait_for_timeout(2000)  # settle: the flight ends with the building in the middle
     after = page.evaluate("rs3d.camera()")
@@ -371,7 +379,7 @@ def test_shared_url_restores_the_view_and_screenshot_downloads(browser, stack, a
 
 def test_tool_models_on_known_values(browser, stack, area):
     """The measure and share models on known positions and states, in the page's own modules."""
-    watched = _open(browser, stack, area)
+    watched = _open(browser, stack, area, modules=True)
     results = watched.page.evaluate(
         """async () => {
             const { Cesium } = await import("/static/rs3d/viewer/cesium.js");
@@ -440,7 +448,7 @@ def test_display_resolution_starts_at_half_in_software_webgl_and_is_kept_for_the
     assert "without a graphics card" in page.locator('details[data-tool="display"]').inner_text()
     select.select_option("1")
     assert page.evaluate("rs3d.renderScale()") == 1
-    page.wait_for_function(f"() => {{ const [w, css] = ({drawn})(); return w === css; }}", timeout=10_000)
+    wait_until(page, f"() => {{ const [w, css] = ({drawn})(); return w === css; }}", timeout_s=10)
     page.reload()
     page.wait_for_selector('#status[data-state="ready"]', timeout=180_000)
     assert page.evaluate("rs3d.renderScale()") == 1, "the choice should be kept for this device"
@@ -469,7 +477,7 @@ OLD_LINK = "view=3.9569544,46.0131172,130.01,0.000,-45.002,0.000&layers=orthopho
 
 def test_share_model_and_layer_panel_keep_opacity_subclasses_and_point_style(browser, stack, area):
     """The share model round-trips the panel's keys; the panel sets its controls and layers, in any order."""
-    watched = _open(browser, stack, area)
+    watched = _open(browser, stack, area, modules=True)
     results = watched.page.evaluate(
         """async ([state, malformed, oldLink]) => {
             const share = await import("/static/rs3d/share/shareModel.js");
@@ -623,13 +631,13 @@ def test_shared_url_restores_opacity_subclasses_point_classes_and_colours(browse
     code = cloud.locator("[data-class-code]").first.get_attribute("data-class-code")
     page.locator(f'[data-subclasses="buildings"] [data-subclass="{common}"] input').uncheck()
     # Each change rewrites the hash through the panel's onChange, as the layer toggles do.
-    page.wait_for_function("location.hash.includes('hide=buildings:')", polling=200, timeout=30_000)
+    wait_until(page, "() => location.hash.includes('hide=buildings:')", timeout_s=30, every_s=0.2)
     cloud.locator(f'[data-class-code="{code}"] input').uncheck()
     page.locator('[data-layer="buildings"] [data-field="opacity"] input').fill("40")
     page.locator('[data-layer="orthophoto"] [data-field="opacity"] input').fill("65")
     cloud.locator("select").first.select_option("class")
     cloud.locator('[data-field="point-size"] input').fill("6")
-    page.wait_for_function("location.hash.includes('points=pointcloud:class:6')", polling=200, timeout=30_000)
+    wait_until(page, "() => location.hash.includes('points=pointcloud:class:6')", timeout_s=30, every_s=0.2)
     _open_tool(page, "share")
     page.click('[data-action="copy-link"]')
     link = page.locator(".rs3d-link").input_value()
@@ -690,7 +698,7 @@ def test_roads_water_and_land_use_are_draped_and_toggle(browser, stack, area):
     changed = ImageChops.difference(with_roads, without_roads).point(lambda v: 255 if v > 30 else 0)
     assert changed.histogram()[255] > 2000  # the roads were really drawn
     page.locator('[data-map-layer="land_use"] input').set_checked(True)
-    page.wait_for_function("rs3d.mapLayers().land_use.loaded")
+    wait_until(page, "() => rs3d.mapLayers().land_use.loaded", timeout_s=30)
     page.wait_for_timeout(1000)
     assert page.evaluate("rs3d.mapLayers()")["land_use"]["shown"]
     changed = ImageChops.difference(without_roads, _canvas(page)).point(lambda v: 255 if v > 30 else 0)

@@ -40,7 +40,7 @@ const FLY_PITCH = Cesium.Math.toRadians(-40);
  * entries fly the camera to their building.
  *
  * @param {HTMLElement} body Element the summary and list go into.
- * @param {{ viewer: Cesium.Viewer, heightOffset: number,
+ * @param {{ viewer: Cesium.CesiumWidget, heightOffset: number,
  *   loadBuildings: () => Promise<object[]> }} options Where to fly, and
  *   where the buildings come from.
  * @returns {{ show: (state: object, fields: object[]) => Promise<void>,
@@ -154,7 +154,7 @@ function renderLegend(legend, state, fields) {
  * Mount the filter tool.
  *
  * @param {object} options
- * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {Cesium.CesiumWidget} options.viewer The viewer.
  * @param {HTMLElement} options.container Element the section is added to.
  * @param {Cesium.Cesium3DTileset} options.tileset The buildings tileset.
  * @param {() => Promise<object[]>} [options.loadBuildings] Resolves to the

@@ -112,7 +112,7 @@ function table(rows) {
  * Mount the inspector.
  *
  * @param {object} options
- * @param {Cesium.Viewer} options.viewer The viewer whose scene is picked.
+ * @param {Cesium.CesiumWidget} options.viewer The viewer whose scene is picked.
  * @param {HTMLElement} options.container Element the panel is appended to.
  * @param {string} [options.featuresUrl] The area's `features_url`; without
  *   it buildings get no download link.

@@ -7,7 +7,7 @@ import { Cesium } from "../viewer/cesium.js";
 /**
  * Add the orthophoto above the base imagery.
  *
- * @param {Cesium.Viewer} viewer The viewer.
+ * @param {Cesium.CesiumWidget} viewer The viewer.
  * @param {{ url: string, rectangle: number[], tiles_url?: string,
  *   tile_size?: number, minzoom?: number, maxzoom?: number,
  *   tiles_rectangle?: number[] }} imagery

@@ -184,7 +184,7 @@ function createMapLayer({ viewer, kind, count, slot }) {
  * the panel.
  *
  * @param {object} options
- * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {Cesium.CesiumWidget} options.viewer The viewer.
  * @param {string} [options.featuresUrl] The area's features API URL.
  * @param {Record<string, { count: number }>} [options.featureClasses] The
  *   area's `feature_classes` (classes without features get no toggle).

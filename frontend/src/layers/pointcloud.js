@@ -57,7 +57,7 @@ export const COLOUR_MODES = Object.freeze(["photo", "class", "intensity"]);
 /**
  * Load a point-cloud layer and return its display controls.
  *
- * @param {{ viewer: Cesium.Viewer, layer: object, heightOffset?: number,
+ * @param {{ viewer: Cesium.CesiumWidget, layer: object, heightOffset?: number,
  *   bbox?: number[] }} options The viewer and the API layer description.
  * @returns {Promise<{ tileset: Cesium.Cesium3DTileset,
  *   setColourMode: (mode: "photo"|"class"|"intensity") => void,

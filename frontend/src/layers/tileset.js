@@ -44,7 +44,7 @@ export function heightOffsetMatrix(bbox, heightOffset, fallbackCentre) {
  * to the scene.
  *
  * @param {object} options
- * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {Cesium.CesiumWidget} options.viewer The viewer.
  * @param {string} options.url The tileset.json URL.
  * @param {number} [options.heightOffset=0] Metres to add to every height.
  * @param {number[]} [options.bbox] Area bbox, for the offset's normal.
@@ -98,7 +98,7 @@ export const HIDDEN_AT_START = Object.freeze(new Set(["terrain"]));
 /**
  * Add any 3D Tiles layer (meshes, buildings…) with no special styling.
  *
- * @param {{ viewer: Cesium.Viewer, layer: object, heightOffset?: number,
+ * @param {{ viewer: Cesium.CesiumWidget, layer: object, heightOffset?: number,
  *   bbox?: number[] }} options The viewer and the API layer description.
  * @returns {Promise<{ tileset: Cesium.Cesium3DTileset,
  *   setVisible: (visible: boolean) => void, destroy: () => void }>}

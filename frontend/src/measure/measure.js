@@ -36,7 +36,7 @@ export function scenePosition(scene, position) {
  * Mount the measure tool.
  *
  * @param {object} options
- * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {Cesium.CesiumWidget} options.viewer The viewer.
  * @param {HTMLElement} options.container Element the section is added to.
  * @param {(active: boolean) => void} [options.onActiveChange] Called when
  *   measuring starts or stops (the page pauses click-to-inspect).

@@ -16,7 +16,7 @@ const WRITE_DELAY_MS = 250;
  * resolution whatever the Display tool's setting (the picture is drawn once
  * at full size, then the viewer goes back to its resolution).
  *
- * @param {Cesium.Viewer} viewer The viewer.
+ * @param {Cesium.CesiumWidget} viewer The viewer.
  * @param {string} fileName Download name.
  * @returns {Promise<Blob>} The PNG.
  */
@@ -68,7 +68,7 @@ export function saveScreenshot(viewer, fileName) {
  * Mount the share tool and restore the state in the page's URL hash.
  *
  * @param {object} options
- * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {Cesium.CesiumWidget} options.viewer The viewer.
  * @param {HTMLElement} options.container Element the section is added to.
  * @param {{ getState: () => object, setState: (s: object) => void }}
  *   [options.layers] The layer panel (see ui/layerPanel.js PanelState).

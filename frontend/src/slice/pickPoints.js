@@ -14,7 +14,7 @@ const SAME_POINT_M = 0.25;
  * the running one.
  *
  * @param {object} options
- * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {Cesium.CesiumWidget} options.viewer The viewer.
  * @param {(active: boolean) => void} [options.onActiveChange] Called when a
  *   drawing starts or stops (the page pauses click-to-inspect).
  * @returns {{ start: (handlers: { onPoint: (p: Cesium.Cartesian3) => void,

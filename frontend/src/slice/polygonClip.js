@@ -20,7 +20,7 @@ const SETTLE_FRAMES = 3;
  * Mount the polygon clip controls.
  *
  * @param {object} options
- * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {Cesium.CesiumWidget} options.viewer The viewer.
  * @param {HTMLElement} options.container Element the controls go into.
  * @param {Cesium.Cesium3DTileset[]} options.tilesets The layers to clip.
  * @param {Cesium.Matrix4} options.frame The area's ground frame.

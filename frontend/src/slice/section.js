@@ -25,7 +25,7 @@ const LINE_COLOUR = Cesium.Color.fromCssColorString("#ff4081");
  * Mount the section controls.
  *
  * @param {object} options
- * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {Cesium.CesiumWidget} options.viewer The viewer.
  * @param {HTMLElement} options.container Element the controls go into.
  * @param {Cesium.Matrix4} options.frame The area's ground frame.
  * @param {ReturnType<import("./pickPoints.js").createPointPicker>}

@@ -67,7 +67,7 @@ export function planeMatrix(tileset, frame, result = new Cesium.Matrix4()) {
  * Mount the slice tool.
  *
  * @param {object} options
- * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {Cesium.CesiumWidget} options.viewer The viewer.
  * @param {HTMLElement} options.container Element the section is added to.
  * @param {Cesium.Cesium3DTileset[]} options.tilesets The layers to cut.
  * @param {number[]} options.bbox The area's [west, south, east, north].

@@ -30,7 +30,7 @@ export function bboxSphere(bbox, minRadius = 25) {
  * Point the camera at the centre of an area from the south, pitched 45°
  * down, far enough to see the whole box.
  *
- * @param {Cesium.Viewer} viewer The viewer.
+ * @param {Cesium.CesiumWidget} viewer The viewer.
  * @param {number[]} bbox [west, south, east, north] in degrees.
  * @param {{ duration?: number, minRadius?: number }} [options] duration 0
  *   (default) jumps, > 0 flies; minRadius widens the view of small boxes.

@@ -13,7 +13,7 @@
  * letting a slow globe hold the page in "loading". Call it after the
  * camera was framed.
  *
- * @param {Cesium.Viewer} viewer The viewer.
+ * @param {Cesium.CesiumWidget} viewer The viewer.
  * @param {Cesium.Cesium3DTileset[]} tilesets The tilesets to wait for.
  * @param {{ globeGraceMs?: number }} [options] Globe wait limit.
  * @returns {{ promise: Promise<void>, destroy: () => void }} The wait and

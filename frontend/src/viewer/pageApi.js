@@ -11,7 +11,7 @@ import { Cesium } from "./cesium.js";
  * Define `window.rs3d`.
  *
  * @param {object} options
- * @param {Cesium.Viewer} options.viewer The viewer.
+ * @param {Cesium.CesiumWidget} options.viewer The viewer.
  * @param {object} [options.filter] The filter tool.
  * @param {object} [options.slice] The slice tool.
  * @param {object} [options.measure] The measure tool.

@@ -110,7 +110,7 @@ export function pickPositionExact(scene, position) {
 /**
  * Set the viewer's starting resolution (call before the first frame).
  *
- * @param {Cesium.Viewer} viewer The viewer.
+ * @param {Cesium.CesiumWidget} viewer The viewer.
  * @returns {{ scale: number, software: boolean }} What was chosen and why.
  */
 export function applyRenderScale(viewer) {
@@ -125,7 +125,7 @@ export function applyRenderScale(viewer) {
  * The Display tool: a resolution select that applies at once and is kept for
  * this device.
  *
- * @param {{ viewer: Cesium.Viewer, container: HTMLElement,
+ * @param {{ viewer: Cesium.CesiumWidget, container: HTMLElement,
  *   software: boolean }} options The viewer, the panel, and whether
  *   rendering runs in software (said under the select).
  * @returns {{ destroy: () => void }} Its remover.
