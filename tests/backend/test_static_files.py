@@ -23,6 +23,7 @@ def sources(tmp_path: Path) -> Path:
     (tmp_path / "src" / "rs3d").mkdir(parents=True)
     (tmp_path / "src" / "cesium").mkdir()
     (tmp_path / "src" / "rs3d" / "main.js").write_bytes(SCRIPT)
+    (tmp_path / "src" / "rs3d" / "main.js.map").write_bytes(SCRIPT)
     (tmp_path / "src" / "rs3d" / "icon.png").write_bytes(os.urandom(4096))
     for name in ("index.js", "Cesium.js", "index.cjs"):
         (tmp_path / "src" / "cesium" / name).write_bytes(SCRIPT)
@@ -48,6 +49,9 @@ def test_each_sent_file_gets_brotli_and_gzip_copies_of_its_bytes(sources: Path):
     for name in ("rs3d/main.js", "cesium/index.js"):
         assert brotli.decompress((static / f"{name}.br").read_bytes()) == SCRIPT
         assert gzip.decompress((static / f"{name}.gz").read_bytes()) == SCRIPT
+    # A source map (only developer tools ask for it) gets gzip alone: brotli at its best is slow on big ones.
+    assert gzip.decompress((static / "rs3d/main.js.map.gz").read_bytes()) == SCRIPT
+    assert not (static / "rs3d/main.js.map.br").exists()
     # Already compressed formats are left as they are (WhiteNoise's list), and so are the builds no page loads.
     assert not list(static.glob("rs3d/icon.png.*"))
     for name in static_files.NEVER_SENT:
