@@ -1,4 +1,4 @@
-"""Nearest neighbours in a point cloud: one k-d tree, asked in an order that keeps its nodes in cache.
+"""Nearest neighbours in a point cloud: one k-d tree, and the plan-cell order that keeps its nodes in cache.
 
 The outlier test (``outliers.py``) spends most of its time here: one query of every point's k + 1 nearest,
 then a few re-queries that must leave some points out. pykdtree does both better than scipy's cKDTree: its
@@ -24,7 +24,7 @@ _ORDER_CELL_SPACINGS = 8.0
 
 
 class NeighbourTree:
-    """A k-d tree of (N, D) positions (D = 2 for a plan view, 3 in space), with a cache-friendly point order.
+    """A k-d tree of (N, D) positions (D = 2 for a plan view, 3 in space).
 
     Attributes:
         n: number of points.
@@ -43,7 +43,6 @@ class NeighbourTree:
         """Build the tree on ``relative``: the positions less their centre, in the precision kept."""
         self._points: npt.NDArray[np.floating] = relative
         self._tree = KDTree(relative, leafsize=16)
-        self._order: npt.NDArray[np.intp] | None = None
 
     def plan_view(self) -> "NeighbourTree":
         """A tree of the same points seen from above (their first two coordinates), indexed alike.
@@ -56,17 +55,6 @@ class NeighbourTree:
         plan.n = self.n
         plan._build(np.ascontiguousarray(self._points[:, :2]))
         return plan
-
-    @property
-    def order(self) -> npt.NDArray[np.intp]:
-        """(N,) the points' indices sorted by plan cell, worked out on first use.
-
-        Queries asked in this order walk the same nodes one after another, which is faster than a cloud's file
-        order (noise or tiles appended last) or a random one.
-        """
-        if self._order is None:
-            self._order = plan_order(self._points)
-        return self._order
 
     def neighbours_of_range(
         self, start: int, stop: int, k: int
